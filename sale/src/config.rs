@@ -1,0 +1,240 @@
+//! The config file: one TOML file read by every component, validated completely into typed values
+//! before anything uses it. A file with problems yields all of them at once, each naming its field,
+//! so an operator fixes a bad file in one pass and a live reload never applies half a file.
+
+mod raw;
+mod validate;
+pub mod values;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use thiserror::Error;
+
+pub use raw::RawConfig;
+pub use values::{SaleWindow, Weight};
+
+use crate::ids::EventId;
+use crate::keys::{KeyRing, Secret};
+use crate::time::UnixMillis;
+
+/// The validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The public gatekeeper.
+    pub edge: EdgeConfig,
+    /// The origin nodes, in file order.
+    pub origins: Vec<OriginNode>,
+    /// Settings every origin shares.
+    pub origin: OriginConfig,
+    /// Redis connection URL.
+    pub redis_url: String,
+    /// Keys and tokens.
+    pub secrets: Secrets,
+    /// Purchase token and session lifetimes.
+    pub tokens: TokenConfig,
+    /// Events, in file order.
+    pub events: Vec<EventConfig>,
+    /// The single-machine stack.
+    pub up: UpConfig,
+}
+
+/// `[edge]`, validated.
+#[derive(Debug, Clone)]
+pub struct EdgeConfig {
+    /// Public listener.
+    pub listen: SocketAddr,
+    /// Operator listener.
+    pub admin_listen: SocketAddr,
+    /// Proxy worker threads.
+    pub threads: usize,
+    /// The product page folder.
+    pub static_dir: PathBuf,
+    /// Whether the dev sign-in endpoint exists.
+    pub dev_sessions: bool,
+    /// TCP connect timeout to an origin.
+    pub upstream_connect_timeout: Duration,
+    /// Response timeout from an origin.
+    pub upstream_read_timeout: Duration,
+    /// Origin health probe period.
+    pub health_check_interval: Duration,
+}
+
+/// One origin node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OriginNode {
+    /// Its address.
+    pub listen: SocketAddr,
+    /// Its share of traffic.
+    pub weight: Weight,
+}
+
+/// Where orders are stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    /// The embedded default: a SQLite file.
+    Sqlite(PathBuf),
+    /// A PostgreSQL server, as its connection URL.
+    Postgres(String),
+}
+
+impl DatabaseUrl {
+    /// The URL sqlx connects to.
+    pub fn connect_url(&self) -> String {
+        match self {
+            Self::Sqlite(path) => format!("sqlite://{}?mode=rwc", path.display()),
+            Self::Postgres(url) => url.clone(),
+        }
+    }
+}
+
+/// `[origin]`, validated.
+#[derive(Debug, Clone)]
+pub struct OriginConfig {
+    /// The order database.
+    pub database_url: DatabaseUrl,
+    /// Oldest edge signature accepted.
+    pub signature_max_age: Duration,
+}
+
+/// `[secrets]`, validated.
+#[derive(Debug, Clone)]
+pub struct Secrets {
+    /// Admin API bearer token.
+    pub admin_token: Secret,
+    /// Session keys.
+    pub session_keys: KeyRing,
+    /// Purchase token keys.
+    pub token_keys: KeyRing,
+    /// Edge-to-origin keys.
+    pub internal_keys: KeyRing,
+}
+
+/// `[tokens]`, validated.
+#[derive(Debug, Clone, Copy)]
+pub struct TokenConfig {
+    /// Purchase token lifetime.
+    pub ttl: Duration,
+    /// Session lifetime for minted sessions.
+    pub session_ttl: Duration,
+}
+
+/// One event, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventConfig {
+    /// Its id.
+    pub id: EventId,
+    /// Display name.
+    pub name: String,
+    /// Seat price in minor units.
+    pub price_cents: u64,
+    /// ISO 4217 code.
+    pub currency: String,
+    /// Seats for sale.
+    pub stock: u32,
+    /// Most seats per user.
+    pub per_user_limit: u32,
+    /// When it sells.
+    pub window: SaleWindow,
+    /// How long a reservation waits for payment.
+    pub reservation_ttl: Duration,
+}
+
+/// `[up]`, validated.
+#[derive(Debug, Clone)]
+pub struct UpConfig {
+    /// Data and log folder.
+    pub var_dir: PathBuf,
+    /// The Redis server program.
+    pub redis_server: String,
+}
+
+impl Config {
+    /// The event with this id.
+    pub fn event(&self, id: &str) -> Option<&EventConfig> {
+        self.events.iter().find(|e| e.id.as_str() == id)
+    }
+
+    /// Reads and validates the file at `path`.
+    pub fn load(path: &Path, env: &Environment) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        Self::parse(&text, base, env)
+    }
+
+    /// Validates config text; relative paths are taken from `base`.
+    pub fn parse(text: &str, base: &Path, env: &Environment) -> Result<Self, ConfigError> {
+        let raw: RawConfig =
+            toml::from_str(text).map_err(|e| ConfigError::Syntax(e.to_string()))?;
+        validate::validate(raw, base, env).map_err(ConfigError::Invalid)
+    }
+}
+
+/// What config values may refer to outside the file: environment variables (for `env:NAME`
+/// secrets) and the stack's start time (for `+DURATION` instants). Passed in, so tests never touch
+/// the real environment.
+#[derive(Debug, Clone, Default)]
+pub struct Environment {
+    /// Variables that `env:NAME` values read.
+    pub vars: HashMap<String, String>,
+    /// The instant `+DURATION` values count from.
+    pub epoch: UnixMillis,
+}
+
+impl Environment {
+    /// The variable `flashgate up` sets so every component resolves `+DURATION` identically.
+    pub const EPOCH_VAR: &'static str = "FLASHGATE_EPOCH_MS";
+
+    /// This process's environment; the epoch comes from [`Self::EPOCH_VAR`] or else is now.
+    pub fn from_process() -> Self {
+        let vars: HashMap<String, String> = std::env::vars().collect();
+        let epoch = vars
+            .get(Self::EPOCH_VAR)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(crate::time::now_millis);
+        Self { vars, epoch }
+    }
+}
+
+/// One thing wrong with a config file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// Dotted path of the field, e.g. `events[0].stock`.
+    pub field: String,
+    /// What is wrong, phrased to follow the field name.
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.field, self.message)
+    }
+}
+
+/// Why a config file was refused.
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// Not valid TOML, or an unknown or mistyped field.
+    #[error("not a valid config file: {0}")]
+    Syntax(String),
+    /// Valid TOML with invalid values: every problem found.
+    #[error("{} problem(s):\n{}", .0.len(), .0.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n"))]
+    Invalid(Vec<Problem>),
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,151 @@
+//! The config file exactly as written: serde structs, every field documented. Nothing here is
+//! trusted; [`super::validate`] turns it into typed values or a list of problems.
+
+use serde::Deserialize;
+
+/// The whole file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    /// The public gatekeeper.
+    pub edge: RawEdge,
+    /// The origin nodes the edge balances over; `flashgate up` starts one per entry.
+    #[serde(default)]
+    pub origins: Vec<RawOriginNode>,
+    /// Settings every origin node shares.
+    pub origin: RawOrigin,
+    /// The Redis that holds stock, reservations and the order streams.
+    pub redis: RawRedis,
+    /// Keys and tokens. Any value may be `env:NAME` to read it from the environment instead.
+    pub secrets: RawSecrets,
+    /// Purchase tokens and sessions.
+    #[serde(default)]
+    pub tokens: RawTokens,
+    /// The events on sale.
+    #[serde(default)]
+    pub events: Vec<RawEvent>,
+    /// `flashgate up`, the single-machine stack.
+    #[serde(default)]
+    pub up: RawUp,
+}
+
+/// `[edge]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawEdge {
+    /// Public listener, `host:port`.
+    pub listen: String,
+    /// Operator listener (admin API, metrics), `host:port`. Keep it off public interfaces.
+    pub admin_listen: String,
+    /// Worker threads of the proxy; defaults to the number of cores.
+    pub threads: Option<usize>,
+    /// Folder with the product page and assets, relative to this file.
+    pub static_dir: String,
+    /// Offer `POST /api/dev/session?user=ID`, which signs anybody in. Development only.
+    #[serde(default)]
+    pub dev_sessions: bool,
+    /// How long to wait for a TCP connection to an origin (e.g. `"1s"`).
+    pub upstream_connect_timeout: Option<String>,
+    /// How long to wait for an origin's response (e.g. `"5s"`).
+    pub upstream_read_timeout: Option<String>,
+    /// How often each origin's `/healthz` is probed (e.g. `"500ms"`).
+    pub health_check_interval: Option<String>,
+}
+
+/// One `[[origins]]` entry.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawOriginNode {
+    /// Where the origin listens and the edge connects, `host:port`.
+    pub listen: String,
+    /// Share of traffic relative to the other origins, 1 to 1000.
+    pub weight: Option<u32>,
+}
+
+/// `[origin]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawOrigin {
+    /// Order database: `sqlite://PATH` (relative to this file; the embedded default) or
+    /// `postgres://...` for production.
+    pub database_url: String,
+    /// How old an edge signature may be before the origin refuses it (e.g. `"30s"`).
+    pub signature_max_age: Option<String>,
+}
+
+/// `[redis]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRedis {
+    /// `redis://host:port[/db]` or `unix:///path/to/socket`.
+    pub url: String,
+}
+
+/// One named key in a key ring.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawKey {
+    /// Short id carried in what the key signs, `[A-Za-z0-9_-]{1,16}`.
+    pub id: String,
+    /// At least 16 bytes; or `env:NAME`.
+    pub secret: String,
+}
+
+/// `[secrets]`. Each ring signs with its first key and accepts all of them, so a key rotates by
+/// putting the new one first and removing the old one once what it signed has expired.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSecrets {
+    /// Bearer token for the admin listener; or `env:NAME`.
+    pub admin_token: String,
+    /// Keys the login service signs user sessions with.
+    pub session_keys: Vec<RawKey>,
+    /// Keys the edge signs purchase tokens with.
+    pub token_keys: Vec<RawKey>,
+    /// Keys the edge signs forwarded requests with, shared with the origins.
+    pub internal_keys: Vec<RawKey>,
+}
+
+/// `[tokens]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTokens {
+    /// How long a purchase token is valid (e.g. `"30s"`).
+    pub ttl: Option<String>,
+    /// How long sessions minted by `mint-session` and the dev endpoint last (e.g. `"12h"`).
+    pub session_ttl: Option<String>,
+}
+
+/// One `[[events]]` entry.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawEvent {
+    /// URL- and key-safe id, `[A-Za-z0-9_-]{1,64}`.
+    pub id: String,
+    /// Shown on the page.
+    pub name: String,
+    /// Price of one seat in the currency's minor unit (cents).
+    pub price_cents: u64,
+    /// ISO 4217 code, e.g. `"EUR"`.
+    pub currency: String,
+    /// Seats for sale. Seeded into Redis once, when the event is first seen.
+    pub stock: u32,
+    /// Most seats one user may hold; defaults to 1.
+    pub per_user_limit: Option<u32>,
+    /// Sale start: RFC 3339 (`"2026-12-01T20:00:00Z"`) or `"+DURATION"` after the stack's start.
+    pub starts_at: String,
+    /// Sale end, same forms as `starts_at`; must be after it.
+    pub ends_at: String,
+    /// How long a reservation waits for payment before its seat returns (e.g. `"10m"`).
+    pub reservation_ttl: Option<String>,
+}
+
+/// `[up]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawUp {
+    /// Where `up` keeps Redis data and logs, relative to this file; defaults to `../var`.
+    pub var_dir: Option<String>,
+    /// The Redis server program to start; defaults to `redis-server` on `PATH`.
+    pub redis_server: Option<String>,
+}

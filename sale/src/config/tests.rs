@@ -1,0 +1,246 @@
+//! File-level validation: a valid baseline, then one test per refused value, each asserting the
+//! problem names the right field.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use super::{Config, ConfigError, DatabaseUrl, Environment};
+
+const VALID: &str = r#"
+[edge]
+listen = "127.0.0.1:8080"
+admin_listen = "127.0.0.1:9180"
+threads = 2
+static_dir = "."
+
+[[origins]]
+listen = "127.0.0.1:8181"
+weight = 1
+
+[[origins]]
+listen = "127.0.0.1:8182"
+weight = 3
+
+[origin]
+database_url = "sqlite://orders.db"
+
+[redis]
+url = "redis://127.0.0.1:6390"
+
+[secrets]
+admin_token = "env:ADMIN_TOKEN"
+session_keys = [{ id = "s1", secret = "session-key-0123456789" }]
+token_keys = [{ id = "t2", secret = "token-key-new-0123456789" }, { id = "t1", secret = "token-key-old-0123456789" }]
+internal_keys = [{ id = "i1", secret = "internal-key-0123456789" }]
+
+[[events]]
+id = "demo"
+name = "Demo"
+price_cents = 4900
+currency = "EUR"
+stock = 100
+starts_at = "+30s"
+ends_at = "2030-01-01T00:00:00Z"
+"#;
+
+fn env() -> Environment {
+    Environment {
+        vars: HashMap::from([("ADMIN_TOKEN".into(), "admin-token-0123456789".into())]),
+        epoch: 1_000_000,
+    }
+}
+
+fn parse(text: &str) -> Result<Config, ConfigError> {
+    Config::parse(text, Path::new("."), &env())
+}
+
+/// The fields named by the problems in `text`, which must be refused.
+fn refused(text: &str) -> Vec<String> {
+    match parse(text) {
+        Err(ConfigError::Invalid(problems)) => problems.into_iter().map(|p| p.field).collect(),
+        other => panic!("expected validation problems, got {other:?}"),
+    }
+}
+
+fn with(from: &str, to: &str) -> String {
+    assert!(VALID.contains(from), "{from}");
+    VALID.replacen(from, to, 1)
+}
+
+#[test]
+fn the_baseline_is_valid_and_typed() {
+    let c = parse(VALID).unwrap();
+    assert_eq!(c.origins.len(), 2);
+    assert_eq!(c.origins[1].weight.get(), 3);
+    assert_eq!(c.events[0].window.starts_at, 1_030_000);
+    assert_eq!(c.events[0].per_user_limit, 1);
+    assert_eq!(c.secrets.token_keys.current().id.as_str(), "t2");
+    assert!(matches!(c.origin.database_url, DatabaseUrl::Sqlite(_)));
+    assert_eq!(c.tokens.ttl.as_secs(), 30);
+}
+
+#[test]
+fn unknown_fields_are_refused() {
+    let text = with("threads = 2", "threads = 2\nthreds = 3");
+    assert!(matches!(parse(&text), Err(ConfigError::Syntax(_))));
+}
+
+#[test]
+fn every_problem_is_reported_at_once() {
+    let text = with("stock = 100", "stock = 0").replace("weight = 3", "weight = 0");
+    assert_eq!(refused(&text), ["origins[1].weight", "events[0].stock"]);
+}
+
+#[test]
+fn a_missing_secret_variable_is_refused() {
+    let errors = match Config::parse(VALID, Path::new("."), &Environment::default()) {
+        Err(ConfigError::Invalid(p)) => p,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(errors[0].field, "secrets.admin_token");
+    assert!(errors[0].message.contains("ADMIN_TOKEN"));
+}
+
+#[test]
+fn short_secrets_are_refused() {
+    let text = with(
+        r#"secret = "session-key-0123456789""#,
+        r#"secret = "short""#,
+    );
+    assert_eq!(refused(&text), ["secrets.session_keys[0].secret"]);
+}
+
+#[test]
+fn duplicate_key_ids_are_refused() {
+    let text = with(r#"{ id = "t1""#, r#"{ id = "t2""#);
+    assert_eq!(refused(&text), ["secrets.token_keys"]);
+}
+
+#[test]
+fn empty_key_rings_are_refused() {
+    let text = with(
+        r#"internal_keys = [{ id = "i1", secret = "internal-key-0123456789" }]"#,
+        "internal_keys = []",
+    );
+    assert_eq!(refused(&text), ["secrets.internal_keys"]);
+}
+
+#[test]
+fn a_bad_listen_address_is_refused() {
+    assert_eq!(
+        refused(&with("127.0.0.1:8080", "localhost:8080")),
+        ["edge.listen"]
+    );
+}
+
+#[test]
+fn admin_and_public_listeners_must_differ() {
+    assert_eq!(
+        refused(&with("127.0.0.1:9180", "127.0.0.1:8080")),
+        ["edge.admin_listen"]
+    );
+}
+
+#[test]
+fn zero_threads_are_refused() {
+    assert_eq!(
+        refused(&with("threads = 2", "threads = 0")),
+        ["edge.threads"]
+    );
+}
+
+#[test]
+fn a_missing_static_dir_is_refused() {
+    assert_eq!(
+        refused(&with(r#"static_dir = ".""#, r#"static_dir = "nope/""#)),
+        ["edge.static_dir"]
+    );
+}
+
+#[test]
+fn out_of_range_timeouts_are_refused() {
+    let text = with("threads = 2", "threads = 2\nupstream_read_timeout = \"2h\"");
+    assert_eq!(refused(&text), ["edge.upstream_read_timeout"]);
+}
+
+#[test]
+fn no_origins_are_refused() {
+    let text = VALID
+        .replace("[[origins]]\nlisten = \"127.0.0.1:8182\"\nweight = 3\n", "")
+        .replace("[[origins]]\nlisten = \"127.0.0.1:8181\"\nweight = 1\n", "");
+    assert_eq!(refused(&text), ["origins"]);
+}
+
+#[test]
+fn repeated_origins_are_refused() {
+    assert_eq!(
+        refused(&with("127.0.0.1:8182", "127.0.0.1:8181")),
+        ["origins[1].listen"]
+    );
+}
+
+#[test]
+fn unknown_databases_are_refused() {
+    assert_eq!(
+        refused(&with("sqlite://orders.db", "mysql://x")),
+        ["origin.database_url"]
+    );
+}
+
+#[test]
+fn bad_redis_urls_are_refused() {
+    assert_eq!(
+        refused(&with("redis://127.0.0.1:6390", "127.0.0.1:6390")),
+        ["redis.url"]
+    );
+}
+
+#[test]
+fn bad_event_ids_are_refused() {
+    assert_eq!(
+        refused(&with(r#"id = "demo""#, r#"id = "{demo}""#)),
+        ["events[0].id"]
+    );
+}
+
+#[test]
+fn repeated_event_ids_are_refused() {
+    let second = &VALID[VALID.find("[[events]]").unwrap()..];
+    assert_eq!(refused(&format!("{VALID}{second}")), ["events[1].id"]);
+}
+
+#[test]
+fn a_per_user_limit_above_stock_is_refused() {
+    let text = with("stock = 100", "stock = 2\nper_user_limit = 3");
+    assert_eq!(refused(&text), ["events[0].per_user_limit"]);
+}
+
+#[test]
+fn an_end_before_the_start_is_refused() {
+    assert_eq!(
+        refused(&with("2030-01-01T00:00:00Z", "1970-01-01T00:00:01Z")),
+        ["events[0].ends_at"]
+    );
+}
+
+#[test]
+fn a_bad_currency_is_refused() {
+    assert_eq!(
+        refused(&with(r#"currency = "EUR""#, r#"currency = "euro""#)),
+        ["events[0].currency"]
+    );
+}
+
+#[test]
+fn a_blank_event_name_is_refused() {
+    assert_eq!(
+        refused(&with(r#"name = "Demo""#, r#"name = "  ""#)),
+        ["events[0].name"]
+    );
+}
+
+#[test]
+fn a_bad_token_ttl_is_refused() {
+    let text = format!("{VALID}\n[tokens]\nttl = \"0s\"\n");
+    assert_eq!(refused(&text), ["tokens.ttl"]);
+}

@@ -1,0 +1,337 @@
+//! Turns a [`RawConfig`] into a [`Config`], collecting every problem instead of stopping at the
+//! first, so `check-config` and a refused reload show the operator the whole list.
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::time::Duration;
+
+use super::raw::{RawConfig, RawEvent, RawKey};
+use super::values::{self, SaleWindow, ValueResult, Weight};
+use super::{
+    Config, DatabaseUrl, EdgeConfig, Environment, EventConfig, OriginConfig, OriginNode, Problem,
+    Secrets, TokenConfig, UpConfig,
+};
+use crate::ids::EventId;
+use crate::keys::{KeyId, KeyRing, Secret, SigningKey};
+
+const MS: Duration = Duration::from_millis(1);
+const SEC: Duration = Duration::from_secs(1);
+const MIN: Duration = Duration::from_secs(60);
+const DAY: Duration = Duration::from_secs(86_400);
+
+#[derive(Default)]
+struct Problems(Vec<Problem>);
+
+impl Problems {
+    fn check<T>(&mut self, field: impl Into<String>, result: ValueResult<T>) -> Option<T> {
+        result
+            .map_err(|message| {
+                self.0.push(Problem {
+                    field: field.into(),
+                    message,
+                })
+            })
+            .ok()
+    }
+
+    fn duration(
+        &mut self,
+        field: &str,
+        text: Option<&str>,
+        default: &str,
+        min: Duration,
+        max: Duration,
+    ) -> Option<Duration> {
+        self.check(field, values::duration(text.unwrap_or(default), min, max))
+    }
+
+    fn secret(&mut self, field: &str, text: &str, env: &Environment) -> Option<Secret> {
+        let text = match text.strip_prefix("env:") {
+            Some(var) => match env.vars.get(var) {
+                Some(value) => value.as_str(),
+                None => {
+                    return self.check(
+                        field,
+                        Err(format!(
+                            "names environment variable {var}, which is not set"
+                        )),
+                    );
+                }
+            },
+            None => text,
+        };
+        self.check(field, Secret::parse(text).map_err(|e| e.to_string()))
+    }
+
+    fn ring(&mut self, field: &str, keys: &[RawKey], env: &Environment) -> Option<KeyRing> {
+        let mut ring = Vec::new();
+        for (i, key) in keys.iter().enumerate() {
+            let id = self.check(
+                format!("{field}[{i}].id"),
+                KeyId::parse(&key.id).map_err(|e| e.to_string()),
+            );
+            let secret = self.secret(&format!("{field}[{i}].secret"), &key.secret, env);
+            if let (Some(id), Some(secret)) = (id, secret) {
+                ring.push(SigningKey { id, secret });
+            }
+        }
+        if ring.len() != keys.len() {
+            return None;
+        }
+        self.check(field, KeyRing::new(ring).map_err(|e| e.to_string()))
+    }
+}
+
+fn in_range(value: u64, min: u64, max: u64) -> ValueResult<u64> {
+    if (min..=max).contains(&value) {
+        Ok(value)
+    } else {
+        Err(format!("must be between {min} and {max}, got {value}"))
+    }
+}
+
+fn database_url(text: &str, base: &Path) -> ValueResult<DatabaseUrl> {
+    if let Some(path) = text.strip_prefix("sqlite://") {
+        if path.is_empty() {
+            return Err("needs a file path after sqlite://".into());
+        }
+        return Ok(DatabaseUrl::Sqlite(base.join(path)));
+    }
+    if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+        return Ok(DatabaseUrl::Postgres(text.to_owned()));
+    }
+    Err(format!(
+        "must start with sqlite:// or postgres://, got {:?}",
+        text.split(':').next().unwrap_or("")
+    ))
+}
+
+fn event(p: &mut Problems, i: usize, raw: &RawEvent, env: &Environment) -> Option<EventConfig> {
+    let f = |name: &str| format!("events[{i}].{name}");
+    let id = p.check(f("id"), EventId::parse(&raw.id).map_err(|e| e.to_string()));
+    let name = p.check(
+        f("name"),
+        if raw.name.trim().is_empty() || raw.name.len() > 200 {
+            Err("must be 1 to 200 characters".to_owned())
+        } else {
+            Ok(raw.name.clone())
+        },
+    );
+    let currency = p.check(f("currency"), values::currency(&raw.currency));
+    let stock = p.check(f("stock"), in_range(raw.stock.into(), 1, 10_000_000));
+    let limit = raw.per_user_limit.unwrap_or(1);
+    let per_user_limit = p.check(
+        f("per_user_limit"),
+        in_range(limit.into(), 1, 100).and_then(|l| {
+            if stock.is_some_and(|stock| l > stock) {
+                Err(format!("must not exceed stock ({}), got {l}", raw.stock))
+            } else {
+                Ok(l)
+            }
+        }),
+    );
+    let starts_at = p.check(f("starts_at"), values::instant(&raw.starts_at, env.epoch));
+    let ends_at = p.check(f("ends_at"), values::instant(&raw.ends_at, env.epoch));
+    let window = match (starts_at, ends_at) {
+        (Some(s), Some(e)) => p.check(f("ends_at"), SaleWindow::new(s, e)),
+        _ => None,
+    };
+    let reservation_ttl = p.duration(
+        &f("reservation_ttl"),
+        raw.reservation_ttl.as_deref(),
+        "10m",
+        SEC,
+        DAY,
+    );
+    Some(EventConfig {
+        id: id?,
+        name: name?,
+        price_cents: raw.price_cents,
+        currency: currency?,
+        stock: u32::try_from(stock?).ok()?,
+        per_user_limit: u32::try_from(per_user_limit?).ok()?,
+        window: window?,
+        reservation_ttl: reservation_ttl?,
+    })
+}
+
+/// Validates everything, returning all problems found.
+pub fn validate(raw: RawConfig, base: &Path, env: &Environment) -> Result<Config, Vec<Problem>> {
+    let mut p = Problems::default();
+
+    let listen = p.check("edge.listen", values::socket_addr(&raw.edge.listen));
+    let admin_listen = p.check(
+        "edge.admin_listen",
+        values::socket_addr(&raw.edge.admin_listen),
+    );
+    if listen.is_some() && listen == admin_listen {
+        p.check::<()>(
+            "edge.admin_listen",
+            Err("must differ from edge.listen".into()),
+        );
+    }
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let threads = p.check(
+        "edge.threads",
+        in_range(raw.edge.threads.unwrap_or(cores) as u64, 1, 256),
+    );
+    let static_dir = base.join(&raw.edge.static_dir);
+    if !static_dir.is_dir() {
+        p.check::<()>(
+            "edge.static_dir",
+            Err(format!("must be a folder, {} is not", static_dir.display())),
+        );
+    }
+    let edge = &raw.edge;
+    let connect = p.duration(
+        "edge.upstream_connect_timeout",
+        edge.upstream_connect_timeout.as_deref(),
+        "1s",
+        10 * MS,
+        MIN,
+    );
+    let read = p.duration(
+        "edge.upstream_read_timeout",
+        edge.upstream_read_timeout.as_deref(),
+        "5s",
+        10 * MS,
+        MIN,
+    );
+    let health = p.duration(
+        "edge.health_check_interval",
+        edge.health_check_interval.as_deref(),
+        "500ms",
+        50 * MS,
+        MIN,
+    );
+
+    if raw.origins.is_empty() {
+        p.check::<()>("origins", Err("must list at least one origin".into()));
+    }
+    let mut seen = HashSet::new();
+    let mut origins = Vec::new();
+    for (i, o) in raw.origins.iter().enumerate() {
+        let addr = p.check(
+            format!("origins[{i}].listen"),
+            values::socket_addr(&o.listen),
+        );
+        if let Some(addr) = addr {
+            if !seen.insert(addr) {
+                p.check::<()>(
+                    format!("origins[{i}].listen"),
+                    Err(format!("repeats {addr}")),
+                );
+            }
+        }
+        let weight = p.check(
+            format!("origins[{i}].weight"),
+            Weight::parse(o.weight.unwrap_or(1)),
+        );
+        if let (Some(listen), Some(weight)) = (addr, weight) {
+            origins.push(OriginNode { listen, weight });
+        }
+    }
+
+    let database = p.check(
+        "origin.database_url",
+        database_url(&raw.origin.database_url, base),
+    );
+    let max_age = p.duration(
+        "origin.signature_max_age",
+        raw.origin.signature_max_age.as_deref(),
+        "30s",
+        SEC,
+        10 * MIN,
+    );
+
+    let redis_url = p.check(
+        "redis.url",
+        if ["redis://", "rediss://", "unix://", "redis+unix://"]
+            .iter()
+            .any(|s| raw.redis.url.starts_with(s))
+        {
+            Ok(raw.redis.url.clone())
+        } else {
+            Err("must start with redis://, rediss:// or unix://".into())
+        },
+    );
+
+    let s = &raw.secrets;
+    let admin_token = p.secret("secrets.admin_token", &s.admin_token, env);
+    let session_keys = p.ring("secrets.session_keys", &s.session_keys, env);
+    let token_keys = p.ring("secrets.token_keys", &s.token_keys, env);
+    let internal_keys = p.ring("secrets.internal_keys", &s.internal_keys, env);
+
+    let ttl = p.duration(
+        "tokens.ttl",
+        raw.tokens.ttl.as_deref(),
+        "30s",
+        SEC,
+        10 * MIN,
+    );
+    let session_ttl = p.duration(
+        "tokens.session_ttl",
+        raw.tokens.session_ttl.as_deref(),
+        "12h",
+        MIN,
+        30 * DAY,
+    );
+
+    let mut events = Vec::new();
+    let mut ids = HashSet::new();
+    for (i, raw_event) in raw.events.iter().enumerate() {
+        if !ids.insert(raw_event.id.as_str()) {
+            p.check::<()>(
+                format!("events[{i}].id"),
+                Err(format!("repeats {:?}", raw_event.id)),
+            );
+        }
+        events.extend(event(&mut p, i, raw_event, env));
+    }
+
+    let up = UpConfig {
+        var_dir: base.join(raw.up.var_dir.as_deref().unwrap_or("../var")),
+        redis_server: raw
+            .up
+            .redis_server
+            .clone()
+            .unwrap_or_else(|| "redis-server".into()),
+    };
+
+    let complete = || -> Option<Config> {
+        Some(Config {
+            edge: EdgeConfig {
+                listen: listen?,
+                admin_listen: admin_listen?,
+                threads: usize::try_from(threads?).ok()?,
+                static_dir,
+                dev_sessions: raw.edge.dev_sessions,
+                upstream_connect_timeout: connect?,
+                upstream_read_timeout: read?,
+                health_check_interval: health?,
+            },
+            origins,
+            origin: OriginConfig {
+                database_url: database?,
+                signature_max_age: max_age?,
+            },
+            redis_url: redis_url?,
+            secrets: Secrets {
+                admin_token: admin_token?,
+                session_keys: session_keys?,
+                token_keys: token_keys?,
+                internal_keys: internal_keys?,
+            },
+            tokens: TokenConfig {
+                ttl: ttl?,
+                session_ttl: session_ttl?,
+            },
+            events,
+            up,
+        })
+    };
+    match complete() {
+        Some(config) if p.0.is_empty() => Ok(config),
+        _ => Err(p.0),
+    }
+}

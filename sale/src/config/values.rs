@@ -1,0 +1,158 @@
+//! Typed config values and their parsers. Each parser returns a message that completes the
+//! sentence "FIELD ...", so the validator can name the field in front of it.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use crate::time::{self, UnixMillis};
+
+/// A parse failure, phrased to follow the field name.
+pub type ValueResult<T> = Result<T, String>;
+
+/// An origin's share of traffic. Bounded because the balancer expands weights into a slot table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Weight(u16);
+
+impl Weight {
+    /// The largest weight.
+    pub const MAX: u32 = 1000;
+
+    /// Validates a weight.
+    pub fn parse(value: u32) -> ValueResult<Self> {
+        match u16::try_from(value) {
+            Ok(w) if (1..=Self::MAX).contains(&value) => Ok(Self(w)),
+            _ => Err(format!("must be between 1 and {}, got {value}", Self::MAX)),
+        }
+    }
+
+    /// The weight as a count of balancer slots.
+    pub fn get(self) -> usize {
+        usize::from(self.0)
+    }
+}
+
+/// When an event sells: `[starts_at, ends_at)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SaleWindow {
+    /// First instant purchase tokens are issued.
+    pub starts_at: UnixMillis,
+    /// First instant they no longer are.
+    pub ends_at: UnixMillis,
+}
+
+impl SaleWindow {
+    /// Validates that the window is not empty.
+    pub fn new(starts_at: UnixMillis, ends_at: UnixMillis) -> ValueResult<Self> {
+        if ends_at <= starts_at {
+            return Err(format!(
+                "must be after starts_at ({} is not after {})",
+                time::rfc3339(ends_at),
+                time::rfc3339(starts_at)
+            ));
+        }
+        Ok(Self { starts_at, ends_at })
+    }
+}
+
+/// A `host:port` socket address. Names are not resolved: listeners and origins are addresses.
+pub fn socket_addr(text: &str) -> ValueResult<SocketAddr> {
+    text.parse()
+        .map_err(|_| format!("must be an IP:port address like 127.0.0.1:8080, got {text:?}"))
+}
+
+/// A human duration like `"500ms"`, `"30s"` or `"10m"`, within `[min, max]`.
+pub fn duration(text: &str, min: Duration, max: Duration) -> ValueResult<Duration> {
+    let d = humantime::parse_duration(text)
+        .map_err(|e| format!("must be a duration like \"30s\" or \"500ms\" ({e}), got {text:?}"))?;
+    if d < min || d > max {
+        return Err(format!(
+            "must be between {} and {}, got {text:?}",
+            humantime::format_duration(min),
+            humantime::format_duration(max)
+        ));
+    }
+    Ok(d)
+}
+
+/// An instant: RFC 3339, or `+DURATION` after `epoch` (the stack's start).
+pub fn instant(text: &str, epoch: UnixMillis) -> ValueResult<UnixMillis> {
+    if let Some(offset) = text.strip_prefix('+') {
+        let d = humantime::parse_duration(offset)
+            .map_err(|e| format!("must be RFC 3339 or +DURATION ({e}), got {text:?}"))?;
+        return Ok(time::add(epoch, d));
+    }
+    let at = humantime::parse_rfc3339_weak(text).map_err(|e| {
+        format!("must be RFC 3339 like 2026-12-01T20:00:00Z or +DURATION ({e}), got {text:?}")
+    })?;
+    let ms = at
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_err(|_| format!("must not be before 1970, got {text:?}"))?
+        .as_millis();
+    u64::try_from(ms).map_err(|_| format!("is too far in the future, got {text:?}"))
+}
+
+/// An ISO 4217 currency code.
+pub fn currency(text: &str) -> ValueResult<String> {
+    if text.len() == 3 && text.chars().all(|c| c.is_ascii_uppercase()) {
+        Ok(text.to_owned())
+    } else {
+        Err(format!(
+            "must be a three-letter ISO 4217 code like \"EUR\", got {text:?}"
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SEC: Duration = Duration::from_secs(1);
+
+    #[test]
+    fn weight_zero_is_refused() {
+        assert!(Weight::parse(0).is_err());
+    }
+
+    #[test]
+    fn weight_over_max_is_refused() {
+        assert!(Weight::parse(1001).is_err());
+        assert_eq!(Weight::parse(1000).unwrap().get(), 1000);
+    }
+
+    #[test]
+    fn empty_sale_window_is_refused() {
+        assert!(SaleWindow::new(10, 10).is_err());
+        assert!(SaleWindow::new(10, 9).is_err());
+        assert!(SaleWindow::new(10, 11).is_ok());
+    }
+
+    #[test]
+    fn host_names_are_refused_as_addresses() {
+        assert!(socket_addr("localhost:80").is_err());
+        assert!(socket_addr("127.0.0.1").is_err());
+        assert!(socket_addr("[::1]:8080").is_ok());
+    }
+
+    #[test]
+    fn bad_durations_are_refused() {
+        assert!(duration("soon", SEC, 10 * SEC).is_err());
+        assert!(duration("20s", SEC, 10 * SEC).is_err());
+        assert!(duration("1ms", SEC, 10 * SEC).is_err());
+        assert_eq!(duration("2s", SEC, 10 * SEC), Ok(2 * SEC));
+    }
+
+    #[test]
+    fn instants_accept_rfc3339_and_offsets_only() {
+        assert_eq!(instant("+30s", 1_000), Ok(31_000));
+        assert_eq!(instant("1970-01-01T00:00:01Z", 0), Ok(1_000));
+        assert!(instant("tomorrow", 0).is_err());
+        assert!(instant("+soon", 0).is_err());
+    }
+
+    #[test]
+    fn bad_currencies_are_refused() {
+        assert!(currency("eur").is_err());
+        assert!(currency("EURO").is_err());
+        assert!(currency("EUR").is_ok());
+    }
+}

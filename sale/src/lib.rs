@@ -1,0 +1,18 @@
+//! The sale's domain, shared by the edge and the origin: the config file and its typed values,
+//! events and their sale windows, user sessions, purchase tokens and the signature the edge puts
+//! on every request it forwards to an origin.
+//!
+//! Everything here is pure (no I/O but reading the config file) and takes the current time as an
+//! argument, so callers and tests control the clock.
+
+pub mod config;
+pub mod envelope;
+pub mod ids;
+pub mod internal;
+pub mod keys;
+pub mod purchase_token;
+pub mod session;
+pub mod time;
+
+pub use config::Config;
+pub use ids::{EventId, UserId};
