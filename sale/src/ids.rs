@@ -101,6 +101,50 @@ impl fmt::Display for UserId {
     }
 }
 
+/// An order id: `EVENT.RANDOM`, 128 random bits in hex after the event id. Unguessable, so knowing
+/// one order id reveals nothing about others; carrying the event id lets the origin find the
+/// event's Redis keys from the id alone.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct OrderId(String);
+
+impl OrderId {
+    /// A fresh random order id for `event`.
+    pub fn generate(event: &EventId) -> Self {
+        use rand::RngCore;
+        let mut random = [0u8; 16];
+        rand::rng().fill_bytes(&mut random);
+        Self(format!("{}.{}", event.as_str(), hex::encode(random)))
+    }
+
+    /// Validates an order id from a URL.
+    pub fn parse(value: &str) -> Result<Self, IdError> {
+        let allowed = "EVENT.HEX";
+        let (event, random) = value.split_once('.').ok_or(IdError::Charset { allowed })?;
+        EventId::parse(event)?;
+        if random.len() != 32 || !random.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Err(IdError::Charset { allowed });
+        }
+        Ok(Self(value.to_owned()))
+    }
+
+    /// The event this order belongs to.
+    pub fn event(&self) -> EventId {
+        let (event, _) = self.0.split_once('.').expect("validated on construction");
+        EventId(event.to_owned())
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for OrderId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -118,6 +162,17 @@ mod tests {
             Err(IdError::Charset { .. })
         ));
         assert!(EventId::parse(&"x".repeat(65)).is_err());
+    }
+
+    #[test]
+    fn order_ids_round_trip_and_name_their_event() {
+        let event = EventId::parse("demo").unwrap();
+        let id = OrderId::generate(&event);
+        assert_eq!(OrderId::parse(id.as_str()).unwrap().event(), event);
+        assert_ne!(OrderId::generate(&event), id);
+        assert!(OrderId::parse("demo").is_err());
+        assert!(OrderId::parse("demo.xyz").is_err());
+        assert!(OrderId::parse("de/mo.0123456789abcdef0123456789abcdef").is_err());
     }
 
     #[test]

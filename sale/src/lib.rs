@@ -11,8 +11,11 @@ pub mod ids;
 pub mod internal;
 pub mod keys;
 pub mod purchase_token;
+pub mod redis_keys;
+pub mod refusal;
 pub mod session;
 pub mod time;
 
 pub use config::Config;
-pub use ids::{EventId, UserId};
+pub use ids::{EventId, OrderId, UserId};
+pub use refusal::Refusal;

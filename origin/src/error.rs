@@ -1,0 +1,64 @@
+//! The origin's error boundary: one enum, each variant documented with the status it answers, and
+//! the single place where errors become HTTP responses. Internals (Redis and database messages)
+//! go to the log, never to the client.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use sale::Refusal;
+use thiserror::Error;
+
+/// Everything a request to the origin can fail with.
+#[derive(Debug, Error)]
+pub enum OriginError {
+    /// The contract refusal named; status and code from [`Refusal`].
+    #[error("refused: {}", .0.code())]
+    Refused(Refusal),
+    /// 503 `unavailable`: Redis did not answer in time. A buy may or may not have reserved; a retry
+    /// with the same purchase token finds the order instead of reserving twice.
+    #[error("redis: {0}")]
+    Redis(#[from] redis::RedisError),
+    /// 503 `unavailable`: the order database did not answer.
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    /// 500 `internal`: a script or stored record was not what this code expects.
+    #[error("unexpected data: {0}")]
+    Unexpected(String),
+}
+
+impl From<Refusal> for OriginError {
+    fn from(refusal: Refusal) -> Self {
+        Self::Refused(refusal)
+    }
+}
+
+impl OriginError {
+    /// The contract refusal this error answers with.
+    pub fn refusal(&self) -> Refusal {
+        match self {
+            Self::Refused(refusal) => *refusal,
+            Self::Redis(_) | Self::Database(_) => Refusal::Unavailable,
+            Self::Unexpected(_) => Refusal::Internal,
+        }
+    }
+}
+
+/// A refusal as an HTTP response with the contract's JSON body.
+pub fn refusal_response(refusal: Refusal) -> Response {
+    let status =
+        StatusCode::from_u16(refusal.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (status, Json(refusal.body())).into_response()
+}
+
+impl IntoResponse for OriginError {
+    fn into_response(self) -> Response {
+        match &self {
+            Self::Refused(_) => {}
+            Self::Redis(_) | Self::Database(_) => {
+                tracing::warn!(error = %self, "dependency unavailable")
+            }
+            Self::Unexpected(_) => tracing::error!(error = %self, "internal error"),
+        }
+        refusal_response(self.refusal())
+    }
+}

@@ -1,0 +1,259 @@
+//! The ledger consumer: reads each event's stream as a member of the `ledger` consumer group,
+//! writes the orders to the database in batches and acknowledges entries only after the commit.
+//! A crash before the acknowledgement leaves entries pending; they are re-read on restart (own
+//! pending entries first) or claimed by a surviving origin (XAUTOCLAIM), and the idempotent upsert
+//! makes the second write harmless. So every order reaches the database exactly once in effect.
+
+use std::time::Duration;
+
+use redis::aio::MultiplexedConnection;
+use redis::streams::{
+    StreamAutoClaimOptions, StreamAutoClaimReply, StreamId, StreamReadOptions, StreamReadReply,
+};
+use redis::{AsyncCommands, AsyncConnectionConfig, Client, RedisResult};
+use sale::EventId;
+use sale::redis_keys::EventKeys;
+use tokio::sync::watch;
+
+use super::store::{OrderChange, OrderStore};
+
+/// The consumer group every origin joins.
+pub const GROUP: &str = "ledger";
+/// Entries per read and per database transaction.
+const BATCH: usize = 512;
+/// How long one read waits for new entries.
+const BLOCK_MS: usize = 1_000;
+/// An entry pending this long on another consumer is presumed orphaned and claimed.
+const CLAIM_IDLE_MS: u64 = 15_000;
+/// Pause after a failure before trying again.
+const RETRY: Duration = Duration::from_millis(250);
+
+/// Drains event streams into the order database.
+#[derive(Debug, Clone)]
+pub struct Ledger {
+    client: Client,
+    store: OrderStore,
+    consumer: String,
+}
+
+/// Which entries a read asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cursor {
+    /// This consumer's own unacknowledged entries (after a crash or restart).
+    OwnPending,
+    /// Entries never delivered to anyone.
+    New,
+}
+
+impl Ledger {
+    /// A consumer named `consumer` (unique per origin node).
+    pub fn new(client: Client, store: OrderStore, consumer: String) -> Self {
+        Self {
+            client,
+            store,
+            consumer,
+        }
+    }
+
+    /// Runs one consuming task per event until `shutdown` turns true. A batch cut off by shutdown
+    /// stays pending and is written again, idempotently, by the next consumer to read it.
+    pub async fn run(self, events: Vec<EventId>, shutdown: watch::Receiver<bool>) {
+        let tasks: Vec<_> = events
+            .into_iter()
+            .map(|event| tokio::spawn(self.clone().consume(event, shutdown.clone())))
+            .collect();
+        for task in tasks {
+            if let Err(e) = task.await {
+                tracing::error!(error = %e, "ledger task failed");
+            }
+        }
+    }
+
+    async fn connect(&self) -> RedisResult<MultiplexedConnection> {
+        // Reads block for BLOCK_MS, so the reply timeout must be longer than that.
+        let config = AsyncConnectionConfig::new()
+            .set_response_timeout(Some(Duration::from_millis(BLOCK_MS as u64 * 5)));
+        self.client
+            .get_multiplexed_async_connection_with_config(&config)
+            .await
+    }
+
+    async fn consume(self, event: EventId, mut shutdown: watch::Receiver<bool>) {
+        let stream = EventKeys::new(&event).stream;
+        while !*shutdown.borrow() {
+            let outcome = tokio::select! {
+                outcome = self.consume_connected(&event, &stream) => outcome,
+                _ = shutdown.changed() => return,
+            };
+            if let Err(e) = outcome {
+                tracing::warn!(event = %event, error = %e, "ledger consumer interrupted; retrying");
+                tokio::select! {
+                    () = tokio::time::sleep(RETRY) => {}
+                    _ = shutdown.changed() => return,
+                }
+            }
+        }
+    }
+
+    async fn consume_connected(&self, event: &EventId, stream: &str) -> Result<(), LedgerError> {
+        let mut con = self.connect().await?;
+        ensure_group(&mut con, stream).await?;
+        while self
+            .drain(&mut con, event, stream, Cursor::OwnPending)
+            .await?
+            > 0
+        {}
+        let mut last_claim = tokio::time::Instant::now();
+        loop {
+            self.drain(&mut con, event, stream, Cursor::New).await?;
+            if last_claim.elapsed() >= Duration::from_millis(CLAIM_IDLE_MS / 3) {
+                self.claim_orphans(&mut con, event, stream).await?;
+                last_claim = tokio::time::Instant::now();
+            }
+        }
+    }
+
+    /// Reads one batch and writes it; returns how many entries it handled.
+    async fn drain(
+        &self,
+        con: &mut MultiplexedConnection,
+        event: &EventId,
+        stream: &str,
+        cursor: Cursor,
+    ) -> Result<usize, LedgerError> {
+        let mut options = StreamReadOptions::default()
+            .group(GROUP, &self.consumer)
+            .count(BATCH);
+        let from = match cursor {
+            Cursor::OwnPending => "0",
+            Cursor::New => {
+                options = options.block(BLOCK_MS);
+                ">"
+            }
+        };
+        let reply: Option<StreamReadReply> =
+            con.xread_options(&[stream], &[from], &options).await?;
+        let entries: Vec<StreamId> = reply
+            .into_iter()
+            .flat_map(|r| r.keys)
+            .flat_map(|k| k.ids)
+            .collect();
+        self.write(con, event, stream, &entries).await?;
+        Ok(entries.len())
+    }
+
+    /// Takes over entries another consumer left pending too long (it crashed) and writes them.
+    async fn claim_orphans(
+        &self,
+        con: &mut MultiplexedConnection,
+        event: &EventId,
+        stream: &str,
+    ) -> Result<(), LedgerError> {
+        let mut start = "0-0".to_owned();
+        loop {
+            let options = StreamAutoClaimOptions::default().count(BATCH);
+            let reply: StreamAutoClaimReply = con
+                .xautoclaim_options(
+                    stream,
+                    GROUP,
+                    &self.consumer,
+                    CLAIM_IDLE_MS,
+                    &start,
+                    options,
+                )
+                .await?;
+            if !reply.claimed.is_empty() {
+                tracing::info!(event = %event, count = reply.claimed.len(), "claimed orphaned ledger entries");
+            }
+            self.write(con, event, stream, &reply.claimed).await?;
+            if reply.next_stream_id == "0-0" {
+                return Ok(());
+            }
+            start = reply.next_stream_id;
+        }
+    }
+
+    /// Writes entries to the database, then acknowledges the ones written.
+    async fn write(
+        &self,
+        con: &mut MultiplexedConnection,
+        event: &EventId,
+        stream: &str,
+        entries: &[StreamId],
+    ) -> Result<(), LedgerError> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let changes: Vec<OrderChange> = entries
+            .iter()
+            .map(|entry| parse_entry(event, entry))
+            .collect::<Result<_, _>>()?;
+        let acked: Vec<&str> = match self.store.apply(&changes).await {
+            Ok(()) => entries.iter().map(|e| e.id.as_str()).collect(),
+            // One bad row must not hold up the batch: write row by row, acknowledge what stuck;
+            // the rest stays pending and is retried later.
+            Err(batch_error) => {
+                tracing::warn!(error = %batch_error, "ledger batch failed; writing row by row");
+                let mut acked = Vec::new();
+                for (entry, change) in entries.iter().zip(&changes) {
+                    match self.store.apply_one(change).await {
+                        Ok(()) => acked.push(entry.id.as_str()),
+                        Err(e) => {
+                            tracing::warn!(order = %change.order_id, error = %e, "ledger row not written; will retry")
+                        }
+                    }
+                }
+                acked
+            }
+        };
+        if !acked.is_empty() {
+            let _: usize = con.xack(stream, GROUP, &acked).await?;
+        }
+        Ok(())
+    }
+}
+
+async fn ensure_group(con: &mut MultiplexedConnection, stream: &str) -> RedisResult<()> {
+    let created: RedisResult<()> = con.xgroup_create_mkstream(stream, GROUP, "0").await;
+    match created {
+        Err(e) if e.code() == Some("BUSYGROUP") => Ok(()),
+        other => other,
+    }
+}
+
+fn parse_entry(event: &EventId, entry: &StreamId) -> Result<OrderChange, LedgerError> {
+    let text = |field: &str| -> Result<String, LedgerError> {
+        entry
+            .get::<String>(field)
+            .ok_or_else(|| LedgerError::Malformed(format!("entry {} has no {field}", entry.id)))
+    };
+    let number = |field: &str| -> Result<i64, LedgerError> {
+        text(field)?.parse().map_err(|_| {
+            LedgerError::Malformed(format!("entry {} has a non-numeric {field}", entry.id))
+        })
+    };
+    Ok(OrderChange {
+        order_id: text("order")?,
+        event_id: event.as_str().to_owned(),
+        user_id: text("user")?,
+        quantity: number("qty")?,
+        status: text("status")?,
+        pay_by_ms: number("pay_by")?,
+        version: number("version")?,
+        at_ms: number("at")?,
+    })
+}
+
+/// Why a ledger pass stopped; the consumer logs it and starts over.
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerError {
+    /// Redis connection or command failure.
+    #[error("redis: {0}")]
+    Redis(#[from] redis::RedisError),
+    /// The order database failed.
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    /// A stream entry without the fields the scripts always write.
+    #[error("malformed stream entry: {0}")]
+    Malformed(String),
+}

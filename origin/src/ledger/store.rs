@@ -1,0 +1,237 @@
+//! The order database. SQLite (WAL) is the embedded default and PostgreSQL the production choice;
+//! both run the same SQL through sqlx's `Any` driver, so both pass the same tests.
+//!
+//! Writes are idempotent upserts keyed by order id and guarded by the order's version: applying a
+//! change twice, or an older change after a newer one, leaves the row as the newest change says.
+
+use std::path::Path;
+
+use sale::config::DatabaseUrl;
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::{AnyPool, Executor, Row};
+
+/// One state change of one order, as the event stream carries it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderChange {
+    /// The order.
+    pub order_id: String,
+    /// Its event.
+    pub event_id: String,
+    /// Its buyer.
+    pub user_id: String,
+    /// Seats.
+    pub quantity: i64,
+    /// The state after this change.
+    pub status: String,
+    /// Payment deadline, Unix ms.
+    pub pay_by_ms: i64,
+    /// The order's version after this change.
+    pub version: i64,
+    /// When the change happened, Unix ms.
+    pub at_ms: i64,
+}
+
+/// An order row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredOrder {
+    /// The order.
+    pub order_id: String,
+    /// Its buyer.
+    pub user_id: String,
+    /// Seats.
+    pub quantity: i64,
+    /// Current state.
+    pub status: String,
+    /// Version of the last change applied.
+    pub version: i64,
+}
+
+const SCHEMA: [&str; 2] = [
+    "CREATE TABLE IF NOT EXISTS orders (
+        order_id   TEXT PRIMARY KEY,
+        event_id   TEXT NOT NULL,
+        user_id    TEXT NOT NULL,
+        quantity   BIGINT NOT NULL,
+        status     TEXT NOT NULL,
+        pay_by_ms  BIGINT NOT NULL,
+        version    BIGINT NOT NULL,
+        created_ms BIGINT NOT NULL,
+        updated_ms BIGINT NOT NULL
+    )",
+    // The database's own guard for "one live order per user per event", behind Redis's.
+    "CREATE UNIQUE INDEX IF NOT EXISTS orders_one_live_per_user ON orders (event_id, user_id)
+        WHERE status IN ('reserved', 'paid', 'finished')",
+];
+
+const UPSERT: &str = "INSERT INTO orders
+        (order_id, event_id, user_id, quantity, status, pay_by_ms, version, created_ms, updated_ms)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)
+    ON CONFLICT (order_id) DO UPDATE SET
+        status = excluded.status, pay_by_ms = excluded.pay_by_ms,
+        version = excluded.version, updated_ms = excluded.updated_ms
+    WHERE orders.version < excluded.version";
+
+/// A pool on the order database.
+#[derive(Debug, Clone)]
+pub struct OrderStore {
+    pool: AnyPool,
+}
+
+impl OrderStore {
+    /// Connects (creating a SQLite file and its folder if needed) and creates the schema.
+    pub async fn connect(url: &DatabaseUrl) -> Result<Self, sqlx::Error> {
+        install_default_drivers();
+        let options = match url {
+            DatabaseUrl::Sqlite(path) => {
+                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir)?;
+                }
+                // Writers (several origins may share the file) wait for each other instead of
+                // failing; WAL lets readers (reconcile) run beside them.
+                AnyPoolOptions::new()
+                    .max_connections(4)
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            conn.execute("PRAGMA busy_timeout = 10000").await?;
+                            conn.execute("PRAGMA journal_mode = WAL").await?;
+                            conn.execute("PRAGMA synchronous = NORMAL").await?;
+                            Ok(())
+                        })
+                    })
+            }
+            DatabaseUrl::Postgres(_) => AnyPoolOptions::new().max_connections(8),
+        };
+        let pool = options.connect(&url.connect_url()).await?;
+        for statement in SCHEMA {
+            pool.execute(statement).await?;
+        }
+        Ok(Self { pool })
+    }
+
+    /// Opens a SQLite order file directly, e.g. for inspection.
+    pub async fn open_sqlite(path: &Path) -> Result<Self, sqlx::Error> {
+        Self::connect(&DatabaseUrl::Sqlite(path.to_owned())).await
+    }
+
+    /// Applies a batch in one transaction: all of it or none of it.
+    pub async fn apply(&self, changes: &[OrderChange]) -> Result<(), sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        for change in changes {
+            upsert(change).execute(&mut *tx).await?;
+        }
+        tx.commit().await
+    }
+
+    /// Applies one change on its own.
+    pub async fn apply_one(&self, change: &OrderChange) -> Result<(), sqlx::Error> {
+        upsert(change).execute(&self.pool).await.map(drop)
+    }
+
+    /// Every order of `event_id`.
+    pub async fn orders(&self, event_id: &str) -> Result<Vec<StoredOrder>, sqlx::Error> {
+        let rows = sqlx::query(
+            "SELECT order_id, user_id, quantity, status, version FROM orders WHERE event_id = $1",
+        )
+        .bind(event_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(StoredOrder {
+                    order_id: row.try_get(0)?,
+                    user_id: row.try_get(1)?,
+                    quantity: row.try_get(2)?,
+                    status: row.try_get(3)?,
+                    version: row.try_get(4)?,
+                })
+            })
+            .collect()
+    }
+}
+
+fn upsert(change: &OrderChange) -> sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments<'_>> {
+    sqlx::query(UPSERT)
+        .bind(&change.order_id)
+        .bind(&change.event_id)
+        .bind(&change.user_id)
+        .bind(change.quantity)
+        .bind(&change.status)
+        .bind(change.pay_by_ms)
+        .bind(change.version)
+        .bind(change.at_ms)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn change(order: &str, user: &str, status: &str, version: i64) -> OrderChange {
+        OrderChange {
+            order_id: order.into(),
+            event_id: "demo".into(),
+            user_id: user.into(),
+            quantity: 1,
+            status: status.into(),
+            pay_by_ms: 10,
+            version,
+            at_ms: 1,
+        }
+    }
+
+    async fn store() -> (OrderStore, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        (
+            OrderStore::open_sqlite(&dir.path().join("orders.db"))
+                .await
+                .unwrap(),
+            dir,
+        )
+    }
+
+    #[tokio::test]
+    async fn applying_twice_leaves_one_row() {
+        let (store, _dir) = store().await;
+        let c = change("demo.1", "alice", "reserved", 1);
+        store.apply(&[c.clone()]).await.unwrap();
+        store.apply(&[c]).await.unwrap();
+        assert_eq!(store.orders("demo").await.unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn an_older_change_never_overwrites_a_newer_one() {
+        let (store, _dir) = store().await;
+        store
+            .apply_one(&change("demo.1", "alice", "paid", 2))
+            .await
+            .unwrap();
+        store
+            .apply_one(&change("demo.1", "alice", "reserved", 1))
+            .await
+            .unwrap();
+        let rows = store.orders("demo").await.unwrap();
+        assert_eq!((rows[0].status.as_str(), rows[0].version), ("paid", 2));
+    }
+
+    #[tokio::test]
+    async fn a_second_live_order_for_one_user_is_refused() {
+        let (store, _dir) = store().await;
+        store
+            .apply_one(&change("demo.1", "alice", "reserved", 1))
+            .await
+            .unwrap();
+        assert!(
+            store
+                .apply_one(&change("demo.2", "alice", "reserved", 1))
+                .await
+                .is_err()
+        );
+        store
+            .apply_one(&change("demo.1", "alice", "canceled", 2))
+            .await
+            .unwrap();
+        store
+            .apply_one(&change("demo.2", "alice", "reserved", 1))
+            .await
+            .unwrap();
+    }
+}

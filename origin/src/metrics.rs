@@ -1,0 +1,69 @@
+//! The origin's Prometheus metrics: what it was asked, what it answered, and what it refused
+//! before doing any work.
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::registry::Registry;
+
+/// Labels of one answered request.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct Outcome {
+    /// The route, e.g. `buy`.
+    pub route: &'static str,
+    /// `ok` or the refusal code.
+    pub code: &'static str,
+}
+
+/// Counters shared by every handler.
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    /// Signed requests by route and outcome.
+    pub requests: Family<Outcome, Counter>,
+    /// Requests refused for a missing or bad edge signature.
+    pub unsigned: Counter,
+}
+
+impl Metrics {
+    /// Registers every metric.
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("flashgate_origin");
+        let requests = Family::<Outcome, Counter>::default();
+        let unsigned = Counter::default();
+        registry.register(
+            "requests",
+            "Signed requests by route and outcome",
+            requests.clone(),
+        );
+        registry.register(
+            "unsigned_requests",
+            "Requests refused for lacking the edge signature",
+            unsigned.clone(),
+        );
+        Self {
+            registry,
+            requests,
+            unsigned,
+        }
+    }
+
+    /// Counts one answered request.
+    pub fn record(&self, route: &'static str, code: &'static str) {
+        self.requests.get_or_create(&Outcome { route, code }).inc();
+    }
+
+    /// The Prometheus text exposition.
+    pub fn render(&self) -> String {
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &self.registry)
+            .expect("writing to a String cannot fail");
+        text
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}

@@ -1,0 +1,46 @@
+//! Orders as Redis holds them: the authoritative, live record of each reservation. The order
+//! database follows these records through the event stream.
+
+use redis::AsyncCommands;
+use redis::aio::ConnectionManager;
+use sale::OrderId;
+use sale::redis_keys::EventKeys;
+use serde::{Deserialize, Serialize};
+
+use crate::error::OriginError;
+
+/// One order's record in the event's `orders` hash, written by the Lua scripts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderRecord {
+    /// The buyer.
+    pub user: String,
+    /// Seats held.
+    pub qty: u32,
+    /// `reserved`, `paid`, `finished` or `canceled`.
+    pub status: String,
+    /// Payment deadline, Unix ms.
+    pub pay_by: u64,
+    /// Bumped on every state change, so the ledger applies changes in order whatever order it
+    /// receives them in.
+    pub version: u64,
+    /// When it was reserved, Unix ms.
+    pub created: u64,
+}
+
+impl OrderRecord {
+    /// Parses the JSON the scripts store.
+    pub fn from_json(text: &str) -> Result<Self, OriginError> {
+        serde_json::from_str(text)
+            .map_err(|e| OriginError::Unexpected(format!("order record: {e}")))
+    }
+}
+
+/// Looks an order up in Redis.
+pub async fn find(
+    redis: &ConnectionManager,
+    order_id: &OrderId,
+) -> Result<Option<OrderRecord>, OriginError> {
+    let keys = EventKeys::new(&order_id.event());
+    let record: Option<String> = redis.clone().hget(&keys.orders, order_id.as_str()).await?;
+    record.as_deref().map(OrderRecord::from_json).transpose()
+}

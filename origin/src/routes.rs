@@ -1,0 +1,27 @@
+//! The origin's HTTP surface. Everything under `/internal/` is reachable only with the edge's
+//! signature (the [`Admitted`](crate::signature::Admitted) extractor); `/healthz` is open so the
+//! edge can probe it; `/metrics` needs the admin token.
+
+mod buy;
+mod ops;
+mod orders;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+
+use crate::state::AppState;
+
+/// Largest request body an origin reads; a buy body is a few bytes of JSON.
+const BODY_LIMIT: usize = 4 * 1024;
+
+/// The origin's routes.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(ops::health))
+        .route("/metrics", get(ops::metrics))
+        .route("/internal/events/{event}/buy", post(buy::buy))
+        .route("/internal/orders/{order}", get(orders::get_order))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .with_state(state)
+}

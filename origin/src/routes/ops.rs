@@ -1,0 +1,46 @@
+//! Operational endpoints: the health probe the edge's balancer polls, and metrics.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use sale::Refusal;
+
+use crate::error::refusal_response;
+use crate::state::AppState;
+
+/// 200 while this origin can reach Redis; 503 otherwise, so the edge stops sending it buys it
+/// could only refuse.
+pub async fn health(State(state): State<AppState>) -> Response {
+    let ping: redis::RedisResult<String> = redis::cmd("PING")
+        .query_async(&mut state.stock().redis())
+        .await;
+    match ping {
+        Ok(_) => (StatusCode::OK, "ok").into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "health check: redis unreachable");
+            (StatusCode::SERVICE_UNAVAILABLE, "redis unreachable").into_response()
+        }
+    }
+}
+
+/// Prometheus metrics, behind the admin token.
+pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let presented = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    if !state
+        .config()
+        .secrets
+        .admin_token
+        .matches(presented.as_bytes())
+    {
+        return refusal_response(Refusal::BadAdminToken);
+    }
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics().render(),
+    )
+        .into_response()
+}

@@ -1,0 +1,69 @@
+//! `GET /internal/orders/{order}`: a user's view of their own order, read live from Redis.
+//! Another user's order is answered exactly like a missing one, so ids cannot be probed.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use sale::{OrderId, Refusal};
+use serde::Serialize;
+
+use crate::error::OriginError;
+use crate::orders;
+use crate::signature::Admitted;
+use crate::state::AppState;
+
+/// The order as the contract shows it.
+#[derive(Debug, Serialize)]
+pub struct OrderView {
+    /// The order.
+    pub order_id: String,
+    /// Its event.
+    pub event_id: String,
+    /// Its buyer.
+    pub user: String,
+    /// Seats.
+    pub quantity: u32,
+    /// Current state.
+    pub status: String,
+    /// Payment deadline, RFC 3339.
+    pub pay_by: String,
+}
+
+/// Shows one of the admitted user's orders.
+pub async fn get_order(
+    State(state): State<AppState>,
+    Path(order): Path<String>,
+    admitted: Admitted,
+) -> Response {
+    let result = view(&state, &order, &admitted).await;
+    state.metrics().record(
+        "order",
+        result
+            .as_ref()
+            .map_or_else(|e| e.refusal().code(), |_| "ok"),
+    );
+    match result {
+        Ok(view) => Json(view).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn view(
+    state: &AppState,
+    order: &str,
+    admitted: &Admitted,
+) -> Result<OrderView, OriginError> {
+    let order_id = OrderId::parse(order).map_err(|_| Refusal::NotFound)?;
+    let record = orders::find(&state.stock().redis(), &order_id)
+        .await?
+        .filter(|r| r.user == admitted.user.as_str())
+        .ok_or(Refusal::NotFound)?;
+    Ok(OrderView {
+        event_id: order_id.event().to_string(),
+        order_id: order_id.to_string(),
+        user: record.user,
+        quantity: record.qty,
+        status: record.status,
+        pay_by: sale::time::rfc3339(record.pay_by),
+    })
+}

@@ -1,0 +1,51 @@
+//! Only the edge may talk to an origin: every route but `/healthz` requires the edge's signature,
+//! checked here as an extractor so a handler cannot forget it.
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use sale::internal::{self, Claims};
+use sale::{Refusal, UserId};
+
+use crate::error::OriginError;
+use crate::state::AppState;
+
+/// A request the edge signed, with the user it admitted.
+#[derive(Debug)]
+pub struct Admitted {
+    /// The signed-in user.
+    pub user: UserId,
+    /// The purchase token nonce, on buys.
+    pub nonce: Option<String>,
+}
+
+impl FromRequestParts<AppState> for Admitted {
+    type Rejection = OriginError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let config = state.config();
+        let result = internal::verify(
+            &config.secrets.internal_keys,
+            parts.method.as_str(),
+            parts.uri.path(),
+            |name| parts.headers.get(name).and_then(|v| v.to_str().ok()),
+            sale::time::now_millis(),
+            u64::try_from(config.origin.signature_max_age.as_millis()).unwrap_or(u64::MAX),
+        );
+        match result {
+            Ok(Claims {
+                user: Some(user),
+                nonce,
+                ..
+            }) => Ok(Self { user, nonce }),
+            Ok(_) => Err(Refusal::Unsigned.into()),
+            Err(e) => {
+                state.metrics().unsigned.inc();
+                tracing::debug!(error = %e, path = parts.uri.path(), "refused unsigned request");
+                Err(Refusal::Unsigned.into())
+            }
+        }
+    }
+}

@@ -1,0 +1,45 @@
+//! What every handler shares: the config, the stock engine and the metrics.
+
+use std::sync::Arc;
+
+use sale::Config;
+
+use crate::metrics::Metrics;
+use crate::stock::StockEngine;
+
+/// Cheap to clone: one `Arc` around the shared parts.
+#[derive(Debug, Clone)]
+pub struct AppState(Arc<Inner>);
+
+#[derive(Debug)]
+struct Inner {
+    config: Arc<Config>,
+    stock: StockEngine,
+    metrics: Metrics,
+}
+
+impl AppState {
+    /// Bundles the shared parts.
+    pub fn new(config: Arc<Config>, stock: StockEngine) -> Self {
+        Self(Arc::new(Inner {
+            config,
+            stock,
+            metrics: Metrics::new(),
+        }))
+    }
+
+    /// The config this origin started with.
+    pub fn config(&self) -> &Config {
+        &self.0.config
+    }
+
+    /// Seat operations.
+    pub fn stock(&self) -> &StockEngine {
+        &self.0.stock
+    }
+
+    /// Counters.
+    pub fn metrics(&self) -> &Metrics {
+        &self.0.metrics
+    }
+}

@@ -1,0 +1,156 @@
+//! The stock engine: seats live in Redis and change only inside Lua scripts, so every check and
+//! every write of one reservation happen in one atomic step. Scripts are loaded once and invoked by
+//! EVALSHA; when Redis answers NOSCRIPT (after a restart or a failover) the script is loaded again
+//! and the call retried.
+
+use redis::Script;
+use redis::aio::ConnectionManager;
+use sale::config::EventConfig;
+use sale::redis_keys::EventKeys;
+use sale::{EventId, OrderId, Refusal, UserId};
+
+use crate::error::OriginError;
+use crate::orders::OrderRecord;
+
+/// The outcome of a reservation attempt.
+#[derive(Debug)]
+pub enum Reservation {
+    /// Seats reserved; the order is in the stream.
+    Reserved {
+        /// The new order.
+        order_id: OrderId,
+        /// Payment deadline, Unix ms (Redis clock).
+        pay_by: u64,
+        /// Seats left after this one.
+        remaining: u64,
+    },
+    /// This token already bought; here is that order, unchanged.
+    Replayed {
+        /// The earlier order.
+        order_id: OrderId,
+        /// Its current record.
+        record: OrderRecord,
+    },
+    /// Refused; nothing changed.
+    Refused {
+        /// Why.
+        refusal: Refusal,
+        /// Seats left, so the caller learns "sold out" for free.
+        remaining: u64,
+    },
+}
+
+/// Seat operations on Redis.
+#[derive(Clone)]
+pub struct StockEngine {
+    redis: ConnectionManager,
+    seed: std::sync::Arc<Script>,
+    reserve: std::sync::Arc<Script>,
+}
+
+impl std::fmt::Debug for StockEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StockEngine").finish_non_exhaustive()
+    }
+}
+
+fn millis(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+impl StockEngine {
+    /// An engine over `redis`.
+    pub fn new(redis: ConnectionManager) -> Self {
+        Self {
+            redis,
+            seed: std::sync::Arc::new(Script::new(include_str!("stock/seed.lua"))),
+            reserve: std::sync::Arc::new(Script::new(include_str!("stock/reserve.lua"))),
+        }
+    }
+
+    /// The shared Redis connection.
+    pub fn redis(&self) -> ConnectionManager {
+        self.redis.clone()
+    }
+
+    /// Creates the event's counters if this is the first time it is seen, and refreshes its
+    /// window and limits. Returns the seats remaining.
+    pub async fn seed(&self, event: &EventConfig) -> Result<u64, OriginError> {
+        let keys = EventKeys::new(&event.id);
+        let remaining: u64 = self
+            .seed
+            .key(&keys.seats)
+            .arg(event.stock)
+            .arg(event.per_user_limit)
+            .arg(event.window.starts_at)
+            .arg(event.window.ends_at)
+            .arg(millis(event.reservation_ttl))
+            .invoke_async(&mut self.redis.clone())
+            .await?;
+        Ok(remaining)
+    }
+
+    /// Tries to reserve `quantity` seats of `event` for `user`, burning `nonce`.
+    pub async fn reserve(
+        &self,
+        event: &EventId,
+        user: &UserId,
+        quantity: u32,
+        nonce: &str,
+    ) -> Result<Reservation, OriginError> {
+        let keys = EventKeys::new(event);
+        let order_id = OrderId::generate(event);
+        let reply: Vec<String> = self
+            .reserve
+            .key(&keys.seats)
+            .key(&keys.holders)
+            .key(&keys.nonces)
+            .key(&keys.orders)
+            .key(&keys.deadlines)
+            .key(&keys.stream)
+            .arg(user.as_str())
+            .arg(quantity)
+            .arg(nonce)
+            .arg(order_id.as_str())
+            .invoke_async(&mut self.redis.clone())
+            .await?;
+        parse_reply(&reply)
+    }
+}
+
+fn number(text: &str) -> Result<u64, OriginError> {
+    text.parse()
+        .map_err(|_| OriginError::Unexpected(format!("not a count: {text:?}")))
+}
+
+fn parse_reply(reply: &[String]) -> Result<Reservation, OriginError> {
+    let unexpected = || OriginError::Unexpected(format!("reserve replied {reply:?}"));
+    let order_id = |text: &str| OrderId::parse(text).map_err(|_| unexpected());
+    match reply {
+        [kind, id, pay_by, remaining] if kind == "reserved" => Ok(Reservation::Reserved {
+            order_id: order_id(id)?,
+            pay_by: number(pay_by)?,
+            remaining: number(remaining)?,
+        }),
+        [kind, id, record] if kind == "replayed" => Ok(Reservation::Replayed {
+            order_id: order_id(id)?,
+            record: OrderRecord::from_json(record)?,
+        }),
+        [kind, code, remaining] if kind == "refused" => {
+            let refusal = match code.as_str() {
+                "unknown_event" => Refusal::UnknownEvent,
+                "not_started" => Refusal::NotStarted,
+                "ended" => Refusal::Ended,
+                "bad_request" => Refusal::BadRequest,
+                "already_bought" => Refusal::AlreadyBought,
+                "sold_out" => Refusal::SoldOut,
+                _ => return Err(unexpected()),
+            };
+            Ok(Reservation::Refused {
+                refusal,
+                remaining: number(remaining)?,
+            })
+        }
+        _ => Err(unexpected()),
+    }
+}

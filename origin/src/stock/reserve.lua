@@ -1,0 +1,63 @@
+-- Reserves seats for one user in one atomic step: everything is checked and written here, or
+-- nothing is. The order enters the event's stream in the same step, so no crash can separate
+-- "seat taken" from "order recorded".
+--
+-- KEYS[1] seats hash    KEYS[2] holders hash   KEYS[3] nonces hash
+-- KEYS[4] orders hash   KEYS[5] deadlines zset KEYS[6] stream
+-- ARGV[1] user  ARGV[2] quantity  ARGV[3] token nonce  ARGV[4] new order id
+--
+-- Returns one of
+--   {'reserved', order_id, pay_by_ms, remaining}
+--   {'replayed', order_id, order_json}        the same nonce bought before: same order
+--   {'refused', code, remaining}
+local seats, holders, nonces, orders, deadlines, stream =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local user, qty, nonce, order_id = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4]
+
+-- A retried request must find its order, not buy a second one.
+local earlier = redis.call('HGET', nonces, nonce)
+if earlier then
+  return {'replayed', earlier, redis.call('HGET', orders, earlier) or ''}
+end
+
+local s = redis.call('HMGET', seats, 'remaining', 'limit', 'starts_at', 'ends_at', 'ttl_ms', 'gate')
+if not s[1] then
+  return {'refused', 'unknown_event', 0}
+end
+local remaining, limit = tonumber(s[1]), tonumber(s[2])
+local starts_at, ends_at, ttl_ms, gate = tonumber(s[3]), tonumber(s[4]), tonumber(s[5]), s[6]
+
+-- One clock for every origin: Redis's own.
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+
+if gate == 'closed' or (gate ~= 'open' and now >= ends_at) then
+  return {'refused', 'ended', remaining}
+end
+if gate ~= 'open' and now < starts_at then
+  return {'refused', 'not_started', remaining}
+end
+if not qty or qty < 1 or qty > limit then
+  return {'refused', 'bad_request', remaining}
+end
+local held = tonumber(redis.call('HGET', holders, user) or '0')
+if held + qty > limit then
+  return {'refused', 'already_bought', remaining}
+end
+-- Sell only seats that exist: remaining must cover the whole quantity.
+if remaining < qty then
+  return {'refused', 'sold_out', remaining}
+end
+
+local pay_by = now + ttl_ms
+redis.call('HINCRBY', seats, 'remaining', -qty)
+redis.call('HINCRBY', seats, 'reserved', qty)
+redis.call('HSET', holders, user, held + qty)
+redis.call('HSET', nonces, nonce, order_id)
+redis.call('HSET', orders, order_id, cjson.encode({
+  user = user, qty = qty, status = 'reserved', pay_by = pay_by, version = 1, created = now
+}))
+redis.call('ZADD', deadlines, pay_by, order_id)
+redis.call('XADD', stream, '*', 'order', order_id, 'user', user, 'qty', qty,
+  'status', 'reserved', 'pay_by', pay_by, 'version', 1, 'at', now)
+return {'reserved', order_id, pay_by, remaining - qty}

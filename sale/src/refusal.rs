@@ -1,0 +1,155 @@
+//! Every refusal code of the public contract and the HTTP status it maps to: the one place where
+//! codes meet statuses, used by the edge and the origin alike so both answer identically.
+
+use serde::Serialize;
+
+/// A refusal the public API may answer with. Each variant's doc names its status and code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Refusal {
+    /// 400 `bad_request`: malformed request (body, quantity, path).
+    BadRequest,
+    /// 400 `ambiguous_length`: both Content-Length and Transfer-Encoding (request smuggling).
+    AmbiguousLength,
+    /// 401 `no_session`: no session cookie or bearer token.
+    NoSession,
+    /// 401 `bad_session`: a session that is forged, malformed or expired.
+    BadSession,
+    /// 401 `unsigned`: an origin request without a valid edge signature.
+    Unsigned,
+    /// 401 `bad_admin_token`: the admin listener without the right bearer token.
+    BadAdminToken,
+    /// 403 `not_started`: the sale has not opened yet.
+    NotStarted,
+    /// 403 `bad_token`: a purchase token that is malformed, forged or for another event.
+    BadToken,
+    /// 403 `token_expired`: a genuine purchase token past its expiry.
+    TokenExpired,
+    /// 403 `wrong_user`: a genuine purchase token issued to another user.
+    WrongUser,
+    /// 404 `not_found`: no such page, route or order (also another user's order).
+    NotFound,
+    /// 404 `unknown_event`: no such event.
+    UnknownEvent,
+    /// 405 `method_not_allowed`: the route exists for another method.
+    MethodNotAllowed,
+    /// 409 `already_bought`: the user already holds their limit for this event.
+    AlreadyBought,
+    /// 409 `token_used`: this purchase token already bought an order.
+    TokenUsed,
+    /// 409 `illegal_transition`: the order's state does not allow this action.
+    IllegalTransition,
+    /// 410 `ended`: the sale is over.
+    Ended,
+    /// 410 `sold_out`: no seats left.
+    SoldOut,
+    /// 410 `expired`: the reservation passed its payment deadline.
+    Expired,
+    /// 413 `too_large`: the request body exceeds the limit.
+    TooLarge,
+    /// 429 `rate_limited`: over a frequency cap; sent with Retry-After.
+    RateLimited,
+    /// 503 `no_origin`: no healthy origin to serve the request.
+    NoOrigin,
+    /// 503 `unavailable`: Redis or the order database is unreachable; nothing was reserved.
+    Unavailable,
+    /// 500 `internal`: a bug; details are in the server log, never in the response.
+    Internal,
+}
+
+impl Refusal {
+    /// The HTTP status.
+    pub fn status(self) -> u16 {
+        match self {
+            Self::BadRequest | Self::AmbiguousLength => 400,
+            Self::NoSession | Self::BadSession | Self::Unsigned | Self::BadAdminToken => 401,
+            Self::NotStarted | Self::BadToken | Self::TokenExpired | Self::WrongUser => 403,
+            Self::NotFound | Self::UnknownEvent => 404,
+            Self::MethodNotAllowed => 405,
+            Self::AlreadyBought | Self::TokenUsed | Self::IllegalTransition => 409,
+            Self::Ended | Self::SoldOut | Self::Expired => 410,
+            Self::TooLarge => 413,
+            Self::RateLimited => 429,
+            Self::NoOrigin | Self::Unavailable => 503,
+            Self::Internal => 500,
+        }
+    }
+
+    /// The stable machine-readable code.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::BadRequest => "bad_request",
+            Self::AmbiguousLength => "ambiguous_length",
+            Self::NoSession => "no_session",
+            Self::BadSession => "bad_session",
+            Self::Unsigned => "unsigned",
+            Self::BadAdminToken => "bad_admin_token",
+            Self::NotStarted => "not_started",
+            Self::BadToken => "bad_token",
+            Self::TokenExpired => "token_expired",
+            Self::WrongUser => "wrong_user",
+            Self::NotFound => "not_found",
+            Self::UnknownEvent => "unknown_event",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::AlreadyBought => "already_bought",
+            Self::TokenUsed => "token_used",
+            Self::IllegalTransition => "illegal_transition",
+            Self::Ended => "ended",
+            Self::SoldOut => "sold_out",
+            Self::Expired => "expired",
+            Self::TooLarge => "too_large",
+            Self::RateLimited => "rate_limited",
+            Self::NoOrigin => "no_origin",
+            Self::Unavailable => "unavailable",
+            Self::Internal => "internal",
+        }
+    }
+
+    /// A short human explanation for the page to show.
+    pub fn message(self) -> &'static str {
+        match self {
+            Self::BadRequest => "The request is malformed.",
+            Self::AmbiguousLength => "The request has both Content-Length and Transfer-Encoding.",
+            Self::NoSession => "Sign in first.",
+            Self::BadSession => "Your session is not valid; sign in again.",
+            Self::Unsigned => "Origins only serve requests signed by the edge.",
+            Self::BadAdminToken => "The admin token is missing or wrong.",
+            Self::NotStarted => "The sale has not started yet.",
+            Self::BadToken => "This purchase link is not valid.",
+            Self::TokenExpired => "This purchase link has expired; get a new one.",
+            Self::WrongUser => "This purchase link belongs to another user.",
+            Self::NotFound => "Not found.",
+            Self::UnknownEvent => "No such event.",
+            Self::MethodNotAllowed => "This method is not allowed here.",
+            Self::AlreadyBought => "You already hold your seats for this event.",
+            Self::TokenUsed => "This purchase link was already used.",
+            Self::IllegalTransition => "The order cannot do that in its current state.",
+            Self::Ended => "The sale has ended.",
+            Self::SoldOut => "Sold out.",
+            Self::Expired => "The reservation expired before payment.",
+            Self::TooLarge => "The request body is too large.",
+            Self::RateLimited => "Too many requests; retry after the indicated time.",
+            Self::NoOrigin => "No server is available right now; retry shortly.",
+            Self::Unavailable => {
+                "The service is briefly unavailable; nothing was reserved. Retry shortly."
+            }
+            Self::Internal => "Something went wrong on our side.",
+        }
+    }
+
+    /// The JSON body: `{"code": ..., "message": ...}`.
+    pub fn body(self) -> RefusalBody {
+        RefusalBody {
+            code: self.code(),
+            message: self.message(),
+        }
+    }
+}
+
+/// The JSON error body of the contract.
+#[derive(Debug, Serialize)]
+pub struct RefusalBody {
+    /// Stable code.
+    pub code: &'static str,
+    /// Human explanation.
+    pub message: &'static str,
+}
