@@ -1,1 +1,122 @@
-//! placeholder
+//! The flashgate edge: the public face of a flash sale, on Pingora. It serves the page from memory,
+//! answers event state from its own view, verifies sessions and purchase tokens, enforces the sale
+//! window, and forwards only admitted purchase traffic, signed, to the origins.
+//!
+//! [`run`] builds and runs the whole server; `flashgate edge` only parses arguments and calls it.
+
+pub mod event_view;
+pub mod gate;
+pub mod identity;
+pub mod live;
+pub mod page;
+pub mod proxy;
+pub mod reload;
+pub mod respond;
+pub mod routes;
+pub mod tokens;
+pub mod upstreams;
+pub mod window;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use pingora::apps::HttpServerOptions;
+use pingora::server::configuration::ServerConf;
+use pingora::server::{RunArgs, Server};
+use pingora::services::background::background_service;
+use sale::config::Environment;
+
+use crate::event_view::{EventView, EventViewRefresher};
+use crate::live::{Live, LoadError};
+use crate::proxy::Gatekeeper;
+use crate::reload::ReloadOnHangup;
+
+/// Requests one client connection may carry before the edge closes it, so per-connection memory
+/// is recycled (nginx's `keepalive_requests` default).
+const REQUESTS_PER_CONNECTION: u32 = 1_000;
+
+/// Pingora's own settings, all explicit: its defaults put the pid file and upgrade socket in /tmp
+/// (shared by every edge on the machine) and keep draining connections for a minute.
+fn server_conf(live: &Live) -> ServerConf {
+    let snapshot = live.snapshot();
+    let config = &snapshot.config;
+    let port = config.edge.listen.port();
+    let run_dir = config.up.var_dir.join("run");
+    ServerConf {
+        threads: config.edge.threads,
+        pid_file: run_dir
+            .join(format!("edge-{port}.pid"))
+            .display()
+            .to_string(),
+        upgrade_sock: run_dir
+            .join(format!("edge-{port}.upgrade.sock"))
+            .display()
+            .to_string(),
+        grace_period_seconds: Some(0),
+        graceful_shutdown_timeout_seconds: Some(5),
+        upstream_keepalive_pool_size: 1024,
+        // One retry per other origin: only connection failures are retried (nothing was sent).
+        max_retries: config.origins.len().max(1),
+        work_stealing: true,
+        ..ServerConf::default()
+    }
+}
+
+/// Loads `config_path` and serves until SIGTERM or SIGINT.
+pub fn run(config_path: &Path, env: Environment) -> Result<(), LoadError> {
+    let live = Arc::new(Live::load(config_path, env)?);
+    let conf = server_conf(&live);
+    if let Some(run_dir) = Path::new(&conf.pid_file).parent() {
+        std::fs::create_dir_all(run_dir).map_err(|source| {
+            LoadError::Config(sale::config::ConfigError::Read {
+                path: run_dir.to_owned(),
+                source,
+            })
+        })?;
+    }
+    let mut server = Server::new_with_opt_and_conf(None, conf);
+    server.bootstrap();
+
+    let balancer = background_service("origins", upstreams::balancer(live.clone()));
+    let origins = balancer.task();
+    let view = Arc::new(EventView::default());
+    let refresher = background_service(
+        "event view",
+        EventViewRefresher {
+            live: live.clone(),
+            view: view.clone(),
+        },
+    );
+    let hangup = background_service(
+        "reload on SIGHUP",
+        ReloadOnHangup {
+            live: live.clone(),
+            origins: origins.clone(),
+        },
+    );
+
+    let listen = live.snapshot().config.edge.listen;
+    let mut proxy = pingora::proxy::http_proxy_service_with_name(
+        &server.configuration,
+        Gatekeeper {
+            live,
+            origins,
+            view,
+        },
+        "flashgate edge",
+    );
+    let mut options = HttpServerOptions::default();
+    options.keepalive_request_limit = Some(REQUESTS_PER_CONNECTION);
+    if let Some(app) = proxy.app_logic_mut() {
+        app.server_options = Some(options);
+    }
+    proxy.add_tcp(&listen.to_string());
+
+    server.add_service(proxy);
+    server.add_service(balancer);
+    server.add_service(refresher);
+    server.add_service(hangup);
+    tracing::info!(%listen, "edge serving");
+    server.run(RunArgs::default());
+    Ok(())
+}

@@ -52,6 +52,9 @@ pub enum Refusal {
     NoOrigin,
     /// 503 `unavailable`: Redis or the order database is unreachable; nothing was reserved.
     Unavailable,
+    /// 502 `origin_failed`: an origin accepted the request but did not answer; a buy may or may
+    /// not have reserved, and retrying with the same link finds the order if it did.
+    OriginFailed,
     /// 500 `internal`: a bug; details are in the server log, never in the response.
     Internal,
 }
@@ -71,6 +74,7 @@ impl Refusal {
             Self::RateLimited => 429,
             Self::NoOrigin | Self::Unavailable => 503,
             Self::Internal => 500,
+            Self::OriginFailed => 502,
         }
     }
 
@@ -101,6 +105,7 @@ impl Refusal {
             Self::NoOrigin => "no_origin",
             Self::Unavailable => "unavailable",
             Self::Internal => "internal",
+            Self::OriginFailed => "origin_failed",
         }
     }
 
@@ -133,6 +138,9 @@ impl Refusal {
                 "The service is briefly unavailable; nothing was reserved. Retry shortly."
             }
             Self::Internal => "Something went wrong on our side.",
+            Self::OriginFailed => {
+                "The server did not answer; retry with the same link to see whether your order went through."
+            }
         }
     }
 

@@ -215,13 +215,11 @@ pub fn validate(raw: RawConfig, base: &Path, env: &Environment) -> Result<Config
             format!("origins[{i}].listen"),
             values::socket_addr(&o.listen),
         );
-        if let Some(addr) = addr {
-            if !seen.insert(addr) {
-                p.check::<()>(
-                    format!("origins[{i}].listen"),
-                    Err(format!("repeats {addr}")),
-                );
-            }
+        if let Some(addr) = addr.filter(|a| !seen.insert(*a)) {
+            p.check::<()>(
+                format!("origins[{i}].listen"),
+                Err(format!("repeats {addr}")),
+            );
         }
         let weight = p.check(
             format!("origins[{i}].weight"),

@@ -1,0 +1,174 @@
+//! The edge's view of each event's seats, refreshed from Redis every 250 ms by a background
+//! service. `GET /api/events/{id}` is answered from it, so a crowd refreshing the page before the
+//! sale never reaches an origin, and the edge learns "sold out" without asking anyone.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use async_trait::async_trait;
+use pingora::server::ShutdownWatch;
+use pingora::services::background::BackgroundService;
+use redis::aio::MultiplexedConnection;
+use sale::config::EventConfig;
+use sale::redis_keys::EventKeys;
+use serde::Serialize;
+
+use crate::live::Live;
+
+/// How often the view is refreshed.
+pub const REFRESH: Duration = Duration::from_millis(250);
+
+/// One event's counters as last read from Redis.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Seats {
+    /// Seats put on sale.
+    pub total: u64,
+    /// Seats nobody holds.
+    pub remaining: u64,
+}
+
+/// Seat counters by event id.
+#[derive(Debug, Default)]
+pub struct EventView {
+    seats: ArcSwap<HashMap<String, Seats>>,
+}
+
+/// The public event document of the contract.
+#[derive(Debug, Serialize)]
+pub struct EventDocument<'a> {
+    /// Event id.
+    pub id: &'a str,
+    /// Display name.
+    pub name: &'a str,
+    /// `upcoming`, `on_sale`, `sold_out` or `ended`.
+    pub state: &'static str,
+    /// RFC 3339.
+    pub starts_at: String,
+    /// RFC 3339.
+    pub ends_at: String,
+    /// The edge's clock, RFC 3339, so the page counts down against the server, not the client.
+    pub now: String,
+    /// Seats put on sale.
+    pub stock: u64,
+    /// Seats left.
+    pub remaining: u64,
+    /// Price of one seat in minor units.
+    pub price_cents: u64,
+    /// ISO 4217 currency.
+    pub currency: &'a str,
+}
+
+impl EventView {
+    /// The last counters read for `event`, if any were.
+    pub fn seats(&self, event: &str) -> Option<Seats> {
+        self.seats.load().get(event).copied()
+    }
+
+    /// The public document for `event` at `now`.
+    pub fn document<'a>(&self, event: &'a EventConfig, now: u64) -> EventDocument<'a> {
+        let seats = self.seats(event.id.as_str()).unwrap_or(Seats {
+            total: event.stock.into(),
+            remaining: event.stock.into(),
+        });
+        let state = if now >= event.window.ends_at {
+            "ended"
+        } else if seats.remaining == 0 {
+            "sold_out"
+        } else if now < event.window.starts_at {
+            "upcoming"
+        } else {
+            "on_sale"
+        };
+        EventDocument {
+            id: event.id.as_str(),
+            name: &event.name,
+            state,
+            starts_at: sale::time::rfc3339(event.window.starts_at),
+            ends_at: sale::time::rfc3339(event.window.ends_at),
+            now: sale::time::rfc3339(now),
+            stock: seats.total,
+            remaining: seats.remaining,
+            price_cents: event.price_cents,
+            currency: &event.currency,
+        }
+    }
+
+    fn store(&self, seats: HashMap<String, Seats>) {
+        self.seats.store(Arc::new(seats));
+    }
+}
+
+/// The background service that keeps an [`EventView`] fresh.
+#[derive(Debug)]
+pub struct EventViewRefresher {
+    /// Where events and the Redis URL come from.
+    pub live: Arc<Live>,
+    /// What it refreshes.
+    pub view: Arc<EventView>,
+}
+
+async fn read_all(
+    con: &mut MultiplexedConnection,
+    events: &[EventConfig],
+) -> redis::RedisResult<HashMap<String, Seats>> {
+    let mut pipe = redis::pipe();
+    for event in events {
+        pipe.cmd("HMGET")
+            .arg(EventKeys::new(&event.id).seats)
+            .arg("total")
+            .arg("remaining");
+    }
+    let replies: Vec<(Option<u64>, Option<u64>)> = pipe.query_async(con).await?;
+    Ok(events
+        .iter()
+        .zip(replies)
+        .filter_map(|(event, reply)| match reply {
+            (Some(total), Some(remaining)) => {
+                Some((event.id.as_str().to_owned(), Seats { total, remaining }))
+            }
+            _ => None,
+        })
+        .collect())
+}
+
+#[async_trait]
+impl BackgroundService for EventViewRefresher {
+    async fn start(&self, mut shutdown: ShutdownWatch) {
+        let mut connection: Option<(String, MultiplexedConnection)> = None;
+        let mut ticker = tokio::time::interval(REFRESH);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = ticker.tick() => {}
+                _ = shutdown.changed() => return,
+            }
+            let snapshot = self.live.snapshot();
+            let url = &snapshot.config.redis_url;
+            if connection.as_ref().is_none_or(|(u, _)| u != url) {
+                connection = match redis::Client::open(url.as_str()) {
+                    Ok(client) => client
+                        .get_multiplexed_async_connection()
+                        .await
+                        .ok()
+                        .map(|c| (url.clone(), c)),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "event view: bad redis url");
+                        None
+                    }
+                };
+            }
+            let Some((_, con)) = connection.as_mut() else {
+                continue;
+            };
+            match read_all(con, &snapshot.config.events).await {
+                Ok(seats) => self.view.store(seats),
+                Err(e) => {
+                    tracing::warn!(error = %e, "event view: redis read failed; keeping the last view");
+                    connection = None;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,201 @@
+//! The product page and its assets, held in memory: read from `static/` at start and on every
+//! reload, precompressed once, and served with a strong ETag so a refreshing crowd costs the
+//! edge a hash-map lookup and the network almost nothing.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::Path;
+
+use bytes::Bytes;
+use flate2::Compression;
+use flate2::write::GzEncoder;
+use sha2::{Digest, Sha256};
+
+/// Largest file the cache holds; the page is small by design.
+const MAX_FILE: u64 = 2 * 1024 * 1024;
+
+/// One file, ready to send.
+#[derive(Debug, Clone)]
+pub struct Asset {
+    /// The bytes as stored.
+    pub body: Bytes,
+    /// Gzip of `body`, when that is smaller.
+    pub gzip: Option<Bytes>,
+    /// `Content-Type`.
+    pub content_type: &'static str,
+    /// Strong validator: a hash of the content, quoted.
+    pub etag: String,
+}
+
+/// Every file of the static folder by name.
+#[derive(Debug, Clone, Default)]
+pub struct PageCache {
+    assets: HashMap<String, Asset>,
+}
+
+/// Why the static folder could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum PageError {
+    /// The folder or a file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// What failed.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A file is larger than the cache accepts.
+    #[error("{0} is larger than {MAX_FILE} bytes")]
+    TooLarge(String),
+    /// There is no `index.html` to serve.
+    #[error("the static folder has no index.html")]
+    NoIndex,
+}
+
+fn content_type(name: &str) -> &'static str {
+    match name.rsplit('.').next() {
+        Some("html") => "text/html; charset=utf-8",
+        Some("js") => "text/javascript; charset=utf-8",
+        Some("css") => "text/css; charset=utf-8",
+        Some("svg") => "image/svg+xml",
+        Some("png") => "image/png",
+        Some("ico") => "image/x-icon",
+        Some("json") => "application/json",
+        Some("txt") => "text/plain; charset=utf-8",
+        _ => "application/octet-stream",
+    }
+}
+
+fn gzip(body: &[u8]) -> Option<Bytes> {
+    let mut encoder = GzEncoder::new(Vec::new(), Compression::best());
+    encoder.write_all(body).ok()?;
+    let compressed = encoder.finish().ok()?;
+    (compressed.len() < body.len()).then(|| Bytes::from(compressed))
+}
+
+impl PageCache {
+    /// Loads every regular file directly inside `dir`.
+    pub fn load(dir: &Path) -> Result<Self, PageError> {
+        let read_err = |path: &Path| {
+            let path = path.display().to_string();
+            move |source| PageError::Read { path, source }
+        };
+        let mut assets = HashMap::new();
+        for entry in std::fs::read_dir(dir).map_err(read_err(dir))? {
+            let entry = entry.map_err(read_err(dir))?;
+            let path = entry.path();
+            let meta = entry.metadata().map_err(read_err(&path))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if !meta.is_file() || name.starts_with('.') {
+                continue;
+            }
+            if meta.len() > MAX_FILE {
+                return Err(PageError::TooLarge(name));
+            }
+            let body = Bytes::from(std::fs::read(&path).map_err(read_err(&path))?);
+            let etag = format!("\"{}\"", &hex::encode(Sha256::digest(&body))[..32]);
+            assets.insert(
+                name.clone(),
+                Asset {
+                    gzip: gzip(&body),
+                    content_type: content_type(&name),
+                    body,
+                    etag,
+                },
+            );
+        }
+        if !assets.contains_key(crate::routes::INDEX) {
+            return Err(PageError::NoIndex);
+        }
+        Ok(Self { assets })
+    }
+
+    /// The file called `name`.
+    pub fn get(&self, name: &str) -> Option<&Asset> {
+        self.assets.get(name)
+    }
+}
+
+/// Whether the client accepts gzip, per `Accept-Encoding`.
+pub fn accepts_gzip(accept_encoding: Option<&str>) -> bool {
+    accept_encoding.is_some_and(|v| {
+        v.split(',').any(|coding| {
+            let mut parts = coding.split(';');
+            let name = parts.next().unwrap_or("").trim();
+            let refused = parts.any(|p| p.trim().replace(' ', "") == "q=0");
+            name.eq_ignore_ascii_case("gzip") && !refused
+        })
+    })
+}
+
+/// The response for `asset`: 304 when the client's copy is current, else the body, gzipped when
+/// the client accepts it. Pages revalidate on every load (their ETag makes that cheap) so a new
+/// page reaches every buyer as soon as it is reloaded.
+pub fn answer(asset: &Asset, req: &pingora::http::RequestHeader) -> crate::gate::Answer {
+    let header =
+        |name: http::header::HeaderName| req.headers.get(name).and_then(|v| v.to_str().ok());
+    let mut headers = vec![
+        ("etag", asset.etag.clone()),
+        ("cache-control", "no-cache".to_owned()),
+        ("vary", "accept-encoding".to_owned()),
+    ];
+    let fresh = header(http::header::IF_NONE_MATCH).is_some_and(|tags| {
+        tags.split(',')
+            .any(|t| t.trim() == asset.etag || t.trim() == "*")
+    });
+    if fresh {
+        return crate::gate::Answer::Raw {
+            status: 304,
+            content_type: asset.content_type,
+            body: Bytes::new(),
+            headers,
+        };
+    }
+    let body = match &asset.gzip {
+        Some(gz) if accepts_gzip(header(http::header::ACCEPT_ENCODING)) => {
+            headers.push(("content-encoding", "gzip".to_owned()));
+            gz.clone()
+        }
+        _ => asset.body.clone(),
+    };
+    crate::gate::Answer::Raw {
+        status: 200,
+        content_type: asset.content_type,
+        body,
+        headers,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loads_hashes_and_compresses() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("index.html"), "<p>".repeat(200)).unwrap();
+        std::fs::write(dir.path().join(".hidden"), "x").unwrap();
+        let cache = PageCache::load(dir.path()).unwrap();
+        let index = cache.get("index.html").unwrap();
+        assert!(index.content_type.starts_with("text/html"));
+        assert!(index.gzip.as_ref().unwrap().len() < index.body.len());
+        assert!(cache.get(".hidden").is_none());
+    }
+
+    #[test]
+    fn a_folder_without_index_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(matches!(
+            PageCache::load(dir.path()),
+            Err(PageError::NoIndex)
+        ));
+    }
+
+    #[test]
+    fn gzip_negotiation() {
+        assert!(accepts_gzip(Some("gzip, deflate, br")));
+        assert!(!accepts_gzip(Some("gzip;q=0, br")));
+        assert!(!accepts_gzip(Some("br")));
+        assert!(!accepts_gzip(None));
+    }
+}

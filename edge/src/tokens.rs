@@ -1,0 +1,46 @@
+//! Purchase tokens at the edge: minted only while the sale is open (so the buy URL cannot be known
+//! earlier), and verified on every buy before anything is forwarded.
+
+use sale::config::{Config, EventConfig};
+use sale::purchase_token::{self, PurchaseToken, TokenError};
+use sale::{Refusal, UserId};
+use serde::Serialize;
+
+/// The 200 body of `POST /api/events/{id}/token`.
+#[derive(Debug, Serialize)]
+pub struct IssuedToken {
+    /// The token itself.
+    pub token: String,
+    /// Where to POST the buy: the hidden URL.
+    pub buy_url: String,
+    /// RFC 3339.
+    pub expires_at: String,
+}
+
+/// Mints a token for `user` at `event`.
+pub fn issue(config: &Config, event: &EventConfig, user: &UserId, now: u64) -> IssuedToken {
+    let expires_at = sale::time::add(now, config.tokens.ttl);
+    let (token, _) = purchase_token::issue(&config.secrets.token_keys, &event.id, user, expires_at);
+    IssuedToken {
+        buy_url: format!("/api/events/{}/buy/{token}", event.id),
+        token,
+        expires_at: sale::time::rfc3339(expires_at),
+    }
+}
+
+/// Verifies a buy's token for `user` at `event`.
+pub fn verify(
+    config: &Config,
+    event: &EventConfig,
+    user: &UserId,
+    token: &str,
+    now: u64,
+) -> Result<PurchaseToken, Refusal> {
+    purchase_token::verify(&config.secrets.token_keys, token, &event.id, user, now).map_err(|e| {
+        match e {
+            TokenError::Invalid => Refusal::BadToken,
+            TokenError::WrongUser => Refusal::WrongUser,
+            TokenError::Expired => Refusal::TokenExpired,
+        }
+    })
+}

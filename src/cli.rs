@@ -1,0 +1,92 @@
+//! The command line of the one `flashgate` binary, as the contract names it.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::commands;
+
+/// The default config path, relative to the repository root.
+pub const DEFAULT_CONFIG: &str = "config/flashgate.toml";
+
+/// flashgate: a flash-sale gatekeeper that sells every seat exactly once.
+#[derive(Debug, Parser)]
+#[command(name = "flashgate", version, about)]
+pub struct Cli {
+    /// What to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the whole stack on this machine: Redis, the origins and the edge.
+    Up {
+        /// The config file.
+        #[arg(long, default_value = DEFAULT_CONFIG)]
+        config: PathBuf,
+    },
+    /// Run the edge (the public gatekeeper).
+    Edge {
+        /// The config file.
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// Run one origin node.
+    Origin {
+        /// The config file.
+        #[arg(long)]
+        config: PathBuf,
+        /// Where to listen; defaults to the first `[[origins]]` entry.
+        #[arg(long)]
+        listen: Option<SocketAddr>,
+    },
+    /// Validate a config file, print every problem, exit non-zero if there is any.
+    CheckConfig {
+        /// The config file.
+        config: PathBuf,
+    },
+    /// Print a signed user session, as the site's login service would issue it.
+    MintSession {
+        /// The config file (for the session key).
+        #[arg(long)]
+        config: PathBuf,
+        /// The user id.
+        #[arg(long)]
+        user: String,
+        /// Lifetime in seconds; defaults to `tokens.session_ttl`.
+        #[arg(long)]
+        ttl: Option<u64>,
+    },
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> ExitCode {
+    init_logging();
+    let result = match cli.command {
+        Command::Up { config } => crate::up::run(&config),
+        Command::Edge { config } => commands::edge(&config),
+        Command::Origin { config, listen } => commands::origin(&config, listen),
+        Command::CheckConfig { config } => commands::check_config(&config),
+        Command::MintSession { config, user, ttl } => commands::mint_session(&config, &user, ttl),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("flashgate: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .try_init();
+}

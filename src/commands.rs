@@ -1,0 +1,88 @@
+//! The single-component subcommands: each loads the config and calls the component's `run`.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use sale::config::{ConfigError, Environment};
+use sale::{Config, UserId};
+
+fn load(path: &Path) -> Result<Config> {
+    Config::load(path, &Environment::from_process())
+        .with_context(|| format!("config {}", path.display()))
+}
+
+/// `flashgate edge`: blocks until SIGTERM/SIGINT.
+pub fn edge(config: &Path) -> Result<()> {
+    edge::run(config, Environment::from_process())
+        .with_context(|| format!("config {}", config.display()))
+}
+
+/// `flashgate origin`: serves until SIGTERM/SIGINT.
+pub fn origin(config_path: &Path, listen: Option<SocketAddr>) -> Result<()> {
+    let config = load(config_path)?;
+    let listen = match listen.or_else(|| config.origins.first().map(|o| o.listen)) {
+        Some(addr) => addr,
+        None => bail!("no --listen given and the config lists no origins"),
+    };
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("origin cannot listen on {listen}"))?;
+        origin::run(Arc::new(config), listener, shutdown_signal()).await?;
+        Ok(())
+    })
+}
+
+/// Resolves on SIGTERM or SIGINT.
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+}
+
+/// `flashgate check-config`: every problem, or a one-line summary.
+pub fn check_config(path: &Path) -> Result<()> {
+    match Config::load(path, &Environment::from_process()) {
+        Ok(config) => {
+            println!(
+                "{}: ok ({} origin(s), {} event(s))",
+                path.display(),
+                config.origins.len(),
+                config.events.len()
+            );
+            Ok(())
+        }
+        Err(ConfigError::Invalid(problems)) => {
+            for problem in &problems {
+                println!("{}: {problem}", path.display());
+            }
+            bail!("{} has {} problem(s)", path.display(), problems.len())
+        }
+        Err(e) => bail!("{}: {e}", path.display()),
+    }
+}
+
+/// `flashgate mint-session`: prints a session token for `user`.
+pub fn mint_session(path: &Path, user: &str, ttl: Option<u64>) -> Result<()> {
+    let config = load(path)?;
+    let user = UserId::parse(user).map_err(|e| anyhow::anyhow!("--user {e}"))?;
+    let ttl = ttl.map_or(config.tokens.session_ttl, Duration::from_secs);
+    let expires_at = sale::time::add(sale::time::now_millis(), ttl);
+    println!(
+        "{}",
+        sale::session::mint(&config.secrets.session_keys, &user, expires_at)
+    );
+    Ok(())
+}

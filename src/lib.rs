@@ -1,0 +1,8 @@
+//! The `flashgate` command: one binary for every component (`edge`, `origin`), the whole stack on
+//! one machine (`up`), and the operator tools (`check-config`, `mint-session`). The binary's
+//! `main` only parses the command line and calls into here.
+
+pub mod cli;
+pub mod commands;
+pub mod stack;
+pub mod up;

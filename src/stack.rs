@@ -1,0 +1,10 @@
+//! Running flashgate's processes on one machine: a private `redis-server`, origin and edge
+//! processes (this same binary), readiness probes, and teardown. `flashgate up` and the
+//! integration tests both build their stacks from these pieces.
+
+pub mod process;
+pub mod ready;
+pub mod redis_server;
+
+pub use process::Component;
+pub use redis_server::RedisServer;

@@ -1,0 +1,53 @@
+//! Waiting for a component to become ready: poll a real condition (a port answers, a probe
+//! returns 200) until it holds or a deadline passes, and say clearly which one never came up.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::{Duration, Instant};
+
+/// Polls `probe` every 25 ms until it returns true or `timeout` passes.
+pub fn wait_until(
+    what: &str,
+    timeout: Duration,
+    mut probe: impl FnMut() -> bool,
+) -> Result<(), String> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if probe() {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            return Err(format!(
+                "{what} did not become ready within {}s",
+                timeout.as_secs()
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+}
+
+/// Whether `GET path` on `addr` answers with status 200, using a bare HTTP/1.0 request so it
+/// needs no client library and no runtime.
+pub fn http_ok(addr: SocketAddr, path: &str) -> bool {
+    let attempt = || -> std::io::Result<bool> {
+        let mut stream = TcpStream::connect_timeout(&addr, Duration::from_millis(500))?;
+        stream.set_read_timeout(Some(Duration::from_secs(1)))?;
+        write!(stream, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n")?;
+        let mut head = [0u8; 12];
+        stream.read_exact(&mut head)?;
+        Ok(head.starts_with(b"HTTP/1.") && &head[9..12] == b"200")
+    };
+    attempt().unwrap_or(false)
+}
+
+/// Whether something accepts TCP connections on `addr`.
+pub fn port_open(addr: SocketAddr) -> bool {
+    TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok()
+}
+
+/// Fails with a clear message when `addr` is already taken by another program.
+pub fn ensure_free(addr: SocketAddr, owner: &str) -> Result<(), String> {
+    std::net::TcpListener::bind(addr)
+        .map(drop)
+        .map_err(|e| format!("{owner} needs {addr}, but it is not available ({e}); stop what uses it or change the config"))
+}

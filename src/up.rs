@@ -1,0 +1,224 @@
+//! `flashgate up`: the whole stack on this machine. Starts a private Redis, one origin per
+//! `[[origins]]` entry and the edge, each a child process in its own process group (so Ctrl-C
+//! reaches only `up`, which then stops them in order: edge, origins, Redis). If any child dies, the
+//! rest are stopped and the message says which one and where its log is.
+
+use std::net::SocketAddr;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use anyhow::{Context, Result, anyhow, bail};
+use sale::Config;
+use sale::config::Environment;
+
+use crate::stack::{Component, RedisServer, ready};
+
+/// How long each component gets to become ready.
+const START_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The Redis address `up` must start: the config's `redis://IP:PORT`.
+fn redis_addr(url: &str) -> Result<SocketAddr> {
+    let rest = url.strip_prefix("redis://").unwrap_or("");
+    let host_port = rest.split('/').next().unwrap_or("");
+    host_port.parse().map_err(|_| {
+        anyhow!("`up` runs its own redis-server, so redis.url must be redis://IP:PORT, got {url:?}")
+    })
+}
+
+fn component(config: &Path, epoch: u64, args: &[&str]) -> Result<Command> {
+    let exe = std::env::current_exe().context("cannot find the flashgate binary")?;
+    let mut command = Command::new(exe);
+    command
+        .args(args)
+        .arg("--config")
+        .arg(config)
+        .env(Environment::EPOCH_VAR, epoch.to_string())
+        .process_group(0);
+    Ok(command)
+}
+
+/// The running stack, stopped in dependency order when dropped.
+struct Stack {
+    edge: Option<Component>,
+    origins: Vec<Component>,
+    redis: Option<RedisServer>,
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        if let Some(mut edge) = self.edge.take() {
+            edge.stop();
+        }
+        for mut origin in self.origins.drain(..) {
+            origin.stop();
+        }
+        self.redis.take();
+    }
+}
+
+impl Stack {
+    /// The first child that has exited, with its status.
+    fn crashed(&mut self) -> Option<String> {
+        let redis = self.redis.as_mut().and_then(RedisServer::process_mut);
+        let children = self
+            .edge
+            .iter_mut()
+            .chain(self.origins.iter_mut())
+            .chain(redis);
+        for child in children {
+            if let Some(status) = child.exited() {
+                return Some(format!("{} exited ({status})", child.name));
+            }
+        }
+        None
+    }
+}
+
+fn preflight(config: &Config, redis: SocketAddr) -> Result<()> {
+    if !crate::stack::redis_server::installed(&config.up.redis_server) {
+        bail!(
+            "{} is not installed; run scripts/up (which installs it) or apt-get install redis-server",
+            config.up.redis_server
+        );
+    }
+    let mut needs = vec![(redis, "redis-server".to_owned())];
+    needs.extend(
+        config
+            .origins
+            .iter()
+            .map(|o| (o.listen, format!("origin {}", o.listen))),
+    );
+    needs.push((config.edge.listen, "the edge".to_owned()));
+    needs.push((
+        config.edge.admin_listen,
+        "the edge's admin listener".to_owned(),
+    ));
+    for (addr, owner) in needs {
+        ready::ensure_free(addr, &owner).map_err(|e| anyhow!(e))?;
+    }
+    Ok(())
+}
+
+fn print_banner(config: &Config, config_path: &Path, log_dir: &Path) {
+    let base = format!("http://{}", config.edge.listen);
+    println!("flashgate is up");
+    for event in &config.events {
+        let opens_in = event
+            .window
+            .starts_at
+            .saturating_sub(sale::time::now_millis())
+            / 1000;
+        println!("  page      {base}/events/{}", event.id);
+        println!(
+            "  event     {} \"{}\": {} seats, sale opens {} (in {opens_in}s)",
+            event.id,
+            event.name,
+            event.stock,
+            sale::time::rfc3339(event.window.starts_at)
+        );
+    }
+    for origin in &config.origins {
+        println!(
+            "  origin    {} (weight {})",
+            origin.listen,
+            origin.weight.get()
+        );
+    }
+    println!("  redis     {}", config.redis_url);
+    println!("  logs      {}", log_dir.display());
+    println!(
+        "  session   flashgate mint-session --config {} --user alice",
+        config_path.display()
+    );
+    println!("Ctrl-C stops everything.");
+}
+
+/// Starts the stack and supervises it until Ctrl-C, SIGTERM or a crash.
+pub fn run(config_path: &Path) -> Result<()> {
+    let config_path = std::path::absolute(config_path).context("cannot resolve the config path")?;
+    let epoch = sale::time::now_millis();
+    let env = Environment {
+        epoch,
+        ..Environment::from_process()
+    };
+    let config = Config::load(&config_path, &env)
+        .with_context(|| format!("config {}", config_path.display()))?;
+    let redis_addr = redis_addr(&config.redis_url)?;
+    preflight(&config, redis_addr)?;
+
+    let var = config.up.var_dir.clone();
+    let log_dir: PathBuf = var.join("log");
+    let mut stack = Stack {
+        edge: None,
+        origins: Vec::new(),
+        redis: None,
+    };
+    stack.redis = Some(
+        RedisServer::start(&config.up.redis_server, redis_addr, &var.join("redis"))
+            .map_err(|e| anyhow!(e))?,
+    );
+
+    for node in &config.origins {
+        let addr = node.listen.to_string();
+        let command = component(&config_path, epoch, &["origin", "--listen", &addr])?;
+        let log = log_dir.join(format!("origin-{}.log", node.listen.port()));
+        let mut child = Component::spawn(format!("origin {addr}"), command, &log)?;
+        ready::wait_until(&format!("origin {addr}"), START_TIMEOUT, || {
+            child.exited().is_none() && ready::http_ok(node.listen, "/healthz")
+        })
+        .map_err(|e| anyhow!("{e}; see {}", log.display()))?;
+        stack.origins.push(child);
+    }
+
+    let log = log_dir.join("edge.log");
+    let mut edge = Component::spawn("edge", component(&config_path, epoch, &["edge"])?, &log)?;
+    ready::wait_until("the edge", START_TIMEOUT, || {
+        edge.exited().is_none() && ready::http_ok(config.edge.listen, "/")
+    })
+    .map_err(|e| anyhow!("{e}; see {}", log.display()))?;
+    stack.edge = Some(edge);
+
+    print_banner(&config, &config_path, &log_dir);
+    supervise(&mut stack)
+}
+
+fn supervise(stack: &mut Stack) -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the signal handler")?;
+    runtime.block_on(async {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
+        let mut int = signal(SignalKind::interrupt()).context("cannot watch SIGINT")?;
+        let mut tick = tokio::time::interval(Duration::from_millis(200));
+        loop {
+            tokio::select! {
+                _ = term.recv() => break,
+                _ = int.recv() => break,
+                _ = tick.tick() => {
+                    if let Some(crash) = stack.crashed() {
+                        bail!("{crash}; stopping the stack (logs are in var/log)");
+                    }
+                }
+            }
+        }
+        println!("stopping: edge, origins, redis");
+        Ok(())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn up_needs_a_plain_redis_address() {
+        assert_eq!(redis_addr("redis://127.0.0.1:6390").unwrap().port(), 6390);
+        assert_eq!(redis_addr("redis://127.0.0.1:6390/0").unwrap().port(), 6390);
+        assert!(redis_addr("unix:///tmp/r.sock").is_err());
+        assert!(redis_addr("redis://localhost:6390").is_err());
+    }
+}
