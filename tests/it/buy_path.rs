@@ -1,0 +1,83 @@
+//! The thin real path: page → token → buy through the edge → Redis → the order database, and the
+//! weighted split of buys over two origins.
+
+use futures::StreamExt;
+
+use crate::harness::{Stack, StackOptions, token_and_buy};
+
+#[tokio::test]
+async fn a_buy_through_the_edge_lands_in_the_order_database() {
+    let stack = Stack::start(StackOptions::default());
+    let client = reqwest::Client::new();
+
+    let page = client.get(stack.url("/events/demo")).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("<button"));
+
+    let (status, order) = token_and_buy(&client, &stack, "alice").await;
+    assert_eq!(status, 201, "{order}");
+    assert_eq!(order["status"], "reserved");
+    let order_id = order["order_id"].as_str().unwrap().to_owned();
+
+    let rows = stack.orders_reaching(1).await;
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].order_id, order_id);
+    assert_eq!(rows[0].user_id, "alice");
+    assert_eq!(rows[0].status, "reserved");
+
+    let shown = client
+        .get(stack.url(&format!("/api/orders/{order_id}")))
+        .bearer_auth(stack.session("alice"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(shown.status(), 200);
+    let shown: serde_json::Value = shown.json().await.unwrap();
+    assert_eq!(shown["user"], "alice");
+    assert_eq!(shown["quantity"], 1);
+
+    let event: serde_json::Value = client
+        .get(stack.url("/api/events/demo"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(event["stock"], 100);
+}
+
+#[tokio::test]
+async fn buys_split_over_origins_by_weight() {
+    let stack = Stack::start(StackOptions {
+        weights: vec![1, 3],
+        stock: 1_000,
+        ..StackOptions::default()
+    });
+    let client = reqwest::Client::new();
+    let users: Vec<String> = (0..400).map(|i| format!("user-{i}")).collect();
+    let statuses: Vec<u16> = futures::stream::iter(users.iter())
+        .map(|user| {
+            let (client, stack) = (&client, &stack);
+            async move { token_and_buy(client, stack, user).await.0 }
+        })
+        .buffer_unordered(16)
+        .collect()
+        .await;
+    assert!(statuses.iter().all(|s| *s == 201), "{statuses:?}");
+
+    let light = stack.origin_requests(0, "buy").await;
+    let heavy = stack.origin_requests(1, "buy").await;
+    assert_eq!(light + heavy, 400);
+    assert!(
+        (98..=102).contains(&light),
+        "weight 1 origin got {light} of 400"
+    );
+    assert!(
+        (294..=306).contains(&heavy),
+        "weight 3 origin got {heavy} of 400"
+    );
+
+    let rows = stack.orders_reaching(400).await;
+    assert_eq!(rows.len(), 400);
+}

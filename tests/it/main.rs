@@ -1,0 +1,8 @@
+//! Integration tests against the real stack: a real `redis-server`, origin and edge processes of
+//! this very binary, and a real SQLite order file, all on free loopback ports in a private temp
+//! folder per test, so tests run in parallel and leave nothing behind.
+
+mod buy_path;
+mod harness;
+mod origin_trust;
+mod refusals;

@@ -1,0 +1,62 @@
+//! Origins serve only what the edge signed: a direct request is refused, however it is dressed up.
+
+use sale::UserId;
+use sale::internal::{self, Claims};
+
+use crate::harness::{Stack, StackOptions, status_and_json};
+
+const PATH: &str = "/internal/events/demo/buy";
+
+fn signed_headers(stack: &Stack, path: &str, signed_at: u64) -> Vec<(&'static str, String)> {
+    let claims = Claims {
+        user: Some(UserId::parse("mallory").unwrap()),
+        nonce: Some("n-1".into()),
+        signed_at,
+    };
+    internal::sign(&stack.config.secrets.internal_keys, "POST", path, &claims)
+}
+
+async fn post(stack: &Stack, headers: &[(&'static str, String)]) -> (u16, serde_json::Value) {
+    let mut request =
+        reqwest::Client::new().post(format!("http://{}{PATH}", stack.origin_addrs[0]));
+    for (name, value) in headers {
+        request = request.header(*name, value);
+    }
+    status_and_json(request.send().await.unwrap()).await
+}
+
+#[tokio::test]
+async fn an_origin_refuses_requests_without_the_edge_signature() {
+    let stack = Stack::start(StackOptions {
+        weights: vec![1],
+        ..StackOptions::default()
+    });
+    let now = sale::time::now_millis();
+
+    let (status, body) = post(&stack, &[]).await;
+    assert_eq!((status, body["code"].as_str()), (401, Some("unsigned")));
+
+    let mut forged = signed_headers(&stack, PATH, now);
+    for (name, value) in &mut forged {
+        if *name == internal::HEADER_USER {
+            *value = "alice".into();
+        }
+    }
+    let (status, body) = post(&stack, &forged).await;
+    assert_eq!((status, body["code"].as_str()), (401, Some("unsigned")));
+
+    let for_another_path = signed_headers(&stack, "/internal/orders/x", now);
+    let (status, _) = post(&stack, &for_another_path).await;
+    assert_eq!(status, 401);
+
+    let stale = signed_headers(&stack, PATH, now - 120_000);
+    let (status, _) = post(&stack, &stale).await;
+    assert_eq!(status, 401);
+
+    assert_eq!(stack.origin_unsigned(0).await, 4);
+    assert_eq!(stack.origin_requests(0, "buy").await, 0);
+
+    // A genuine signature is accepted, so the refusals above were about the signature.
+    let (status, body) = post(&stack, &signed_headers(&stack, PATH, now)).await;
+    assert_eq!(status, 201, "{body}");
+}

@@ -1,0 +1,96 @@
+//! Refused purchase requests get the contract's status and code and never reach an origin.
+
+use crate::harness::{Stack, StackOptions, fetch_token, status_and_json};
+
+async fn buy(
+    client: &reqwest::Client,
+    stack: &Stack,
+    url: &str,
+    session: Option<&str>,
+) -> (u16, serde_json::Value) {
+    let mut request = client.post(stack.url(url));
+    if let Some(session) = session {
+        request = request.bearer_auth(session);
+    }
+    status_and_json(request.send().await.unwrap()).await
+}
+
+#[tokio::test]
+async fn bad_buys_are_refused_at_the_edge() {
+    let stack = Stack::start(StackOptions::default());
+    let client = reqwest::Client::new();
+    let alice = stack.session("alice");
+    let bob = stack.session("bob");
+    let (status, token) = fetch_token(&client, &stack, &alice).await;
+    assert_eq!(status, 200);
+    let alices_url = token["buy_url"].as_str().unwrap().to_owned();
+
+    let (status, body) = buy(&client, &stack, &alices_url, None).await;
+    assert_eq!((status, body["code"].as_str()), (401, Some("no_session")));
+
+    let (status, body) = buy(&client, &stack, &alices_url, Some("s1.Zm9yZ2Vk.AAAA")).await;
+    assert_eq!((status, body["code"].as_str()), (401, Some("bad_session")));
+
+    let forged = alices_url.replace("/buy/t1.", "/buy/t1.A");
+    let (status, body) = buy(&client, &stack, &forged, Some(&alice)).await;
+    assert_eq!((status, body["code"].as_str()), (403, Some("bad_token")));
+
+    let (status, body) = buy(&client, &stack, &alices_url, Some(&bob)).await;
+    assert_eq!((status, body["code"].as_str()), (403, Some("wrong_user")));
+
+    let expired = stack.token_expiring("alice", sale::time::now_millis() - 1);
+    let (status, body) = buy(
+        &client,
+        &stack,
+        &format!("/api/events/demo/buy/{expired}"),
+        Some(&alice),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("token_expired"))
+    );
+
+    let (status, body) = buy(&client, &stack, "/api/events/nope/buy/x", Some(&alice)).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (404, Some("unknown_event"))
+    );
+
+    assert_eq!(
+        stack.origin_traffic().await,
+        0,
+        "a refused request reached an origin"
+    );
+
+    // The same token from its owner does go through: the refusals above were about the request.
+    let (status, body) = buy(&client, &stack, &alices_url, Some(&alice)).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(stack.origin_traffic().await, 1);
+}
+
+#[tokio::test]
+async fn tokens_are_not_issued_before_the_sale() {
+    let stack = Stack::start(StackOptions {
+        starts: "+1h",
+        ends: "+2h",
+        ..StackOptions::default()
+    });
+    let client = reqwest::Client::new();
+    let (status, body) = fetch_token(&client, &stack, &stack.session("alice")).await;
+    assert_eq!((status, body["code"].as_str()), (403, Some("not_started")));
+
+    let (status, body) = fetch_token(&client, &stack, "garbage").await;
+    assert_eq!((status, body["code"].as_str()), (401, Some("bad_session")));
+
+    let event: serde_json::Value = client
+        .get(stack.url("/api/events/demo"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(event["state"], "upcoming");
+    assert_eq!(stack.origin_traffic().await, 0);
+}
