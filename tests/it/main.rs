@@ -2,6 +2,9 @@
 //! this very binary, and a real SQLite order file, all on free loopback ports in a private temp
 //! folder per test, so tests run in parallel and leave nothing behind.
 
+// A test that cannot get what it needs should stop right there, loudly.
+#![allow(clippy::unwrap_used)]
+
 mod buy_path;
 mod harness;
 mod origin_trust;
