@@ -1,0 +1,26 @@
+# Shared by scripts/up and scripts/test: install the system packages flashgate needs when they
+# are missing (Debian/Ubuntu), so both commands work on a fresh machine with only Rust on it.
+
+# ensure_packages COMMAND:PACKAGE ...  installs PACKAGE when COMMAND is not on PATH.
+ensure_packages() {
+  local missing=()
+  for pair in "$@"; do
+    local command=${pair%%:*} package=${pair#*:}
+    command -v "$command" >/dev/null 2>&1 || missing+=("$package")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "installing missing system packages: ${missing[*]}" >&2
+  local sudo=""
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null 2>&1 || { echo "need root (or sudo) to install: ${missing[*]}" >&2; return 1; }
+    sudo="sudo"
+  fi
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+}
+
+# What building and running flashgate needs: a C toolchain and cmake for Pingora's zlib-ng,
+# and redis-server for the stack and the tests.
+ensure_build_and_run_packages() {
+  ensure_packages cc:gcc cmake:cmake redis-server:redis-server
+}
