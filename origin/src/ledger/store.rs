@@ -192,7 +192,7 @@ mod tests {
     async fn applying_twice_leaves_one_row() {
         let (store, _dir) = store().await;
         let c = change("demo.1", "alice", "reserved", 1);
-        store.apply(&[c.clone()]).await.unwrap();
+        store.apply(std::slice::from_ref(&c)).await.unwrap();
         store.apply(&[c]).await.unwrap();
         assert_eq!(store.orders("demo").await.unwrap().len(), 1);
     }
