@@ -4,6 +4,7 @@
 //!
 //! [`run`] builds and runs the whole server; `flashgate edge` only parses arguments and calls it.
 
+pub mod connection;
 pub mod event_view;
 pub mod gate;
 pub mod identity;

@@ -1,5 +1,5 @@
 //! The Pingora `ProxyHttp` implementation: a table of phases, each delegating to a domain module.
-//! `request_filter` asks the [`gate`](crate::gate) and either answers or admits;
+//! `early_request_filter` applies the connection limits; `request_filter` asks the [`gate`](crate::gate) and either answers or admits;
 //! `upstream_peer` picks an origin; `upstream_request_filter` rewrites and signs; the error
 //! phases decide retries (only before anything was sent) and answer `no_origin`.
 
@@ -18,9 +18,9 @@ use sale::internal::{self, Claims, SIGNED_HEADERS};
 use crate::event_view::EventView;
 use crate::gate::{self, Answer, Decision, Forward};
 use crate::live::{Live, Snapshot};
-use crate::respond;
 use crate::routes::Route;
 use crate::upstreams::{self, Origins};
+use crate::{connection, respond};
 
 /// The gatekeeper.
 pub struct Gatekeeper {
@@ -64,6 +64,15 @@ impl ProxyHttp for Gatekeeper {
 
     fn new_ctx(&self) -> RequestCtx {
         RequestCtx::default()
+    }
+
+    async fn early_request_filter(
+        &self,
+        session: &mut Session,
+        _ctx: &mut RequestCtx,
+    ) -> Result<()> {
+        connection::limit(session);
+        Ok(())
     }
 
     async fn request_filter(&self, session: &mut Session, ctx: &mut RequestCtx) -> Result<bool> {
