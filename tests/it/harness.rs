@@ -227,9 +227,9 @@ impl Stack {
         }
     }
 
-    /// Requests origin `index` answered, by route, from its `/metrics`.
-    pub async fn origin_requests(&self, index: usize, route: &str) -> u64 {
-        let text = reqwest::Client::new()
+    /// Origin `index`'s Prometheus text.
+    async fn origin_metrics(&self, index: usize) -> String {
+        reqwest::Client::new()
             .get(format!("http://{}/metrics", self.origin_addrs[index]))
             .bearer_auth(ADMIN_TOKEN)
             .send()
@@ -237,7 +237,12 @@ impl Stack {
             .expect("origin metrics answer")
             .text()
             .await
-            .expect("metrics body");
+            .expect("metrics body")
+    }
+
+    /// Requests origin `index` answered on `route`.
+    pub async fn origin_requests(&self, index: usize, route: &str) -> u64 {
+        let text = self.origin_metrics(index).await;
         metric_sum(
             &text,
             "flashgate_origin_requests_total",
@@ -245,17 +250,9 @@ impl Stack {
         )
     }
 
-    /// Requests every origin refused for lacking the edge signature.
+    /// Requests origin `index` refused for lacking the edge signature.
     pub async fn origin_unsigned(&self, index: usize) -> u64 {
-        let text = reqwest::Client::new()
-            .get(format!("http://{}/metrics", self.origin_addrs[index]))
-            .bearer_auth(ADMIN_TOKEN)
-            .send()
-            .await
-            .expect("origin metrics answer")
-            .text()
-            .await
-            .expect("metrics body");
+        let text = self.origin_metrics(index).await;
         metric_sum(&text, "flashgate_origin_unsigned_requests_total", "")
     }
 
