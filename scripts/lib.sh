@@ -24,3 +24,24 @@ ensure_packages() {
 ensure_build_and_run_packages() {
   ensure_packages cc:gcc cmake:cmake redis-server:redis-server
 }
+
+# The ledger tests also run against PostgreSQL: install it if missing, start its cluster, and
+# provide a role that may create one database per test. Exports FLASHGATE_TEST_POSTGRES.
+ensure_test_postgres() {
+  ensure_packages pg_ctlcluster:postgresql
+  local as_postgres="runuser -u postgres --"
+  [ "$(id -u)" -eq 0 ] || as_postgres="sudo -u postgres"
+  if ! pg_lsclusters -h | grep -q .; then
+    local version
+    version=$(ls /usr/lib/postgresql | sort -V | tail -n 1)
+    $as_postgres pg_createcluster "$version" main >/dev/null
+  fi
+  pg_lsclusters -h | while read -r version cluster port status _; do
+    [ "$status" = online ] || pg_ctlcluster "$version" "$cluster" start
+  done
+  local port
+  port=$(pg_lsclusters -h | awk '{print $3; exit}')
+  $as_postgres psql -p "$port" -qtAc "SELECT 1 FROM pg_roles WHERE rolname = 'flashgate'" | grep -q 1 ||
+    $as_postgres psql -p "$port" -qc "CREATE ROLE flashgate LOGIN CREATEDB PASSWORD 'flashgate'"
+  export FLASHGATE_TEST_POSTGRES="postgres://flashgate:flashgate@127.0.0.1:$port/postgres"
+}

@@ -61,6 +61,18 @@ pub enum Command {
         #[arg(long)]
         ttl: Option<u64>,
     },
+    /// Compare Redis with the order database for one event; exit non-zero on any mismatch.
+    Reconcile {
+        /// The config file (for Redis and the database).
+        #[arg(long)]
+        config: PathBuf,
+        /// The event id.
+        #[arg(long)]
+        event: String,
+        /// Seconds to wait for the ledger to write its backlog before comparing.
+        #[arg(long, default_value_t = 10)]
+        wait: u64,
+    },
 }
 
 /// Runs a parsed command line.
@@ -72,6 +84,11 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Origin { config, listen } => commands::origin(&config, listen),
         Command::CheckConfig { config } => commands::check_config(&config),
         Command::MintSession { config, user, ttl } => commands::mint_session(&config, &user, ttl),
+        Command::Reconcile {
+            config,
+            event,
+            wait,
+        } => commands::reconcile(&config, &event, wait),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

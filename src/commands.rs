@@ -74,6 +74,39 @@ pub fn check_config(path: &Path) -> Result<()> {
     }
 }
 
+/// `flashgate reconcile`: prints the report; fails if anything disagrees.
+pub fn reconcile(path: &Path, event: &str, wait: u64) -> Result<()> {
+    let config = load(path)?;
+    let event = config
+        .event(event)
+        .with_context(|| format!("no event {event:?} in {}", path.display()))?
+        .clone();
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    let report = runtime.block_on(async {
+        let client = redis::Client::open(config.redis_url.as_str())?;
+        let mut redis = client
+            .get_connection_manager()
+            .await
+            .context("cannot reach Redis")?;
+        let store = origin::ledger::OrderStore::connect(&config.origin.database_url)
+            .await
+            .context("cannot open the order database")?;
+        anyhow::Ok(
+            origin::reconcile::reconcile(&mut redis, &store, &event, Duration::from_secs(wait))
+                .await?,
+        )
+    })?;
+    println!("{report}");
+    if report.is_clean() {
+        Ok(())
+    } else {
+        bail!(
+            "{} mismatch(es) between Redis and the order database",
+            report.problems.len()
+        )
+    }
+}
+
 /// `flashgate mint-session`: prints a session token for `user`.
 pub fn mint_session(path: &Path, user: &str, ttl: Option<u64>) -> Result<()> {
     let config = load(path)?;

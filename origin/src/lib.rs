@@ -6,12 +6,16 @@
 
 pub mod error;
 pub mod ledger;
+pub mod lifecycle;
+pub mod local_stock;
 pub mod metrics;
 pub mod orders;
+pub mod reconcile;
 pub mod routes;
 pub mod signature;
 pub mod state;
 pub mod stock;
+pub mod sweeper;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -23,6 +27,8 @@ use thiserror::Error;
 use tokio::net::TcpListener;
 
 use crate::ledger::{Ledger, OrderStore};
+use crate::lifecycle::Lifecycle;
+use crate::local_stock::LocalStock;
 use crate::state::AppState;
 use crate::stock::StockEngine;
 
@@ -61,26 +67,56 @@ pub async fn run(
     let redis = client
         .get_connection_manager_with_config(manager_config)
         .await?;
-    let stock = StockEngine::new(redis);
+    let stock = StockEngine::new(redis.clone());
+    let local = Arc::new(local_allowances(&config, listener.local_addr()?));
     for event in &config.events {
         let remaining = stock.seed(event).await?;
+        local.observe(event.id.as_str(), remaining);
         tracing::info!(event = %event.id, remaining, "event seeded");
     }
 
     let store = OrderStore::connect(&config.origin.database_url).await?;
-    let (stop_ledger, ledger_shutdown) = tokio::sync::watch::channel(false);
-    let events = config.events.iter().map(|e| e.id.clone()).collect();
-    let ledger =
-        tokio::spawn(Ledger::new(client, store, node.clone()).run(events, ledger_shutdown));
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let events: Vec<_> = config.events.iter().map(|e| e.id.clone()).collect();
+    let lifecycle = Lifecycle::new(redis.clone());
+    let metrics = Arc::new(metrics::Metrics::new());
+    let background = [
+        tokio::spawn(Ledger::new(client, store, node.clone()).run(events.clone(), stopped.clone())),
+        tokio::spawn(sweeper::run(lifecycle.clone(), events, stopped.clone())),
+        tokio::spawn(local_stock::refill(
+            local.clone(),
+            metrics.clone(),
+            redis,
+            stopped,
+        )),
+    ];
 
-    let app = routes::router(AppState::new(config, stock));
+    let app = routes::router(AppState::new(config, stock, lifecycle, local, metrics));
     tracing::info!(%node, "origin serving");
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await;
-    let _ = stop_ledger.send(true);
-    if let Err(e) = ledger.await {
-        tracing::error!(error = %e, "ledger task failed");
+    let _ = stop.send(true);
+    for task in background {
+        if let Err(e) = task.await {
+            tracing::error!(error = %e, "background task failed");
+        }
     }
     served.map_err(OriginStartError::from)
+}
+
+/// This node's allowances: its weight is its `[[origins]]` entry's (1 if it is not listed).
+fn local_allowances(config: &Config, addr: std::net::SocketAddr) -> LocalStock {
+    let weight = |o: &sale::config::OriginNode| o.weight.get() as u64;
+    let listed: u64 = config.origins.iter().map(weight).sum();
+    let (own, total) = match config.origins.iter().find(|o| o.listen == addr) {
+        Some(node) => (weight(node), listed),
+        None => (1, listed + 1),
+    };
+    LocalStock::new(
+        &config.events,
+        own,
+        total,
+        config.origin.local_stock_buffer_percent,
+    )
 }

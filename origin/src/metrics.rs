@@ -4,6 +4,7 @@
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 
 /// Labels of one answered request.
@@ -15,6 +16,13 @@ pub struct Outcome {
     pub code: &'static str,
 }
 
+/// Labels of a per-event gauge.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct EventLabel {
+    /// The event id.
+    pub event: String,
+}
+
 /// Counters shared by every handler.
 #[derive(Debug)]
 pub struct Metrics {
@@ -23,6 +31,10 @@ pub struct Metrics {
     pub requests: Family<Outcome, Counter>,
     /// Requests refused for a missing or bad edge signature.
     pub unsigned: Counter,
+    /// Seats this node may still send to Redis before refilling.
+    pub local_allowance: Family<EventLabel, Gauge>,
+    /// 1 while this node believes the event sold out.
+    pub sold_out: Family<EventLabel, Gauge>,
 }
 
 impl Metrics {
@@ -41,10 +53,24 @@ impl Metrics {
             "Requests refused for lacking the edge signature",
             unsigned.clone(),
         );
+        let local_allowance = Family::<EventLabel, Gauge>::default();
+        let sold_out = Family::<EventLabel, Gauge>::default();
+        registry.register(
+            "local_allowance",
+            "Seats this node may reserve before refilling from Redis",
+            local_allowance.clone(),
+        );
+        registry.register(
+            "sold_out",
+            "1 while this node believes the event is sold out",
+            sold_out.clone(),
+        );
         Self {
             registry,
             requests,
             unsigned,
+            local_allowance,
+            sold_out,
         }
     }
 

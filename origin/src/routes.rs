@@ -22,6 +22,8 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(ops::metrics))
         .route("/internal/events/{event}/buy", post(buy::buy))
         .route("/internal/orders/{order}", get(orders::get_order))
+        .route("/internal/orders/{order}/pay", post(orders::pay))
+        .route("/internal/orders/{order}/cancel", post(orders::cancel))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(state)
 }

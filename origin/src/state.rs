@@ -4,6 +4,8 @@ use std::sync::Arc;
 
 use sale::Config;
 
+use crate::lifecycle::Lifecycle;
+use crate::local_stock::LocalStock;
 use crate::metrics::Metrics;
 use crate::stock::StockEngine;
 
@@ -15,16 +17,26 @@ pub struct AppState(Arc<Inner>);
 struct Inner {
     config: Arc<Config>,
     stock: StockEngine,
-    metrics: Metrics,
+    lifecycle: Lifecycle,
+    local: Arc<LocalStock>,
+    metrics: Arc<Metrics>,
 }
 
 impl AppState {
     /// Bundles the shared parts.
-    pub fn new(config: Arc<Config>, stock: StockEngine) -> Self {
+    pub fn new(
+        config: Arc<Config>,
+        stock: StockEngine,
+        lifecycle: Lifecycle,
+        local: Arc<LocalStock>,
+        metrics: Arc<Metrics>,
+    ) -> Self {
         Self(Arc::new(Inner {
             config,
             stock,
-            metrics: Metrics::new(),
+            lifecycle,
+            local,
+            metrics,
         }))
     }
 
@@ -36,6 +48,16 @@ impl AppState {
     /// Seat operations.
     pub fn stock(&self) -> &StockEngine {
         &self.0.stock
+    }
+
+    /// Order transitions.
+    pub fn lifecycle(&self) -> &Lifecycle {
+        &self.0.lifecycle
+    }
+
+    /// This node's local seat allowances.
+    pub fn local(&self) -> &LocalStock {
+        &self.0.local
     }
 
     /// Counters.

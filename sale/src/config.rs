@@ -98,6 +98,8 @@ pub struct OriginConfig {
     pub database_url: DatabaseUrl,
     /// Oldest edge signature accepted.
     pub signature_max_age: Duration,
+    /// Local pre-deduction headroom above the weighted share, in percent of stock.
+    pub local_stock_buffer_percent: u32,
 }
 
 /// `[secrets]`, validated.

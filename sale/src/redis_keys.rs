@@ -18,6 +18,8 @@ pub struct EventKeys {
     pub orders: String,
     /// Sorted set: reserved order id scored by its payment deadline, for the expiry sweep.
     pub deadlines: String,
+    /// Set: paid order ids not yet finished; emptied once the sale has ended.
+    pub paid: String,
     /// Stream: every order state change, in order; the ledger consumes it into the database.
     pub stream: String,
 }
@@ -32,6 +34,7 @@ impl EventKeys {
             nonces: format!("{tag}:nonces"),
             orders: format!("{tag}:orders"),
             deadlines: format!("{tag}:deadlines"),
+            paid: format!("{tag}:paid"),
             stream: format!("{tag}:stream"),
         }
     }
@@ -50,6 +53,7 @@ mod tests {
             &keys.nonces,
             &keys.orders,
             &keys.deadlines,
+            &keys.paid,
             &keys.stream,
         ] {
             assert!(key.starts_with("{ev:demo}:"), "{key}");

@@ -7,7 +7,7 @@ use crate::harness::{Stack, StackOptions, token_and_buy};
 
 #[tokio::test]
 async fn a_buy_through_the_edge_lands_in_the_order_database() {
-    let stack = Stack::start(StackOptions::default());
+    let stack = Stack::start(StackOptions::default()).await;
     let client = reqwest::Client::new();
 
     let page = client.get(stack.url("/events/demo")).send().await.unwrap();
@@ -53,7 +53,8 @@ async fn buys_split_over_origins_by_weight() {
         weights: vec![1, 3],
         stock: 1_000,
         ..StackOptions::default()
-    });
+    })
+    .await;
     let client = reqwest::Client::new();
     let users: Vec<String> = (0..400).map(|i| format!("user-{i}")).collect();
     let statuses: Vec<u16> = futures::stream::iter(users.iter())

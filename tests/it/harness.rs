@@ -1,5 +1,6 @@
 //! The shared harness: [`Stack::start`] brings up Redis, the origins and the edge with a config
-//! written for the test; dropping the stack stops every process (also when the test panics).
+//! written for the test; tests may also stop, kill and restart each part. Dropping the stack stops
+//! every process (also when the test panics) and removes its folder.
 
 use std::net::{SocketAddr, TcpListener};
 use std::path::Path;
@@ -8,8 +9,20 @@ use std::time::Duration;
 
 use flashgate::stack::{Component, RedisServer, ready};
 use origin::ledger::{OrderStore, StoredOrder};
+use origin::reconcile::Report;
+use redis::aio::ConnectionManager;
 use sale::config::Environment;
 use sale::{Config, EventId, UserId};
+use sqlx::Connection;
+
+/// Which order database the origins use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Database {
+    /// A SQLite file in the test's folder.
+    Sqlite,
+    /// A fresh database on the PostgreSQL server named by `FLASHGATE_TEST_POSTGRES`.
+    Postgres,
+}
 
 /// What a test wants of its stack.
 #[derive(Debug, Clone)]
@@ -18,10 +31,16 @@ pub struct StackOptions {
     pub weights: Vec<u32>,
     /// Seats of the `demo` event.
     pub stock: u32,
+    /// Seats one user may hold.
+    pub per_user_limit: u32,
     /// `starts_at` relative to the stack's start, e.g. `"+0s"` (open) or `"+1h"`.
     pub starts: &'static str,
     /// `ends_at` likewise.
     pub ends: &'static str,
+    /// How long reservations wait for payment.
+    pub reservation_ttl: &'static str,
+    /// The order database.
+    pub database: Database,
 }
 
 impl Default for StackOptions {
@@ -29,24 +48,29 @@ impl Default for StackOptions {
         Self {
             weights: vec![1, 1],
             stock: 100,
+            per_user_limit: 1,
             starts: "+0s",
             ends: "+1h",
+            reservation_ttl: "10m",
+            database: Database::Sqlite,
         }
     }
 }
 
 /// A running stack for one test.
 pub struct Stack {
-    /// The config as the components loaded it.
+    /// The config as the components load it.
     pub config: Config,
     /// The public edge address.
     pub edge_addr: SocketAddr,
     /// Origin addresses, in config order.
     pub origin_addrs: Vec<SocketAddr>,
-    // Held only to be dropped, in this order: processes stop before their folder is removed.
-    _edge: Component,
-    _origins: Vec<Component>,
-    _redis: RedisServer,
+    epoch: u64,
+    config_path: std::path::PathBuf,
+    // Dropped in this order: processes stop before their folder is removed.
+    edge: Option<Component>,
+    origins: Vec<Option<Component>>,
+    redis: std::sync::Mutex<RedisServer>,
     dir: tempfile::TempDir,
 }
 
@@ -58,12 +82,37 @@ pub fn free_addr() -> SocketAddr {
 }
 
 pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
-const EPOCH_VAR: &str = Environment::EPOCH_VAR;
+
+/// A fresh, empty PostgreSQL database for one test.
+async fn fresh_postgres_database() -> String {
+    let server = std::env::var("FLASHGATE_TEST_POSTGRES")
+        .expect("FLASHGATE_TEST_POSTGRES must name a PostgreSQL server (scripts/test sets it up)");
+    let name = format!("flashgate_test_{}", hex_id());
+    let mut admin = sqlx::PgConnection::connect(&server)
+        .await
+        .expect("PostgreSQL is reachable");
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut admin)
+        .await
+        .expect("test database created");
+    let (base, _) = server.rsplit_once('/').expect("URL has a database part");
+    format!("{base}/{name}")
+}
+
+fn hex_id() -> String {
+    format!("{:016x}", rand_u64())
+}
+
+fn rand_u64() -> u64 {
+    use std::hash::{BuildHasher, RandomState};
+    RandomState::new().hash_one(std::time::SystemTime::now())
+}
 
 fn config_text(
     redis: SocketAddr,
     edge: SocketAddr,
     admin: SocketAddr,
+    database_url: &str,
     origins: &[(SocketAddr, u32)],
     o: &StackOptions,
 ) -> String {
@@ -79,7 +128,7 @@ dev_sessions = true
 health_check_interval = "200ms"
 
 [origin]
-database_url = "sqlite://orders.db"
+database_url = "{database_url}"
 
 [redis]
 url = "redis://{redis}"
@@ -90,22 +139,29 @@ session_keys = [{{ id = "s1", secret = "test-session-key-0123456789" }}]
 token_keys = [{{ id = "t1", secret = "test-token-key-0123456789" }}]
 internal_keys = [{{ id = "i1", secret = "test-internal-key-0123456789" }}]
 
+[tokens]
+ttl = "10m"
+
 [[events]]
 id = "demo"
 name = "Test event"
 price_cents = 1000
 currency = "EUR"
 stock = {stock}
+per_user_limit = {limit}
 starts_at = "{starts}"
 ends_at = "{ends}"
+reservation_ttl = "{ttl}"
 
 [up]
 var_dir = "var"
 "#,
         static_dir = static_dir.display(),
         stock = o.stock,
+        limit = o.per_user_limit,
         starts = o.starts,
         ends = o.ends,
+        ttl = o.reservation_ttl,
     );
     for (addr, weight) in origins {
         text.push_str(&format!(
@@ -115,76 +171,125 @@ var_dir = "var"
     text
 }
 
-fn flashgate(config: &Path, epoch: u64, args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_flashgate"));
-    command
-        .args(args)
-        .arg("--config")
-        .arg(config)
-        .env(EPOCH_VAR, epoch.to_string())
-        .env("RUST_LOG", "warn");
-    command
-}
-
 impl Stack {
     /// Starts everything and waits until the edge serves and every origin is healthy.
-    pub fn start(options: StackOptions) -> Self {
+    pub async fn start(options: StackOptions) -> Self {
+        let mut stack = Self::prepare(options).await;
+        for i in 0..stack.origin_addrs.len() {
+            stack.start_origin(i);
+        }
+        stack.start_edge();
+        stack
+    }
+
+    /// Writes the config and starts Redis only; start the rest with the `start_*` methods.
+    pub async fn prepare(options: StackOptions) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let epoch = sale::time::now_millis();
         let redis = RedisServer::start("redis-server", free_addr(), &dir.path().join("redis"))
             .expect("redis-server starts");
+        let database_url = match options.database {
+            Database::Sqlite => "sqlite://orders.db".to_owned(),
+            Database::Postgres => fresh_postgres_database().await,
+        };
         let edge_addr = free_addr();
         let origins: Vec<(SocketAddr, u32)> =
             options.weights.iter().map(|w| (free_addr(), *w)).collect();
         let config_path = dir.path().join("flashgate.toml");
-        let text = config_text(redis.addr, edge_addr, free_addr(), &origins, &options);
+        let text = config_text(
+            redis.addr,
+            edge_addr,
+            free_addr(),
+            &database_url,
+            &origins,
+            &options,
+        );
         std::fs::write(&config_path, text).expect("config written");
         let env = Environment {
             epoch,
             ..Environment::default()
         };
         let config = Config::load(&config_path, &env).expect("test config is valid");
-
-        let logs = dir.path().join("log");
-        let mut origin_processes = Vec::new();
-        for (addr, _) in &origins {
-            let command = flashgate(
-                &config_path,
-                epoch,
-                &["origin", "--listen", &addr.to_string()],
-            );
-            let mut child = Component::spawn(
-                format!("origin {addr}"),
-                command,
-                &logs.join(format!("origin-{}.log", addr.port())),
-            )
-            .expect("origin spawns");
-            ready::wait_until(&format!("origin {addr}"), Duration::from_secs(20), || {
-                child.exited().is_none() && ready::http_ok(*addr, "/healthz")
-            })
-            .expect("origin becomes healthy");
-            origin_processes.push(child);
-        }
-        let mut edge = Component::spawn(
-            "edge",
-            flashgate(&config_path, epoch, &["edge"]),
-            &logs.join("edge.log"),
-        )
-        .expect("edge spawns");
-        ready::wait_until("edge", Duration::from_secs(20), || {
-            edge.exited().is_none() && ready::http_ok(edge_addr, "/")
-        })
-        .expect("edge serves");
-
         Self {
             config,
             edge_addr,
             origin_addrs: origins.iter().map(|(a, _)| *a).collect(),
-            _edge: edge,
-            _origins: origin_processes,
-            _redis: redis,
+            epoch,
+            config_path,
+            edge: None,
+            origins: origins.iter().map(|_| None).collect(),
+            redis: std::sync::Mutex::new(redis),
             dir,
         }
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_flashgate"));
+        command
+            .args(args)
+            .arg("--config")
+            .arg(&self.config_path)
+            .env(Environment::EPOCH_VAR, self.epoch.to_string())
+            .env("RUST_LOG", "warn");
+        command
+    }
+
+    fn log(&self, name: &str) -> std::path::PathBuf {
+        self.dir.path().join("log").join(name)
+    }
+
+    /// Starts origin `i` and waits until it is healthy.
+    pub fn start_origin(&mut self, i: usize) {
+        let addr = self.origin_addrs[i];
+        let command = self.command(&["origin", "--listen", &addr.to_string()]);
+        let log = self.log(&format!("origin-{}.log", addr.port()));
+        let mut child =
+            Component::spawn(format!("origin {addr}"), command, &log).expect("origin spawns");
+        ready::wait_until(&format!("origin {addr}"), Duration::from_secs(20), || {
+            child.exited().is_none() && ready::http_ok(addr, "/healthz")
+        })
+        .unwrap_or_else(|e| {
+            panic!(
+                "{e}; log:\n{}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            )
+        });
+        self.origins[i] = Some(child);
+    }
+
+    /// Kills origin `i` without warning, as a crash would.
+    pub fn kill_origin(&mut self, i: usize) {
+        if let Some(mut origin) = self.origins[i].take() {
+            origin.kill();
+        }
+    }
+
+    /// Starts the edge and waits until it serves the page.
+    pub fn start_edge(&mut self) {
+        let log = self.log("edge.log");
+        let mut edge =
+            Component::spawn("edge", self.command(&["edge"]), &log).expect("edge spawns");
+        let addr = self.edge_addr;
+        ready::wait_until("edge", Duration::from_secs(20), || {
+            edge.exited().is_none() && ready::http_ok(addr, "/")
+        })
+        .unwrap_or_else(|e| {
+            panic!(
+                "{e}; log:\n{}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            )
+        });
+        self.edge = Some(edge);
+    }
+
+    /// Kills Redis without warning and starts it again on the same data (AOF replay). Blocks the
+    /// calling thread; call it from a multi-threaded runtime.
+    pub fn restart_redis(&self) {
+        let mut redis = self.redis.lock().expect("redis handle");
+        tokio::task::block_in_place(|| {
+            redis.kill();
+            redis.restart().expect("redis-server restarts");
+        });
     }
 
     /// `http://EDGE` + `path`.
@@ -200,31 +305,61 @@ impl Stack {
     }
 
     /// A purchase token for `user` at `demo` expiring at `expires_at` (ms), minted with the
-    /// edge's key, for tests that need tokens the edge would not hand out (expired ones).
+    /// edge's key, for tests that need tokens the edge would not hand out.
     pub fn token_expiring(&self, user: &str, expires_at: u64) -> String {
         let event = EventId::parse("demo").expect("valid event id");
         let user = UserId::parse(user).expect("valid user id");
         sale::purchase_token::issue(&self.config.secrets.token_keys, &event, &user, expires_at).0
     }
 
-    /// The order database.
-    pub async fn orders(&self) -> Vec<StoredOrder> {
-        let store = OrderStore::open_sqlite(&self.dir.path().join("orders.db"))
+    /// A connection to the stack's Redis.
+    pub async fn redis(&self) -> ConnectionManager {
+        redis::Client::open(self.config.redis_url.as_str())
+            .expect("valid redis url")
+            .get_connection_manager()
             .await
-            .expect("order database opens");
-        store.orders("demo").await.expect("orders are readable")
+            .expect("redis reachable")
+    }
+
+    /// The order database.
+    pub async fn store(&self) -> OrderStore {
+        OrderStore::connect(&self.config.origin.database_url)
+            .await
+            .expect("order database opens")
     }
 
     /// Waits (bounded) until the database holds `count` orders of `demo`, and returns them.
     pub async fn orders_reaching(&self, count: usize) -> Vec<StoredOrder> {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+        let store = self.store().await;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
         loop {
-            let orders = self.orders().await;
+            let orders = store.orders("demo").await.expect("orders are readable");
             if orders.len() >= count || tokio::time::Instant::now() >= deadline {
                 return orders;
             }
-            tokio::time::sleep(Duration::from_millis(50)).await;
+            tokio::time::sleep(Duration::from_millis(25)).await;
         }
+    }
+
+    /// Reconciles `demo`, waiting up to 30 s for the ledger to drain first.
+    pub async fn reconcile(&self) -> Report {
+        let event = self.config.event("demo").expect("demo event").clone();
+        origin::reconcile::reconcile(
+            &mut self.redis().await,
+            &self.store().await,
+            &event,
+            Duration::from_secs(30),
+        )
+        .await
+        .expect("reconcile runs")
+    }
+
+    /// Seats left in Redis.
+    pub async fn remaining(&self) -> u64 {
+        let seats = sale::redis_keys::EventKeys::new(&EventId::parse("demo").unwrap()).seats;
+        redis::AsyncCommands::hget(&mut self.redis().await, seats, "remaining")
+            .await
+            .expect("seat counter readable")
     }
 
     /// Origin `index`'s Prometheus text.
@@ -256,11 +391,44 @@ impl Stack {
         metric_sum(&text, "flashgate_origin_unsigned_requests_total", "")
     }
 
+    /// Waits (bounded) until the stack as a whole sells `remaining` seats again: the edge's view
+    /// shows them and no running origin still believes the event sold out.
+    pub async fn wait_until_selling(&self, remaining: u64) {
+        let client = reqwest::Client::new();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let view: serde_json::Value = client
+                .get(self.url("/api/events/demo"))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let mut origins_selling = true;
+            for (i, origin) in self.origins.iter().enumerate() {
+                if origin.is_some() {
+                    let text = self.origin_metrics(i).await;
+                    origins_selling &=
+                        metric_sum(&text, "flashgate_origin_sold_out", "event=\"demo\"") == 0;
+                }
+            }
+            if view["remaining"] == remaining && origins_selling {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "stack never sold {remaining} seats again: view {view}"
+            );
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+
     /// Every request any origin saw (signed, on any route, or refused unsigned).
     pub async fn origin_traffic(&self) -> u64 {
         let mut total = 0;
         for i in 0..self.origin_addrs.len() {
-            for route in ["buy", "order"] {
+            for route in ["buy", "order", "pay", "cancel"] {
                 total += self.origin_requests(i, route).await;
             }
             total += self.origin_unsigned(i).await;
@@ -299,7 +467,23 @@ pub async fn fetch_token(
     status_and_json(response).await
 }
 
-/// Token then buy for `user`; returns the buy's status and body.
+/// `POST` to `path` on the edge as `session`.
+pub async fn post(
+    client: &reqwest::Client,
+    stack: &Stack,
+    path: &str,
+    session: &str,
+) -> (u16, serde_json::Value) {
+    let response = client
+        .post(stack.url(path))
+        .bearer_auth(session)
+        .send()
+        .await
+        .expect("edge answers");
+    status_and_json(response).await
+}
+
+/// Token then buy for `user`; returns the buy's status and body (or the token refusal).
 pub async fn token_and_buy(
     client: &reqwest::Client,
     stack: &Stack,
@@ -307,13 +491,9 @@ pub async fn token_and_buy(
 ) -> (u16, serde_json::Value) {
     let session = stack.session(user);
     let (status, token) = fetch_token(client, stack, &session).await;
-    assert_eq!(status, 200, "token for {user}: {token}");
+    if status != 200 {
+        return (status, token);
+    }
     let buy_url = token["buy_url"].as_str().expect("buy_url");
-    let response = client
-        .post(stack.url(buy_url))
-        .bearer_auth(&session)
-        .send()
-        .await
-        .expect("edge answers");
-    status_and_json(response).await
+    post(client, stack, buy_url, &session).await
 }

@@ -7,5 +7,9 @@
 
 mod buy_path;
 mod harness;
+mod ledger;
+mod lifecycle;
 mod origin_trust;
+mod outage;
 mod refusals;
+mod stock;

@@ -30,7 +30,8 @@ async fn an_origin_refuses_requests_without_the_edge_signature() {
     let stack = Stack::start(StackOptions {
         weights: vec![1],
         ..StackOptions::default()
-    });
+    })
+    .await;
     let now = sale::time::now_millis();
 
     let (status, body) = post(&stack, &[]).await;

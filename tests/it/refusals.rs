@@ -17,7 +17,7 @@ async fn buy(
 
 #[tokio::test]
 async fn bad_buys_are_refused_at_the_edge() {
-    let stack = Stack::start(StackOptions::default());
+    let stack = Stack::start(StackOptions::default()).await;
     let client = reqwest::Client::new();
     let alice = stack.session("alice");
     let bob = stack.session("bob");
@@ -75,7 +75,8 @@ async fn tokens_are_not_issued_before_the_sale() {
         starts: "+1h",
         ends: "+2h",
         ..StackOptions::default()
-    });
+    })
+    .await;
     let client = reqwest::Client::new();
     let (status, body) = fetch_token(&client, &stack, &stack.session("alice")).await;
     assert_eq!((status, body["code"].as_str()), (403, Some("not_started")));

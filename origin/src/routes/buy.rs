@@ -10,6 +10,7 @@ use sale::{EventId, Refusal};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{OriginError, refusal_response};
+use crate::local_stock::Take;
 use crate::signature::Admitted;
 use crate::state::AppState;
 use crate::stock::Reservation;
@@ -50,6 +51,14 @@ fn sold_out_marked(mut response: Response, sold_out: bool) -> Response {
     response
 }
 
+/// How a buy ended before or after Redis.
+enum Outcome {
+    /// The script ran (or the node already knew the event sold out).
+    Script(Reservation),
+    /// This node's local allowance is spent; Redis was not asked.
+    LocallyExhausted,
+}
+
 /// Reserves seats for the admitted user.
 pub async fn buy(
     State(state): State<AppState>,
@@ -57,13 +66,12 @@ pub async fn buy(
     admitted: Admitted,
     body: Bytes,
 ) -> Response {
-    let result = reserve(&state, &event, &admitted, &body).await;
-    let (code, response) = match result {
-        Ok(Reservation::Reserved {
+    let (code, response) = match reserve(&state, &event, &admitted, &body).await {
+        Ok(Outcome::Script(Reservation::Reserved {
             order_id,
             pay_by,
             remaining,
-        }) => {
+        })) => {
             let body = Reserved {
                 order_id: order_id.to_string(),
                 status: "reserved".into(),
@@ -77,7 +85,7 @@ pub async fn buy(
                 ),
             )
         }
-        Ok(Reservation::Replayed { order_id, record }) => {
+        Ok(Outcome::Script(Reservation::Replayed { order_id, record })) => {
             let body = Reserved {
                 order_id: order_id.to_string(),
                 status: record.status,
@@ -88,10 +96,11 @@ pub async fn buy(
                 (StatusCode::CREATED, Json(body)).into_response(),
             )
         }
-        Ok(Reservation::Refused { refusal, remaining }) => (
+        Ok(Outcome::Script(Reservation::Refused { refusal, remaining })) => (
             refusal.code(),
             sold_out_marked(refusal_response(refusal), remaining == 0),
         ),
+        Ok(Outcome::LocallyExhausted) => ("sold_out_local", refusal_response(Refusal::SoldOut)),
         Err(e) => (e.refusal().code(), e.into_response()),
     };
     state.metrics().record("buy", code);
@@ -103,17 +112,39 @@ async fn reserve(
     event: &str,
     admitted: &Admitted,
     body: &[u8],
-) -> Result<Reservation, OriginError> {
+) -> Result<Outcome, OriginError> {
     let event = EventId::parse(event).map_err(|_| Refusal::UnknownEvent)?;
     if state.config().event(event.as_str()).is_none() {
         return Err(Refusal::UnknownEvent.into());
     }
     let nonce = admitted.nonce.as_deref().ok_or(Refusal::BadRequest)?;
     let quantity = quantity(body)?;
-    state
+    let local = state.local();
+    match local.take(event.as_str(), quantity) {
+        Take::Granted => {}
+        Take::Exhausted => return Ok(Outcome::LocallyExhausted),
+        Take::SoldOut => {
+            return Ok(Outcome::Script(Reservation::Refused {
+                refusal: Refusal::SoldOut,
+                remaining: 0,
+            }));
+        }
+    }
+    let result = state
         .stock()
         .reserve(&event, &admitted.user, quantity, nonce)
-        .await
+        .await;
+    match &result {
+        Ok(Reservation::Reserved { remaining, .. }) => {
+            local.note_remaining(event.as_str(), *remaining)
+        }
+        Ok(Reservation::Refused { remaining, .. }) => {
+            local.give_back(event.as_str(), quantity);
+            local.note_remaining(event.as_str(), *remaining);
+        }
+        Ok(Reservation::Replayed { .. }) | Err(_) => local.give_back(event.as_str(), quantity),
+    }
+    result.map(Outcome::Script)
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
-//! `GET /internal/orders/{order}`: a user's view of their own order, read live from Redis.
-//! Another user's order is answered exactly like a missing one, so ids cannot be probed.
+//! A user's own orders: `GET /internal/orders/{order}` reads it live from Redis, and
+//! `POST …/pay` and `POST …/cancel` move it along its lifecycle. Another user's order is answered
+//! exactly like a missing one, so ids cannot be probed.
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -8,7 +9,8 @@ use sale::{OrderId, Refusal};
 use serde::Serialize;
 
 use crate::error::OriginError;
-use crate::orders;
+use crate::lifecycle::UserAction;
+use crate::orders::{self, OrderRecord};
 use crate::signature::Admitted;
 use crate::state::AppState;
 
@@ -58,12 +60,55 @@ async fn view(
         .await?
         .filter(|r| r.user == admitted.user.as_str())
         .ok_or(Refusal::NotFound)?;
-    Ok(OrderView {
-        event_id: order_id.event().to_string(),
-        order_id: order_id.to_string(),
-        user: record.user,
-        quantity: record.qty,
-        status: record.status,
-        pay_by: sale::time::rfc3339(record.pay_by),
-    })
+    Ok(OrderView::new(&order_id, record))
+}
+
+impl OrderView {
+    fn new(order_id: &OrderId, record: OrderRecord) -> Self {
+        Self {
+            event_id: order_id.event().to_string(),
+            order_id: order_id.to_string(),
+            user: record.user,
+            quantity: record.qty,
+            status: record.status,
+            pay_by: sale::time::rfc3339(record.pay_by),
+        }
+    }
+}
+
+/// Pays the admitted user's reservation.
+pub async fn pay(state: State<AppState>, order: Path<String>, admitted: Admitted) -> Response {
+    transition(state, order, admitted, UserAction::Pay, "pay").await
+}
+
+/// Cancels the admitted user's reservation; its seats return to stock.
+pub async fn cancel(state: State<AppState>, order: Path<String>, admitted: Admitted) -> Response {
+    transition(state, order, admitted, UserAction::Cancel, "cancel").await
+}
+
+async fn transition(
+    State(state): State<AppState>,
+    Path(order): Path<String>,
+    admitted: Admitted,
+    action: UserAction,
+    route: &'static str,
+) -> Response {
+    let result = match OrderId::parse(&order) {
+        Ok(order_id) => state
+            .lifecycle()
+            .apply(action, &order_id, &admitted.user)
+            .await
+            .map(|record| OrderView::new(&order_id, record)),
+        Err(_) => Err(Refusal::NotFound.into()),
+    };
+    state.metrics().record(
+        route,
+        result
+            .as_ref()
+            .map_or_else(|e| e.refusal().code(), |_| "ok"),
+    );
+    match result {
+        Ok(view) => Json(view).into_response(),
+        Err(e) => e.into_response(),
+    }
 }

@@ -71,6 +71,9 @@ pub struct RawOrigin {
     pub database_url: String,
     /// How old an edge signature may be before the origin refuses it (e.g. `"30s"`).
     pub signature_max_age: Option<String>,
+    /// Extra seats, as a percentage of an event's stock, each origin may pre-deduct locally on
+    /// top of its weighted share before it must refill from Redis; 0 to 100, default 10.
+    pub local_stock_buffer_percent: Option<u32>,
 }
 
 /// `[redis]`.

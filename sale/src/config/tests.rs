@@ -240,6 +240,15 @@ fn a_blank_event_name_is_refused() {
 }
 
 #[test]
+fn a_local_stock_buffer_over_100_percent_is_refused() {
+    let text = with(
+        "database_url = \"sqlite://orders.db\"",
+        "database_url = \"sqlite://orders.db\"\nlocal_stock_buffer_percent = 101",
+    );
+    assert_eq!(refused(&text), ["origin.local_stock_buffer_percent"]);
+}
+
+#[test]
 fn a_bad_token_ttl_is_refused() {
     let text = format!("{VALID}\n[tokens]\nttl = \"0s\"\n");
     assert_eq!(refused(&text), ["tokens.ttl"]);

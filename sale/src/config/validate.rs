@@ -242,6 +242,12 @@ pub fn validate(raw: RawConfig, base: &Path, env: &Environment) -> Result<Config
         10 * MIN,
     );
 
+    let buffer = raw.origin.local_stock_buffer_percent.unwrap_or(10);
+    let buffer = p.check(
+        "origin.local_stock_buffer_percent",
+        in_range(buffer.into(), 0, 100),
+    );
+
     let redis_url = p.check(
         "redis.url",
         if ["redis://", "rediss://", "unix://", "redis+unix://"]
@@ -312,6 +318,7 @@ pub fn validate(raw: RawConfig, base: &Path, env: &Environment) -> Result<Config
             origin: OriginConfig {
                 database_url: database?,
                 signature_max_age: max_age?,
+                local_stock_buffer_percent: u32::try_from(buffer?).ok()?,
             },
             redis_url: redis_url?,
             secrets: Secrets {

@@ -1,0 +1,297 @@
+//! Reconciliation: does the order database agree with Redis, and does Redis agree with itself?
+//! Used by `flashgate reconcile`, by the rush simulator's invariant check and by the tests.
+//!
+//! Checked: the seat counters add up to the stock (`total = remaining + reserved + paid`); the
+//! counters match the orders behind them; every holder's seats match their live orders and the
+//! per-user limit; and every order is in the database with the same state and version, and
+//! nothing else is.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::time::Duration;
+
+use redis::AsyncCommands;
+use redis::aio::ConnectionManager;
+use sale::config::EventConfig;
+use sale::redis_keys::EventKeys;
+
+use crate::ledger::consumer::GROUP;
+use crate::ledger::{OrderStore, StoredOrder};
+use crate::orders::OrderRecord;
+
+/// What reconciliation found.
+#[derive(Debug, Default)]
+pub struct Report {
+    /// The event.
+    pub event: String,
+    /// Redis counters: total, remaining, reserved, paid.
+    pub counters: [u64; 4],
+    /// Orders in Redis by status.
+    pub redis_orders: BTreeMap<String, u64>,
+    /// Rows in the database by status.
+    pub database_orders: BTreeMap<String, u64>,
+    /// Stream entries not yet written to the database when the comparison ran.
+    pub ledger_backlog: u64,
+    /// Every disagreement, human-readable.
+    pub problems: Vec<String>,
+}
+
+impl Report {
+    /// Whether everything agreed.
+    pub fn is_clean(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let [total, remaining, reserved, paid] = self.counters;
+        writeln!(f, "event {}", self.event)?;
+        writeln!(
+            f,
+            "  redis seats     total {total} = remaining {remaining} + reserved {reserved} + paid {paid}"
+        )?;
+        writeln!(f, "  redis orders    {:?}", self.redis_orders)?;
+        writeln!(f, "  database orders {:?}", self.database_orders)?;
+        writeln!(f, "  ledger backlog  {}", self.ledger_backlog)?;
+        if self.problems.is_empty() {
+            write!(f, "  clean")
+        } else {
+            writeln!(f, "  {} problem(s):", self.problems.len())?;
+            for problem in self.problems.iter().take(50) {
+                writeln!(f, "    - {problem}")?;
+            }
+            if self.problems.len() > 50 {
+                write!(f, "    … and {} more", self.problems.len() - 50)?;
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Why reconciliation could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum ReconcileError {
+    /// Redis failed.
+    #[error("redis: {0}")]
+    Redis(#[from] redis::RedisError),
+    /// The database failed.
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    /// A stored order record is not valid.
+    #[error("bad order record: {0}")]
+    Record(String),
+}
+
+/// Stream entries the ledger has not acknowledged: pending plus not yet delivered.
+pub async fn ledger_backlog(
+    redis: &mut ConnectionManager,
+    event: &EventConfig,
+) -> Result<u64, ReconcileError> {
+    let stream = EventKeys::new(&event.id).stream;
+    let groups: Vec<HashMap<String, redis::Value>> = match redis::cmd("XINFO")
+        .arg("GROUPS")
+        .arg(&stream)
+        .query_async(redis)
+        .await
+    {
+        Ok(groups) => groups,
+        Err(e) if e.code() == Some("ERR") => return Ok(0),
+        Err(e) => return Err(e.into()),
+    };
+    let number = |group: &HashMap<String, redis::Value>, field: &str| -> u64 {
+        group
+            .get(field)
+            .and_then(|v| redis::from_redis_value_ref::<u64>(v).ok())
+            .unwrap_or(0)
+    };
+    Ok(groups
+        .iter()
+        .filter(|g| {
+            g.get("name")
+                .and_then(|v| redis::from_redis_value_ref::<String>(v).ok())
+                .as_deref()
+                == Some(GROUP)
+        })
+        .map(|g| number(g, "pending") + number(g, "lag"))
+        .sum())
+}
+
+/// Compares Redis and the database for `event`, first waiting up to `wait` for the ledger to
+/// catch up (a backlog is not a mismatch, just not yet written).
+pub async fn reconcile(
+    redis: &mut ConnectionManager,
+    store: &OrderStore,
+    event: &EventConfig,
+    wait: Duration,
+) -> Result<Report, ReconcileError> {
+    let deadline = tokio::time::Instant::now() + wait;
+    let mut backlog = ledger_backlog(redis, event).await?;
+    while backlog > 0 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        backlog = ledger_backlog(redis, event).await?;
+    }
+    let keys = EventKeys::new(&event.id);
+    let counters: HashMap<String, u64> = redis.hgetall(&keys.seats).await?;
+    let count = |name: &str| counters.get(name).copied().unwrap_or(0);
+    let raw_orders: HashMap<String, String> = redis.hgetall(&keys.orders).await?;
+    let holders: HashMap<String, u64> = redis.hgetall(&keys.holders).await?;
+    let rows = store.orders(event.id.as_str()).await?;
+
+    let mut report = Report {
+        event: event.id.to_string(),
+        counters: [
+            count("total"),
+            count("remaining"),
+            count("reserved"),
+            count("paid"),
+        ],
+        ledger_backlog: backlog,
+        ..Report::default()
+    };
+    let mut orders = HashMap::with_capacity(raw_orders.len());
+    for (id, text) in raw_orders {
+        let record = OrderRecord::from_json(&text)
+            .map_err(|e| ReconcileError::Record(format!("{id}: {e}")))?;
+        orders.insert(id, record);
+    }
+    check_counters(&mut report, event, &orders);
+    check_holders(&mut report, event, &orders, &holders);
+    check_database(&mut report, &orders, &rows);
+    Ok(report)
+}
+
+fn check_counters(report: &mut Report, event: &EventConfig, orders: &HashMap<String, OrderRecord>) {
+    let [total, remaining, reserved, paid] = report.counters;
+    if total != u64::from(event.stock) {
+        report.problems.push(format!(
+            "redis total {total} is not the configured stock {}",
+            event.stock
+        ));
+    }
+    if total != remaining + reserved + paid {
+        report.problems.push(format!(
+            "total {total} != remaining {remaining} + reserved {reserved} + paid {paid}"
+        ));
+    }
+    let mut seats_by_status: HashMap<&str, u64> = HashMap::new();
+    for record in orders.values() {
+        *report
+            .redis_orders
+            .entry(record.status.clone())
+            .or_default() += 1;
+        *seats_by_status.entry(record.status.as_str()).or_default() += u64::from(record.qty);
+    }
+    let seats = |status: &str| seats_by_status.get(status).copied().unwrap_or(0);
+    if seats("reserved") != reserved {
+        report.problems.push(format!(
+            "reserved counter {reserved} != seats in reserved orders {}",
+            seats("reserved")
+        ));
+    }
+    if seats("paid") + seats("finished") != paid {
+        report.problems.push(format!(
+            "paid counter {paid} != seats in paid and finished orders {}",
+            seats("paid") + seats("finished")
+        ));
+    }
+}
+
+fn live(status: &str) -> bool {
+    matches!(status, "reserved" | "paid" | "finished")
+}
+
+fn check_holders(
+    report: &mut Report,
+    event: &EventConfig,
+    orders: &HashMap<String, OrderRecord>,
+    holders: &HashMap<String, u64>,
+) {
+    let mut held: HashMap<&str, u64> = HashMap::new();
+    for record in orders.values().filter(|r| live(&r.status)) {
+        *held.entry(record.user.as_str()).or_default() += u64::from(record.qty);
+    }
+    for (user, seats) in &held {
+        if *seats > u64::from(event.per_user_limit) {
+            report.problems.push(format!(
+                "user {user} holds {seats} seats, over the limit {}",
+                event.per_user_limit
+            ));
+        }
+        if holders.get(*user) != Some(seats) {
+            report.problems.push(format!(
+                "user {user} holds {seats} seats in orders but {:?} in the holders record",
+                holders.get(*user)
+            ));
+        }
+    }
+    for (user, seats) in holders {
+        if !held.contains_key(user.as_str()) {
+            report.problems.push(format!(
+                "user {user} is recorded holding {seats} seats without a live order"
+            ));
+        }
+    }
+}
+
+fn check_database(
+    report: &mut Report,
+    orders: &HashMap<String, OrderRecord>,
+    rows: &[StoredOrder],
+) {
+    let mut seen = HashMap::with_capacity(rows.len());
+    let mut live_users: HashMap<&str, u32> = HashMap::new();
+    for row in rows {
+        *report
+            .database_orders
+            .entry(row.status.clone())
+            .or_default() += 1;
+        if live(&row.status) {
+            *live_users.entry(row.user_id.as_str()).or_default() += 1;
+        }
+        seen.insert(row.order_id.as_str(), row);
+        match orders.get(&row.order_id) {
+            None => report
+                .problems
+                .push(format!("database order {} is not in redis", row.order_id)),
+            Some(record) => {
+                let version = i64::try_from(record.version).unwrap_or(i64::MAX);
+                if record.status != row.status
+                    || version != row.version
+                    || record.user != row.user_id
+                {
+                    report.problems.push(format!(
+                        "order {}: redis says {} v{} for {}, database says {} v{} for {}",
+                        row.order_id,
+                        record.status,
+                        record.version,
+                        record.user,
+                        row.status,
+                        row.version,
+                        row.user_id
+                    ));
+                }
+            }
+        }
+    }
+    if seen.len() != rows.len() {
+        report
+            .problems
+            .push(format!("{} duplicate order rows", rows.len() - seen.len()));
+    }
+    for (user, count) in live_users {
+        if count > 1 {
+            report.problems.push(format!(
+                "user {user} has {count} live orders in the database"
+            ));
+        }
+    }
+    for (id, record) in orders {
+        if !seen.contains_key(id.as_str()) {
+            report.problems.push(format!(
+                "redis order {id} ({}) is missing from the database",
+                record.status
+            ));
+        }
+    }
+}
