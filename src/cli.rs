@@ -61,6 +61,27 @@ pub enum Command {
         #[arg(long)]
         ttl: Option<u64>,
     },
+    /// Benchmark one origin's buy path with signed requests (see docs/benchmarks.md).
+    BenchOrigin {
+        /// The config file (for the internal signing key).
+        #[arg(long)]
+        config: PathBuf,
+        /// The origin to load.
+        #[arg(long)]
+        origin: SocketAddr,
+        /// The event to buy into.
+        #[arg(long, default_value = "demo")]
+        event: String,
+        /// Requests in flight at once.
+        #[arg(long, default_value_t = 64)]
+        concurrency: usize,
+        /// Requests in total.
+        #[arg(long, default_value_t = 100_000)]
+        requests: u64,
+        /// Distinct buyer ids to draw from.
+        #[arg(long, default_value_t = 10_000_000)]
+        keyspace: u64,
+    },
     /// Compare Redis with the order database for one event; exit non-zero on any mismatch.
     Reconcile {
         /// The config file (for Redis and the database).
@@ -84,6 +105,23 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Origin { config, listen } => commands::origin(&config, listen),
         Command::CheckConfig { config } => commands::check_config(&config),
         Command::MintSession { config, user, ttl } => commands::mint_session(&config, &user, ttl),
+        Command::BenchOrigin {
+            config,
+            origin,
+            event,
+            concurrency,
+            requests,
+            keyspace,
+        } => {
+            let options = crate::bench_origin::BenchOptions {
+                origin,
+                event,
+                concurrency,
+                requests,
+                keyspace,
+            };
+            crate::bench_origin::run(&config, options)
+        }
         Command::Reconcile {
             config,
             event,
