@@ -1,9 +1,10 @@
-//! The edge's view of each event's seats, refreshed from Redis every 250 ms by a background
-//! service. `GET /api/events/{id}` is answered from it, so a crowd refreshing the page before the
-//! sale never reaches an origin, and the edge learns "sold out" without asking anyone.
+//! The edge's view of each event's seats and operator gate, refreshed from Redis every 250 ms by a
+//! background service. `GET /api/events/{id}` is answered from it, so a crowd refreshing the page
+//! before the sale never reaches an origin, and the edge learns "sold out" without asking anyone.
+//! Between reads, an origin's `x-fg-sold-out` report marks an event sold out at once.
 
-use std::collections::HashMap;
-use std::sync::Arc;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
@@ -16,9 +17,34 @@ use sale::redis_keys::EventKeys;
 use serde::Serialize;
 
 use crate::live::Live;
+use crate::window::{self, Phase};
 
 /// How often the view is refreshed.
 pub const REFRESH: Duration = Duration::from_millis(250);
+
+/// An operator's override of the sale window (the classic design's "start flag"), stored as the
+/// seats hash's `gate` field so the reservation script obeys it too.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Gate {
+    /// The configured window decides.
+    #[default]
+    Window,
+    /// On sale now, whatever the window says.
+    Open,
+    /// Closed now, whatever the window says.
+    Closed,
+}
+
+impl Gate {
+    /// Reads the stored `gate` field.
+    pub fn parse(stored: Option<&str>) -> Self {
+        match stored {
+            Some("open") => Self::Open,
+            Some("closed") => Self::Closed,
+            _ => Self::Window,
+        }
+    }
+}
 
 /// One event's counters as last read from Redis.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -27,12 +53,15 @@ pub struct Seats {
     pub total: u64,
     /// Seats nobody holds.
     pub remaining: u64,
+    /// The operator's override.
+    pub gate: Gate,
 }
 
-/// Seat counters by event id.
+/// Seat counters by event id, and what origins reported since the last read.
 #[derive(Debug, Default)]
 pub struct EventView {
     seats: ArcSwap<HashMap<String, Seats>>,
+    sold_out_reports: Mutex<HashSet<String>>,
 }
 
 /// The public event document of the contract.
@@ -66,20 +95,39 @@ impl EventView {
         self.seats.load().get(event).copied()
     }
 
+    /// The operator's override for `event`.
+    pub fn gate(&self, event: &str) -> Gate {
+        self.seats(event).map(|s| s.gate).unwrap_or_default()
+    }
+
+    /// Whether `event` has no seats: Redis said so at the last read, or an origin has said so
+    /// since (the next read confirms it, or clears it when seats came back).
+    pub fn sold_out(&self, event: &str) -> bool {
+        self.seats(event).is_some_and(|s| s.remaining == 0)
+            || self.reports().contains(event)
+    }
+
+    /// An origin reported `event` sold out.
+    pub fn report_sold_out(&self, event: &str) {
+        self.reports().insert(event.to_owned());
+    }
+
+    fn reports(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
+        self.sold_out_reports.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     /// The public document for `event` at `now`.
     pub fn document<'a>(&self, event: &'a EventConfig, now: u64) -> EventDocument<'a> {
         let seats = self.seats(event.id.as_str()).unwrap_or(Seats {
             total: event.stock.into(),
             remaining: event.stock.into(),
+            gate: Gate::Window,
         });
-        let state = if now >= event.window.ends_at {
-            "ended"
-        } else if seats.remaining == 0 {
-            "sold_out"
-        } else if now < event.window.starts_at {
-            "upcoming"
-        } else {
-            "on_sale"
+        let state = match window::phase(event, seats.gate, now, Duration::ZERO) {
+            Phase::Ended => "ended",
+            _ if self.sold_out(event.id.as_str()) => "sold_out",
+            Phase::Upcoming => "upcoming",
+            Phase::Open => "on_sale",
         };
         EventDocument {
             id: event.id.as_str(),
@@ -97,11 +145,11 @@ impl EventView {
 
     fn store(&self, seats: HashMap<String, Seats>) {
         self.seats.store(Arc::new(seats));
+        self.reports().clear();
     }
 }
 
 /// The background service that keeps an [`EventView`] fresh.
-#[derive(Debug)]
 pub struct EventViewRefresher {
     /// Where events and the Redis URL come from.
     pub live: Arc<Live>,
@@ -109,24 +157,23 @@ pub struct EventViewRefresher {
     pub view: Arc<EventView>,
 }
 
-async fn read_all(
-    con: &mut MultiplexedConnection,
-    events: &[EventConfig],
-) -> redis::RedisResult<HashMap<String, Seats>> {
+async fn read_all(con: &mut MultiplexedConnection, events: &[EventConfig]) -> redis::RedisResult<HashMap<String, Seats>> {
     let mut pipe = redis::pipe();
     for event in events {
         pipe.cmd("HMGET")
             .arg(EventKeys::new(&event.id).seats)
             .arg("total")
-            .arg("remaining");
+            .arg("remaining")
+            .arg("gate");
     }
-    let replies: Vec<(Option<u64>, Option<u64>)> = pipe.query_async(con).await?;
+    let replies: Vec<(Option<u64>, Option<u64>, Option<String>)> = pipe.query_async(con).await?;
     Ok(events
         .iter()
         .zip(replies)
         .filter_map(|(event, reply)| match reply {
-            (Some(total), Some(remaining)) => {
-                Some((event.id.as_str().to_owned(), Seats { total, remaining }))
+            (Some(total), Some(remaining), gate) => {
+                let gate = Gate::parse(gate.as_deref());
+                Some((event.id.as_str().to_owned(), Seats { total, remaining, gate }))
             }
             _ => None,
         })
@@ -148,20 +195,14 @@ impl BackgroundService for EventViewRefresher {
             let url = &snapshot.config.redis_url;
             if connection.as_ref().is_none_or(|(u, _)| u != url) {
                 connection = match redis::Client::open(url.as_str()) {
-                    Ok(client) => client
-                        .get_multiplexed_async_connection()
-                        .await
-                        .ok()
-                        .map(|c| (url.clone(), c)),
+                    Ok(client) => client.get_multiplexed_async_connection().await.ok().map(|c| (url.clone(), c)),
                     Err(e) => {
                         tracing::warn!(error = %e, "event view: bad redis url");
                         None
                     }
                 };
             }
-            let Some((_, con)) = connection.as_mut() else {
-                continue;
-            };
+            let Some((_, con)) = connection.as_mut() else { continue };
             match read_all(con, &snapshot.config.events).await {
                 Ok(seats) => self.view.store(seats),
                 Err(e) => {

@@ -1,6 +1,12 @@
 //! The admission decision for one request: answer it here, or forward it to an origin as a given
-//! user. Pure (no I/O, time passed in), so every refusal path is a plain unit test; the Pingora
-//! phases only carry out what this decides.
+//! user. No I/O, time passed in, so every refusal path is a plain unit test; the Pingora phases
+//! only carry out what this decides.
+//!
+//! Order of checks, cheapest and broadest first: request shape, per-address cap, event, session,
+//! per-user cap, sale window and sold out, token, token reuse, and last the global admission cap,
+//! so only a buy that would otherwise be forwarded spends admission capacity.
+
+use std::net::IpAddr;
 
 use bytes::Bytes;
 use pingora::http::RequestHeader;
@@ -8,8 +14,10 @@ use sale::config::EventConfig;
 use sale::{Refusal, UserId};
 
 use crate::event_view::EventView;
+use crate::limits::Limited;
 use crate::live::Snapshot;
 use crate::routes::Route;
+use crate::used_tokens::UsedTokens;
 use crate::{identity, page, tokens, window};
 
 /// Extra response headers.
@@ -18,8 +26,8 @@ pub type Headers = Vec<(&'static str, String)>;
 /// A response the edge writes itself.
 #[derive(Debug)]
 pub enum Answer {
-    /// A contract refusal.
-    Refuse(Refusal),
+    /// A contract refusal, with extra headers (`Retry-After`).
+    Refuse(Refusal, Headers),
     /// A JSON document.
     Json(u16, serde_json::Value, Headers),
     /// Bytes with their content type (pages, 304s).
@@ -40,10 +48,21 @@ pub enum Answer {
 pub struct Forward {
     /// The admitted user.
     pub user: UserId,
-    /// The purchase token nonce, on buys.
-    pub nonce: Option<String>,
     /// The origin path.
     pub path: String,
+    /// On buys: the event, the token's nonce and expiry.
+    pub purchase: Option<Purchase>,
+}
+
+/// What the edge remembers about an admitted buy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Purchase {
+    /// The event.
+    pub event: String,
+    /// The token's nonce.
+    pub nonce: String,
+    /// The token's expiry, Unix ms.
+    pub expires_at: u64,
 }
 
 /// What to do with a request.
@@ -55,9 +74,35 @@ pub enum Decision {
     Forward(Forward),
 }
 
-impl From<Refusal> for Decision {
+/// Everything a decision may consult.
+pub struct Inputs<'a> {
+    /// The config, page and limiters in force.
+    pub snapshot: &'a Snapshot,
+    /// Seats and gates.
+    pub view: &'a EventView,
+    /// Tokens that already bought.
+    pub used: &'a UsedTokens,
+    /// The client's address (after trusted proxies).
+    pub client: IpAddr,
+    /// Now, Unix ms.
+    pub now: u64,
+}
+
+/// Why a request was refused, before it becomes an answer.
+enum Refused {
+    Plain(Refusal),
+    Limited(Limited),
+}
+
+impl From<Refusal> for Refused {
     fn from(refusal: Refusal) -> Self {
-        Self::Answer(Answer::Refuse(refusal))
+        Self::Plain(refusal)
+    }
+}
+
+impl From<Limited> for Refused {
+    fn from(limited: Limited) -> Self {
+        Self::Limited(limited)
     }
 }
 
@@ -66,11 +111,7 @@ fn event<'a>(snapshot: &'a Snapshot, id: &str) -> Result<&'a EventConfig, Refusa
 }
 
 fn json(value: impl serde::Serialize) -> Decision {
-    Decision::Answer(Answer::Json(
-        200,
-        serde_json::to_value(value).unwrap_or_default(),
-        Vec::new(),
-    ))
+    Decision::Answer(Answer::Json(200, serde_json::to_value(value).unwrap_or_default(), Vec::new()))
 }
 
 fn query_param<'a>(req: &'a RequestHeader, name: &str) -> Option<&'a str> {
@@ -80,29 +121,41 @@ fn query_param<'a>(req: &'a RequestHeader, name: &str) -> Option<&'a str> {
         .find_map(|pair| pair.strip_prefix(name)?.strip_prefix('='))
 }
 
-/// Decides what happens to `req`, routed as `route`, at `now`.
-pub fn decide(
-    snapshot: &Snapshot,
-    view: &EventView,
-    route: &Route,
-    req: &RequestHeader,
-    now: u64,
-) -> Decision {
-    match admit(snapshot, view, route, req, now) {
-        Ok(decision) => decision,
-        Err(refusal) => refusal.into(),
+/// Refuses request smuggling and bodies over the limit, judged by the headers.
+pub fn check_shape(req: &RequestHeader, max_body: u64) -> Result<(), Refusal> {
+    let length = req.headers.get(http::header::CONTENT_LENGTH);
+    if length.is_some() && req.headers.contains_key(http::header::TRANSFER_ENCODING) {
+        return Err(Refusal::AmbiguousLength);
+    }
+    match length.map(|v| v.to_str().ok().and_then(|v| v.parse::<u64>().ok())) {
+        Some(None) => Err(Refusal::BadRequest),
+        Some(Some(n)) if n > max_body => Err(Refusal::TooLarge),
+        _ => Ok(()),
     }
 }
 
-fn admit(
-    snapshot: &Snapshot,
-    view: &EventView,
-    route: &Route,
-    req: &RequestHeader,
-    now: u64,
-) -> Result<Decision, Refusal> {
+/// Decides what happens to `req`, routed as `route`.
+pub fn decide(inputs: &Inputs<'_>, route: &Route, req: &RequestHeader) -> Decision {
+    match admit(inputs, route, req) {
+        Ok(decision) => decision,
+        Err(Refused::Plain(refusal)) => Decision::Answer(Answer::Refuse(refusal, Vec::new())),
+        Err(Refused::Limited(limited)) => {
+            let seconds = limited.retry_after.as_secs_f64().ceil().max(1.0);
+            Decision::Answer(Answer::Refuse(Refusal::RateLimited, vec![("retry-after", format!("{seconds:.0}"))]))
+        }
+    }
+}
+
+fn admit(inputs: &Inputs<'_>, route: &Route, req: &RequestHeader) -> Result<Decision, Refused> {
+    let Inputs { snapshot, view, used, client, now } = *inputs;
     let config = &snapshot.config;
+    let limits = &snapshot.limits;
+    check_shape(req, config.edge.max_body_bytes)?;
+    if route.is_api() {
+        limits.check_ip(client)?;
+    }
     let user = || identity::user(req, &config.secrets.session_keys, now);
+    let grace = config.edge.clock_skew_grace;
     match route {
         Route::Page(name) => {
             let asset = snapshot.page.get(name).ok_or(Refusal::NotFound)?;
@@ -112,55 +165,80 @@ fn admit(
         Route::Token(id) => {
             let event = event(snapshot, id)?;
             let user = user()?;
-            window::check(event, view, now)?;
+            limits.check_user(user.as_str())?;
+            window::check(event, view, now, grace)?;
             Ok(json(tokens::issue(config, event, &user, now)))
         }
         Route::Buy { event: id, token } => {
             let event = event(snapshot, id)?;
             let user = user()?;
-            window::check(event, view, now)?;
+            limits.check_user(user.as_str())?;
+            window::check(event, view, now, grace)?;
             let claims = tokens::verify(config, event, &user, token, now)?;
-            let path = route.origin_path().ok_or(Refusal::NotFound)?;
+            if used.used(&claims.nonce) {
+                return Err(Refusal::TokenUsed.into());
+            }
+            limits.admit()?;
             Ok(Decision::Forward(Forward {
                 user,
-                nonce: Some(claims.nonce),
-                path,
+                path: route.origin_path().ok_or(Refusal::NotFound)?,
+                purchase: Some(Purchase {
+                    event: event.id.to_string(),
+                    nonce: claims.nonce,
+                    expires_at: claims.expires_at,
+                }),
             }))
         }
-        Route::Order { .. } => {
-            let user = user()?;
-            let path = route.origin_path().ok_or(Refusal::NotFound)?;
-            Ok(Decision::Forward(Forward {
-                user,
-                nonce: None,
-                path,
-            }))
-        }
+        Route::Order { .. } => Ok(Decision::Forward(Forward {
+            user: user()?,
+            path: route.origin_path().ok_or(Refusal::NotFound)?,
+            purchase: None,
+        })),
         Route::DevSession => {
             if !config.edge.dev_sessions {
-                return Err(Refusal::NotFound);
+                return Err(Refusal::NotFound.into());
             }
             let user = query_param(req, "user")
                 .and_then(|u| UserId::parse(u).ok())
                 .ok_or(Refusal::BadRequest)?;
             let expires_at = sale::time::add(now, config.tokens.session_ttl);
             let session = sale::session::mint(&config.secrets.session_keys, &user, expires_at);
-            let cookie = format!(
-                "{}={session}; Path=/; HttpOnly; SameSite=Strict",
-                identity::COOKIE
-            );
+            let cookie = format!("{}={session}; Path=/; HttpOnly; SameSite=Strict", identity::COOKIE);
             let body = serde_json::json!({
                 "user": user.as_str(),
                 "session": session,
                 "expires_at": sale::time::rfc3339(expires_at),
             });
-            Ok(Decision::Answer(Answer::Json(
-                200,
-                body,
-                vec![("set-cookie", cookie)],
-            )))
+            Ok(Decision::Answer(Answer::Json(200, body, vec![("set-cookie", cookie)])))
         }
-        Route::MethodNotAllowed => Err(Refusal::MethodNotAllowed),
-        Route::NotFound => Err(Refusal::NotFound),
+        Route::MethodNotAllowed => Err(Refusal::MethodNotAllowed.into()),
+        Route::NotFound => Err(Refusal::NotFound.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(headers: &[(&str, &str)]) -> RequestHeader {
+        let mut r = RequestHeader::build("POST", b"/api/events/demo/token", None).unwrap();
+        for (name, value) in headers {
+            r.append_header(name.to_string(), *value).unwrap();
+        }
+        r
+    }
+
+    #[test]
+    fn both_length_headers_are_refused() {
+        let r = req(&[("content-length", "3"), ("transfer-encoding", "chunked")]);
+        assert_eq!(check_shape(&r, 100), Err(Refusal::AmbiguousLength));
+    }
+
+    #[test]
+    fn oversized_and_unparsable_lengths_are_refused() {
+        assert_eq!(check_shape(&req(&[("content-length", "101")]), 100), Err(Refusal::TooLarge));
+        assert_eq!(check_shape(&req(&[("content-length", "x")]), 100), Err(Refusal::BadRequest));
+        assert_eq!(check_shape(&req(&[("content-length", "100")]), 100), Ok(()));
+        assert_eq!(check_shape(&req(&[]), 100), Ok(()));
     }
 }

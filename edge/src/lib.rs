@@ -4,11 +4,16 @@
 //!
 //! [`run`] builds and runs the whole server; `flashgate edge` only parses arguments and calls it.
 
+pub mod admin;
+pub mod client_ip;
 pub mod connection;
 pub mod event_view;
 pub mod gate;
 pub mod identity;
+pub mod limits;
 pub mod live;
+pub mod maintenance;
+pub mod metrics;
 pub mod page;
 pub mod proxy;
 pub mod reload;
@@ -16,6 +21,7 @@ pub mod respond;
 pub mod routes;
 pub mod tokens;
 pub mod upstreams;
+pub mod used_tokens;
 pub mod window;
 
 use std::path::Path;
@@ -27,10 +33,14 @@ use pingora::server::{RunArgs, Server};
 use pingora::services::background::background_service;
 use sale::config::Environment;
 
+use crate::admin::{Admin, AdminService};
 use crate::event_view::{EventView, EventViewRefresher};
 use crate::live::{Live, LoadError};
+use crate::maintenance::Maintenance;
+use crate::metrics::EdgeMetrics;
 use crate::proxy::Gatekeeper;
 use crate::reload::ReloadOnHangup;
+use crate::used_tokens::UsedTokens;
 
 /// Requests one client connection may carry before the edge closes it, so per-connection memory
 /// is recycled (nginx's `keepalive_requests` default).
@@ -81,31 +91,38 @@ pub fn run(config_path: &Path, env: Environment) -> Result<(), LoadError> {
     let balancer = background_service("origins", upstreams::balancer(live.clone()));
     let origins = balancer.task();
     let view = Arc::new(EventView::default());
-    let refresher = background_service(
-        "event view",
-        EventViewRefresher {
-            live: live.clone(),
-            view: view.clone(),
-        },
-    );
-    let hangup = background_service(
-        "reload on SIGHUP",
-        ReloadOnHangup {
-            live: live.clone(),
-            origins: origins.clone(),
-        },
-    );
+    let metrics = Arc::new(EdgeMetrics::new());
+    let used = Arc::new(UsedTokens::default());
+    let refresher = EventViewRefresher {
+        live: live.clone(),
+        view: view.clone(),
+    };
+    let hangup = ReloadOnHangup {
+        live: live.clone(),
+        origins: origins.clone(),
+    };
+    let admin = AdminService(Admin {
+        live: live.clone(),
+        origins: origins.clone(),
+        view: view.clone(),
+        metrics: metrics.clone(),
+    });
+    let maintenance = Maintenance {
+        live: live.clone(),
+        origins: origins.clone(),
+        used: used.clone(),
+        metrics: metrics.clone(),
+    };
 
     let listen = live.snapshot().config.edge.listen;
-    let mut proxy = pingora::proxy::http_proxy_service_with_name(
-        &server.configuration,
-        Gatekeeper {
-            live,
-            origins,
-            view,
-        },
-        "flashgate edge",
-    );
+    let gatekeeper = Gatekeeper {
+        live,
+        origins,
+        view,
+        used,
+        metrics,
+    };
+    let mut proxy = pingora::proxy::http_proxy_service_with_name(&server.configuration, gatekeeper, "flashgate edge");
     let mut options = HttpServerOptions::default();
     options.keepalive_request_limit = Some(REQUESTS_PER_CONNECTION);
     if let Some(app) = proxy.app_logic_mut() {
@@ -115,8 +132,10 @@ pub fn run(config_path: &Path, env: Environment) -> Result<(), LoadError> {
 
     server.add_service(proxy);
     server.add_service(balancer);
-    server.add_service(refresher);
-    server.add_service(hangup);
+    server.add_service(background_service("event view", refresher));
+    server.add_service(background_service("reload on SIGHUP", hangup));
+    server.add_service(background_service("admin", admin));
+    server.add_service(background_service("maintenance", maintenance));
     tracing::info!(%listen, "edge serving");
     server.run(RunArgs::default());
     Ok(())

@@ -10,15 +10,18 @@ use arc_swap::ArcSwap;
 use sale::Config;
 use sale::config::{ConfigError, Environment};
 
+use crate::limits::Limits;
 use crate::page::{PageCache, PageError};
 
 /// Everything derived from one config file.
-#[derive(Debug)]
 pub struct Snapshot {
     /// The validated config.
     pub config: Config,
     /// The static files it names.
     pub page: PageCache,
+    /// The frequency caps it sets; carried over from the previous snapshot when unchanged, so a
+    /// reload does not forgive everyone.
+    pub limits: Arc<Limits>,
     /// Counts successful loads, starting at 1; shown to operators.
     pub version: u64,
     /// When it was loaded, Unix ms.
@@ -37,7 +40,6 @@ pub enum LoadError {
 }
 
 /// The current snapshot and where to reload it from.
-#[derive(Debug)]
 pub struct Live {
     path: PathBuf,
     env: Environment,
@@ -45,12 +47,17 @@ pub struct Live {
     reload_lock: std::sync::Mutex<()>,
 }
 
-fn build(path: &Path, env: &Environment, version: u64) -> Result<Snapshot, LoadError> {
+fn build(path: &Path, env: &Environment, version: u64, previous: Option<&Snapshot>) -> Result<Snapshot, LoadError> {
     let config = Config::load(path, env)?;
     let page = PageCache::load(&config.edge.static_dir)?;
+    let limits = match previous {
+        Some(old) if *old.limits.config() == config.edge.limits => old.limits.clone(),
+        _ => Arc::new(Limits::new(config.edge.limits)),
+    };
     Ok(Snapshot {
         config,
         page,
+        limits,
         version,
         loaded_at: sale::time::now_millis(),
     })
@@ -59,7 +66,7 @@ fn build(path: &Path, env: &Environment, version: u64) -> Result<Snapshot, LoadE
 impl Live {
     /// Loads the file for the first time.
     pub fn load(path: &Path, env: Environment) -> Result<Self, LoadError> {
-        let snapshot = build(path, &env, 1)?;
+        let snapshot = build(path, &env, 1, None)?;
         Ok(Self {
             path: path.to_owned(),
             env,
@@ -81,8 +88,9 @@ impl Live {
             .reload_lock
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let version = self.current.load().version + 1;
-        match build(&self.path, &self.env, version) {
+        let current = self.current.load_full();
+        let version = current.version + 1;
+        match build(&self.path, &self.env, version, Some(&current)) {
             Ok(snapshot) => {
                 self.current.store(Arc::new(snapshot));
                 tracing::info!(version, "config reloaded");

@@ -1,12 +1,16 @@
 //! The Pingora `ProxyHttp` implementation: a table of phases, each delegating to a domain module.
-//! `early_request_filter` applies the connection limits; `request_filter` asks the [`gate`](crate::gate) and either answers or admits;
-//! `upstream_peer` picks an origin; `upstream_request_filter` rewrites and signs; the error
-//! phases decide retries (only before anything was sent) and answer `no_origin`.
+//! `early_request_filter` applies the connection limits; `request_filter` asks the
+//! [`gate`](crate::gate) and either answers or admits; `request_body_filter` enforces the body
+//! limit on bodies without a length; `upstream_peer` picks an origin; `upstream_request_filter`
+//! rewrites and signs; `response_filter` learns from the origin's answer (sold out, token used);
+//! the error phases retry only what never reached an origin; `logging` records metrics.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
+use std::time::Instant;
 
 use async_trait::async_trait;
+use bytes::Bytes;
 use pingora::http::{RequestHeader, ResponseHeader};
 use pingora::prelude::*;
 use pingora::proxy::{FailToProxy, ProxyHttp, Session};
@@ -16,11 +20,13 @@ use sale::Refusal;
 use sale::internal::{self, Claims, SIGNED_HEADERS};
 
 use crate::event_view::EventView;
-use crate::gate::{self, Answer, Decision, Forward};
+use crate::gate::{self, Answer, Decision, Forward, Inputs};
 use crate::live::{Live, Snapshot};
+use crate::metrics::EdgeMetrics;
 use crate::routes::Route;
 use crate::upstreams::{self, Origins};
-use crate::{connection, respond};
+use crate::used_tokens::UsedTokens;
+use crate::{client_ip, connection, respond};
 
 /// The gatekeeper.
 pub struct Gatekeeper {
@@ -30,31 +36,37 @@ pub struct Gatekeeper {
     pub origins: Arc<Origins>,
     /// Seat counters.
     pub view: Arc<EventView>,
+    /// Tokens that bought.
+    pub used: Arc<UsedTokens>,
+    /// Metrics.
+    pub metrics: Arc<EdgeMetrics>,
 }
 
 /// Per-request state.
-#[derive(Debug, Default)]
 pub struct RequestCtx {
+    started: Instant,
+    route: &'static str,
+    /// What the edge answered itself, for metrics.
+    code: Option<&'static str>,
     snapshot: Option<Arc<Snapshot>>,
     forward: Option<Forward>,
+    body_bytes: u64,
     /// Origins this request could not connect to; a retry avoids them.
     unreachable: Vec<SocketAddr>,
     current: Option<SocketAddr>,
     no_origin: bool,
 }
 
-async fn write(session: &mut Session, answer: Answer) -> Result<()> {
+async fn write(session: &mut Session, answer: Answer) -> Result<&'static str> {
     match answer {
-        Answer::Refuse(refusal) => respond::refuse(session, refusal, &[]).await,
-        Answer::Json(status, value, headers) => {
-            respond::json(session, status, &value, &headers).await
+        Answer::Refuse(refusal, headers) => {
+            respond::refuse(session, refusal, &headers).await?;
+            Ok(refusal.code())
         }
-        Answer::Raw {
-            status,
-            content_type,
-            body,
-            headers,
-        } => respond::send(session, status, content_type, body, &headers).await,
+        Answer::Json(status, value, headers) => respond::json(session, status, &value, &headers).await.map(|()| "ok"),
+        Answer::Raw { status, content_type, body, headers } => {
+            respond::send(session, status, content_type, body, &headers).await.map(|()| "ok")
+        }
     }
 }
 
@@ -63,62 +75,77 @@ impl ProxyHttp for Gatekeeper {
     type CTX = RequestCtx;
 
     fn new_ctx(&self) -> RequestCtx {
-        RequestCtx::default()
+        RequestCtx {
+            started: Instant::now(),
+            route: "other",
+            code: None,
+            snapshot: None,
+            forward: None,
+            body_bytes: 0,
+            unreachable: Vec::new(),
+            current: None,
+            no_origin: false,
+        }
     }
 
-    async fn early_request_filter(
-        &self,
-        session: &mut Session,
-        _ctx: &mut RequestCtx,
-    ) -> Result<()> {
+    async fn early_request_filter(&self, session: &mut Session, _ctx: &mut RequestCtx) -> Result<()> {
         connection::limit(session);
         Ok(())
     }
 
     async fn request_filter(&self, session: &mut Session, ctx: &mut RequestCtx) -> Result<bool> {
         let snapshot = self.live.snapshot();
+        let peer = session
+            .client_addr()
+            .and_then(|a| a.as_inet())
+            .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |a| a.ip());
         let req = session.req_header();
         let route = Route::parse(&req.method, req.uri.path());
-        let decision = gate::decide(&snapshot, &self.view, &route, req, sale::time::now_millis());
+        ctx.route = route.label();
+        let inputs = Inputs {
+            snapshot: &snapshot,
+            view: &self.view,
+            used: &self.used,
+            client: client_ip::resolve(peer, req, &snapshot.config.edge.trusted_proxies),
+            now: sale::time::now_millis(),
+        };
+        let decision = gate::decide(&inputs, &route, req);
         ctx.snapshot = Some(snapshot);
         match decision {
             Decision::Answer(answer) => {
-                write(session, answer).await?;
+                ctx.code = Some(write(session, answer).await?);
                 Ok(true)
             }
             Decision::Forward(forward) => {
+                if forward.purchase.is_some() {
+                    self.metrics.admissions.inc();
+                }
                 ctx.forward = Some(forward);
                 Ok(false)
             }
         }
     }
 
-    async fn upstream_peer(
-        &self,
-        _session: &mut Session,
-        ctx: &mut RequestCtx,
-    ) -> Result<Box<HttpPeer>> {
-        let snapshot = ctx
-            .snapshot
-            .clone()
-            .ok_or_else(|| Error::new(ErrorType::InternalError))?;
+    async fn request_body_filter(&self, _session: &mut Session, body: &mut Option<Bytes>, _end: bool, ctx: &mut RequestCtx) -> Result<()> {
+        ctx.body_bytes += body.as_ref().map_or(0, |b| b.len() as u64);
+        let limit = ctx.snapshot.as_ref().map_or(0, |s| s.config.edge.max_body_bytes);
+        if ctx.body_bytes > limit {
+            return Err(Error::explain(ErrorType::HTTPStatus(413), "request body over the limit"));
+        }
+        Ok(())
+    }
+
+    async fn upstream_peer(&self, _session: &mut Session, ctx: &mut RequestCtx) -> Result<Box<HttpPeer>> {
+        let snapshot = ctx.snapshot.clone().ok_or_else(|| Error::new(ErrorType::InternalError))?;
         let Some(addr) = upstreams::select(&self.origins, &ctx.unreachable) else {
             ctx.no_origin = true;
-            return Err(Error::explain(
-                ErrorType::HTTPStatus(503),
-                "no healthy origin",
-            ));
+            return Err(Error::explain(ErrorType::HTTPStatus(503), "no healthy origin"));
         };
         ctx.current = Some(addr);
         Ok(Box::new(upstreams::peer(addr, &snapshot.config.edge)))
     }
 
-    async fn upstream_request_filter(
-        &self,
-        _session: &mut Session,
-        upstream: &mut RequestHeader,
-        ctx: &mut RequestCtx,
-    ) -> Result<()> {
+    async fn upstream_request_filter(&self, _session: &mut Session, upstream: &mut RequestHeader, ctx: &mut RequestCtx) -> Result<()> {
         let (Some(snapshot), Some(forward)) = (&ctx.snapshot, &ctx.forward) else {
             return Err(Error::new(ErrorType::InternalError));
         };
@@ -128,45 +155,34 @@ impl ProxyHttp for Gatekeeper {
         }
         upstream.remove_header(&http::header::COOKIE);
         upstream.remove_header(&http::header::AUTHORIZATION);
-        let uri: http::Uri = forward
-            .path
-            .parse()
-            .map_err(|_| Error::new(ErrorType::InternalError))?;
+        let uri: http::Uri = forward.path.parse().map_err(|_| Error::new(ErrorType::InternalError))?;
         upstream.set_uri(uri);
         let claims = Claims {
             user: Some(forward.user.clone()),
-            nonce: forward.nonce.clone(),
+            nonce: forward.purchase.as_ref().map(|p| p.nonce.clone()),
             signed_at: sale::time::now_millis(),
         };
         let method = upstream.method.as_str().to_owned();
-        for (name, value) in internal::sign(
-            &snapshot.config.secrets.internal_keys,
-            &method,
-            &forward.path,
-            &claims,
-        ) {
+        for (name, value) in internal::sign(&snapshot.config.secrets.internal_keys, &method, &forward.path, &claims) {
             upstream.insert_header(name, value)?;
         }
         Ok(())
     }
 
-    async fn response_filter(
-        &self,
-        _session: &mut Session,
-        upstream: &mut ResponseHeader,
-        _ctx: &mut RequestCtx,
-    ) -> Result<()> {
-        upstream.remove_header(internal::HEADER_SOLD_OUT);
+    async fn response_filter(&self, _session: &mut Session, response: &mut ResponseHeader, ctx: &mut RequestCtx) -> Result<()> {
+        if let Some(purchase) = ctx.forward.as_ref().and_then(|f| f.purchase.as_ref()) {
+            if response.headers.contains_key(internal::HEADER_SOLD_OUT) {
+                self.view.report_sold_out(&purchase.event);
+            }
+            if response.status.as_u16() == 201 {
+                self.used.record(purchase.nonce.clone(), purchase.expires_at, sale::time::now_millis());
+            }
+        }
+        response.remove_header(internal::HEADER_SOLD_OUT);
         Ok(())
     }
 
-    fn fail_to_connect(
-        &self,
-        _session: &mut Session,
-        _peer: &HttpPeer,
-        ctx: &mut RequestCtx,
-        mut e: Box<Error>,
-    ) -> Box<Error> {
+    fn fail_to_connect(&self, _session: &mut Session, _peer: &HttpPeer, ctx: &mut RequestCtx, mut e: Box<Error>) -> Box<Error> {
         // Nothing reached the origin, so even a buy can safely go to another one.
         if let Some(addr) = ctx.current.take() {
             ctx.unreachable.push(addr);
@@ -175,26 +191,33 @@ impl ProxyHttp for Gatekeeper {
         e
     }
 
-    async fn fail_to_proxy(
-        &self,
-        session: &mut Session,
-        e: &Error,
-        ctx: &mut RequestCtx,
-    ) -> FailToProxy {
-        let refusal = if ctx.no_origin
-            || matches!(
-                e.etype(),
-                ErrorType::ConnectRefused | ErrorType::ConnectTimedout | ErrorType::ConnectError
-            ) {
-            Refusal::NoOrigin
-        } else {
-            tracing::warn!(error = %e, "origin failed after the request was sent");
-            Refusal::OriginFailed
+    async fn fail_to_proxy(&self, session: &mut Session, e: &Error, ctx: &mut RequestCtx) -> FailToProxy {
+        let refusal = match e.etype() {
+            ErrorType::HTTPStatus(413) => Refusal::TooLarge,
+            _ if ctx.no_origin => Refusal::NoOrigin,
+            ErrorType::ConnectRefused | ErrorType::ConnectTimedout | ErrorType::ConnectError => Refusal::NoOrigin,
+            _ => {
+                tracing::warn!(error = %e, "origin failed after the request was sent");
+                Refusal::OriginFailed
+            }
         };
-        let written = respond::refuse(session, refusal, &[("retry-after", "1".to_owned())]).await;
+        ctx.code = Some(refusal.code());
+        let retry = [("retry-after", "1".to_owned())];
+        let headers: &[(&'static str, String)] = if refusal.status() >= 500 { &retry } else { &[] };
+        let written = respond::refuse(session, refusal, headers).await;
         FailToProxy {
             error_code: if written.is_ok() { refusal.status() } else { 0 },
             can_reuse_downstream: false,
         }
+    }
+
+    async fn logging(&self, session: &mut Session, _e: Option<&pingora::Error>, ctx: &mut RequestCtx) {
+        let code = match ctx.code {
+            Some(code) => code.to_owned(),
+            None => session
+                .response_written()
+                .map_or_else(|| "none".to_owned(), |r| format!("origin_{}", r.status.as_u16())),
+        };
+        self.metrics.record(ctx.route, code, ctx.started.elapsed().as_secs_f64());
     }
 }

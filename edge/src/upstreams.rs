@@ -26,7 +26,6 @@ pub type Origins = LoadBalancer<RoundRobin>;
 const DISCOVERY_PERIOD: Duration = Duration::from_secs(1);
 
 /// Discovery over the `[[origins]]` of the config in force.
-#[derive(Debug)]
 struct ConfiguredOrigins {
     live: Arc<Live>,
 }

@@ -1,25 +1,80 @@
-//! The sale window and the sold-out state: whether an event sells right now. Checked at the edge
-//! for tokens and buys, so requests outside the window never reach an origin (the origin's
-//! script checks again, against Redis's clock).
+//! The sale window: whether an event sells right now, by its configured times, the operator's
+//! gate and the sold-out state. Checked at the edge for tokens and buys, so requests outside the
+//! window never reach an origin; the reservation script checks again against Redis's clock, with
+//! the same rules for the gate. At the edge the window is widened by the clock-skew grace so a
+//! client a moment early is not refused by the edge only to be refused again by the script.
+
+use std::time::Duration;
 
 use sale::Refusal;
 use sale::config::EventConfig;
 
-use crate::event_view::EventView;
+use crate::event_view::{EventView, Gate};
 
-/// Whether `event` sells at `now`, given the seats last seen.
-pub fn check(event: &EventConfig, view: &EventView, now: u64) -> Result<(), Refusal> {
-    if now < event.window.starts_at {
-        return Err(Refusal::NotStarted);
+/// Where an event is in its sale.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Not open yet.
+    Upcoming,
+    /// Open.
+    Open,
+    /// Over.
+    Ended,
+}
+
+/// The phase at `now`, the window widened by `grace` on both sides.
+pub fn phase(event: &EventConfig, gate: Gate, now: u64, grace: Duration) -> Phase {
+    let grace = u64::try_from(grace.as_millis()).unwrap_or(u64::MAX);
+    match gate {
+        Gate::Open => Phase::Open,
+        Gate::Closed => Phase::Ended,
+        Gate::Window if now.saturating_add(grace) < event.window.starts_at => Phase::Upcoming,
+        Gate::Window if now >= event.window.ends_at.saturating_add(grace) => Phase::Ended,
+        Gate::Window => Phase::Open,
     }
-    if now >= event.window.ends_at {
-        return Err(Refusal::Ended);
+}
+
+/// Whether `event` sells at `now`.
+pub fn check(event: &EventConfig, view: &EventView, now: u64, grace: Duration) -> Result<(), Refusal> {
+    match phase(event, view.gate(event.id.as_str()), now, grace) {
+        Phase::Upcoming => Err(Refusal::NotStarted),
+        Phase::Ended => Err(Refusal::Ended),
+        Phase::Open if view.sold_out(event.id.as_str()) => Err(Refusal::SoldOut),
+        Phase::Open => Ok(()),
     }
-    if view
-        .seats(event.id.as_str())
-        .is_some_and(|s| s.remaining == 0)
-    {
-        return Err(Refusal::SoldOut);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sale::EventId;
+    use sale::config::SaleWindow;
+
+    fn event() -> EventConfig {
+        EventConfig {
+            id: EventId::parse("demo").unwrap(),
+            name: "d".into(),
+            price_cents: 1,
+            currency: "EUR".into(),
+            stock: 1,
+            per_user_limit: 1,
+            window: SaleWindow::new(10_000, 20_000).unwrap(),
+            reservation_ttl: Duration::from_secs(1),
+        }
     }
-    Ok(())
+
+    #[test]
+    fn the_window_with_grace() {
+        let grace = Duration::from_secs(1);
+        assert_eq!(phase(&event(), Gate::Window, 8_999, grace), Phase::Upcoming);
+        assert_eq!(phase(&event(), Gate::Window, 9_000, grace), Phase::Open);
+        assert_eq!(phase(&event(), Gate::Window, 20_999, grace), Phase::Open);
+        assert_eq!(phase(&event(), Gate::Window, 21_000, grace), Phase::Ended);
+    }
+
+    #[test]
+    fn the_gate_overrides_the_window() {
+        assert_eq!(phase(&event(), Gate::Open, 0, Duration::ZERO), Phase::Open);
+        assert_eq!(phase(&event(), Gate::Closed, 15_000, Duration::ZERO), Phase::Ended);
+    }
 }

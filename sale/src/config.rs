@@ -15,7 +15,7 @@ use std::time::Duration;
 use thiserror::Error;
 
 pub use raw::RawConfig;
-pub use values::{SaleWindow, Weight};
+pub use values::{Network, Rate, SaleWindow, Weight};
 
 use crate::ids::EventId;
 use crate::keys::{KeyRing, Secret};
@@ -61,6 +61,27 @@ pub struct EdgeConfig {
     pub upstream_read_timeout: Duration,
     /// Origin health probe period.
     pub health_check_interval: Duration,
+    /// How early the window opens and how late it closes at the edge.
+    pub clock_skew_grace: Duration,
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<Network>,
+    /// Largest request body accepted.
+    pub max_body_bytes: u64,
+    /// Frequency caps.
+    pub limits: LimitsConfig,
+}
+
+/// `[edge.limits]`, validated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LimitsConfig {
+    /// Per signed-in user, on token and buy requests.
+    pub per_user: Rate,
+    /// Per client address, on API requests.
+    pub per_ip: Rate,
+    /// All buys forwarded to origins.
+    pub admission: Rate,
+    /// Keys each limiter may remember.
+    pub max_keys: usize,
 }
 
 /// One origin node.

@@ -41,7 +41,12 @@ pub struct StackOptions {
     pub reservation_ttl: &'static str,
     /// The order database.
     pub database: Database,
+    /// `[edge] limits = …` as an inline table.
+    pub limits: &'static str,
 }
+
+/// Caps so high no test meets them unless it sets its own.
+pub const NO_LIMITS: &str = r#"{ per_user = { rate = "100000/s" }, per_ip = { rate = "1000000/s" }, admission = { rate = "1000000/s" } }"#;
 
 impl Default for StackOptions {
     fn default() -> Self {
@@ -53,6 +58,7 @@ impl Default for StackOptions {
             ends: "+1h",
             reservation_ttl: "10m",
             database: Database::Sqlite,
+            limits: NO_LIMITS,
         }
     }
 }
@@ -126,6 +132,7 @@ threads = 1
 static_dir = "{static_dir}"
 dev_sessions = true
 health_check_interval = "200ms"
+limits = {limits}
 
 [origin]
 database_url = "{database_url}"
@@ -153,6 +160,15 @@ starts_at = "{starts}"
 ends_at = "{ends}"
 reservation_ttl = "{ttl}"
 
+[[events]]
+id = "other"
+name = "Another event"
+price_cents = 1000
+currency = "EUR"
+stock = 10
+starts_at = "+0s"
+ends_at = "+1h"
+
 [up]
 var_dir = "var"
 "#,
@@ -162,6 +178,7 @@ var_dir = "var"
         starts = o.starts,
         ends = o.ends,
         ttl = o.reservation_ttl,
+        limits = o.limits,
     );
     for (addr, weight) in origins {
         text.push_str(&format!(

@@ -64,7 +64,8 @@ async fn pay_and_cancel_follow_the_lifecycle() {
         (409, Some("illegal_transition"))
     );
 
-    // The canceled seat is for sale again.
+    // The canceled seat is for sale again, once the edge and origins have seen it return.
+    stack.wait_until_selling(1).await;
     let (status, bob_order) = token_and_buy(&client, &stack, "bob").await;
     assert_eq!(status, 201, "{bob_order}");
     let bob_id = bob_order["order_id"].as_str().unwrap();

@@ -50,6 +50,43 @@ pub struct RawEdge {
     pub upstream_read_timeout: Option<String>,
     /// How often each origin's `/healthz` is probed (e.g. `"500ms"`).
     pub health_check_interval: Option<String>,
+    /// Tolerance for clients and servers whose clocks run slightly ahead or behind: the window
+    /// opens this much early and closes this much late at the edge (e.g. `"1s"`).
+    pub clock_skew_grace: Option<String>,
+    /// Addresses (`IP` or `IP/prefix`) of proxies in front of the edge whose `X-Forwarded-For`
+    /// is believed; from anyone else the header is ignored.
+    #[serde(default)]
+    pub trusted_proxies: Vec<String>,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: Option<u64>,
+    /// Frequency caps.
+    #[serde(default)]
+    pub limits: RawLimits,
+}
+
+/// `[edge.limits]`: GCRA rate caps. Each is `{ rate = "N/s" | "N/m", burst = N }`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLimits {
+    /// Token and buy requests per signed-in user.
+    pub per_user: Option<RawRate>,
+    /// API requests per client address (IPv6 by /64).
+    pub per_ip: Option<RawRate>,
+    /// Buys forwarded to the origins in total: size it to what the origins can serve.
+    pub admission: Option<RawRate>,
+    /// Most distinct users or addresses each limiter remembers; beyond it the limiter forgets
+    /// everyone (a brief amnesty) rather than grow without bound.
+    pub max_keys: Option<usize>,
+}
+
+/// One rate cap.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRate {
+    /// Sustained rate, `"N/s"` or `"N/m"`.
+    pub rate: String,
+    /// Requests allowed at once after a quiet spell; defaults to the per-second rate.
+    pub burst: Option<u32>,
 }
 
 /// One `[[origins]]` entry.

@@ -249,6 +249,30 @@ fn a_local_stock_buffer_over_100_percent_is_refused() {
 }
 
 #[test]
+fn a_bad_rate_is_refused() {
+    let text = with(
+        "threads = 2",
+        "threads = 2\nlimits = { per_user = { rate = \"fast\" } }",
+    );
+    assert_eq!(refused(&text), ["edge.limits.per_user"]);
+}
+
+#[test]
+fn a_bad_trusted_proxy_is_refused() {
+    let text = with(
+        "threads = 2",
+        "threads = 2\ntrusted_proxies = [\"10.0.0.0/8\", \"lb.internal\"]",
+    );
+    assert_eq!(refused(&text), ["edge.trusted_proxies[1]"]);
+}
+
+#[test]
+fn a_tiny_limiter_key_cap_is_refused() {
+    let text = with("threads = 2", "threads = 2\nlimits = { max_keys = 10 }");
+    assert_eq!(refused(&text), ["edge.limits.max_keys"]);
+}
+
+#[test]
 fn a_bad_token_ttl_is_refused() {
     let text = format!("{VALID}\n[tokens]\nttl = \"0s\"\n");
     assert_eq!(refused(&text), ["tokens.ttl"]);

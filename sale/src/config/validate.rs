@@ -5,11 +5,11 @@ use std::collections::HashSet;
 use std::path::Path;
 use std::time::Duration;
 
-use super::raw::{RawConfig, RawEvent, RawKey};
-use super::values::{self, SaleWindow, ValueResult, Weight};
+use super::raw::{RawConfig, RawEvent, RawKey, RawRate};
+use super::values::{self, Network, Rate, SaleWindow, ValueResult, Weight};
 use super::{
-    Config, DatabaseUrl, EdgeConfig, Environment, EventConfig, OriginConfig, OriginNode, Problem,
-    Secrets, TokenConfig, UpConfig,
+    Config, DatabaseUrl, EdgeConfig, Environment, EventConfig, LimitsConfig, OriginConfig,
+    OriginNode, Problem, Secrets, TokenConfig, UpConfig,
 };
 use crate::ids::EventId;
 use crate::keys::{KeyId, KeyRing, Secret, SigningKey};
@@ -205,6 +205,40 @@ pub fn validate(raw: RawConfig, base: &Path, env: &Environment) -> Result<Config
         MIN,
     );
 
+    let grace = p.duration(
+        "edge.clock_skew_grace",
+        edge.clock_skew_grace.as_deref(),
+        "1s",
+        Duration::ZERO,
+        MIN,
+    );
+    let trusted: Vec<Network> = edge
+        .trusted_proxies
+        .iter()
+        .enumerate()
+        .filter_map(|(i, text)| p.check(format!("edge.trusted_proxies[{i}]"), Network::parse(text)))
+        .collect();
+    let max_body = p.check(
+        "edge.max_body_bytes",
+        in_range(edge.max_body_bytes.unwrap_or(16 * 1024), 0, 1024 * 1024),
+    );
+    let mut rate = |name: &str, raw: Option<&RawRate>, default: &str, burst: u32| {
+        let (text, burst) = raw.map_or((default, Some(burst)), |r| (r.rate.as_str(), r.burst));
+        p.check(format!("edge.limits.{name}"), Rate::parse(text, burst))
+    };
+    let limits = &edge.limits;
+    let per_user = rate("per_user", limits.per_user.as_ref(), "5/s", 10);
+    let per_ip = rate("per_ip", limits.per_ip.as_ref(), "50/s", 100);
+    let admission = rate("admission", limits.admission.as_ref(), "20000/s", 20_000);
+    let max_keys = p.check(
+        "edge.limits.max_keys",
+        in_range(
+            limits.max_keys.unwrap_or(1_000_000) as u64,
+            1_000,
+            100_000_000,
+        ),
+    );
+
     if raw.origins.is_empty() {
         p.check::<()>("origins", Err("must list at least one origin".into()));
     }
@@ -313,6 +347,15 @@ pub fn validate(raw: RawConfig, base: &Path, env: &Environment) -> Result<Config
                 upstream_connect_timeout: connect?,
                 upstream_read_timeout: read?,
                 health_check_interval: health?,
+                clock_skew_grace: grace?,
+                trusted_proxies: trusted,
+                max_body_bytes: max_body?,
+                limits: LimitsConfig {
+                    per_user: per_user?,
+                    per_ip: per_ip?,
+                    admission: admission?,
+                    max_keys: usize::try_from(max_keys?).ok()?,
+                },
             },
             origins,
             origin: OriginConfig {

@@ -54,6 +54,88 @@ impl SaleWindow {
     }
 }
 
+/// A sustained rate with a burst: the two numbers of a GCRA cap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rate {
+    /// One request is replenished every `period`.
+    pub period: Duration,
+    /// Requests allowed back to back.
+    pub burst: u32,
+}
+
+impl Rate {
+    /// Parses `"N/s"` or `"N/m"` with an optional burst (default: the rate per second, at least 1).
+    pub fn parse(rate: &str, burst: Option<u32>) -> ValueResult<Self> {
+        let bad = || format!("must be like \"10/s\" or \"600/m\", got {rate:?}");
+        let (count, unit) = rate.split_once('/').ok_or_else(bad)?;
+        let count: u32 = count.trim().parse().map_err(|_| bad())?;
+        let window = match unit.trim() {
+            "s" => Duration::from_secs(1),
+            "m" => Duration::from_secs(60),
+            _ => return Err(bad()),
+        };
+        if count == 0 {
+            return Err(format!("must allow at least one request, got {rate:?}"));
+        }
+        let per_second = (f64::from(count) / window.as_secs_f64()).ceil();
+        let burst = burst.unwrap_or(per_second.max(1.0) as u32);
+        if burst == 0 {
+            return Err("burst must be at least 1".into());
+        }
+        Ok(Self {
+            period: window / count,
+            burst,
+        })
+    }
+}
+
+/// An address or network (`IP` or `IP/prefix`) that is trusted as a proxy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Network {
+    /// The network address.
+    pub addr: std::net::IpAddr,
+    /// Prefix length in bits.
+    pub prefix: u8,
+}
+
+impl Network {
+    /// Parses `IP` or `IP/prefix`.
+    pub fn parse(text: &str) -> ValueResult<Self> {
+        let bad = || format!("must be an IP address or IP/prefix, got {text:?}");
+        let (ip, prefix) = match text.split_once('/') {
+            Some((ip, prefix)) => (ip, Some(prefix.parse::<u8>().map_err(|_| bad())?)),
+            None => (text, None),
+        };
+        let addr: std::net::IpAddr = ip.parse().map_err(|_| bad())?;
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = prefix.unwrap_or(max);
+        if prefix > max {
+            return Err(bad());
+        }
+        Ok(Self { addr, prefix })
+    }
+
+    /// Whether `ip` is inside this network.
+    pub fn contains(&self, ip: std::net::IpAddr) -> bool {
+        let bits = |ip: std::net::IpAddr| match ip {
+            std::net::IpAddr::V4(v4) => (u128::from(u32::from(v4)) << 96, true),
+            std::net::IpAddr::V6(v6) => (u128::from(v6), false),
+        };
+        let (net, net_v4) = bits(self.addr);
+        let (candidate, candidate_v4) = bits(ip);
+        if net_v4 != candidate_v4 {
+            return false;
+        }
+        // IPv4 sits in the top 32 bits, so the prefix counts from the top either way.
+        let width = u32::from(self.prefix);
+        if width == 0 {
+            return true;
+        }
+        let mask = u128::MAX << (128 - width);
+        net & mask == candidate & mask
+    }
+}
+
 /// A `host:port` socket address. Names are not resolved: listeners and origins are addresses.
 pub fn socket_addr(text: &str) -> ValueResult<SocketAddr> {
     text.parse()
@@ -74,12 +156,18 @@ pub fn duration(text: &str, min: Duration, max: Duration) -> ValueResult<Duratio
     Ok(d)
 }
 
-/// An instant: RFC 3339, or `+DURATION` after `epoch` (the stack's start).
+/// An instant: RFC 3339, or `+DURATION` / `-DURATION` relative to `epoch` (the stack's start).
 pub fn instant(text: &str, epoch: UnixMillis) -> ValueResult<UnixMillis> {
+    let relative = |offset: &str| {
+        humantime::parse_duration(offset)
+            .map_err(|e| format!("must be RFC 3339 or ±DURATION ({e}), got {text:?}"))
+    };
     if let Some(offset) = text.strip_prefix('+') {
-        let d = humantime::parse_duration(offset)
-            .map_err(|e| format!("must be RFC 3339 or +DURATION ({e}), got {text:?}"))?;
-        return Ok(time::add(epoch, d));
+        return Ok(time::add(epoch, relative(offset)?));
+    }
+    if let Some(offset) = text.strip_prefix('-') {
+        let back = u64::try_from(relative(offset)?.as_millis()).unwrap_or(u64::MAX);
+        return Ok(epoch.saturating_sub(back));
     }
     let at = humantime::parse_rfc3339_weak(text).map_err(|e| {
         format!("must be RFC 3339 like 2026-12-01T20:00:00Z or +DURATION ({e}), got {text:?}")
@@ -107,6 +195,44 @@ mod tests {
     use super::*;
 
     const SEC: Duration = Duration::from_secs(1);
+
+    #[test]
+    fn bad_rates_are_refused() {
+        assert!(Rate::parse("10", None).is_err());
+        assert!(Rate::parse("0/s", None).is_err());
+        assert!(Rate::parse("10/h", None).is_err());
+        assert!(Rate::parse("10/s", Some(0)).is_err());
+        assert_eq!(
+            Rate::parse("10/s", None).unwrap(),
+            Rate {
+                period: Duration::from_millis(100),
+                burst: 10
+            }
+        );
+        assert_eq!(
+            Rate::parse("60/m", Some(5)).unwrap().period,
+            Duration::from_secs(1)
+        );
+    }
+
+    #[test]
+    fn bad_networks_are_refused() {
+        assert!(Network::parse("10.0.0.0/33").is_err());
+        assert!(Network::parse("proxy").is_err());
+        let net = Network::parse("10.1.0.0/16").unwrap();
+        assert!(net.contains("10.1.2.3".parse().unwrap()));
+        assert!(!net.contains("10.2.0.1".parse().unwrap()));
+        assert!(
+            Network::parse("::1")
+                .unwrap()
+                .contains("::1".parse().unwrap())
+        );
+        assert!(
+            !Network::parse("::1")
+                .unwrap()
+                .contains("127.0.0.1".parse().unwrap())
+        );
+    }
 
     #[test]
     fn weight_zero_is_refused() {
@@ -144,6 +270,7 @@ mod tests {
     #[test]
     fn instants_accept_rfc3339_and_offsets_only() {
         assert_eq!(instant("+30s", 1_000), Ok(31_000));
+        assert_eq!(instant("-1s", 1_000), Ok(0));
         assert_eq!(instant("1970-01-01T00:00:01Z", 0), Ok(1_000));
         assert!(instant("tomorrow", 0).is_err());
         assert!(instant("+soon", 0).is_err());

@@ -1,0 +1,188 @@
+//! The operator listener (its own port, `Authorization: Bearer <admin token>` on every route):
+//! status, live reload, opening or closing an event early, and Prometheus metrics. Runs as a
+//! Pingora background service so it shares the edge's lifecycle.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use axum::extract::{Path, Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use pingora::server::ShutdownWatch;
+use pingora::services::background::BackgroundService;
+use sale::Refusal;
+use sale::config::ConfigError;
+use sale::redis_keys::EventKeys;
+use serde_json::json;
+
+use crate::event_view::EventView;
+use crate::live::{Live, LoadError};
+use crate::metrics::EdgeMetrics;
+use crate::upstreams::Origins;
+
+/// What the admin routes act on.
+#[derive(Clone)]
+pub struct Admin {
+    /// Config in force.
+    pub live: Arc<Live>,
+    /// The balancer, for health and for applying reloads at once.
+    pub origins: Arc<Origins>,
+    /// Seats and gates.
+    pub view: Arc<EventView>,
+    /// Metrics.
+    pub metrics: Arc<EdgeMetrics>,
+}
+
+fn refuse(refusal: Refusal) -> Response {
+    let status = StatusCode::from_u16(refusal.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (status, Json(refusal.body())).into_response()
+}
+
+async fn authenticate(State(admin): State<Admin>, request: Request, next: Next) -> Response {
+    let presented = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    if admin.live.snapshot().config.secrets.admin_token.matches(presented.as_bytes()) {
+        next.run(request).await
+    } else {
+        refuse(Refusal::BadAdminToken)
+    }
+}
+
+/// The admin routes.
+pub fn router(admin: Admin) -> Router {
+    Router::new()
+        .route("/admin/status", get(status))
+        .route("/admin/reload", post(reload))
+        .route("/admin/events/{id}/open", post(open))
+        .route("/admin/events/{id}/close", post(close))
+        .route("/metrics", get(metrics))
+        .layer(middleware::from_fn_with_state(admin.clone(), authenticate))
+        .with_state(admin)
+}
+
+async fn status(State(admin): State<Admin>) -> Response {
+    let snapshot = admin.live.snapshot();
+    let now = sale::time::now_millis();
+    let events: Vec<_> = snapshot
+        .config
+        .events
+        .iter()
+        .map(|e| serde_json::to_value(admin.view.document(e, now)).unwrap_or_default())
+        .collect();
+    let origins: Vec<_> = snapshot
+        .config
+        .origins
+        .iter()
+        .map(|o| {
+            let healthy = admin
+                .origins
+                .backends()
+                .get_backend()
+                .iter()
+                .any(|b| b.addr.as_inet() == Some(&o.listen) && admin.origins.backends().ready(b));
+            json!({ "addr": o.listen.to_string(), "weight": o.weight.get(), "healthy": healthy })
+        })
+        .collect();
+    let (user_keys, ip_keys) = snapshot.limits.sizes();
+    Json(json!({
+        "config_version": snapshot.version,
+        "loaded_at": sale::time::rfc3339(snapshot.loaded_at),
+        "events": events,
+        "origins": origins,
+        "limiter_keys": { "user": user_keys, "ip": ip_keys },
+    }))
+    .into_response()
+}
+
+async fn reload(State(admin): State<Admin>) -> Response {
+    match admin.live.reload() {
+        Ok(version) => {
+            if let Err(e) = admin.origins.update().await {
+                tracing::warn!(error = %e, "origin list update failed after reload");
+            }
+            Json(json!({ "config_version": version })).into_response()
+        }
+        Err(e) => {
+            let problems: Vec<String> = match &e {
+                LoadError::Config(ConfigError::Invalid(problems)) => problems.iter().map(ToString::to_string).collect(),
+                other => vec![other.to_string()],
+            };
+            let body = json!({
+                "code": "invalid_config",
+                "message": "The config file was refused; the running config stays in force.",
+                "problems": problems,
+            });
+            (StatusCode::UNPROCESSABLE_ENTITY, Json(body)).into_response()
+        }
+    }
+}
+
+async fn set_gate(admin: &Admin, id: &str, gate: &str) -> Response {
+    let snapshot = admin.live.snapshot();
+    let Some(event) = snapshot.config.event(id) else {
+        return refuse(Refusal::UnknownEvent);
+    };
+    let written: redis::RedisResult<()> = async {
+        let client = redis::Client::open(snapshot.config.redis_url.as_str())?;
+        let mut con = client.get_multiplexed_async_connection().await?;
+        redis::cmd("HSET")
+            .arg(EventKeys::new(&event.id).seats)
+            .arg("gate")
+            .arg(gate)
+            .query_async(&mut con)
+            .await
+    }
+    .await;
+    match written {
+        Ok(()) => {
+            tracing::info!(event = id, gate, "operator set the event gate");
+            Json(json!({ "event": id, "gate": gate })).into_response()
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot set the event gate");
+            refuse(Refusal::Unavailable)
+        }
+    }
+}
+
+async fn open(State(admin): State<Admin>, Path(id): Path<String>) -> Response {
+    set_gate(&admin, &id, "open").await
+}
+
+async fn close(State(admin): State<Admin>, Path(id): Path<String>) -> Response {
+    set_gate(&admin, &id, "closed").await
+}
+
+async fn metrics(State(admin): State<Admin>) -> Response {
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], admin.metrics.render()).into_response()
+}
+
+/// The admin listener as a background service.
+pub struct AdminService(pub Admin);
+
+#[async_trait]
+impl BackgroundService for AdminService {
+    async fn start(&self, mut shutdown: ShutdownWatch) {
+        let addr = self.0.live.snapshot().config.edge.admin_listen;
+        let listener = match tokio::net::TcpListener::bind(addr).await {
+            Ok(listener) => listener,
+            Err(e) => {
+                tracing::error!(%addr, error = %e, "admin listener cannot bind; the admin API is off");
+                return;
+            }
+        };
+        let stop = async move {
+            let _ = shutdown.changed().await;
+        };
+        if let Err(e) = axum::serve(listener, router(self.0.clone())).with_graceful_shutdown(stop).await {
+            tracing::error!(error = %e, "admin listener failed");
+        }
+    }
+}

@@ -1,0 +1,54 @@
+//! The client's address, for per-address caps. The TCP peer is the client unless it is a trusted
+//! proxy; then `X-Forwarded-For` is read from the right, skipping trusted hops, and the first
+//! untrusted address is the client. From an untrusted peer the header is ignored, so nobody can
+//! spoof their way around the per-address cap.
+
+use std::net::IpAddr;
+
+use pingora::http::RequestHeader;
+use sale::config::Network;
+
+/// The address requests from `peer` are attributed to.
+pub fn resolve(peer: IpAddr, req: &RequestHeader, trusted: &[Network]) -> IpAddr {
+    let is_trusted = |ip: IpAddr| trusted.iter().any(|n| n.contains(ip));
+    if !is_trusted(peer) {
+        return peer;
+    }
+    let forwarded = req
+        .headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .collect::<Vec<_>>();
+    for hop in forwarded.iter().rev() {
+        match hop.parse::<IpAddr>() {
+            Ok(ip) if is_trusted(ip) => continue,
+            Ok(ip) => return ip,
+            Err(_) => break,
+        }
+    }
+    peer
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(xff: &str) -> RequestHeader {
+        let mut r = RequestHeader::build("GET", b"/", None).unwrap();
+        r.insert_header("x-forwarded-for", xff).unwrap();
+        r
+    }
+
+    #[test]
+    fn forwarded_for_counts_only_behind_a_trusted_proxy() {
+        let trusted = [Network::parse("10.0.0.0/8").unwrap()];
+        let proxy: IpAddr = "10.0.0.5".parse().unwrap();
+        let stranger: IpAddr = "198.51.100.7".parse().unwrap();
+        assert_eq!(resolve(proxy, &req("203.0.113.9, 10.0.0.4"), &trusted), "203.0.113.9".parse::<IpAddr>().unwrap());
+        assert_eq!(resolve(stranger, &req("203.0.113.9"), &trusted), stranger);
+        assert_eq!(resolve(proxy, &req("garbage"), &trusted), proxy);
+    }
+}

@@ -1,0 +1,205 @@
+//! Frequency caps with governor's GCRA: per signed-in user (token and buy), per client address
+//! (every API request; IPv6 clients by /64, since one host owns a whole /64), and one global
+//! admission rate for buys forwarded to the origins, sized to what they can serve. Every refusal
+//! carries how long to wait, for `Retry-After`.
+//!
+//! Memory is bounded: a maintenance pass prunes keys whose state has fully replenished
+//! (`retain_recent`), and if a limiter still remembers more than `max_keys` it is replaced by an
+//! empty one — a brief amnesty for everyone rather than unbounded growth under a flood of
+//! distinct keys.
+
+use std::hash::Hash;
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota};
+use sale::config::{LimitsConfig, Rate};
+
+/// Which cap refused a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cap {
+    /// Per user.
+    User,
+    /// Per client address.
+    Ip,
+    /// Global admission to the origins.
+    Admission,
+}
+
+impl Cap {
+    /// Label for metrics.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::User => "user",
+            Self::Ip => "ip",
+            Self::Admission => "admission",
+        }
+    }
+}
+
+/// A refusal: which cap, and how long until a retry can succeed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limited {
+    /// The cap.
+    pub cap: Cap,
+    /// Wait before retrying.
+    pub retry_after: Duration,
+}
+
+fn quota(rate: Rate) -> Quota {
+    let burst = NonZeroU32::new(rate.burst).unwrap_or(NonZeroU32::MIN);
+    Quota::with_period(rate.period)
+        .unwrap_or_else(|| Quota::per_second(NonZeroU32::MAX))
+        .allow_burst(burst)
+}
+
+/// A keyed limiter that can be reset when it remembers too many keys.
+struct Keyed<K: Hash + Eq + Clone> {
+    quota: Quota,
+    limiter: ArcSwap<DefaultKeyedRateLimiter<K>>,
+}
+
+impl<K: Hash + Eq + Clone> Keyed<K> {
+    fn new(quota: Quota) -> Self {
+        Self {
+            quota,
+            limiter: ArcSwap::from_pointee(DefaultKeyedRateLimiter::dashmap(quota)),
+        }
+    }
+
+    fn check(&self, key: &K, cap: Cap) -> Result<(), Limited> {
+        self.limiter.load().check_key(key).map_err(|not_until| Limited {
+            cap,
+            retry_after: not_until.wait_time_from(DefaultClock::default().now()),
+        })
+    }
+
+    fn maintain(&self, max_keys: usize) -> usize {
+        let limiter = self.limiter.load();
+        limiter.retain_recent();
+        if limiter.len() > max_keys {
+            tracing::warn!(keys = limiter.len(), max_keys, "limiter over its key cap; forgetting all keys");
+            self.limiter.store(Arc::new(DefaultKeyedRateLimiter::dashmap(self.quota)));
+            return 0;
+        }
+        limiter.shrink_to_fit();
+        limiter.len()
+    }
+
+    fn len(&self) -> usize {
+        self.limiter.load().len()
+    }
+}
+
+/// The key a client address is limited under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ClientKey(u128);
+
+impl ClientKey {
+    /// IPv4 addresses as they are; IPv6 addresses by their /64.
+    pub fn of(ip: IpAddr) -> Self {
+        match ip {
+            IpAddr::V4(v4) => Self(u128::from(u32::from(v4))),
+            IpAddr::V6(v6) => Self(u128::from(v6) & (u128::MAX << 64) | 1 << 63),
+        }
+    }
+}
+
+/// All three caps.
+pub struct Limits {
+    config: LimitsConfig,
+    per_user: Keyed<String>,
+    per_ip: Keyed<ClientKey>,
+    admission: DefaultDirectRateLimiter,
+}
+
+impl Limits {
+    /// Fresh limiters for `config`.
+    pub fn new(config: LimitsConfig) -> Self {
+        Self {
+            config,
+            per_user: Keyed::new(quota(config.per_user)),
+            per_ip: Keyed::new(quota(config.per_ip)),
+            admission: DefaultDirectRateLimiter::direct(quota(config.admission)),
+        }
+    }
+
+    /// The caps these limiters enforce; a reload with other caps builds new limiters.
+    pub fn config(&self) -> &LimitsConfig {
+        &self.config
+    }
+
+    /// One API request from `ip`.
+    pub fn check_ip(&self, ip: IpAddr) -> Result<(), Limited> {
+        self.per_ip.check(&ClientKey::of(ip), Cap::Ip)
+    }
+
+    /// One token or buy request by `user`.
+    pub fn check_user(&self, user: &str) -> Result<(), Limited> {
+        self.per_user.check(&user.to_owned(), Cap::User)
+    }
+
+    /// One buy about to be forwarded to an origin.
+    pub fn admit(&self) -> Result<(), Limited> {
+        self.admission.check().map_err(|not_until| Limited {
+            cap: Cap::Admission,
+            retry_after: not_until.wait_time_from(DefaultClock::default().now()),
+        })
+    }
+
+    /// Prunes replenished keys and enforces the key cap; returns (user keys, address keys).
+    pub fn maintain(&self) -> (usize, usize) {
+        (
+            self.per_user.maintain(self.config.max_keys),
+            self.per_ip.maintain(self.config.max_keys),
+        )
+    }
+
+    /// Keys remembered now: (user keys, address keys).
+    pub fn sizes(&self) -> (usize, usize) {
+        (self.per_user.len(), self.per_ip.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits(per_user: &str, burst: u32) -> Limits {
+        let rate = |r: &str, b: u32| Rate::parse(r, Some(b)).unwrap();
+        Limits::new(LimitsConfig {
+            per_user: rate(per_user, burst),
+            per_ip: rate("2/s", 2),
+            admission: rate("1000/s", 1000),
+            max_keys: 1_000,
+        })
+    }
+
+    #[test]
+    fn a_user_over_the_cap_is_told_when_to_retry() {
+        let limits = limits("1/m", 2);
+        assert!(limits.check_user("alice").is_ok());
+        assert!(limits.check_user("alice").is_ok());
+        let refused = limits.check_user("alice").unwrap_err();
+        assert_eq!(refused.cap, Cap::User);
+        assert!(refused.retry_after > Duration::from_secs(20));
+        assert!(limits.check_user("bob").is_ok(), "other users are unaffected");
+    }
+
+    #[test]
+    fn ipv6_clients_share_their_64() {
+        let limits = limits("10/s", 10);
+        let a: IpAddr = "2001:db8:1:2::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:ffff::9".parse().unwrap();
+        let c: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert!(limits.check_ip(a).is_ok());
+        assert!(limits.check_ip(b).is_ok());
+        assert_eq!(limits.check_ip(a).unwrap_err().cap, Cap::Ip);
+        assert!(limits.check_ip(c).is_ok());
+        assert_ne!(ClientKey::of("0.0.0.1".parse().unwrap()), ClientKey::of("::1".parse().unwrap()));
+    }
+}

@@ -1,0 +1,63 @@
+//! Once a second: prune the limiters (and enforce their key cap), forget expired used tokens,
+//! and refresh the gauges operators watch (limiter sizes, origin health and weights, config
+//! version).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use pingora::server::ShutdownWatch;
+use pingora::services::background::BackgroundService;
+
+use crate::live::Live;
+use crate::metrics::{EdgeMetrics, LimiterLabel, OriginLabel};
+use crate::upstreams::Origins;
+use crate::used_tokens::UsedTokens;
+
+/// How often maintenance runs.
+pub const PERIOD: Duration = Duration::from_secs(1);
+
+/// The maintenance loop.
+pub struct Maintenance {
+    /// Config and limiters in force.
+    pub live: Arc<Live>,
+    /// The balancer.
+    pub origins: Arc<Origins>,
+    /// Tokens that bought.
+    pub used: Arc<UsedTokens>,
+    /// Gauges to refresh.
+    pub metrics: Arc<EdgeMetrics>,
+}
+
+impl Maintenance {
+    fn run_once(&self) {
+        let snapshot = self.live.snapshot();
+        let (user_keys, ip_keys) = snapshot.limits.maintain();
+        self.used.prune(sale::time::now_millis());
+        let keys = &self.metrics.limiter_keys;
+        keys.get_or_create(&LimiterLabel { limiter: "user" }).set(i64::try_from(user_keys).unwrap_or(i64::MAX));
+        keys.get_or_create(&LimiterLabel { limiter: "ip" }).set(i64::try_from(ip_keys).unwrap_or(i64::MAX));
+        let backends = self.origins.backends();
+        for backend in backends.get_backend().iter() {
+            let label = OriginLabel {
+                origin: backend.addr.to_string(),
+            };
+            self.metrics.origin_healthy.get_or_create(&label).set(i64::from(backends.ready(backend)));
+            self.metrics.origin_weight.get_or_create(&label).set(i64::try_from(backend.weight).unwrap_or(0));
+        }
+        self.metrics.config_version.set(i64::try_from(snapshot.version).unwrap_or(i64::MAX));
+    }
+}
+
+#[async_trait]
+impl BackgroundService for Maintenance {
+    async fn start(&self, mut shutdown: ShutdownWatch) {
+        let mut ticker = tokio::time::interval(PERIOD);
+        loop {
+            tokio::select! {
+                _ = ticker.tick() => self.run_once(),
+                _ = shutdown.changed() => return,
+            }
+        }
+    }
+}

@@ -1,0 +1,112 @@
+//! The edge's Prometheus metrics: requests by route and outcome, latency by route, admissions to
+//! the origins, origin health, limiter sizes and the config version in force.
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+/// Labels of one answered request.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct Outcome {
+    /// The route label.
+    pub route: &'static str,
+    /// `ok`, a refusal code, or `origin_<status>` for proxied answers.
+    pub code: String,
+}
+
+/// Labels of a per-route series.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RouteLabel {
+    /// The route label.
+    pub route: &'static str,
+}
+
+/// Labels of a per-origin series.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OriginLabel {
+    /// `IP:PORT`.
+    pub origin: String,
+}
+
+/// Labels of a per-limiter series.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct LimiterLabel {
+    /// `user` or `ip`.
+    pub limiter: &'static str,
+}
+
+/// Every edge metric.
+#[derive(Debug)]
+pub struct EdgeMetrics {
+    registry: Registry,
+    /// Requests by route and outcome.
+    pub requests: Family<Outcome, Counter>,
+    /// Seconds from request to response, by route.
+    pub latency: Family<RouteLabel, Histogram>,
+    /// Buys forwarded to an origin.
+    pub admissions: Counter,
+    /// 1 if the origin passes its health check.
+    pub origin_healthy: Family<OriginLabel, Gauge>,
+    /// The origin's configured weight.
+    pub origin_weight: Family<OriginLabel, Gauge>,
+    /// Keys each limiter remembers.
+    pub limiter_keys: Family<LimiterLabel, Gauge>,
+    /// The config version in force.
+    pub config_version: Gauge,
+}
+
+impl EdgeMetrics {
+    /// Registers every metric.
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("flashgate_edge");
+        let requests = Family::<Outcome, Counter>::default();
+        let latency = Family::<RouteLabel, Histogram>::new_with_constructor(|| {
+            Histogram::new(exponential_buckets(0.0001, 2.0, 16))
+        });
+        let admissions = Counter::default();
+        let origin_healthy = Family::<OriginLabel, Gauge>::default();
+        let origin_weight = Family::<OriginLabel, Gauge>::default();
+        let limiter_keys = Family::<LimiterLabel, Gauge>::default();
+        let config_version = Gauge::default();
+        registry.register("requests", "Requests by route and outcome", requests.clone());
+        registry.register("request_seconds", "Time to answer, by route", latency.clone());
+        registry.register("admissions", "Buys forwarded to an origin", admissions.clone());
+        registry.register("origin_healthy", "1 while the origin passes its health check", origin_healthy.clone());
+        registry.register("origin_weight", "The origin's configured weight", origin_weight.clone());
+        registry.register("limiter_keys", "Keys each frequency limiter remembers", limiter_keys.clone());
+        registry.register("config_version", "The config version in force", config_version.clone());
+        Self {
+            registry,
+            requests,
+            latency,
+            admissions,
+            origin_healthy,
+            origin_weight,
+            limiter_keys,
+            config_version,
+        }
+    }
+
+    /// Counts one answered request.
+    pub fn record(&self, route: &'static str, code: String, seconds: f64) {
+        self.requests.get_or_create(&Outcome { route, code }).inc();
+        self.latency.get_or_create(&RouteLabel { route }).observe(seconds);
+    }
+
+    /// The Prometheus text exposition.
+    pub fn render(&self) -> String {
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &self.registry)
+            .expect("writing to a String cannot fail");
+        text
+    }
+}
+
+impl Default for EdgeMetrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
