@@ -37,7 +37,8 @@ pub struct Admin {
 }
 
 fn refuse(refusal: Refusal) -> Response {
-    let status = StatusCode::from_u16(refusal.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let status =
+        StatusCode::from_u16(refusal.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     (status, Json(refusal.body())).into_response()
 }
 
@@ -48,7 +49,14 @@ async fn authenticate(State(admin): State<Admin>, request: Request, next: Next) 
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .unwrap_or("");
-    if admin.live.snapshot().config.secrets.admin_token.matches(presented.as_bytes()) {
+    if admin
+        .live
+        .snapshot()
+        .config
+        .secrets
+        .admin_token
+        .matches(presented.as_bytes())
+    {
         next.run(request).await
     } else {
         refuse(Refusal::BadAdminToken)
@@ -81,12 +89,10 @@ async fn status(State(admin): State<Admin>) -> Response {
         .origins
         .iter()
         .map(|o| {
-            let healthy = admin
-                .origins
-                .backends()
-                .get_backend()
-                .iter()
-                .any(|b| b.addr.as_inet() == Some(&o.listen) && admin.origins.backends().ready(b));
+            let healthy =
+                admin.origins.backends().get_backend().iter().any(|b| {
+                    b.addr.as_inet() == Some(&o.listen) && admin.origins.backends().ready(b)
+                });
             json!({ "addr": o.listen.to_string(), "weight": o.weight.get(), "healthy": healthy })
         })
         .collect();
@@ -111,7 +117,9 @@ async fn reload(State(admin): State<Admin>) -> Response {
         }
         Err(e) => {
             let problems: Vec<String> = match &e {
-                LoadError::Config(ConfigError::Invalid(problems)) => problems.iter().map(ToString::to_string).collect(),
+                LoadError::Config(ConfigError::Invalid(problems)) => {
+                    problems.iter().map(ToString::to_string).collect()
+                }
                 other => vec![other.to_string()],
             };
             let body = json!({
@@ -161,7 +169,11 @@ async fn close(State(admin): State<Admin>, Path(id): Path<String>) -> Response {
 }
 
 async fn metrics(State(admin): State<Admin>) -> Response {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], admin.metrics.render()).into_response()
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        admin.metrics.render(),
+    )
+        .into_response()
 }
 
 /// The admin listener as a background service.
@@ -181,7 +193,10 @@ impl BackgroundService for AdminService {
         let stop = async move {
             let _ = shutdown.changed().await;
         };
-        if let Err(e) = axum::serve(listener, router(self.0.clone())).with_graceful_shutdown(stop).await {
+        if let Err(e) = axum::serve(listener, router(self.0.clone()))
+            .with_graceful_shutdown(stop)
+            .await
+        {
             tracing::error!(error = %e, "admin listener failed");
         }
     }

@@ -47,7 +47,10 @@ mod tests {
         let trusted = [Network::parse("10.0.0.0/8").unwrap()];
         let proxy: IpAddr = "10.0.0.5".parse().unwrap();
         let stranger: IpAddr = "198.51.100.7".parse().unwrap();
-        assert_eq!(resolve(proxy, &req("203.0.113.9, 10.0.0.4"), &trusted), "203.0.113.9".parse::<IpAddr>().unwrap());
+        assert_eq!(
+            resolve(proxy, &req("203.0.113.9, 10.0.0.4"), &trusted),
+            "203.0.113.9".parse::<IpAddr>().unwrap()
+        );
         assert_eq!(resolve(stranger, &req("203.0.113.9"), &trusted), stranger);
         assert_eq!(resolve(proxy, &req("garbage"), &trusted), proxy);
     }

@@ -103,8 +103,7 @@ impl EventView {
     /// Whether `event` has no seats: Redis said so at the last read, or an origin has said so
     /// since (the next read confirms it, or clears it when seats came back).
     pub fn sold_out(&self, event: &str) -> bool {
-        self.seats(event).is_some_and(|s| s.remaining == 0)
-            || self.reports().contains(event)
+        self.seats(event).is_some_and(|s| s.remaining == 0) || self.reports().contains(event)
     }
 
     /// An origin reported `event` sold out.
@@ -113,7 +112,9 @@ impl EventView {
     }
 
     fn reports(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
-        self.sold_out_reports.lock().unwrap_or_else(PoisonError::into_inner)
+        self.sold_out_reports
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// The public document for `event` at `now`.
@@ -157,7 +158,10 @@ pub struct EventViewRefresher {
     pub view: Arc<EventView>,
 }
 
-async fn read_all(con: &mut MultiplexedConnection, events: &[EventConfig]) -> redis::RedisResult<HashMap<String, Seats>> {
+async fn read_all(
+    con: &mut MultiplexedConnection,
+    events: &[EventConfig],
+) -> redis::RedisResult<HashMap<String, Seats>> {
     let mut pipe = redis::pipe();
     for event in events {
         pipe.cmd("HMGET")
@@ -173,7 +177,14 @@ async fn read_all(con: &mut MultiplexedConnection, events: &[EventConfig]) -> re
         .filter_map(|(event, reply)| match reply {
             (Some(total), Some(remaining), gate) => {
                 let gate = Gate::parse(gate.as_deref());
-                Some((event.id.as_str().to_owned(), Seats { total, remaining, gate }))
+                Some((
+                    event.id.as_str().to_owned(),
+                    Seats {
+                        total,
+                        remaining,
+                        gate,
+                    },
+                ))
             }
             _ => None,
         })
@@ -195,14 +206,20 @@ impl BackgroundService for EventViewRefresher {
             let url = &snapshot.config.redis_url;
             if connection.as_ref().is_none_or(|(u, _)| u != url) {
                 connection = match redis::Client::open(url.as_str()) {
-                    Ok(client) => client.get_multiplexed_async_connection().await.ok().map(|c| (url.clone(), c)),
+                    Ok(client) => client
+                        .get_multiplexed_async_connection()
+                        .await
+                        .ok()
+                        .map(|c| (url.clone(), c)),
                     Err(e) => {
                         tracing::warn!(error = %e, "event view: bad redis url");
                         None
                     }
                 };
             }
-            let Some((_, con)) = connection.as_mut() else { continue };
+            let Some((_, con)) = connection.as_mut() else {
+                continue;
+            };
             match read_all(con, &snapshot.config.events).await {
                 Ok(seats) => self.view.store(seats),
                 Err(e) => {

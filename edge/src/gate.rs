@@ -111,7 +111,11 @@ fn event<'a>(snapshot: &'a Snapshot, id: &str) -> Result<&'a EventConfig, Refusa
 }
 
 fn json(value: impl serde::Serialize) -> Decision {
-    Decision::Answer(Answer::Json(200, serde_json::to_value(value).unwrap_or_default(), Vec::new()))
+    Decision::Answer(Answer::Json(
+        200,
+        serde_json::to_value(value).unwrap_or_default(),
+        Vec::new(),
+    ))
 }
 
 fn query_param<'a>(req: &'a RequestHeader, name: &str) -> Option<&'a str> {
@@ -141,13 +145,22 @@ pub fn decide(inputs: &Inputs<'_>, route: &Route, req: &RequestHeader) -> Decisi
         Err(Refused::Plain(refusal)) => Decision::Answer(Answer::Refuse(refusal, Vec::new())),
         Err(Refused::Limited(limited)) => {
             let seconds = limited.retry_after.as_secs_f64().ceil().max(1.0);
-            Decision::Answer(Answer::Refuse(Refusal::RateLimited, vec![("retry-after", format!("{seconds:.0}"))]))
+            Decision::Answer(Answer::Refuse(
+                Refusal::RateLimited,
+                vec![("retry-after", format!("{seconds:.0}"))],
+            ))
         }
     }
 }
 
 fn admit(inputs: &Inputs<'_>, route: &Route, req: &RequestHeader) -> Result<Decision, Refused> {
-    let Inputs { snapshot, view, used, client, now } = *inputs;
+    let Inputs {
+        snapshot,
+        view,
+        used,
+        client,
+        now,
+    } = *inputs;
     let config = &snapshot.config;
     let limits = &snapshot.limits;
     check_shape(req, config.edge.max_body_bytes)?;
@@ -203,13 +216,20 @@ fn admit(inputs: &Inputs<'_>, route: &Route, req: &RequestHeader) -> Result<Deci
                 .ok_or(Refusal::BadRequest)?;
             let expires_at = sale::time::add(now, config.tokens.session_ttl);
             let session = sale::session::mint(&config.secrets.session_keys, &user, expires_at);
-            let cookie = format!("{}={session}; Path=/; HttpOnly; SameSite=Strict", identity::COOKIE);
+            let cookie = format!(
+                "{}={session}; Path=/; HttpOnly; SameSite=Strict",
+                identity::COOKIE
+            );
             let body = serde_json::json!({
                 "user": user.as_str(),
                 "session": session,
                 "expires_at": sale::time::rfc3339(expires_at),
             });
-            Ok(Decision::Answer(Answer::Json(200, body, vec![("set-cookie", cookie)])))
+            Ok(Decision::Answer(Answer::Json(
+                200,
+                body,
+                vec![("set-cookie", cookie)],
+            )))
         }
         Route::MethodNotAllowed => Err(Refusal::MethodNotAllowed.into()),
         Route::NotFound => Err(Refusal::NotFound.into()),
@@ -236,8 +256,14 @@ mod tests {
 
     #[test]
     fn oversized_and_unparsable_lengths_are_refused() {
-        assert_eq!(check_shape(&req(&[("content-length", "101")]), 100), Err(Refusal::TooLarge));
-        assert_eq!(check_shape(&req(&[("content-length", "x")]), 100), Err(Refusal::BadRequest));
+        assert_eq!(
+            check_shape(&req(&[("content-length", "101")]), 100),
+            Err(Refusal::TooLarge)
+        );
+        assert_eq!(
+            check_shape(&req(&[("content-length", "x")]), 100),
+            Err(Refusal::BadRequest)
+        );
         assert_eq!(check_shape(&req(&[("content-length", "100")]), 100), Ok(()));
         assert_eq!(check_shape(&req(&[]), 100), Ok(()));
     }

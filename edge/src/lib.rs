@@ -122,7 +122,11 @@ pub fn run(config_path: &Path, env: Environment) -> Result<(), LoadError> {
         used,
         metrics,
     };
-    let mut proxy = pingora::proxy::http_proxy_service_with_name(&server.configuration, gatekeeper, "flashgate edge");
+    let mut proxy = pingora::proxy::http_proxy_service_with_name(
+        &server.configuration,
+        gatekeeper,
+        "flashgate edge",
+    );
     let mut options = HttpServerOptions::default();
     options.keepalive_request_limit = Some(REQUESTS_PER_CONNECTION);
     if let Some(app) = proxy.app_logic_mut() {

@@ -72,18 +72,26 @@ impl<K: Hash + Eq + Clone> Keyed<K> {
     }
 
     fn check(&self, key: &K, cap: Cap) -> Result<(), Limited> {
-        self.limiter.load().check_key(key).map_err(|not_until| Limited {
-            cap,
-            retry_after: not_until.wait_time_from(DefaultClock::default().now()),
-        })
+        self.limiter
+            .load()
+            .check_key(key)
+            .map_err(|not_until| Limited {
+                cap,
+                retry_after: not_until.wait_time_from(DefaultClock::default().now()),
+            })
     }
 
     fn maintain(&self, max_keys: usize) -> usize {
         let limiter = self.limiter.load();
         limiter.retain_recent();
         if limiter.len() > max_keys {
-            tracing::warn!(keys = limiter.len(), max_keys, "limiter over its key cap; forgetting all keys");
-            self.limiter.store(Arc::new(DefaultKeyedRateLimiter::dashmap(self.quota)));
+            tracing::warn!(
+                keys = limiter.len(),
+                max_keys,
+                "limiter over its key cap; forgetting all keys"
+            );
+            self.limiter
+                .store(Arc::new(DefaultKeyedRateLimiter::dashmap(self.quota)));
             return 0;
         }
         limiter.shrink_to_fit();
@@ -187,7 +195,10 @@ mod tests {
         let refused = limits.check_user("alice").unwrap_err();
         assert_eq!(refused.cap, Cap::User);
         assert!(refused.retry_after > Duration::from_secs(20));
-        assert!(limits.check_user("bob").is_ok(), "other users are unaffected");
+        assert!(
+            limits.check_user("bob").is_ok(),
+            "other users are unaffected"
+        );
     }
 
     #[test]
@@ -200,6 +211,9 @@ mod tests {
         assert!(limits.check_ip(b).is_ok());
         assert_eq!(limits.check_ip(a).unwrap_err().cap, Cap::Ip);
         assert!(limits.check_ip(c).is_ok());
-        assert_ne!(ClientKey::of("0.0.0.1".parse().unwrap()), ClientKey::of("::1".parse().unwrap()));
+        assert_ne!(
+            ClientKey::of("0.0.0.1".parse().unwrap()),
+            ClientKey::of("::1".parse().unwrap())
+        );
     }
 }

@@ -47,7 +47,12 @@ pub struct Live {
     reload_lock: std::sync::Mutex<()>,
 }
 
-fn build(path: &Path, env: &Environment, version: u64, previous: Option<&Snapshot>) -> Result<Snapshot, LoadError> {
+fn build(
+    path: &Path,
+    env: &Environment,
+    version: u64,
+    previous: Option<&Snapshot>,
+) -> Result<Snapshot, LoadError> {
     let config = Config::load(path, env)?;
     let page = PageCache::load(&config.edge.static_dir)?;
     let limits = match previous {

@@ -35,17 +35,27 @@ impl Maintenance {
         let (user_keys, ip_keys) = snapshot.limits.maintain();
         self.used.prune(sale::time::now_millis());
         let keys = &self.metrics.limiter_keys;
-        keys.get_or_create(&LimiterLabel { limiter: "user" }).set(i64::try_from(user_keys).unwrap_or(i64::MAX));
-        keys.get_or_create(&LimiterLabel { limiter: "ip" }).set(i64::try_from(ip_keys).unwrap_or(i64::MAX));
+        keys.get_or_create(&LimiterLabel { limiter: "user" })
+            .set(i64::try_from(user_keys).unwrap_or(i64::MAX));
+        keys.get_or_create(&LimiterLabel { limiter: "ip" })
+            .set(i64::try_from(ip_keys).unwrap_or(i64::MAX));
         let backends = self.origins.backends();
         for backend in backends.get_backend().iter() {
             let label = OriginLabel {
                 origin: backend.addr.to_string(),
             };
-            self.metrics.origin_healthy.get_or_create(&label).set(i64::from(backends.ready(backend)));
-            self.metrics.origin_weight.get_or_create(&label).set(i64::try_from(backend.weight).unwrap_or(0));
+            self.metrics
+                .origin_healthy
+                .get_or_create(&label)
+                .set(i64::from(backends.ready(backend)));
+            self.metrics
+                .origin_weight
+                .get_or_create(&label)
+                .set(i64::try_from(backend.weight).unwrap_or(0));
         }
-        self.metrics.config_version.set(i64::try_from(snapshot.version).unwrap_or(i64::MAX));
+        self.metrics
+            .config_version
+            .set(i64::try_from(snapshot.version).unwrap_or(i64::MAX));
     }
 }
 

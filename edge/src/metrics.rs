@@ -71,13 +71,41 @@ impl EdgeMetrics {
         let origin_weight = Family::<OriginLabel, Gauge>::default();
         let limiter_keys = Family::<LimiterLabel, Gauge>::default();
         let config_version = Gauge::default();
-        registry.register("requests", "Requests by route and outcome", requests.clone());
-        registry.register("request_seconds", "Time to answer, by route", latency.clone());
-        registry.register("admissions", "Buys forwarded to an origin", admissions.clone());
-        registry.register("origin_healthy", "1 while the origin passes its health check", origin_healthy.clone());
-        registry.register("origin_weight", "The origin's configured weight", origin_weight.clone());
-        registry.register("limiter_keys", "Keys each frequency limiter remembers", limiter_keys.clone());
-        registry.register("config_version", "The config version in force", config_version.clone());
+        registry.register(
+            "requests",
+            "Requests by route and outcome",
+            requests.clone(),
+        );
+        registry.register(
+            "request_seconds",
+            "Time to answer, by route",
+            latency.clone(),
+        );
+        registry.register(
+            "admissions",
+            "Buys forwarded to an origin",
+            admissions.clone(),
+        );
+        registry.register(
+            "origin_healthy",
+            "1 while the origin passes its health check",
+            origin_healthy.clone(),
+        );
+        registry.register(
+            "origin_weight",
+            "The origin's configured weight",
+            origin_weight.clone(),
+        );
+        registry.register(
+            "limiter_keys",
+            "Keys each frequency limiter remembers",
+            limiter_keys.clone(),
+        );
+        registry.register(
+            "config_version",
+            "The config version in force",
+            config_version.clone(),
+        );
         Self {
             registry,
             requests,
@@ -93,7 +121,9 @@ impl EdgeMetrics {
     /// Counts one answered request.
     pub fn record(&self, route: &'static str, code: String, seconds: f64) {
         self.requests.get_or_create(&Outcome { route, code }).inc();
-        self.latency.get_or_create(&RouteLabel { route }).observe(seconds);
+        self.latency
+            .get_or_create(&RouteLabel { route })
+            .observe(seconds);
     }
 
     /// The Prometheus text exposition.

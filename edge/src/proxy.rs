@@ -63,10 +63,17 @@ async fn write(session: &mut Session, answer: Answer) -> Result<&'static str> {
             respond::refuse(session, refusal, &headers).await?;
             Ok(refusal.code())
         }
-        Answer::Json(status, value, headers) => respond::json(session, status, &value, &headers).await.map(|()| "ok"),
-        Answer::Raw { status, content_type, body, headers } => {
-            respond::send(session, status, content_type, body, &headers).await.map(|()| "ok")
-        }
+        Answer::Json(status, value, headers) => respond::json(session, status, &value, &headers)
+            .await
+            .map(|()| "ok"),
+        Answer::Raw {
+            status,
+            content_type,
+            body,
+            headers,
+        } => respond::send(session, status, content_type, body, &headers)
+            .await
+            .map(|()| "ok"),
     }
 }
 
@@ -88,7 +95,11 @@ impl ProxyHttp for Gatekeeper {
         }
     }
 
-    async fn early_request_filter(&self, session: &mut Session, _ctx: &mut RequestCtx) -> Result<()> {
+    async fn early_request_filter(
+        &self,
+        session: &mut Session,
+        _ctx: &mut RequestCtx,
+    ) -> Result<()> {
         connection::limit(session);
         Ok(())
     }
@@ -126,26 +137,53 @@ impl ProxyHttp for Gatekeeper {
         }
     }
 
-    async fn request_body_filter(&self, _session: &mut Session, body: &mut Option<Bytes>, _end: bool, ctx: &mut RequestCtx) -> Result<()> {
+    async fn request_body_filter(
+        &self,
+        _session: &mut Session,
+        body: &mut Option<Bytes>,
+        _end: bool,
+        ctx: &mut RequestCtx,
+    ) -> Result<()> {
         ctx.body_bytes += body.as_ref().map_or(0, |b| b.len() as u64);
-        let limit = ctx.snapshot.as_ref().map_or(0, |s| s.config.edge.max_body_bytes);
+        let limit = ctx
+            .snapshot
+            .as_ref()
+            .map_or(0, |s| s.config.edge.max_body_bytes);
         if ctx.body_bytes > limit {
-            return Err(Error::explain(ErrorType::HTTPStatus(413), "request body over the limit"));
+            return Err(Error::explain(
+                ErrorType::HTTPStatus(413),
+                "request body over the limit",
+            ));
         }
         Ok(())
     }
 
-    async fn upstream_peer(&self, _session: &mut Session, ctx: &mut RequestCtx) -> Result<Box<HttpPeer>> {
-        let snapshot = ctx.snapshot.clone().ok_or_else(|| Error::new(ErrorType::InternalError))?;
+    async fn upstream_peer(
+        &self,
+        _session: &mut Session,
+        ctx: &mut RequestCtx,
+    ) -> Result<Box<HttpPeer>> {
+        let snapshot = ctx
+            .snapshot
+            .clone()
+            .ok_or_else(|| Error::new(ErrorType::InternalError))?;
         let Some(addr) = upstreams::select(&self.origins, &ctx.unreachable) else {
             ctx.no_origin = true;
-            return Err(Error::explain(ErrorType::HTTPStatus(503), "no healthy origin"));
+            return Err(Error::explain(
+                ErrorType::HTTPStatus(503),
+                "no healthy origin",
+            ));
         };
         ctx.current = Some(addr);
         Ok(Box::new(upstreams::peer(addr, &snapshot.config.edge)))
     }
 
-    async fn upstream_request_filter(&self, _session: &mut Session, upstream: &mut RequestHeader, ctx: &mut RequestCtx) -> Result<()> {
+    async fn upstream_request_filter(
+        &self,
+        _session: &mut Session,
+        upstream: &mut RequestHeader,
+        ctx: &mut RequestCtx,
+    ) -> Result<()> {
         let (Some(snapshot), Some(forward)) = (&ctx.snapshot, &ctx.forward) else {
             return Err(Error::new(ErrorType::InternalError));
         };
@@ -155,7 +193,10 @@ impl ProxyHttp for Gatekeeper {
         }
         upstream.remove_header(&http::header::COOKIE);
         upstream.remove_header(&http::header::AUTHORIZATION);
-        let uri: http::Uri = forward.path.parse().map_err(|_| Error::new(ErrorType::InternalError))?;
+        let uri: http::Uri = forward
+            .path
+            .parse()
+            .map_err(|_| Error::new(ErrorType::InternalError))?;
         upstream.set_uri(uri);
         let claims = Claims {
             user: Some(forward.user.clone()),
@@ -163,26 +204,46 @@ impl ProxyHttp for Gatekeeper {
             signed_at: sale::time::now_millis(),
         };
         let method = upstream.method.as_str().to_owned();
-        for (name, value) in internal::sign(&snapshot.config.secrets.internal_keys, &method, &forward.path, &claims) {
+        for (name, value) in internal::sign(
+            &snapshot.config.secrets.internal_keys,
+            &method,
+            &forward.path,
+            &claims,
+        ) {
             upstream.insert_header(name, value)?;
         }
         Ok(())
     }
 
-    async fn response_filter(&self, _session: &mut Session, response: &mut ResponseHeader, ctx: &mut RequestCtx) -> Result<()> {
+    async fn response_filter(
+        &self,
+        _session: &mut Session,
+        response: &mut ResponseHeader,
+        ctx: &mut RequestCtx,
+    ) -> Result<()> {
         if let Some(purchase) = ctx.forward.as_ref().and_then(|f| f.purchase.as_ref()) {
             if response.headers.contains_key(internal::HEADER_SOLD_OUT) {
                 self.view.report_sold_out(&purchase.event);
             }
             if response.status.as_u16() == 201 {
-                self.used.record(purchase.nonce.clone(), purchase.expires_at, sale::time::now_millis());
+                self.used.record(
+                    purchase.nonce.clone(),
+                    purchase.expires_at,
+                    sale::time::now_millis(),
+                );
             }
         }
         response.remove_header(internal::HEADER_SOLD_OUT);
         Ok(())
     }
 
-    fn fail_to_connect(&self, _session: &mut Session, _peer: &HttpPeer, ctx: &mut RequestCtx, mut e: Box<Error>) -> Box<Error> {
+    fn fail_to_connect(
+        &self,
+        _session: &mut Session,
+        _peer: &HttpPeer,
+        ctx: &mut RequestCtx,
+        mut e: Box<Error>,
+    ) -> Box<Error> {
         // Nothing reached the origin, so even a buy can safely go to another one.
         if let Some(addr) = ctx.current.take() {
             ctx.unreachable.push(addr);
@@ -191,11 +252,18 @@ impl ProxyHttp for Gatekeeper {
         e
     }
 
-    async fn fail_to_proxy(&self, session: &mut Session, e: &Error, ctx: &mut RequestCtx) -> FailToProxy {
+    async fn fail_to_proxy(
+        &self,
+        session: &mut Session,
+        e: &Error,
+        ctx: &mut RequestCtx,
+    ) -> FailToProxy {
         let refusal = match e.etype() {
             ErrorType::HTTPStatus(413) => Refusal::TooLarge,
             _ if ctx.no_origin => Refusal::NoOrigin,
-            ErrorType::ConnectRefused | ErrorType::ConnectTimedout | ErrorType::ConnectError => Refusal::NoOrigin,
+            ErrorType::ConnectRefused | ErrorType::ConnectTimedout | ErrorType::ConnectError => {
+                Refusal::NoOrigin
+            }
             _ => {
                 tracing::warn!(error = %e, "origin failed after the request was sent");
                 Refusal::OriginFailed
@@ -211,13 +279,20 @@ impl ProxyHttp for Gatekeeper {
         }
     }
 
-    async fn logging(&self, session: &mut Session, _e: Option<&pingora::Error>, ctx: &mut RequestCtx) {
+    async fn logging(
+        &self,
+        session: &mut Session,
+        _e: Option<&pingora::Error>,
+        ctx: &mut RequestCtx,
+    ) {
         let code = match ctx.code {
             Some(code) => code.to_owned(),
-            None => session
-                .response_written()
-                .map_or_else(|| "none".to_owned(), |r| format!("origin_{}", r.status.as_u16())),
+            None => session.response_written().map_or_else(
+                || "none".to_owned(),
+                |r| format!("origin_{}", r.status.as_u16()),
+            ),
         };
-        self.metrics.record(ctx.route, code, ctx.started.elapsed().as_secs_f64());
+        self.metrics
+            .record(ctx.route, code, ctx.started.elapsed().as_secs_f64());
     }
 }

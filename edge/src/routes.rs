@@ -111,7 +111,10 @@ impl Route {
     /// Whether this is an API request, subject to the per-address cap. Pages are not: they are
     /// served from memory and cost next to nothing.
     pub fn is_api(&self) -> bool {
-        !matches!(self, Self::Page(_) | Self::NotFound | Self::MethodNotAllowed)
+        !matches!(
+            self,
+            Self::Page(_) | Self::NotFound | Self::MethodNotAllowed
+        )
     }
 
     /// A short label for logs and metrics.

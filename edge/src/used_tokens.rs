@@ -17,7 +17,10 @@ pub struct UsedTokens {
 impl UsedTokens {
     /// Remembers that the token with `nonce`, valid until `expires_at`, has bought.
     pub fn record(&self, nonce: String, expires_at: u64, now: u64) {
-        let mut nonces = self.nonces.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut nonces = self
+            .nonces
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if nonces.len() >= CAPACITY {
             nonces.retain(|_, expiry| *expiry > now);
         }

@@ -35,7 +35,12 @@ pub fn phase(event: &EventConfig, gate: Gate, now: u64, grace: Duration) -> Phas
 }
 
 /// Whether `event` sells at `now`.
-pub fn check(event: &EventConfig, view: &EventView, now: u64, grace: Duration) -> Result<(), Refusal> {
+pub fn check(
+    event: &EventConfig,
+    view: &EventView,
+    now: u64,
+    grace: Duration,
+) -> Result<(), Refusal> {
     match phase(event, view.gate(event.id.as_str()), now, grace) {
         Phase::Upcoming => Err(Refusal::NotStarted),
         Phase::Ended => Err(Refusal::Ended),
@@ -75,6 +80,9 @@ mod tests {
     #[test]
     fn the_gate_overrides_the_window() {
         assert_eq!(phase(&event(), Gate::Open, 0, Duration::ZERO), Phase::Open);
-        assert_eq!(phase(&event(), Gate::Closed, 15_000, Duration::ZERO), Phase::Ended);
+        assert_eq!(
+            phase(&event(), Gate::Closed, 15_000, Duration::ZERO),
+            Phase::Ended
+        );
     }
 }

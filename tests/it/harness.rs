@@ -430,7 +430,7 @@ impl Stack {
                         metric_sum(&text, "flashgate_origin_sold_out", "event=\"demo\"") == 0;
                 }
             }
-            if view["remaining"] == remaining && origins_selling {
+            if view["remaining"] == remaining && view["state"] == "on_sale" && origins_selling {
                 return;
             }
             assert!(
