@@ -86,6 +86,8 @@ pub struct Inputs<'a> {
     pub client: IpAddr,
     /// Now, Unix ms.
     pub now: u64,
+    /// The request arrived with both length headers ([`sent_both_lengths`]).
+    pub both_lengths: bool,
 }
 
 /// Why a request was refused, before it becomes an answer.
@@ -125,10 +127,22 @@ fn query_param<'a>(req: &'a RequestHeader, name: &str) -> Option<&'a str> {
         .find_map(|pair| pair.strip_prefix(name)?.strip_prefix('='))
 }
 
+/// Whether the request as it arrived carried both `Transfer-Encoding` and `Content-Length`.
+/// Pingora drops the `Content-Length` of such a request while parsing (RFC 9112 §6.3), so the
+/// raw header bytes are the only place left to see it; only chunked requests need the look.
+pub fn sent_both_lengths(req: &RequestHeader, raw_header: &[u8]) -> bool {
+    req.headers.contains_key(http::header::TRANSFER_ENCODING)
+        && raw_header
+            .split(|b| *b == b'\n')
+            .any(|line| line.len() > 15 && line[..15].eq_ignore_ascii_case(b"content-length:"))
+}
+
 /// Refuses request smuggling and bodies over the limit, judged by the headers.
-pub fn check_shape(req: &RequestHeader, max_body: u64) -> Result<(), Refusal> {
+pub fn check_shape(req: &RequestHeader, both_lengths: bool, max_body: u64) -> Result<(), Refusal> {
     let length = req.headers.get(http::header::CONTENT_LENGTH);
-    if length.is_some() && req.headers.contains_key(http::header::TRANSFER_ENCODING) {
+    if both_lengths
+        || (length.is_some() && req.headers.contains_key(http::header::TRANSFER_ENCODING))
+    {
         return Err(Refusal::AmbiguousLength);
     }
     match length.map(|v| v.to_str().ok().and_then(|v| v.parse::<u64>().ok())) {
@@ -160,10 +174,11 @@ fn admit(inputs: &Inputs<'_>, route: &Route, req: &RequestHeader) -> Result<Deci
         used,
         client,
         now,
+        both_lengths,
     } = *inputs;
     let config = &snapshot.config;
     let limits = &snapshot.limits;
-    check_shape(req, config.edge.max_body_bytes)?;
+    check_shape(req, both_lengths, config.edge.max_body_bytes)?;
     if route.is_api() {
         limits.check_ip(client)?;
     }
@@ -251,20 +266,26 @@ mod tests {
     #[test]
     fn both_length_headers_are_refused() {
         let r = req(&[("content-length", "3"), ("transfer-encoding", "chunked")]);
-        assert_eq!(check_shape(&r, 100), Err(Refusal::AmbiguousLength));
+        assert_eq!(check_shape(&r, false, 100), Err(Refusal::AmbiguousLength));
+        let chunked = req(&[("transfer-encoding", "chunked")]);
+        let raw = b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n";
+        assert!(sent_both_lengths(&chunked, raw));
+        assert!(!sent_both_lengths(
+            &chunked,
+            b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+        ));
+        assert_eq!(
+            check_shape(&chunked, true, 100),
+            Err(Refusal::AmbiguousLength)
+        );
     }
 
     #[test]
     fn oversized_and_unparsable_lengths_are_refused() {
-        assert_eq!(
-            check_shape(&req(&[("content-length", "101")]), 100),
-            Err(Refusal::TooLarge)
-        );
-        assert_eq!(
-            check_shape(&req(&[("content-length", "x")]), 100),
-            Err(Refusal::BadRequest)
-        );
-        assert_eq!(check_shape(&req(&[("content-length", "100")]), 100), Ok(()));
-        assert_eq!(check_shape(&req(&[]), 100), Ok(()));
+        let shape = |headers: &[(&str, &str)]| check_shape(&req(headers), false, 100);
+        assert_eq!(shape(&[("content-length", "101")]), Err(Refusal::TooLarge));
+        assert_eq!(shape(&[("content-length", "x")]), Err(Refusal::BadRequest));
+        assert_eq!(shape(&[("content-length", "100")]), Ok(()));
+        assert_eq!(shape(&[]), Ok(()));
     }
 }

@@ -119,6 +119,7 @@ impl ProxyHttp for Gatekeeper {
             used: &self.used,
             client: client_ip::resolve(peer, req, &snapshot.config.edge.trusted_proxies),
             now: sale::time::now_millis(),
+            both_lengths: gate::sent_both_lengths(req, &session.to_h1_raw()),
         };
         let decision = gate::decide(&inputs, &route, req);
         ctx.snapshot = Some(snapshot);

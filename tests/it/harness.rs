@@ -43,7 +43,12 @@ pub struct StackOptions {
     pub database: Database,
     /// `[edge] limits = …` as an inline table.
     pub limits: &'static str,
+    /// `[secrets] token_keys = …`.
+    pub token_keys: &'static str,
 }
+
+/// The default purchase token key ring.
+pub const TOKEN_KEY_T1: &str = r#"[{ id = "t1", secret = "test-token-key-0123456789" }]"#;
 
 /// Caps so high no test meets them unless it sets its own.
 pub const NO_LIMITS: &str = r#"{ per_user = { rate = "100000/s" }, per_ip = { rate = "1000000/s" }, admission = { rate = "1000000/s" } }"#;
@@ -59,6 +64,7 @@ impl Default for StackOptions {
             reservation_ttl: "10m",
             database: Database::Sqlite,
             limits: NO_LIMITS,
+            token_keys: TOKEN_KEY_T1,
         }
     }
 }
@@ -71,8 +77,12 @@ pub struct Stack {
     pub edge_addr: SocketAddr,
     /// Origin addresses, in config order.
     pub origin_addrs: Vec<SocketAddr>,
+    /// The admin listener.
+    pub admin_addr: SocketAddr,
     epoch: u64,
     config_path: std::path::PathBuf,
+    database_url: String,
+    options: StackOptions,
     // Dropped in this order: processes stop before their folder is removed.
     edge: Option<Component>,
     origins: Vec<Option<Component>>,
@@ -143,7 +153,7 @@ url = "redis://{redis}"
 [secrets]
 admin_token = "{ADMIN_TOKEN}"
 session_keys = [{{ id = "s1", secret = "test-session-key-0123456789" }}]
-token_keys = [{{ id = "t1", secret = "test-token-key-0123456789" }}]
+token_keys = {token_keys}
 internal_keys = [{{ id = "i1", secret = "test-internal-key-0123456789" }}]
 
 [tokens]
@@ -179,6 +189,7 @@ var_dir = "var"
         ends = o.ends,
         ttl = o.reservation_ttl,
         limits = o.limits,
+        token_keys = o.token_keys,
     );
     for (addr, weight) in origins {
         text.push_str(&format!(
@@ -213,10 +224,11 @@ impl Stack {
         let origins: Vec<(SocketAddr, u32)> =
             options.weights.iter().map(|w| (free_addr(), *w)).collect();
         let config_path = dir.path().join("flashgate.toml");
+        let admin_addr = free_addr();
         let text = config_text(
             redis.addr,
             edge_addr,
-            free_addr(),
+            admin_addr,
             &database_url,
             &origins,
             &options,
@@ -231,8 +243,11 @@ impl Stack {
             config,
             edge_addr,
             origin_addrs: origins.iter().map(|(a, _)| *a).collect(),
+            admin_addr,
             epoch,
             config_path,
+            database_url,
+            options,
             edge: None,
             origins: origins.iter().map(|_| None).collect(),
             redis: std::sync::Mutex::new(redis),
@@ -297,6 +312,66 @@ impl Stack {
             )
         });
         self.edge = Some(edge);
+    }
+
+    /// Rewrites the config file with `change` applied to the stack's options (same ports,
+    /// Redis and database), for reload tests.
+    pub fn rewrite_config(&mut self, change: impl FnOnce(&mut StackOptions)) {
+        change(&mut self.options);
+        let weights = self.options.weights.iter().copied();
+        let origins: Vec<(SocketAddr, u32)> =
+            self.origin_addrs.iter().copied().zip(weights).collect();
+        let redis = self.redis.lock().expect("redis handle").addr;
+        let text = config_text(
+            redis,
+            self.edge_addr,
+            self.admin_addr,
+            &self.database_url,
+            &origins,
+            &self.options,
+        );
+        std::fs::write(&self.config_path, text).expect("config written");
+    }
+
+    /// Writes `text` as the config file, valid or not.
+    pub fn write_config_text(&self, text: &str) {
+        std::fs::write(&self.config_path, text).expect("config written");
+    }
+
+    /// Sends SIGHUP to the edge.
+    pub fn hangup_edge(&self) {
+        self.edge
+            .as_ref()
+            .expect("edge running")
+            .signal(nix::sys::signal::Signal::SIGHUP)
+            .expect("signal delivered");
+    }
+
+    /// An admin API request.
+    pub async fn admin(&self, method: reqwest::Method, path: &str) -> (u16, serde_json::Value) {
+        let response = reqwest::Client::new()
+            .request(method, format!("http://{}{path}", self.admin_addr))
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+            .await
+            .expect("admin answers");
+        status_and_json(response).await
+    }
+
+    /// Waits (bounded) until the edge runs config version `version`.
+    pub async fn wait_for_config_version(&self, version: u64) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let (_, status) = self.admin(reqwest::Method::GET, "/admin/status").await;
+            if status["config_version"] == version {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "edge never reached config version {version}: {status}"
+            );
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
     }
 
     /// Kills Redis without warning and starts it again on the same data (AOF replay). Blocks the

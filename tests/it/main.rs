@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod buy_path;
+mod gatekeeping;
 mod harness;
 mod ledger;
 mod lifecycle;

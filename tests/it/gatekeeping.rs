@@ -1,0 +1,229 @@
+//! Every refusal of the contract that the edge owns: status, code, Retry-After where due, and
+//! never a request reaching an origin.
+
+use crate::harness::{Stack, StackOptions, fetch_token, post, status_and_json, token_and_buy};
+
+async fn token_url(client: &reqwest::Client, stack: &Stack, user: &str, event: &str) -> String {
+    let response = client
+        .post(stack.url(&format!("/api/events/{event}/token")))
+        .bearer_auth(stack.session(user))
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = status_and_json(response).await;
+    assert_eq!(status, 200, "{body}");
+    body["buy_url"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn another_events_token_and_a_reused_token_are_refused_at_the_edge() {
+    let stack = Stack::start(StackOptions::default()).await;
+    let client = reqwest::Client::new();
+    let alice = stack.session("alice");
+
+    let other_url = token_url(&client, &stack, "alice", "other").await;
+    let misdirected = other_url.replace("/events/other/", "/events/demo/");
+    let (status, body) = post(&client, &stack, &misdirected, &alice).await;
+    assert_eq!((status, body["code"].as_str()), (403, Some("bad_token")));
+    assert_eq!(stack.origin_traffic().await, 0);
+
+    let url = token_url(&client, &stack, "alice", "demo").await;
+    let (status, _) = post(&client, &stack, &url, &alice).await;
+    assert_eq!(status, 201);
+    let (status, body) = post(&client, &stack, &url, &alice).await;
+    assert_eq!((status, body["code"].as_str()), (409, Some("token_used")));
+    assert_eq!(
+        stack.origin_traffic().await,
+        1,
+        "only the first use reached an origin"
+    );
+}
+
+#[tokio::test]
+async fn buys_before_the_sale_are_refused() {
+    let stack = Stack::start(StackOptions {
+        starts: "+1h",
+        ends: "+2h",
+        ..StackOptions::default()
+    })
+    .await;
+    let client = reqwest::Client::new();
+    let token = stack.token_expiring("alice", sale::time::now_millis() + 60_000);
+    let (status, body) = post(
+        &client,
+        &stack,
+        &format!("/api/events/demo/buy/{token}"),
+        &stack.session("alice"),
+    )
+    .await;
+    assert_eq!((status, body["code"].as_str()), (403, Some("not_started")));
+    assert_eq!(stack.origin_traffic().await, 0);
+}
+
+#[tokio::test]
+async fn tokens_and_buys_after_the_sale_are_refused() {
+    let stack = Stack::start(StackOptions {
+        starts: "-2h",
+        ends: "-1h",
+        ..StackOptions::default()
+    })
+    .await;
+    let client = reqwest::Client::new();
+    let (status, body) = fetch_token(&client, &stack, &stack.session("alice")).await;
+    assert_eq!((status, body["code"].as_str()), (410, Some("ended")));
+    let token = stack.token_expiring("alice", sale::time::now_millis() + 60_000);
+    let (status, body) = post(
+        &client,
+        &stack,
+        &format!("/api/events/demo/buy/{token}"),
+        &stack.session("alice"),
+    )
+    .await;
+    assert_eq!((status, body["code"].as_str()), (410, Some("ended")));
+    let event: serde_json::Value = client
+        .get(stack.url("/api/events/demo"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(event["state"], "ended");
+    assert_eq!(stack.origin_traffic().await, 0);
+}
+
+#[tokio::test]
+async fn once_sold_out_the_edge_answers_itself() {
+    let stack = Stack::start(StackOptions {
+        stock: 1,
+        ..StackOptions::default()
+    })
+    .await;
+    let client = reqwest::Client::new();
+    let bobs_url = token_url(&client, &stack, "bob", "demo").await;
+    let (status, _) = token_and_buy(&client, &stack, "alice").await;
+    assert_eq!(status, 201);
+    let traffic = stack.origin_traffic().await;
+
+    // The origin that sold the last seat said so; the edge needs no Redis read to know.
+    let (status, body) = post(&client, &stack, &bobs_url, &stack.session("bob")).await;
+    assert_eq!((status, body["code"].as_str()), (410, Some("sold_out")));
+    let (status, body) = fetch_token(&client, &stack, &stack.session("carol")).await;
+    assert_eq!((status, body["code"].as_str()), (410, Some("sold_out")));
+    assert_eq!(
+        stack.origin_traffic().await,
+        traffic,
+        "sold-out refusals reached an origin"
+    );
+}
+
+fn retry_after(response: &reqwest::Response) -> u64 {
+    response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_user_over_the_cap_gets_429_with_retry_after() {
+    let stack = Stack::start(StackOptions {
+        limits: r#"{ per_user = { rate = "1/m", burst = 2 }, per_ip = { rate = "1000/s" } }"#,
+        ..StackOptions::default()
+    })
+    .await;
+    let client = reqwest::Client::new();
+    for _ in 0..2 {
+        assert_eq!(
+            fetch_token(&client, &stack, &stack.session("alice"))
+                .await
+                .0,
+            200
+        );
+    }
+    let response = client
+        .post(stack.url("/api/events/demo/token"))
+        .bearer_auth(stack.session("alice"))
+        .send()
+        .await
+        .unwrap();
+    assert!(retry_after(&response) >= 1);
+    let (status, body) = status_and_json(response).await;
+    assert_eq!((status, body["code"].as_str()), (429, Some("rate_limited")));
+    assert_eq!(
+        fetch_token(&client, &stack, &stack.session("bob")).await.0,
+        200,
+        "other users are unaffected"
+    );
+    assert_eq!(stack.origin_traffic().await, 0);
+}
+
+#[tokio::test]
+async fn an_address_over_the_cap_gets_429_with_retry_after() {
+    let stack = Stack::start(StackOptions {
+        limits: r#"{ per_ip = { rate = "1/m", burst = 3 }, per_user = { rate = "1000/s" } }"#,
+        ..StackOptions::default()
+    })
+    .await;
+    let client = reqwest::Client::new();
+    for user in ["a", "b", "c"] {
+        assert_eq!(
+            fetch_token(&client, &stack, &stack.session(user)).await.0,
+            200
+        );
+    }
+    let response = client
+        .post(stack.url("/api/events/demo/token"))
+        .bearer_auth(stack.session("d"))
+        .send()
+        .await
+        .unwrap();
+    assert!(retry_after(&response) >= 1);
+    let (status, body) = status_and_json(response).await;
+    assert_eq!((status, body["code"].as_str()), (429, Some("rate_limited")));
+    // A spoofed X-Forwarded-For from an untrusted client changes nothing.
+    let response = client
+        .post(stack.url("/api/events/demo/token"))
+        .bearer_auth(stack.session("e"))
+        .header("x-forwarded-for", "203.0.113.7")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 429);
+    assert_eq!(
+        client.get(stack.url("/")).send().await.unwrap().status(),
+        200,
+        "pages are not capped"
+    );
+    assert_eq!(stack.origin_traffic().await, 0);
+}
+
+#[tokio::test]
+async fn smuggling_and_oversized_bodies_are_refused() {
+    let stack = Stack::start(StackOptions::default()).await;
+    let client = reqwest::Client::new();
+    let url = token_url(&client, &stack, "alice", "demo").await;
+    let response = client
+        .post(stack.url(&url))
+        .bearer_auth(stack.session("alice"))
+        .body(vec![b' '; 64 * 1024])
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = status_and_json(response).await;
+    assert_eq!((status, body["code"].as_str()), (413, Some("too_large")));
+
+    // Both length headers at once, written by hand: clients would never send it.
+    use std::io::{Read, Write};
+    let mut raw = std::net::TcpStream::connect(stack.edge_addr).unwrap();
+    let session = stack.session("alice");
+    write!(
+        raw,
+        "POST {url} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {session}\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n0\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    raw.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    assert_eq!(stack.origin_traffic().await, 0);
+}
