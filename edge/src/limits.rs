@@ -202,6 +202,39 @@ mod tests {
     }
 
     #[test]
+    fn a_million_distinct_keys_leave_the_limiters_bounded() {
+        const MAX_KEYS: usize = 100_000;
+        const MAINTAIN_EVERY: u32 = 10_000;
+        let rate = Rate::parse("5/s", Some(10)).unwrap();
+        let limits = Limits::new(LimitsConfig {
+            per_user: rate,
+            per_ip: rate,
+            admission: rate,
+            max_keys: MAX_KEYS,
+        });
+        let mut peak = (0, 0);
+        for i in 0..1_000_000u32 {
+            assert!(
+                limits.check_user(&format!("user-{i}")).is_ok(),
+                "a fresh key is always allowed"
+            );
+            assert!(limits.check_ip(IpAddr::from(i.to_be_bytes())).is_ok());
+            if i % MAINTAIN_EVERY == MAINTAIN_EVERY - 1 {
+                let (users, ips) = limits.sizes();
+                peak = (peak.0.max(users), peak.1.max(ips));
+                limits.maintain();
+            }
+        }
+        let bound = MAX_KEYS + MAINTAIN_EVERY as usize;
+        assert!(
+            peak.0 <= bound && peak.1 <= bound,
+            "peak keys {peak:?} over {bound}"
+        );
+        let (users, ips) = limits.maintain();
+        assert!(users <= MAX_KEYS && ips <= MAX_KEYS);
+    }
+
+    #[test]
     fn ipv6_clients_share_their_64() {
         let limits = limits("10/s", 10);
         let a: IpAddr = "2001:db8:1:2::1".parse().unwrap();

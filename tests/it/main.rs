@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod buy_path;
+mod failover;
 mod gatekeeping;
 mod harness;
 mod ledger;
@@ -13,4 +14,5 @@ mod lifecycle;
 mod origin_trust;
 mod outage;
 mod refusals;
+mod reload;
 mod stock;

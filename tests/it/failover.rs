@@ -1,0 +1,76 @@
+//! An origin dies in the middle of a sale: buyers keep succeeding on the others, and no accepted
+//! order is lost.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use futures::StreamExt;
+
+use crate::harness::{Stack, StackOptions, fetch_token, post};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_origin_loses_no_accepted_order() {
+    let mut stack = Stack::start(StackOptions {
+        weights: vec![1, 1],
+        stock: 2_000,
+        ..StackOptions::default()
+    })
+    .await;
+    let client = reqwest::Client::new();
+    // Each buyer keeps one token and retries on 5xx: a buy cut off by the crash is answered by
+    // the same order on retry if it did reserve.
+    async fn buy(client: &reqwest::Client, stack: &Stack, user: &str) -> (u16, serde_json::Value) {
+        let session = stack.session(user);
+        let (status, token) = fetch_token(client, stack, &session).await;
+        assert_eq!(status, 200, "{token}");
+        let url = token["buy_url"].as_str().unwrap().to_owned();
+        for _ in 0..400 {
+            let (status, body) = post(client, stack, &url, &session).await;
+            if status < 500 {
+                return (status, body);
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("{user} never got an answer");
+    }
+    let before: Vec<_> = futures::stream::iter(0..200)
+        .map(|i| {
+            let (client, stack) = (&client, &stack);
+            async move { buy(client, stack, &format!("early-{i}")).await }
+        })
+        .buffer_unordered(16)
+        .collect()
+        .await;
+    stack.kill_origin(1);
+    let after: Vec<_> = futures::stream::iter(0..800)
+        .map(|i| {
+            let (client, stack) = (&client, &stack);
+            async move { buy(client, stack, &format!("late-{i}")).await }
+        })
+        .buffer_unordered(16)
+        .collect()
+        .await;
+
+    let sold: HashSet<String> = before
+        .iter()
+        .chain(&after)
+        .map(|(status, body)| {
+            assert_eq!(*status, 201, "{body}");
+            body["order_id"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    assert_eq!(sold.len(), 1_000);
+    assert!(
+        stack.origin_requests(0, "buy").await >= 900,
+        "the survivor took over"
+    );
+    let rows = stack.orders_reaching(1_000).await;
+    assert_eq!(
+        rows.iter()
+            .map(|r| r.order_id.clone())
+            .collect::<HashSet<_>>(),
+        sold
+    );
+    let report = stack.reconcile().await;
+    assert!(report.is_clean(), "{report}");
+}
