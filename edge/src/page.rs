@@ -1,5 +1,5 @@
 //! The product page and its assets, held in memory: read from `static/` at start and on every
-//! reload, precompressed once, and served with a strong ETag so a refreshing crowd costs the
+//! reload, precompressed once (brotli and gzip), and served with a strong ETag so a refreshing crowd costs the
 //! edge a hash-map lookup and the network almost nothing.
 
 use std::collections::HashMap;
@@ -21,6 +21,8 @@ pub struct Asset {
     pub body: Bytes,
     /// Gzip of `body`, when that is smaller.
     pub gzip: Option<Bytes>,
+    /// Brotli of `body`, when that is smaller.
+    pub brotli: Option<Bytes>,
     /// `Content-Type`.
     pub content_type: &'static str,
     /// Strong validator: a hash of the content, quoted.
@@ -66,6 +68,15 @@ fn content_type(name: &str) -> &'static str {
     }
 }
 
+fn brotli(body: &[u8]) -> Option<Bytes> {
+    let mut compressed = Vec::new();
+    {
+        let mut writer = brotli::CompressorWriter::new(&mut compressed, 4096, 11, 22);
+        writer.write_all(body).ok()?;
+    }
+    (compressed.len() < body.len()).then(|| Bytes::from(compressed))
+}
+
 fn gzip(body: &[u8]) -> Option<Bytes> {
     let mut encoder = GzEncoder::new(Vec::new(), Compression::best());
     encoder.write_all(body).ok()?;
@@ -98,6 +109,7 @@ impl PageCache {
                 name.clone(),
                 Asset {
                     gzip: gzip(&body),
+                    brotli: brotli(&body),
                     content_type: content_type(&name),
                     body,
                     etag,
@@ -116,14 +128,14 @@ impl PageCache {
     }
 }
 
-/// Whether the client accepts gzip, per `Accept-Encoding`.
-pub fn accepts_gzip(accept_encoding: Option<&str>) -> bool {
+/// Whether the client accepts `coding`, per `Accept-Encoding`.
+pub fn accepts(accept_encoding: Option<&str>, coding: &str) -> bool {
     accept_encoding.is_some_and(|v| {
-        v.split(',').any(|coding| {
-            let mut parts = coding.split(';');
+        v.split(',').any(|offered| {
+            let mut parts = offered.split(';');
             let name = parts.next().unwrap_or("").trim();
             let refused = parts.any(|p| p.trim().replace(' ', "") == "q=0");
-            name.eq_ignore_ascii_case("gzip") && !refused
+            name.eq_ignore_ascii_case(coding) && !refused
         })
     })
 }
@@ -151,8 +163,13 @@ pub fn answer(asset: &Asset, req: &pingora::http::RequestHeader) -> crate::gate:
             headers,
         };
     }
-    let body = match &asset.gzip {
-        Some(gz) if accepts_gzip(header(http::header::ACCEPT_ENCODING)) => {
+    let accept = header(http::header::ACCEPT_ENCODING);
+    let body = match (&asset.brotli, &asset.gzip) {
+        (Some(br), _) if accepts(accept, "br") => {
+            headers.push(("content-encoding", "br".to_owned()));
+            br.clone()
+        }
+        (_, Some(gz)) if accepts(accept, "gzip") => {
             headers.push(("content-encoding", "gzip".to_owned()));
             gz.clone()
         }
@@ -179,6 +196,7 @@ mod tests {
         let index = cache.get("index.html").unwrap();
         assert!(index.content_type.starts_with("text/html"));
         assert!(index.gzip.as_ref().unwrap().len() < index.body.len());
+        assert!(index.brotli.as_ref().unwrap().len() < index.body.len());
         assert!(cache.get(".hidden").is_none());
     }
 
@@ -192,10 +210,11 @@ mod tests {
     }
 
     #[test]
-    fn gzip_negotiation() {
-        assert!(accepts_gzip(Some("gzip, deflate, br")));
-        assert!(!accepts_gzip(Some("gzip;q=0, br")));
-        assert!(!accepts_gzip(Some("br")));
-        assert!(!accepts_gzip(None));
+    fn encoding_negotiation() {
+        assert!(accepts(Some("gzip, deflate, br"), "gzip"));
+        assert!(accepts(Some("gzip, deflate, br"), "br"));
+        assert!(!accepts(Some("gzip;q=0, br"), "gzip"));
+        assert!(!accepts(Some("br"), "gzip"));
+        assert!(!accepts(None, "br"));
     }
 }

@@ -11,6 +11,7 @@ mod gatekeeping;
 mod harness;
 mod ledger;
 mod lifecycle;
+mod operator;
 mod origin_trust;
 mod outage;
 mod refusals;
