@@ -45,3 +45,8 @@ ensure_test_postgres() {
     $as_postgres psql -p "$port" -qc "CREATE ROLE flashgate LOGIN CREATEDB PASSWORD 'flashgate'"
   export FLASHGATE_TEST_POSTGRES="postgres://flashgate:flashgate@127.0.0.1:$port/postgres"
 }
+
+# Ports for benchmark scripts, with nothing but bash (no python or curl on a fresh machine).
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+free_port() { local p; for p in $(shuf -i 20000-60000 -n 100); do port_open "$p" || { echo "$p"; return; }; done; }
+wait_port() { for _ in $(seq 200); do port_open "$1" && return 0; sleep 0.05; done; echo "nothing listens on $1" >&2; return 1; }

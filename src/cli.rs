@@ -82,6 +82,24 @@ pub enum Command {
         #[arg(long, default_value_t = 10_000_000)]
         keyspace: u64,
     },
+    /// Write single-use buy requests for the proxied-buy benchmark (see docs/benchmarks.md).
+    BenchRequests {
+        /// The config file (for the keys).
+        #[arg(long)]
+        config: PathBuf,
+        /// The event to buy into.
+        #[arg(long)]
+        event: String,
+        /// Requests per file.
+        #[arg(long)]
+        count: usize,
+        /// File of requests through the edge.
+        #[arg(long)]
+        edge_out: PathBuf,
+        /// File of the same buys pre-signed for an origin.
+        #[arg(long)]
+        origin_out: PathBuf,
+    },
     /// Compare Redis with the order database for one event; exit non-zero on any mismatch.
     Reconcile {
         /// The config file (for Redis and the database).
@@ -122,6 +140,13 @@ pub fn run(cli: Cli) -> ExitCode {
             };
             crate::bench_origin::run(&config, options)
         }
+        Command::BenchRequests {
+            config,
+            event,
+            count,
+            edge_out,
+            origin_out,
+        } => crate::bench_requests::run(&config, &event, count, &edge_out, &origin_out),
         Command::Reconcile {
             config,
             event,

@@ -3,6 +3,7 @@
 //! `main` only parses the command line and calls into here.
 
 pub mod bench_origin;
+pub mod bench_requests;
 pub mod cli;
 pub mod commands;
 pub mod stack;

@@ -2,9 +2,10 @@
 //! user. No I/O, time passed in, so every refusal path is a plain unit test; the Pingora phases
 //! only carry out what this decides.
 //!
-//! Order of checks, cheapest and broadest first: request shape, per-address cap, event, session,
-//! per-user cap, sale window and sold out, token, token reuse, and last the global admission cap,
-//! so only a buy that would otherwise be forwarded spends admission capacity.
+//! Order of checks, cheapest and broadest first: request shape, per-address cap, event, sale
+//! window and sold out (public facts, so answering them before the session costs no secrecy and
+//! saves the flood a MAC check each), session, per-user cap, token, token reuse, and last the
+//! global admission cap, so only a buy that would otherwise be forwarded spends admission capacity.
 
 use std::net::IpAddr;
 
@@ -192,16 +193,16 @@ fn admit(inputs: &Inputs<'_>, route: &Route, req: &RequestHeader) -> Result<Deci
         Route::EventView(id) => Ok(json(view.document(event(snapshot, id)?, now))),
         Route::Token(id) => {
             let event = event(snapshot, id)?;
+            window::check(event, view, now, grace)?;
             let user = user()?;
             limits.check_user(user.as_str())?;
-            window::check(event, view, now, grace)?;
             Ok(json(tokens::issue(config, event, &user, now)))
         }
         Route::Buy { event: id, token } => {
             let event = event(snapshot, id)?;
+            window::check(event, view, now, grace)?;
             let user = user()?;
             limits.check_user(user.as_str())?;
-            window::check(event, view, now, grace)?;
             let claims = tokens::verify(config, event, &user, token, now)?;
             if used.used(&claims.nonce) {
                 return Err(Refusal::TokenUsed.into());

@@ -8,7 +8,7 @@
 //! empty one — a brief amnesty for everyone rather than unbounded growth under a flood of
 //! distinct keys.
 
-use std::hash::Hash;
+use std::hash::{BuildHasher, Hash};
 use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -120,7 +120,10 @@ impl ClientKey {
 /// All three caps.
 pub struct Limits {
     config: LimitsConfig,
-    per_user: Keyed<String>,
+    /// User ids are remembered as 64-bit hashes under a per-process random key: smaller than the
+    /// ids, no allocation per check, and collisions need about 2^32 users to become likely.
+    user_hasher: std::hash::RandomState,
+    per_user: Keyed<u64>,
     per_ip: Keyed<ClientKey>,
     admission: DefaultDirectRateLimiter,
 }
@@ -130,6 +133,7 @@ impl Limits {
     pub fn new(config: LimitsConfig) -> Self {
         Self {
             config,
+            user_hasher: std::hash::RandomState::new(),
             per_user: Keyed::new(quota(config.per_user)),
             per_ip: Keyed::new(quota(config.per_ip)),
             admission: DefaultDirectRateLimiter::direct(quota(config.admission)),
@@ -148,7 +152,8 @@ impl Limits {
 
     /// One token or buy request by `user`.
     pub fn check_user(&self, user: &str) -> Result<(), Limited> {
-        self.per_user.check(&user.to_owned(), Cap::User)
+        self.per_user
+            .check(&self.user_hasher.hash_one(user), Cap::User)
     }
 
     /// One buy about to be forwarded to an origin.

@@ -14,7 +14,27 @@ pub struct Outcome {
     /// The route label.
     pub route: &'static str,
     /// `ok`, a refusal code, or `origin_<status>` for proxied answers.
-    pub code: String,
+    pub code: &'static str,
+}
+
+/// The outcome label of an answer an origin gave, without allocating per request.
+pub fn origin_code(status: u16) -> &'static str {
+    match status {
+        200 => "origin_200",
+        201 => "origin_201",
+        400 => "origin_400",
+        401 => "origin_401",
+        403 => "origin_403",
+        404 => "origin_404",
+        409 => "origin_409",
+        410 => "origin_410",
+        429 => "origin_429",
+        500 => "origin_500",
+        503 => "origin_503",
+        200..=299 => "origin_2xx",
+        400..=499 => "origin_4xx",
+        _ => "origin_5xx",
+    }
 }
 
 /// Labels of a per-route series.
@@ -119,7 +139,7 @@ impl EdgeMetrics {
     }
 
     /// Counts one answered request.
-    pub fn record(&self, route: &'static str, code: String, seconds: f64) {
+    pub fn record(&self, route: &'static str, code: &'static str, seconds: f64) {
         self.requests.get_or_create(&Outcome { route, code }).inc();
         self.latency
             .get_or_create(&RouteLabel { route })

@@ -286,13 +286,11 @@ impl ProxyHttp for Gatekeeper {
         _e: Option<&pingora::Error>,
         ctx: &mut RequestCtx,
     ) {
-        let code = match ctx.code {
-            Some(code) => code.to_owned(),
-            None => session.response_written().map_or_else(
-                || "none".to_owned(),
-                |r| format!("origin_{}", r.status.as_u16()),
-            ),
-        };
+        let code = ctx.code.unwrap_or_else(|| {
+            session
+                .response_written()
+                .map_or("none", |r| crate::metrics::origin_code(r.status.as_u16()))
+        });
         self.metrics
             .record(ctx.route, code, ctx.started.elapsed().as_secs_f64());
     }

@@ -1,6 +1,9 @@
 //! Writing answers the edge gives itself (pages, JSON, refusals) to the client. Every refusal
 //! goes through [`refuse`], so all of them carry the contract's JSON body.
 
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
 use bytes::Bytes;
 use pingora::Result;
 use pingora::http::ResponseHeader;
@@ -54,7 +57,21 @@ pub async fn json(
     .await
 }
 
+/// Every refusal's JSON body, serialised once: refusals are most of what a flash sale answers.
+static REFUSAL_BODIES: LazyLock<HashMap<Refusal, Bytes>> = LazyLock::new(|| {
+    Refusal::ALL
+        .iter()
+        .map(|r| {
+            (
+                *r,
+                Bytes::from(serde_json::to_vec(&r.body()).unwrap_or_default()),
+            )
+        })
+        .collect()
+});
+
 /// Sends a contract refusal.
 pub async fn refuse(session: &mut Session, refusal: Refusal, extra: Extra<'_>) -> Result<()> {
-    json(session, refusal.status(), &refusal.body(), extra).await
+    let body = REFUSAL_BODIES.get(&refusal).cloned().unwrap_or_default();
+    send(session, refusal.status(), "application/json", body, extra).await
 }

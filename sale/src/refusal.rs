@@ -60,6 +60,35 @@ pub enum Refusal {
 }
 
 impl Refusal {
+    /// Every refusal, for building per-refusal tables once.
+    pub const ALL: [Refusal; 25] = [
+        Self::BadRequest,
+        Self::AmbiguousLength,
+        Self::NoSession,
+        Self::BadSession,
+        Self::Unsigned,
+        Self::BadAdminToken,
+        Self::NotStarted,
+        Self::BadToken,
+        Self::TokenExpired,
+        Self::WrongUser,
+        Self::NotFound,
+        Self::UnknownEvent,
+        Self::MethodNotAllowed,
+        Self::AlreadyBought,
+        Self::TokenUsed,
+        Self::IllegalTransition,
+        Self::Ended,
+        Self::SoldOut,
+        Self::Expired,
+        Self::TooLarge,
+        Self::RateLimited,
+        Self::NoOrigin,
+        Self::Unavailable,
+        Self::OriginFailed,
+        Self::Internal,
+    ];
+
     /// The HTTP status.
     pub fn status(self) -> u16 {
         match self {
@@ -160,4 +189,22 @@ pub struct RefusalBody {
     pub code: &'static str,
     /// Human explanation.
     pub message: &'static str,
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::*;
+
+    #[test]
+    fn every_refusal_is_listed_once_with_a_unique_code() {
+        let codes: HashSet<&str> = Refusal::ALL.iter().map(|r| r.code()).collect();
+        assert_eq!(codes.len(), Refusal::ALL.len());
+        assert!(
+            Refusal::ALL
+                .iter()
+                .all(|r| (400..600).contains(&r.status()))
+        );
+    }
 }

@@ -301,9 +301,9 @@ impl Stack {
         let log = self.log("edge.log");
         let mut edge =
             Component::spawn("edge", self.command(&["edge"]), &log).expect("edge spawns");
-        let addr = self.edge_addr;
+        let (addr, admin) = (self.edge_addr, self.admin_addr);
         ready::wait_until("edge", Duration::from_secs(20), || {
-            edge.exited().is_none() && ready::http_ok(addr, "/")
+            edge.exited().is_none() && ready::http_ok(addr, "/") && ready::port_open(admin)
         })
         .unwrap_or_else(|e| {
             panic!(

@@ -1,0 +1,2 @@
+-- wrk script: the request given on the command line, as a POST.
+wrk.method = "POST"
