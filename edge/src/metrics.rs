@@ -31,9 +31,11 @@ pub fn origin_code(status: u16) -> &'static str {
         429 => "origin_429",
         500 => "origin_500",
         503 => "origin_503",
-        200..=299 => "origin_2xx",
-        400..=499 => "origin_4xx",
-        _ => "origin_5xx",
+        other => match other / 100 {
+            2 => "origin_2xx",
+            4 => "origin_4xx",
+            _ => "origin_5xx",
+        },
     }
 }
 
