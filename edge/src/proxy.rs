@@ -119,7 +119,9 @@ impl ProxyHttp for Gatekeeper {
             used: &self.used,
             client: client_ip::resolve(peer, req, &snapshot.config.edge.trusted_proxies),
             now: sale::time::now_millis(),
-            both_lengths: gate::sent_both_lengths(req, &session.to_h1_raw()),
+            // The raw header is copied out only for chunked requests, the rare case.
+            both_lengths: req.headers.contains_key(http::header::TRANSFER_ENCODING)
+                && gate::sent_both_lengths(req, &session.to_h1_raw()),
         };
         let decision = gate::decide(&inputs, &route, req);
         ctx.snapshot = Some(snapshot);

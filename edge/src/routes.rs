@@ -14,26 +14,26 @@ pub enum OrderAction {
     Cancel,
 }
 
-/// A recognised request.
+/// A recognised request, borrowing from the request path (no allocation per request).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Route {
+pub enum Route<'a> {
     /// A page or asset from memory: the file name within `static/`.
-    Page(String),
+    Page(&'a str),
     /// `GET /api/events/{id}`.
-    EventView(String),
+    EventView(&'a str),
     /// `POST /api/events/{id}/token`.
-    Token(String),
+    Token(&'a str),
     /// `POST /api/events/{id}/buy/{token}`.
     Buy {
         /// The event.
-        event: String,
+        event: &'a str,
         /// The purchase token from the URL.
-        token: String,
+        token: &'a str,
     },
     /// An order request, proxied to an origin.
     Order {
         /// The order id.
-        order: String,
+        order: &'a str,
         /// Which action.
         action: OrderAction,
     },
@@ -48,48 +48,34 @@ pub enum Route {
 /// The page every event URL serves; the page reads the event id from its own URL.
 pub const INDEX: &str = "index.html";
 
-impl Route {
+impl<'a> Route<'a> {
     /// Classifies a request; `path` excludes the query string.
-    pub fn parse(method: &Method, path: &str) -> Self {
-        let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    pub fn parse(method: &Method, path: &'a str) -> Self {
+        const MAX_SEGMENTS: usize = 6;
+        let mut segments = [""; MAX_SEGMENTS];
+        let mut count = 0;
+        for segment in path.trim_start_matches('/').split('/') {
+            if count == MAX_SEGMENTS {
+                return Route::NotFound;
+            }
+            segments[count] = segment;
+            count += 1;
+        }
         let get = method == Method::GET || method == Method::HEAD;
         let post = method == Method::POST;
-        let only = |ok: bool, route: Route| if ok { route } else { Route::MethodNotAllowed };
-        match segments.as_slice() {
-            [""] | ["events", _] => only(get, Route::Page(INDEX.into())),
+        let only = |ok: bool, route: Route<'a>| if ok { route } else { Route::MethodNotAllowed };
+        let order = |order: &'a str, action: OrderAction| Route::Order { order, action };
+        match segments[..count] {
+            [""] | ["events", _] => only(get, Route::Page(INDEX)),
             ["static", file] if !file.is_empty() && !file.starts_with('.') => {
-                only(get, Route::Page((*file).into()))
+                only(get, Route::Page(file))
             }
-            ["api", "events", id] => only(get, Route::EventView((*id).into())),
-            ["api", "events", id, "token"] => only(post, Route::Token((*id).into())),
-            ["api", "events", id, "buy", token] => only(
-                post,
-                Route::Buy {
-                    event: (*id).into(),
-                    token: (*token).into(),
-                },
-            ),
-            ["api", "orders", order] => only(
-                get,
-                Route::Order {
-                    order: (*order).into(),
-                    action: OrderAction::Show,
-                },
-            ),
-            ["api", "orders", order, "pay"] => only(
-                post,
-                Route::Order {
-                    order: (*order).into(),
-                    action: OrderAction::Pay,
-                },
-            ),
-            ["api", "orders", order, "cancel"] => only(
-                post,
-                Route::Order {
-                    order: (*order).into(),
-                    action: OrderAction::Cancel,
-                },
-            ),
+            ["api", "events", id] => only(get, Route::EventView(id)),
+            ["api", "events", id, "token"] => only(post, Route::Token(id)),
+            ["api", "events", event, "buy", token] => only(post, Route::Buy { event, token }),
+            ["api", "orders", id] => only(get, order(id, OrderAction::Show)),
+            ["api", "orders", id, "pay"] => only(post, order(id, OrderAction::Pay)),
+            ["api", "orders", id, "cancel"] => only(post, order(id, OrderAction::Cancel)),
             ["api", "dev", "session"] => only(post, Route::DevSession),
             _ => Route::NotFound,
         }
@@ -137,28 +123,28 @@ mod tests {
 
     #[test]
     fn contract_routes_parse() {
-        assert_eq!(Route::parse(&Method::GET, "/"), Route::Page(INDEX.into()));
+        assert_eq!(Route::parse(&Method::GET, "/"), Route::Page(INDEX));
         assert_eq!(
             Route::parse(&Method::GET, "/events/demo"),
-            Route::Page(INDEX.into())
+            Route::Page(INDEX)
         );
         assert_eq!(
             Route::parse(&Method::GET, "/static/app.js"),
-            Route::Page("app.js".into())
+            Route::Page("app.js")
         );
         assert_eq!(
             Route::parse(&Method::GET, "/api/events/demo"),
-            Route::EventView("demo".into())
+            Route::EventView("demo")
         );
         assert_eq!(
             Route::parse(&Method::POST, "/api/events/demo/token"),
-            Route::Token("demo".into())
+            Route::Token("demo")
         );
         assert_eq!(
             Route::parse(&Method::POST, "/api/events/demo/buy/abc"),
             Route::Buy {
-                event: "demo".into(),
-                token: "abc".into()
+                event: "demo",
+                token: "abc"
             }
         );
         assert_eq!(
