@@ -34,6 +34,9 @@ pub enum Command {
         /// The config file.
         #[arg(long)]
         config: PathBuf,
+        /// Take over the sockets of the running edge (graceful binary upgrade; then SIGQUIT it).
+        #[arg(long)]
+        upgrade: bool,
     },
     /// Run one origin node.
     Origin {
@@ -119,7 +122,7 @@ pub fn run(cli: Cli) -> ExitCode {
     init_logging();
     let result = match cli.command {
         Command::Up { config } => crate::up::run(&config),
-        Command::Edge { config } => commands::edge(&config),
+        Command::Edge { config, upgrade } => commands::edge(&config, upgrade),
         Command::Origin { config, listen } => commands::origin(&config, listen),
         Command::CheckConfig { config } => commands::check_config(&config),
         Command::MintSession { config, user, ttl } => commands::mint_session(&config, &user, ttl),

@@ -14,9 +14,9 @@ fn load(path: &Path) -> Result<Config> {
         .with_context(|| format!("config {}", path.display()))
 }
 
-/// `flashgate edge`: blocks until SIGTERM/SIGINT.
-pub fn edge(config: &Path) -> Result<()> {
-    edge::run(config, Environment::from_process())
+/// `flashgate edge`: blocks until SIGTERM/SIGINT (or SIGQUIT, handing over to an upgrade).
+pub fn edge(config: &Path, upgrade: bool) -> Result<()> {
+    edge::run(config, Environment::from_process(), upgrade)
         .with_context(|| format!("config {}", config.display()))
 }
 

@@ -183,11 +183,22 @@ pub struct AdminService(pub Admin);
 impl BackgroundService for AdminService {
     async fn start(&self, mut shutdown: ShutdownWatch) {
         let addr = self.0.live.snapshot().config.edge.admin_listen;
-        let listener = match tokio::net::TcpListener::bind(addr).await {
-            Ok(listener) => listener,
-            Err(e) => {
-                tracing::error!(%addr, error = %e, "admin listener cannot bind; the admin API is off");
-                return;
+        // During a graceful upgrade the old edge holds the port until it has drained, so keep
+        // trying until it is free (or this edge stops).
+        let mut warned = false;
+        let listener = loop {
+            match tokio::net::TcpListener::bind(addr).await {
+                Ok(listener) => break listener,
+                Err(e) => {
+                    if !warned {
+                        tracing::warn!(%addr, error = %e, "admin listener cannot bind yet; retrying");
+                        warned = true;
+                    }
+                    tokio::select! {
+                        () = tokio::time::sleep(std::time::Duration::from_millis(250)) => {}
+                        _ = shutdown.changed() => return,
+                    }
+                }
             }
         };
         let stop = async move {

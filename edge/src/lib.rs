@@ -28,7 +28,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use pingora::apps::HttpServerOptions;
-use pingora::server::configuration::ServerConf;
+use pingora::server::configuration::{Opt, ServerConf};
 use pingora::server::{RunArgs, Server};
 use pingora::services::background::background_service;
 use sale::config::Environment;
@@ -73,8 +73,10 @@ fn server_conf(live: &Live) -> ServerConf {
     }
 }
 
-/// Loads `config_path` and serves until SIGTERM or SIGINT.
-pub fn run(config_path: &Path, env: Environment) -> Result<(), LoadError> {
+/// Loads `config_path` and serves until SIGTERM or SIGINT. With `upgrade`, takes over the
+/// listening sockets of a running edge (Pingora's graceful upgrade: start the new binary with
+/// `--upgrade`, then send SIGQUIT to the old one; no connection is refused in between).
+pub fn run(config_path: &Path, env: Environment, upgrade: bool) -> Result<(), LoadError> {
     let live = Arc::new(Live::load(config_path, env)?);
     let conf = server_conf(&live);
     if let Some(run_dir) = Path::new(&conf.pid_file).parent() {
@@ -85,7 +87,11 @@ pub fn run(config_path: &Path, env: Environment) -> Result<(), LoadError> {
             })
         })?;
     }
-    let mut server = Server::new_with_opt_and_conf(None, conf);
+    let options = Opt {
+        upgrade,
+        ..Opt::default()
+    };
+    let mut server = Server::new_with_opt_and_conf(Some(options), conf);
     server.bootstrap();
 
     let balancer = background_service("origins", upstreams::balancer(live.clone()));
