@@ -11,7 +11,7 @@ use std::net::IpAddr;
 
 use bytes::Bytes;
 use pingora::http::RequestHeader;
-use sale::config::EventConfig;
+use sale::config::{EventConfig, TokenScheme};
 use sale::{Refusal, UserId};
 
 use crate::event_view::EventView;
@@ -19,7 +19,7 @@ use crate::limits::Limited;
 use crate::live::Snapshot;
 use crate::routes::Route;
 use crate::used_tokens::UsedTokens;
-use crate::{identity, page, tokens, window};
+use crate::{identity, page, stored_tokens, tokens, window};
 
 /// Extra response headers.
 pub type Headers = Vec<(&'static str, String)>;
@@ -73,6 +73,15 @@ pub enum Decision {
     Answer(Answer),
     /// Send to an origin.
     Forward(Forward),
+    /// Classic md5 scheme: mint a token and store it in Redis, then answer with it.
+    IssueStoredToken {
+        /// The event.
+        event: sale::EventId,
+        /// The buyer.
+        user: UserId,
+    },
+    /// Classic md5 scheme: forward once Redis confirms the token (the purchase nonce).
+    CheckStoredToken(Forward),
 }
 
 /// Everything a decision may consult.
@@ -95,6 +104,8 @@ pub struct Inputs<'a> {
 enum Refused {
     Plain(Refusal),
     Limited(Limited),
+    /// `not_started`, with when it starts so the page can count down.
+    NotStarted(u64),
 }
 
 impl From<Refusal> for Refused {
@@ -107,6 +118,19 @@ impl From<Limited> for Refused {
     fn from(limited: Limited) -> Self {
         Self::Limited(limited)
     }
+}
+
+/// The sale window check, with the start time attached to `not_started`.
+fn open_now(
+    event: &EventConfig,
+    view: &EventView,
+    now: u64,
+    grace: std::time::Duration,
+) -> Result<(), Refused> {
+    window::check(event, view, now, grace).map_err(|refusal| match refusal {
+        Refusal::NotStarted => Refused::NotStarted(event.window.starts_at),
+        other => Refused::Plain(other),
+    })
 }
 
 fn event<'a>(snapshot: &'a Snapshot, id: &str) -> Result<&'a EventConfig, Refusal> {
@@ -158,6 +182,15 @@ pub fn decide(inputs: &Inputs<'_>, route: &Route, req: &RequestHeader) -> Decisi
     match admit(inputs, route, req) {
         Ok(decision) => decision,
         Err(Refused::Plain(refusal)) => Decision::Answer(Answer::Refuse(refusal, Vec::new())),
+        Err(Refused::NotStarted(starts_at)) => {
+            let refusal = Refusal::NotStarted;
+            let body = serde_json::json!({
+                "code": refusal.code(),
+                "message": refusal.message(),
+                "starts_at": sale::time::rfc3339(starts_at),
+            });
+            Decision::Answer(Answer::Json(refusal.status(), body, Vec::new()))
+        }
         Err(Refused::Limited(limited)) => {
             let seconds = limited.retry_after.as_secs_f64().ceil().max(1.0);
             Decision::Answer(Answer::Refuse(
@@ -193,30 +226,49 @@ fn admit(inputs: &Inputs<'_>, route: &Route, req: &RequestHeader) -> Result<Deci
         Route::EventView(id) => Ok(json(view.document(event(snapshot, id)?, now))),
         Route::Token(id) => {
             let event = event(snapshot, id)?;
-            window::check(event, view, now, grace)?;
+            open_now(event, view, now, grace)?;
             let user = user()?;
             limits.check_user(user.as_str())?;
-            Ok(json(tokens::issue(config, event, &user, now)))
+            match config.tokens.scheme {
+                TokenScheme::HmacSha256 => Ok(json(tokens::issue(config, event, &user, now))),
+                TokenScheme::Md5 { .. } => Ok(Decision::IssueStoredToken {
+                    event: event.id.clone(),
+                    user,
+                }),
+            }
         }
         Route::Buy { event: id, token } => {
             let event = event(snapshot, id)?;
-            window::check(event, view, now, grace)?;
+            open_now(event, view, now, grace)?;
             let user = user()?;
             limits.check_user(user.as_str())?;
-            let claims = tokens::verify(config, event, &user, token, now)?;
-            if used.used(&claims.nonce) {
+            let (nonce, expires_at) = match config.tokens.scheme {
+                TokenScheme::HmacSha256 => {
+                    let claims = tokens::verify(config, event, &user, token, now)?;
+                    (claims.nonce, claims.expires_at)
+                }
+                TokenScheme::Md5 { .. } if stored_tokens::well_formed(token) => {
+                    ((*token).to_owned(), sale::time::add(now, config.tokens.ttl))
+                }
+                TokenScheme::Md5 { .. } => return Err(Refusal::BadToken.into()),
+            };
+            if used.used(&nonce) {
                 return Err(Refusal::TokenUsed.into());
             }
             limits.admit()?;
-            Ok(Decision::Forward(Forward {
+            let forward = Forward {
                 user,
                 path: route.origin_path().ok_or(Refusal::NotFound)?,
                 purchase: Some(Purchase {
                     event: event.id.to_string(),
-                    nonce: claims.nonce,
-                    expires_at: claims.expires_at,
+                    nonce,
+                    expires_at,
                 }),
-            }))
+            };
+            match config.tokens.scheme {
+                TokenScheme::HmacSha256 => Ok(Decision::Forward(forward)),
+                TokenScheme::Md5 { .. } => Ok(Decision::CheckStoredToken(forward)),
+            }
         }
         Route::Order { .. } => Ok(Decision::Forward(Forward {
             user: user()?,

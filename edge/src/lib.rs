@@ -19,6 +19,7 @@ pub mod proxy;
 pub mod reload;
 pub mod respond;
 pub mod routes;
+pub mod stored_tokens;
 pub mod tokens;
 pub mod upstreams;
 pub mod used_tokens;
@@ -40,6 +41,7 @@ use crate::maintenance::Maintenance;
 use crate::metrics::EdgeMetrics;
 use crate::proxy::Gatekeeper;
 use crate::reload::ReloadOnHangup;
+use crate::stored_tokens::StoredTokens;
 use crate::used_tokens::UsedTokens;
 
 /// Requests one client connection may carry before the edge closes it, so per-connection memory
@@ -127,6 +129,7 @@ pub fn run(config_path: &Path, env: Environment, upgrade: bool) -> Result<(), Lo
         view,
         used,
         metrics,
+        stored: StoredTokens::default(),
     };
     let mut proxy = pingora::proxy::http_proxy_service_with_name(
         &server.configuration,

@@ -17,6 +17,7 @@ use pingora::proxy::{FailToProxy, ProxyHttp, Session};
 use pingora::upstreams::peer::HttpPeer;
 use pingora::{Error, ErrorType};
 use sale::Refusal;
+use sale::config::TokenScheme;
 use sale::internal::{self, Claims, SIGNED_HEADERS};
 
 use crate::event_view::EventView;
@@ -24,6 +25,7 @@ use crate::gate::{self, Answer, Decision, Forward, Inputs};
 use crate::live::{Live, Snapshot};
 use crate::metrics::EdgeMetrics;
 use crate::routes::Route;
+use crate::stored_tokens::StoredTokens;
 use crate::upstreams::{self, Origins};
 use crate::used_tokens::UsedTokens;
 use crate::{client_ip, connection, respond};
@@ -40,6 +42,8 @@ pub struct Gatekeeper {
     pub used: Arc<UsedTokens>,
     /// Metrics.
     pub metrics: Arc<EdgeMetrics>,
+    /// Classic md5 tokens in Redis.
+    pub stored: StoredTokens,
 }
 
 /// Per-request state.
@@ -136,6 +140,61 @@ impl ProxyHttp for Gatekeeper {
                 }
                 ctx.forward = Some(forward);
                 Ok(false)
+            }
+            Decision::IssueStoredToken { event, user } => {
+                let snapshot = ctx
+                    .snapshot
+                    .clone()
+                    .ok_or_else(|| Error::new(ErrorType::InternalError))?;
+                let issued = match (
+                    &snapshot.config.tokens.scheme,
+                    snapshot.config.event(event.as_str()),
+                ) {
+                    (TokenScheme::Md5 { salt }, Some(event)) => {
+                        let now = sale::time::now_millis();
+                        self.stored
+                            .issue(&snapshot.config, salt, event, &user, now)
+                            .await
+                    }
+                    _ => Err(Refusal::Internal),
+                };
+                let answer = match issued {
+                    Ok(token) => Answer::Json(
+                        200,
+                        serde_json::to_value(token).unwrap_or_default(),
+                        Vec::new(),
+                    ),
+                    Err(refusal) => Answer::Refuse(refusal, Vec::new()),
+                };
+                ctx.code = Some(write(session, answer).await?);
+                Ok(true)
+            }
+            Decision::CheckStoredToken(forward) => {
+                let snapshot = ctx
+                    .snapshot
+                    .clone()
+                    .ok_or_else(|| Error::new(ErrorType::InternalError))?;
+                let purchase = forward
+                    .purchase
+                    .as_ref()
+                    .ok_or_else(|| Error::new(ErrorType::InternalError))?;
+                let event = sale::EventId::parse(&purchase.event)
+                    .map_err(|_| Error::new(ErrorType::InternalError))?;
+                match self
+                    .stored
+                    .check(&snapshot.config, &event, &forward.user, &purchase.nonce)
+                    .await
+                {
+                    Ok(()) => {
+                        self.metrics.admissions.inc();
+                        ctx.forward = Some(forward);
+                        Ok(false)
+                    }
+                    Err(refusal) => {
+                        ctx.code = Some(write(session, Answer::Refuse(refusal, Vec::new())).await?);
+                        Ok(true)
+                    }
+                }
             }
         }
     }

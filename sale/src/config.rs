@@ -136,9 +136,23 @@ pub struct Secrets {
     pub internal_keys: KeyRing,
 }
 
+/// How purchase tokens are made and checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenScheme {
+    /// Signed with `secrets.token_keys`; verified without shared state.
+    HmacSha256,
+    /// The classic scheme: md5 of user, event, salt (and a random part), kept in Redis.
+    Md5 {
+        /// The salt.
+        salt: Secret,
+    },
+}
+
 /// `[tokens]`, validated.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct TokenConfig {
+    /// The scheme.
+    pub scheme: TokenScheme,
     /// Purchase token lifetime.
     pub ttl: Duration,
     /// Session lifetime for minted sessions.

@@ -36,17 +36,21 @@ impl Secret {
     /// Compares `candidate` with this secret in time independent of where they differ, so a
     /// bearer token cannot be guessed byte by byte from response times.
     pub fn matches(&self, candidate: &[u8]) -> bool {
-        // Comparing MACs of both sides under a fixed key is constant-time and length-hiding.
-        let tag = |bytes: &[u8]| {
-            let mut mac = HmacSha256::new_from_slice(b"flashgate secret comparison")
-                .expect("HMAC accepts keys of any length");
-            mac.update(bytes);
-            mac
-        };
-        tag(candidate)
-            .verify(&tag(&self.0).finalize().into_bytes())
-            .is_ok()
+        constant_time_eq(&self.0, candidate)
     }
+}
+
+/// Whether `a` and `b` are equal, in time that depends on neither their contents nor where they
+/// differ: both are MACed under a fixed key and the tags compared with `verify`, which is
+/// constant-time, so even the lengths stay hidden.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    let tag = |bytes: &[u8]| {
+        let mut mac = HmacSha256::new_from_slice(b"flashgate constant-time comparison")
+            .expect("HMAC accepts keys of any length");
+        mac.update(bytes);
+        mac
+    };
+    tag(a).verify(&tag(b).finalize().into_bytes()).is_ok()
 }
 
 impl fmt::Debug for Secret {

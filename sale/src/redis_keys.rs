@@ -25,6 +25,11 @@ pub struct EventKeys {
 }
 
 impl EventKeys {
+    /// String: the classic-scheme purchase token of `user`, expiring with the token.
+    pub fn stored_token(&self, user: &str) -> String {
+        format!("{}:md5:{user}", self.seats.trim_end_matches(":seats"))
+    }
+
     /// The keys of `event`.
     pub fn new(event: &EventId) -> Self {
         let tag = format!("{{ev:{}}}", event.as_str());

@@ -57,6 +57,18 @@ async fn buys_before_the_sale_are_refused() {
     )
     .await;
     assert_eq!((status, body["code"].as_str()), (403, Some("not_started")));
+    let event: serde_json::Value = client
+        .get(stack.url("/api/events/demo"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        body["starts_at"], event["starts_at"],
+        "the refusal says when the sale starts"
+    );
     assert_eq!(stack.origin_traffic().await, 0);
 }
 

@@ -45,6 +45,8 @@ pub struct StackOptions {
     pub limits: &'static str,
     /// `[secrets] token_keys = …`.
     pub token_keys: &'static str,
+    /// `[tokens] scheme = …`.
+    pub token_scheme: &'static str,
 }
 
 /// The default purchase token key ring.
@@ -65,6 +67,7 @@ impl Default for StackOptions {
             database: Database::Sqlite,
             limits: NO_LIMITS,
             token_keys: TOKEN_KEY_T1,
+            token_scheme: "hmac-sha256",
         }
     }
 }
@@ -156,7 +159,10 @@ session_keys = [{{ id = "s1", secret = "test-session-key-0123456789" }}]
 token_keys = {token_keys}
 internal_keys = [{{ id = "i1", secret = "test-internal-key-0123456789" }}]
 
+md5_salt = "test-md5-salt-0123456789"
+
 [tokens]
+scheme = "{token_scheme}"
 ttl = "10m"
 
 [[events]]
@@ -190,6 +196,7 @@ var_dir = "var"
         ttl = o.reservation_ttl,
         limits = o.limits,
         token_keys = o.token_keys,
+        token_scheme = o.token_scheme,
     );
     for (addr, weight) in origins {
         text.push_str(&format!(

@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod buy_path;
+mod classic_tokens;
 mod failover;
 mod gatekeeping;
 mod harness;

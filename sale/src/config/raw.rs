@@ -144,12 +144,17 @@ pub struct RawSecrets {
     pub token_keys: Vec<RawKey>,
     /// Keys the edge signs forwarded requests with, shared with the origins.
     pub internal_keys: Vec<RawKey>,
+    /// Salt of the classic md5 token scheme; required when `tokens.scheme = "md5"`.
+    pub md5_salt: Option<String>,
 }
 
 /// `[tokens]`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawTokens {
+    /// `"hmac-sha256"` (default: signed, verified without shared state) or `"md5"` (the classic
+    /// design: md5 of user, event and salt, stored in Redis with the token's lifetime).
+    pub scheme: Option<String>,
     /// How long a purchase token is valid (e.g. `"30s"`).
     pub ttl: Option<String>,
     /// How long sessions minted by `mint-session` and the dev endpoint last (e.g. `"12h"`).

@@ -273,6 +273,27 @@ fn a_tiny_limiter_key_cap_is_refused() {
 }
 
 #[test]
+fn an_unknown_token_scheme_is_refused() {
+    let text = format!("{VALID}\n[tokens]\nscheme = \"sha1\"\n");
+    assert_eq!(refused(&text), ["tokens.scheme"]);
+}
+
+#[test]
+fn the_md5_scheme_needs_a_salt() {
+    let text = format!("{VALID}\n[tokens]\nscheme = \"md5\"\n");
+    assert_eq!(refused(&text), ["secrets.md5_salt"]);
+    let salted = with(
+        "internal_keys",
+        "md5_salt = \"classic-salt-0123456789\"\ninternal_keys",
+    );
+    let config = parse(&format!("{salted}\n[tokens]\nscheme = \"md5\"\n")).unwrap();
+    assert!(matches!(
+        config.tokens.scheme,
+        super::TokenScheme::Md5 { .. }
+    ));
+}
+
+#[test]
 fn a_bad_token_ttl_is_refused() {
     let text = format!("{VALID}\n[tokens]\nttl = \"0s\"\n");
     assert_eq!(refused(&text), ["tokens.ttl"]);

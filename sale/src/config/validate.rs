@@ -9,7 +9,7 @@ use super::raw::{RawConfig, RawEvent, RawKey, RawRate};
 use super::values::{self, Network, Rate, SaleWindow, ValueResult, Weight};
 use super::{
     Config, DatabaseUrl, EdgeConfig, Environment, EventConfig, LimitsConfig, OriginConfig,
-    OriginNode, Problem, Secrets, TokenConfig, UpConfig,
+    OriginNode, Problem, Secrets, TokenConfig, TokenScheme, UpConfig,
 };
 use crate::ids::EventId;
 use crate::keys::{KeyId, KeyRing, Secret, SigningKey};
@@ -300,6 +300,22 @@ pub fn validate(raw: RawConfig, base: &Path, env: &Environment) -> Result<Config
     let token_keys = p.ring("secrets.token_keys", &s.token_keys, env);
     let internal_keys = p.ring("secrets.internal_keys", &s.internal_keys, env);
 
+    let scheme = match raw.tokens.scheme.as_deref().unwrap_or("hmac-sha256") {
+        "hmac-sha256" => Some(TokenScheme::HmacSha256),
+        "md5" => match &s.md5_salt {
+            Some(salt) => p
+                .secret("secrets.md5_salt", salt, env)
+                .map(|salt| TokenScheme::Md5 { salt }),
+            None => p.check(
+                "secrets.md5_salt",
+                Err("is required when tokens.scheme is \"md5\"".into()),
+            ),
+        },
+        other => p.check(
+            "tokens.scheme",
+            Err(format!("must be \"hmac-sha256\" or \"md5\", got {other:?}")),
+        ),
+    };
     let ttl = p.duration(
         "tokens.ttl",
         raw.tokens.ttl.as_deref(),
@@ -371,6 +387,7 @@ pub fn validate(raw: RawConfig, base: &Path, env: &Environment) -> Result<Config
                 internal_keys: internal_keys?,
             },
             tokens: TokenConfig {
+                scheme: scheme?,
                 ttl: ttl?,
                 session_ttl: session_ttl?,
             },

@@ -1,0 +1,130 @@
+//! The classic purchase-token scheme (`tokens.scheme = "md5"`), for parity with the original
+//! design: the token is the md5 of user id, event id and the salt, stored in Redis under the user
+//! with the token's lifetime, and a buy must present exactly the stored value. A random part joins
+//! the hash input on every issue, so each token is new: the origin burns a token once it has
+//! bought, and a user whose reservation expired must be able to buy again.
+//!
+//! Unlike signed tokens this needs Redis on the token and buy paths and cannot tell an expired
+//! token from a forged one for certain: a missing key answers `token_expired`, a mismatch
+//! `bad_token`.
+
+use md5::{Digest, Md5};
+use rand::RngCore;
+use redis::aio::MultiplexedConnection;
+use sale::config::{Config, EventConfig};
+use sale::keys::{Secret, constant_time_eq};
+use sale::redis_keys::EventKeys;
+use sale::{EventId, Refusal, UserId};
+use tokio::sync::Mutex;
+
+use crate::tokens::IssuedToken;
+
+/// Issues and checks stored tokens over one shared Redis connection.
+#[derive(Default)]
+pub struct StoredTokens {
+    connection: Mutex<Option<(String, MultiplexedConnection)>>,
+}
+
+fn unavailable(e: &redis::RedisError) -> Refusal {
+    tracing::warn!(error = %e, "stored tokens: redis unavailable");
+    Refusal::Unavailable
+}
+
+/// Whether `token` has the shape of a stored token (32 hex digits), checked before any Redis call.
+pub fn well_formed(token: &str) -> bool {
+    token.len() == 32 && token.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+impl StoredTokens {
+    async fn connection(&self, url: &str) -> Result<MultiplexedConnection, Refusal> {
+        let mut slot = self.connection.lock().await;
+        if let Some((current, con)) = slot.as_ref().filter(|(u, _)| u == url) {
+            let _ = current;
+            return Ok(con.clone());
+        }
+        let client = redis::Client::open(url).map_err(|e| unavailable(&e))?;
+        let con = client
+            .get_multiplexed_async_connection()
+            .await
+            .map_err(|e| unavailable(&e))?;
+        *slot = Some((url.to_owned(), con.clone()));
+        Ok(con)
+    }
+
+    /// Mints and stores a token for `user` at `event`.
+    pub async fn issue(
+        &self,
+        config: &Config,
+        salt: &Secret,
+        event: &EventConfig,
+        user: &UserId,
+        now: u64,
+    ) -> Result<IssuedToken, Refusal> {
+        let mut random = [0u8; 16];
+        rand::rng().fill_bytes(&mut random);
+        let mut hash = Md5::new();
+        for part in [
+            user.as_str().as_bytes(),
+            b"\n",
+            event.id.as_str().as_bytes(),
+            b"\n",
+            salt.expose(),
+            b"\n",
+            &random,
+        ] {
+            hash.update(part);
+        }
+        let token = hex::encode(hash.finalize());
+        let ttl = u64::try_from(config.tokens.ttl.as_millis()).unwrap_or(u64::MAX);
+        let mut con = self.connection(&config.redis_url).await?;
+        let key = EventKeys::new(&event.id).stored_token(user.as_str());
+        let stored: redis::RedisResult<()> = redis::cmd("SET")
+            .arg(&key)
+            .arg(&token)
+            .arg("PX")
+            .arg(ttl)
+            .query_async(&mut con)
+            .await;
+        stored.map_err(|e| unavailable(&e))?;
+        Ok(IssuedToken {
+            buy_url: format!("/api/events/{}/buy/{token}", event.id),
+            token,
+            expires_at: sale::time::rfc3339(sale::time::add(now, config.tokens.ttl)),
+        })
+    }
+
+    /// Checks that `token` is the one stored for `user` at `event`.
+    pub async fn check(
+        &self,
+        config: &Config,
+        event: &EventId,
+        user: &UserId,
+        token: &str,
+    ) -> Result<(), Refusal> {
+        let mut con = self.connection(&config.redis_url).await?;
+        let key = EventKeys::new(event).stored_token(user.as_str());
+        let stored: Option<String> = redis::cmd("GET")
+            .arg(&key)
+            .query_async(&mut con)
+            .await
+            .map_err(|e| unavailable(&e))?;
+        match stored {
+            None => Err(Refusal::TokenExpired),
+            Some(stored) if constant_time_eq(stored.as_bytes(), token.as_bytes()) => Ok(()),
+            Some(_) => Err(Refusal::BadToken),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_32_hex_digits_are_well_formed() {
+        assert!(well_formed("0123456789abcdef0123456789ABCDEF"));
+        assert!(!well_formed("0123456789abcdef"));
+        assert!(!well_formed("t1.abc.def"));
+        assert!(!well_formed("0123456789abcdef0123456789abcdeg"));
+    }
+}

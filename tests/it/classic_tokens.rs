@@ -1,0 +1,64 @@
+//! The classic md5 token scheme, as an option: tokens live in Redis, bound to user and event,
+//! single use, and refused when missing or wrong.
+
+use redis::AsyncCommands;
+use sale::EventId;
+use sale::redis_keys::EventKeys;
+
+use crate::harness::{Stack, StackOptions, fetch_token, post};
+
+#[tokio::test]
+async fn md5_tokens_buy_once_for_their_user_only() {
+    let stack = Stack::start(StackOptions {
+        token_scheme: "md5",
+        ..StackOptions::default()
+    })
+    .await;
+    let client = reqwest::Client::new();
+    let (alice, bob) = (stack.session("alice"), stack.session("bob"));
+    let (status, token) = fetch_token(&client, &stack, &alice).await;
+    assert_eq!(status, 200, "{token}");
+    let alices = token["token"].as_str().unwrap().to_owned();
+    assert_eq!(alices.len(), 32, "an md5 in hex");
+    let (status, _) = fetch_token(&client, &stack, &bob).await;
+    assert_eq!(status, 200);
+
+    let url = format!("/api/events/demo/buy/{alices}");
+    let (status, body) = post(&client, &stack, &url, &bob).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("bad_token")),
+        "alice's token is not bob's"
+    );
+    let (status, body) = post(&client, &stack, "/api/events/demo/buy/not-an-md5", &alice).await;
+    assert_eq!((status, body["code"].as_str()), (403, Some("bad_token")));
+
+    let (status, body) = post(&client, &stack, &url, &alice).await;
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = post(&client, &stack, &url, &alice).await;
+    assert_eq!((status, body["code"].as_str()), (409, Some("token_used")));
+
+    // Once the stored token has lapsed (its Redis key expired), it no longer buys.
+    let (_, token) = fetch_token(&client, &stack, &stack.session("carol")).await;
+    let carols = token["token"].as_str().unwrap().to_owned();
+    let key = EventKeys::new(&EventId::parse("demo").unwrap()).stored_token("carol");
+    let _: () = stack.redis().await.del(key).await.unwrap();
+    let (status, body) = post(
+        &client,
+        &stack,
+        &format!("/api/events/demo/buy/{carols}"),
+        &stack.session("carol"),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("token_expired"))
+    );
+
+    assert_eq!(stack.orders_reaching(1).await.len(), 1);
+    assert_eq!(
+        stack.origin_traffic().await,
+        1,
+        "only the one good buy reached an origin"
+    );
+}
