@@ -36,14 +36,7 @@ async fn a_buy_through_the_edge_lands_in_the_order_database() {
     assert_eq!(shown["user"], "alice");
     assert_eq!(shown["quantity"], 1);
 
-    let event: serde_json::Value = client
-        .get(stack.url("/api/events/demo"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let event: serde_json::Value = stack.event_document().await;
     assert_eq!(event["stock"], 100);
 }
 

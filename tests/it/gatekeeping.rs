@@ -40,7 +40,7 @@ async fn another_events_token_and_a_reused_token_are_refused_at_the_edge() {
 }
 
 #[tokio::test]
-async fn buys_before_the_sale_are_refused() {
+async fn tokens_and_buys_before_the_sale_are_refused() {
     let stack = Stack::start(StackOptions {
         starts: "+1h",
         ends: "+2h",
@@ -48,6 +48,13 @@ async fn buys_before_the_sale_are_refused() {
     })
     .await;
     let client = reqwest::Client::new();
+    let (status, body) = fetch_token(&client, &stack, &stack.session("alice")).await;
+    assert_eq!((status, body["code"].as_str()), (403, Some("not_started")));
+    // The window is public, so it is answered before any session is checked.
+    let (status, body) = fetch_token(&client, &stack, "garbage").await;
+    assert_eq!((status, body["code"].as_str()), (403, Some("not_started")));
+    assert_eq!(stack.event_document().await["state"], "upcoming");
+
     let token = stack.token_expiring("alice", sale::time::now_millis() + 60_000);
     let (status, body) = post(
         &client,
@@ -57,14 +64,7 @@ async fn buys_before_the_sale_are_refused() {
     )
     .await;
     assert_eq!((status, body["code"].as_str()), (403, Some("not_started")));
-    let event: serde_json::Value = client
-        .get(stack.url("/api/events/demo"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let event: serde_json::Value = stack.event_document().await;
     assert_eq!(
         body["starts_at"], event["starts_at"],
         "the refusal says when the sale starts"
@@ -92,14 +92,7 @@ async fn tokens_and_buys_after_the_sale_are_refused() {
     )
     .await;
     assert_eq!((status, body["code"].as_str()), (410, Some("ended")));
-    let event: serde_json::Value = client
-        .get(stack.url("/api/events/demo"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let event: serde_json::Value = stack.event_document().await;
     assert_eq!(event["state"], "ended");
     assert_eq!(stack.origin_traffic().await, 0);
 }

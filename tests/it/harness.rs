@@ -490,20 +490,22 @@ impl Stack {
         metric_sum(&text, "flashgate_origin_unsigned_requests_total", "")
     }
 
+    /// The public event document of `demo`, as the page sees it.
+    pub async fn event_document(&self) -> serde_json::Value {
+        reqwest::get(self.url("/api/events/demo"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
     /// Waits (bounded) until the stack as a whole sells `remaining` seats again: the edge's view
     /// shows them and no running origin still believes the event sold out.
     pub async fn wait_until_selling(&self, remaining: u64) {
-        let client = reqwest::Client::new();
         let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
         loop {
-            let view: serde_json::Value = client
-                .get(self.url("/api/events/demo"))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let view: serde_json::Value = self.event_document().await;
             let mut origins_selling = true;
             for (i, origin) in self.origins.iter().enumerate() {
                 if origin.is_some() {

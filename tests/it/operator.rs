@@ -63,14 +63,7 @@ async fn operators_open_and_close_a_sale_early() {
     .await;
     let client = reqwest::Client::new();
     let state = || async {
-        let event: serde_json::Value = client
-            .get(stack.url("/api/events/demo"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let event: serde_json::Value = stack.event_document().await;
         event["state"].as_str().unwrap().to_owned()
     };
     assert_eq!(state().await, "upcoming");
