@@ -28,6 +28,15 @@ pub enum Command {
         /// The config file.
         #[arg(long, default_value = DEFAULT_CONFIG)]
         config: PathBuf,
+        /// Rehearsal: every event's stock, overriding the config.
+        #[arg(long)]
+        stock: Option<u32>,
+        /// Rehearsal: every event opens this long after start (e.g. `30s`), overriding the config.
+        #[arg(long)]
+        opens_in: Option<String>,
+        /// Start from empty Redis data and order database (removes them from `up.var_dir`).
+        #[arg(long)]
+        fresh: bool,
     },
     /// Run the edge (the public gatekeeper).
     Edge {
@@ -103,6 +112,39 @@ pub enum Command {
         #[arg(long)]
         origin_out: PathBuf,
     },
+    /// Simulate a flash crowd against a running stack and check every invariant afterwards.
+    Rush {
+        /// The config of the stack.
+        #[arg(long, default_value = DEFAULT_CONFIG)]
+        config: PathBuf,
+        /// The edge to load, `http://host:port` (default: the config's `edge.listen`).
+        #[arg(long)]
+        target: Option<String>,
+        /// The event.
+        #[arg(long, default_value = "demo")]
+        event: String,
+        /// Distinct buyers.
+        #[arg(long, default_value_t = 1_000_000)]
+        users: u64,
+        /// Buyers in flight at once.
+        #[arg(long, default_value_t = 256)]
+        concurrency: usize,
+        /// Open model: buyers arriving per second (default: closed model).
+        #[arg(long)]
+        rate: Option<f64>,
+        /// Share of buyers who pay; half of the rest cancel, half let the reservation expire.
+        #[arg(long, default_value_t = 0.5)]
+        pay_share: f64,
+        /// Seconds between a waiting page's polls of the event.
+        #[arg(long, default_value_t = 0.5)]
+        poll: f64,
+        /// Seconds to wait for the ledger before checking the database.
+        #[arg(long, default_value_t = 60)]
+        ledger_wait: u64,
+        /// Output folder for the report.
+        #[arg(long, default_value = "rush-report")]
+        out: PathBuf,
+    },
     /// Compare Redis with the order database for one event; exit non-zero on any mismatch.
     Reconcile {
         /// The config file (for Redis and the database).
@@ -121,7 +163,19 @@ pub enum Command {
 pub fn run(cli: Cli) -> ExitCode {
     init_logging();
     let result = match cli.command {
-        Command::Up { config } => crate::up::run(&config),
+        Command::Up {
+            config,
+            stock,
+            opens_in,
+            fresh,
+        } => crate::up::run(
+            &config,
+            &crate::up::Rehearsal {
+                stock,
+                opens_in,
+                fresh,
+            },
+        ),
         Command::Edge { config, upgrade } => commands::edge(&config, upgrade),
         Command::Origin { config, listen } => commands::origin(&config, listen),
         Command::CheckConfig { config } => commands::check_config(&config),
@@ -150,6 +204,29 @@ pub fn run(cli: Cli) -> ExitCode {
             edge_out,
             origin_out,
         } => crate::bench_requests::run(&config, &event, count, &edge_out, &origin_out),
+        Command::Rush {
+            config,
+            target,
+            event,
+            users,
+            concurrency,
+            rate,
+            pay_share,
+            poll,
+            ledger_wait,
+            out,
+        } => crate::rush::run(crate::rush::RushOptions {
+            config,
+            target,
+            event,
+            users,
+            concurrency,
+            rate,
+            pay_share,
+            poll: std::time::Duration::from_secs_f64(poll),
+            ledger_wait: std::time::Duration::from_secs(ledger_wait),
+            out,
+        }),
         Command::Reconcile {
             config,
             event,

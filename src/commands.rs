@@ -85,7 +85,7 @@ pub fn reconcile(path: &Path, event: &str, wait: u64) -> Result<()> {
     let report = runtime.block_on(async {
         let client = redis::Client::open(config.redis_url.as_str())?;
         let mut redis = client
-            .get_connection_manager()
+            .get_connection_manager_with_config(crate::stack::ready::batch_redis_config())
             .await
             .context("cannot reach Redis")?;
         let store = origin::ledger::OrderStore::connect(&config.origin.database_url)

@@ -6,5 +6,6 @@ pub mod bench_origin;
 pub mod bench_requests;
 pub mod cli;
 pub mod commands;
+pub mod rush;
 pub mod stack;
 pub mod up;

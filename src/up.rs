@@ -27,14 +27,39 @@ fn redis_addr(url: &str) -> Result<SocketAddr> {
     })
 }
 
-fn component(config: &Path, epoch: u64, args: &[&str]) -> Result<Command> {
+/// Rehearsal settings: override the config's events for this run of the stack.
+#[derive(Debug, Clone, Default)]
+pub struct Rehearsal {
+    /// Every event's stock.
+    pub stock: Option<u32>,
+    /// Every event opens this long after start, e.g. `30s`.
+    pub opens_in: Option<String>,
+    /// Start from empty Redis data and order database.
+    pub fresh: bool,
+}
+
+impl Rehearsal {
+    /// The variables that carry the overrides to every component (and to config reloads).
+    fn vars(&self, epoch: u64) -> Vec<(&'static str, String)> {
+        let mut vars = vec![(Environment::EPOCH_VAR, epoch.to_string())];
+        if let Some(stock) = self.stock {
+            vars.push((Environment::STOCK_VAR, stock.to_string()));
+        }
+        if let Some(opens_in) = &self.opens_in {
+            vars.push((Environment::STARTS_AT_VAR, format!("+{opens_in}")));
+        }
+        vars
+    }
+}
+
+fn component(config: &Path, vars: &[(&'static str, String)], args: &[&str]) -> Result<Command> {
     let exe = std::env::current_exe().context("cannot find the flashgate binary")?;
     let mut command = Command::new(exe);
     command
         .args(args)
         .arg("--config")
         .arg(config)
-        .env(Environment::EPOCH_VAR, epoch.to_string())
+        .envs(vars.iter().map(|(k, v)| (*k, v)))
         .process_group(0);
     Ok(command)
 }
@@ -135,20 +160,42 @@ fn print_banner(config: &Config, config_path: &Path, log_dir: &Path) {
     println!("Ctrl-C stops everything.");
 }
 
+/// Removes the Redis data and (SQLite) order database of previous runs.
+fn forget_data(config: &Config, var: &Path) -> Result<()> {
+    let redis_dir = var.join("redis");
+    if redis_dir.exists() {
+        std::fs::remove_dir_all(&redis_dir)
+            .with_context(|| format!("cannot remove {}", redis_dir.display()))?;
+    }
+    if let sale::config::DatabaseUrl::Sqlite(path) = &config.origin.database_url {
+        for suffix in ["", "-wal", "-shm"] {
+            let file = PathBuf::from(format!("{}{suffix}", path.display()));
+            if file.exists() {
+                std::fs::remove_file(&file)
+                    .with_context(|| format!("cannot remove {}", file.display()))?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Starts the stack and supervises it until Ctrl-C, SIGTERM or a crash.
-pub fn run(config_path: &Path) -> Result<()> {
+pub fn run(config_path: &Path, rehearsal: &Rehearsal) -> Result<()> {
     let config_path = std::path::absolute(config_path).context("cannot resolve the config path")?;
-    let epoch = sale::time::now_millis();
-    let env = Environment {
-        epoch,
-        ..Environment::from_process()
-    };
+    let vars = rehearsal.vars(sale::time::now_millis());
+    let mut env = Environment::from_process();
+    env.vars
+        .extend(vars.iter().map(|(k, v)| ((*k).to_owned(), v.clone())));
+    env.epoch = vars[0].1.parse().unwrap_or(env.epoch);
     let config = Config::load(&config_path, &env)
         .with_context(|| format!("config {}", config_path.display()))?;
     let redis_addr = redis_addr(&config.redis_url)?;
     preflight(&config, redis_addr)?;
 
     let var = config.up.var_dir.clone();
+    if rehearsal.fresh {
+        forget_data(&config, &var)?;
+    }
     let log_dir: PathBuf = var.join("log");
     let mut stack = Stack {
         edge: None,
@@ -162,7 +209,7 @@ pub fn run(config_path: &Path) -> Result<()> {
 
     for node in &config.origins {
         let addr = node.listen.to_string();
-        let command = component(&config_path, epoch, &["origin", "--listen", &addr])?;
+        let command = component(&config_path, &vars, &["origin", "--listen", &addr])?;
         let log = log_dir.join(format!("origin-{}.log", node.listen.port()));
         let mut child = Component::spawn(format!("origin {addr}"), command, &log)?;
         ready::wait_until(&format!("origin {addr}"), START_TIMEOUT, || {
@@ -173,7 +220,7 @@ pub fn run(config_path: &Path) -> Result<()> {
     }
 
     let log = log_dir.join("edge.log");
-    let mut edge = Component::spawn("edge", component(&config_path, epoch, &["edge"])?, &log)?;
+    let mut edge = Component::spawn("edge", component(&config_path, &vars, &["edge"])?, &log)?;
     ready::wait_until("the edge", START_TIMEOUT, || {
         edge.exited().is_none() && ready::http_ok(config.edge.listen, "/")
     })

@@ -83,6 +83,30 @@ pub enum ReconcileError {
     Record(String),
 }
 
+/// Reads a whole hash in slices (HSCAN), so a big event neither stalls Redis with one huge
+/// reply nor runs into the client's reply timeout.
+async fn scan_hash<V: redis::FromRedisValue>(
+    redis: &mut ConnectionManager,
+    key: &str,
+) -> Result<HashMap<String, V>, ReconcileError> {
+    let mut all = HashMap::new();
+    let mut cursor = 0u64;
+    loop {
+        let (next, slice): (u64, Vec<(String, V)>) = redis::cmd("HSCAN")
+            .arg(key)
+            .arg(cursor)
+            .arg("COUNT")
+            .arg(1000)
+            .query_async(redis)
+            .await?;
+        all.extend(slice);
+        if next == 0 {
+            return Ok(all);
+        }
+        cursor = next;
+    }
+}
+
 /// Stream entries the ledger has not acknowledged: pending plus not yet delivered.
 pub async fn ledger_backlog(
     redis: &mut ConnectionManager,
@@ -134,8 +158,8 @@ pub async fn reconcile(
     let keys = EventKeys::new(&event.id);
     let counters: HashMap<String, u64> = redis.hgetall(&keys.seats).await?;
     let count = |name: &str| counters.get(name).copied().unwrap_or(0);
-    let raw_orders: HashMap<String, String> = redis.hgetall(&keys.orders).await?;
-    let holders: HashMap<String, u64> = redis.hgetall(&keys.holders).await?;
+    let raw_orders: HashMap<String, String> = scan_hash(redis, &keys.orders).await?;
+    let holders: HashMap<String, u64> = scan_hash(redis, &keys.holders).await?;
     let rows = store.orders(event.id.as_str()).await?;
 
     let mut report = Report {

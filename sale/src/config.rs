@@ -207,8 +207,9 @@ impl Config {
 
     /// Validates config text; relative paths are taken from `base`.
     pub fn parse(text: &str, base: &Path, env: &Environment) -> Result<Self, ConfigError> {
-        let raw: RawConfig =
+        let mut raw: RawConfig =
             toml::from_str(text).map_err(|e| ConfigError::Syntax(e.to_string()))?;
+        env.apply_overrides(&mut raw);
         validate::validate(raw, base, env).map_err(ConfigError::Invalid)
     }
 }
@@ -227,6 +228,25 @@ pub struct Environment {
 impl Environment {
     /// The variable `flashgate up` sets so every component resolves `+DURATION` identically.
     pub const EPOCH_VAR: &'static str = "FLASHGATE_EPOCH_MS";
+
+    /// Overrides every event's stock (`flashgate up --stock`), for rehearsals.
+    pub const STOCK_VAR: &'static str = "FLASHGATE_EVENT_STOCK";
+    /// Overrides every event's `starts_at` (`flashgate up --opens-in`), for rehearsals.
+    pub const STARTS_AT_VAR: &'static str = "FLASHGATE_EVENT_STARTS_AT";
+
+    /// Applies the rehearsal overrides to every event, before validation checks the result.
+    fn apply_overrides(&self, raw: &mut RawConfig) {
+        let stock = self.vars.get(Self::STOCK_VAR).and_then(|s| s.parse().ok());
+        let starts_at = self.vars.get(Self::STARTS_AT_VAR);
+        for event in &mut raw.events {
+            if let Some(stock) = stock {
+                event.stock = stock;
+            }
+            if let Some(starts_at) = starts_at {
+                event.starts_at.clone_from(starts_at);
+            }
+        }
+    }
 
     /// This process's environment; the epoch comes from [`Self::EPOCH_VAR`] or else is now.
     pub fn from_process() -> Self {

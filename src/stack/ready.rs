@@ -51,3 +51,9 @@ pub fn ensure_free(addr: SocketAddr, owner: &str) -> Result<(), String> {
         .map(drop)
         .map_err(|e| format!("{owner} needs {addr}, but it is not available ({e}); stop what uses it or change the config"))
 }
+
+/// Redis settings for batch tools (reconcile, the rush's checks): they read whole events, which
+/// can take longer than the default half-second reply timeout.
+pub fn batch_redis_config() -> redis::aio::ConnectionManagerConfig {
+    redis::aio::ConnectionManagerConfig::new().set_response_timeout(Some(Duration::from_secs(30)))
+}

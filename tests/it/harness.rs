@@ -413,9 +413,13 @@ impl Stack {
 
     /// A connection to the stack's Redis.
     pub async fn redis(&self) -> ConnectionManager {
+        // Test tools read whole events at once; under a loaded parallel suite that takes longer
+        // than the default half-second reply timeout.
+        let config = redis::aio::ConnectionManagerConfig::new()
+            .set_response_timeout(Some(Duration::from_secs(10)));
         redis::Client::open(self.config.redis_url.as_str())
             .expect("valid redis url")
-            .get_connection_manager()
+            .get_connection_manager_with_config(config)
             .await
             .expect("redis reachable")
     }

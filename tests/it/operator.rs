@@ -101,25 +101,33 @@ async fn operators_open_and_close_a_sale_early() {
         (404, Some("unknown_event"))
     );
 
-    let metrics = reqwest::Client::new()
-        .get(format!("http://{}/metrics", stack.admin_addr))
-        .bearer_auth(crate::harness::ADMIN_TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    for series in [
+    // Counters move at once; gauges are refreshed every second, so wait (bounded) for them.
+    let expected = [
         "flashgate_edge_requests_total{route=\"token\",code=\"ended\"} 1",
         "flashgate_edge_admissions_total 1",
         "flashgate_edge_request_seconds_bucket",
         "flashgate_edge_origin_healthy",
         "flashgate_edge_config_version 1",
-    ] {
+    ];
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let metrics = reqwest::Client::new()
+            .get(format!("http://{}/metrics", stack.admin_addr))
+            .bearer_auth(crate::harness::ADMIN_TOKEN)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let missing: Vec<_> = expected.iter().filter(|s| !metrics.contains(*s)).collect();
+        if missing.is_empty() {
+            break;
+        }
         assert!(
-            metrics.contains(series),
-            "metrics lack {series}:\n{metrics}"
+            tokio::time::Instant::now() < deadline,
+            "metrics lack {missing:?}:\n{metrics}"
         );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }

@@ -80,6 +80,20 @@ fn the_baseline_is_valid_and_typed() {
 }
 
 #[test]
+fn rehearsal_overrides_apply_to_every_event() {
+    let mut environment = env();
+    environment
+        .vars
+        .insert(Environment::STOCK_VAR.into(), "7".into());
+    environment
+        .vars
+        .insert(Environment::STARTS_AT_VAR.into(), "+5s".into());
+    let c = Config::parse(VALID, Path::new("."), &environment).unwrap();
+    assert_eq!(c.events[0].stock, 7);
+    assert_eq!(c.events[0].window.starts_at, 1_005_000);
+}
+
+#[test]
 fn unknown_fields_are_refused() {
     let text = with("threads = 2", "threads = 2\nthreds = 3");
     assert!(matches!(parse(&text), Err(ConfigError::Syntax(_))));

@@ -95,7 +95,11 @@ fn database_url(text: &str, base: &Path) -> ValueResult<DatabaseUrl> {
         if path.is_empty() {
             return Err("needs a file path after sqlite://".into());
         }
-        return Ok(DatabaseUrl::Sqlite(base.join(path)));
+        // Absolute, so the file is the same whatever directory a command runs from.
+        let file = base.join(path);
+        return Ok(DatabaseUrl::Sqlite(
+            std::path::absolute(&file).unwrap_or(file),
+        ));
     }
     if text.starts_with("postgres://") || text.starts_with("postgresql://") {
         return Ok(DatabaseUrl::Postgres(text.to_owned()));

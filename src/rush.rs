@@ -1,0 +1,206 @@
+//! `flashgate rush`: the flash-crowd simulator. N distinct buyers against a running stack, through
+//! the edge, each following the real flow. Closed model: C buyers in flight at once, each starting
+//! when the previous finished. Open model: buyers arrive at a fixed rate; each one's first request
+//! is timed from when it was due, so a stalled system shows up as latency instead of hiding.
+//! At the end the invariants are checked against Redis and the database, and the report written;
+//! any broken invariant makes the command fail.
+
+pub mod invariants;
+pub mod report;
+pub mod stats;
+pub mod user;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, anyhow, bail};
+use indicatif::{ProgressBar, ProgressStyle};
+use sale::Config;
+use sale::config::Environment;
+
+use self::report::Summary;
+use self::stats::Recorder;
+use self::user::Flow;
+
+/// What to simulate.
+#[derive(Debug, Clone)]
+pub struct RushOptions {
+    /// The config of the stack (for session keys, Redis and the database).
+    pub config: PathBuf,
+    /// The edge, `http://host:port`; defaults to the config's `edge.listen`.
+    pub target: Option<String>,
+    /// The event.
+    pub event: String,
+    /// Distinct buyers.
+    pub users: u64,
+    /// Buyers in flight at once.
+    pub concurrency: usize,
+    /// Open model: buyers arriving per second.
+    pub rate: Option<f64>,
+    /// Share of buyers who pay.
+    pub pay_share: f64,
+    /// How often a waiting buyer polls the event.
+    pub poll: Duration,
+    /// How long to wait for the ledger before checking the database.
+    pub ledger_wait: Duration,
+    /// Where the report goes.
+    pub out: PathBuf,
+}
+
+/// Runs the rush; fails if an invariant broke.
+pub fn run(options: RushOptions) -> Result<()> {
+    let config = Config::load(&options.config, &Environment::from_process())
+        .with_context(|| format!("config {}", options.config.display()))?;
+    let event = config
+        .event(&options.event)
+        .ok_or_else(|| anyhow!("no event {:?} in the config", options.event))?
+        .clone();
+    let runtime = tokio::runtime::Runtime::new()?;
+    let mut summary = runtime.block_on(simulate(&config, &options))?;
+    let (checks, stock) = runtime.block_on(invariants::check(
+        &config,
+        &event,
+        &summary.order_ids,
+        options.ledger_wait,
+    ))?;
+    summary.invariants = checks;
+    summary.stock = stock;
+    report::write(&options.out, &summary)?;
+    println!(
+        "{}",
+        std::fs::read_to_string(options.out.join("report.md")).unwrap_or_default()
+    );
+    if !summary.holds() {
+        bail!(
+            "an invariant broke; see {}",
+            options.out.join("report.md").display()
+        );
+    }
+    Ok(())
+}
+
+async fn simulate(config: &Config, options: &RushOptions) -> Result<Summary> {
+    let base = options
+        .target
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", config.edge.listen));
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(options.concurrency)
+        .tcp_nodelay(true)
+        .timeout(Duration::from_secs(30))
+        .build()?;
+    let started = Instant::now();
+    let flow = Arc::new(Flow {
+        client: client.clone(),
+        base: base.clone(),
+        event: options.event.clone(),
+        session_keys: config.secrets.session_keys.clone(),
+        pay_share: options.pay_share,
+        poll: options.poll,
+        started,
+    });
+    let next = Arc::new(AtomicU64::new(0));
+    let done = Arc::new(AtomicU64::new(0));
+    let progress = ProgressBar::new(options.users);
+    progress.set_style(
+        ProgressStyle::with_template(
+            "{elapsed_precise} [{bar:40}] {pos}/{len} buyers, {per_sec} {msg}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let (stop_monitor, monitor) = seats_monitor(
+        client,
+        format!("{base}/api/events/{}", options.event),
+        started,
+    );
+
+    let workers: Vec<_> = (0..options.concurrency)
+        .map(|_| {
+            let (flow, next, done, progress) =
+                (flow.clone(), next.clone(), done.clone(), progress.clone());
+            let (users, rate) = (options.users, options.rate);
+            tokio::spawn(async move {
+                let mut recorder = Recorder::default();
+                loop {
+                    let index = next.fetch_add(1, Ordering::Relaxed);
+                    if index >= users {
+                        return recorder;
+                    }
+                    let intended = match rate {
+                        Some(rate) => {
+                            let due = started + Duration::from_secs_f64(index as f64 / rate);
+                            tokio::time::sleep_until(due.into()).await;
+                            due
+                        }
+                        None => Instant::now(),
+                    };
+                    flow.buyer(index, intended, &mut recorder).await;
+                    done.fetch_add(1, Ordering::Relaxed);
+                    progress.inc(1);
+                    if index % 1024 == 0 {
+                        progress.set_message(format!("{} orders", recorder.orders.len()));
+                    }
+                }
+            })
+        })
+        .collect();
+    let mut total = Recorder::default();
+    for worker in workers {
+        total.merge(worker.await?);
+    }
+    let wall = started.elapsed();
+    progress.finish();
+    let _ = stop_monitor.send(());
+    let seats = monitor.await?;
+
+    let requests: u64 = total.outcomes.values().flat_map(|c| c.values()).sum();
+    Ok(Summary {
+        users: options.users,
+        concurrency: options.concurrency,
+        model: options
+            .rate
+            .map_or_else(|| "closed".to_owned(), |r| format!("open ({r} users/s)")),
+        stock: config.event(&options.event).map_or(0, |e| e.stock),
+        wall_seconds: wall.as_secs_f64(),
+        requests,
+        requests_per_second: requests as f64 / wall.as_secs_f64().max(0.001),
+        orders: total.orders.len() as u64,
+        latency: total.percentiles(),
+        outcomes: total.outcomes,
+        timeline: total.timeline,
+        seats,
+        invariants: Vec::new(),
+        order_ids: total.orders,
+    })
+}
+
+/// Samples the event's remaining seats once a second, until told to stop.
+fn seats_monitor(
+    client: reqwest::Client,
+    url: String,
+    started: Instant,
+) -> (
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<Vec<(u64, u64)>>,
+) {
+    let (stop, mut stopped) = tokio::sync::oneshot::channel();
+    let task = tokio::spawn(async move {
+        let mut samples = Vec::new();
+        let mut ticker = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tokio::select! {
+                _ = ticker.tick() => {}
+                _ = &mut stopped => return samples,
+            }
+            if let Ok(response) = client.get(&url).send().await
+                && let Ok(view) = response.json::<serde_json::Value>().await
+                && let Some(remaining) = view["remaining"].as_u64()
+            {
+                samples.push((started.elapsed().as_secs(), remaining));
+            }
+        }
+    });
+    (stop, task)
+}

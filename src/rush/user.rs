@@ -1,0 +1,162 @@
+//! One simulated buyer, following the real flow a page drives: poll the event until the sale
+//! opens (stopping if it is sold out or over), fetch a purchase token, buy with the returned URL,
+//! then pay, cancel, or walk away and let the reservation expire.
+
+use std::time::{Duration, Instant};
+
+use rand::Rng;
+use sale::UserId;
+use sale::keys::KeyRing;
+
+use super::stats::Recorder;
+
+/// What every buyer shares.
+#[derive(Debug)]
+pub struct Flow {
+    /// HTTP client with keep-alive, like a browser.
+    pub client: reqwest::Client,
+    /// `http://host:port` of the edge.
+    pub base: String,
+    /// The event id.
+    pub event: String,
+    /// To mint sessions, as the site's login service would.
+    pub session_keys: KeyRing,
+    /// Share of buyers who pay; half of the rest cancel, half let the reservation expire.
+    pub pay_share: f64,
+    /// How often a waiting page polls the event.
+    pub poll: Duration,
+    /// When the rush started, for the timeline.
+    pub started: Instant,
+}
+
+/// A response's outcome code: the status for successes, the contract `code` for refusals.
+async fn outcome(
+    response: reqwest::Result<reqwest::Response>,
+) -> (String, Option<serde_json::Value>) {
+    match response {
+        Ok(response) => {
+            let status = response.status();
+            let body: Option<serde_json::Value> = response.json().await.ok();
+            let code = if status.is_success() {
+                status.as_u16().to_string()
+            } else {
+                body.as_ref()
+                    .and_then(|b| b["code"].as_str())
+                    .map_or_else(|| status.as_u16().to_string(), str::to_owned)
+            };
+            (code, body)
+        }
+        Err(_) => ("io_error".to_owned(), None),
+    }
+}
+
+impl Flow {
+    fn second(&self) -> u64 {
+        self.started.elapsed().as_secs()
+    }
+
+    /// Runs buyer `index`, whose first request was meant to start at `intended` (open model:
+    /// lateness counts as latency, so a stalled system cannot hide it).
+    pub async fn buyer(&self, index: u64, intended: Instant, recorder: &mut Recorder) {
+        let Ok(user) = UserId::parse(&format!("rush-{index}")) else {
+            return;
+        };
+        let expires_at = sale::time::now_millis() + 3_600_000;
+        let session = sale::session::mint(&self.session_keys, &user, expires_at);
+        // Each buyer is its own client address, as the edge sees it behind a trusted proxy.
+        let address = format!(
+            "10.{}.{}.{}",
+            (index >> 16) & 255,
+            (index >> 8) & 255,
+            index & 255
+        );
+        let mut since = intended;
+
+        loop {
+            let response = self
+                .client
+                .get(format!("{}/api/events/{}", self.base, self.event))
+                .header("x-forwarded-for", &address)
+                .send()
+                .await;
+            let (code, body) = outcome(response).await;
+            recorder.record("view", &code, micros(since), self.second());
+            let state = body
+                .as_ref()
+                .and_then(|b| b["state"].as_str().map(str::to_owned));
+            match state.as_deref() {
+                Some("on_sale") => break,
+                Some("upcoming") => {
+                    tokio::time::sleep(self.poll).await;
+                    since = Instant::now();
+                }
+                _ => return,
+            }
+        }
+
+        let start = Instant::now();
+        let response = self
+            .client
+            .post(format!("{}/api/events/{}/token", self.base, self.event))
+            .header("x-forwarded-for", &address)
+            .bearer_auth(&session)
+            .send()
+            .await;
+        let (code, body) = outcome(response).await;
+        recorder.record("token", &code, micros(start), self.second());
+        let Some(buy_url) = body
+            .as_ref()
+            .and_then(|b| b["buy_url"].as_str())
+            .filter(|_| code == "200")
+        else {
+            return;
+        };
+
+        let start = Instant::now();
+        let response = self
+            .client
+            .post(format!("{}{buy_url}", self.base))
+            .header("x-forwarded-for", &address)
+            .bearer_auth(&session)
+            .send()
+            .await;
+        let (code, body) = outcome(response).await;
+        recorder.record("buy", &code, micros(start), self.second());
+        let Some(order) = body
+            .as_ref()
+            .and_then(|b| b["order_id"].as_str())
+            .filter(|_| code == "201")
+        else {
+            return;
+        };
+        recorder.orders.push(order.to_owned());
+
+        let roll: f64 = rand::rng().random();
+        let action = if roll < self.pay_share {
+            "pay"
+        } else if roll < self.pay_share + (1.0 - self.pay_share) / 2.0 {
+            "cancel"
+        } else {
+            return;
+        };
+        let start = Instant::now();
+        let response = self
+            .client
+            .post(format!("{}/api/orders/{order}/{action}", self.base))
+            .header("x-forwarded-for", &address)
+            .bearer_auth(&session)
+            .send()
+            .await;
+        let (code, _) = outcome(response).await;
+        recorder.record(
+            "settle",
+            &format!("{action}:{code}"),
+            micros(start),
+            self.second(),
+        );
+    }
+}
+
+fn micros(since: Instant) -> u64 {
+    u64::try_from(since.elapsed().as_micros()).unwrap_or(u64::MAX)
+}
