@@ -391,6 +391,16 @@ impl Stack {
         });
     }
 
+    /// The config file the components run with.
+    pub fn config_path(&self) -> &Path {
+        &self.config_path
+    }
+
+    /// A folder inside the test's temp dir.
+    pub fn scratch(&self, name: &str) -> std::path::PathBuf {
+        self.dir.path().join(name)
+    }
+
     /// `http://EDGE` + `path`.
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.edge_addr)

@@ -17,4 +17,5 @@ mod origin_trust;
 mod outage;
 mod refusals;
 mod reload;
+mod rush;
 mod stock;

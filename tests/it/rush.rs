@@ -1,0 +1,132 @@
+//! The rush simulator as operators run it, against the real stack: it finishes, its invariants
+//! hold, its report files exist and parse; and its checker does fail when the ledger is broken.
+
+use std::process::Command;
+
+use crate::harness::{Stack, StackOptions};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_small_rush_keeps_every_invariant_and_writes_its_report() {
+    let stack = Stack::start(StackOptions {
+        stock: 1_000,
+        ..StackOptions::default()
+    })
+    .await;
+    let out = stack.scratch("rush-report");
+    let config = stack.config_path().to_owned();
+    let target = stack.url("");
+    let run = tokio::task::spawn_blocking({
+        let out = out.clone();
+        move || {
+            Command::new(env!("CARGO_BIN_EXE_flashgate"))
+                .args([
+                    "rush",
+                    "--users",
+                    "20000",
+                    "--concurrency",
+                    "64",
+                    "--ledger-wait",
+                    "60",
+                ])
+                .arg("--config")
+                .arg(&config)
+                .arg("--target")
+                .arg(&target)
+                .arg("--out")
+                .arg(&out)
+                .output()
+                .unwrap()
+        }
+    })
+    .await
+    .unwrap();
+    assert!(
+        run.status.success(),
+        "rush failed:\n{}\n{}",
+        String::from_utf8_lossy(&run.stdout),
+        String::from_utf8_lossy(&run.stderr)
+    );
+
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["users"], 20_000);
+    assert_eq!(summary["stock"], 1_000);
+    assert!(
+        summary["orders"].as_u64().unwrap() >= 1_000,
+        "every seat sold at least once: {}",
+        summary["orders"]
+    );
+    let invariants = summary["invariants"].as_array().unwrap();
+    assert_eq!(invariants.len(), 4);
+    assert!(invariants.iter().all(|c| c["ok"] == true), "{invariants:?}");
+    assert!(summary["latency"]["buy"]["p99_ms"].as_f64().unwrap() > 0.0);
+    let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(report.contains("## Invariants") && report.contains("✔ **reconcile clean**"));
+    for chart in ["throughput.svg", "latency.svg", "seats.svg"] {
+        let svg = std::fs::read_to_string(out.join(chart)).unwrap();
+        assert!(
+            svg.starts_with("<svg") && svg.contains("<polyline"),
+            "{chart} has no line"
+        );
+    }
+    assert_eq!(stack.remaining().await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_invariant_checker_fails_on_a_broken_ledger() {
+    let stack = Stack::start(StackOptions::default()).await;
+    let client = reqwest::Client::new();
+    let mut accepted = Vec::new();
+    for i in 0..5 {
+        let (status, body) =
+            crate::harness::token_and_buy(&client, &stack, &format!("buyer-{i}")).await;
+        assert_eq!(status, 201);
+        accepted.push(body["order_id"].as_str().unwrap().to_owned());
+    }
+    stack.orders_reaching(5).await;
+    let event = stack.config.event("demo").unwrap().clone();
+    let check = |accepted: Vec<String>| {
+        let (config, event) = (stack.config.clone(), event.clone());
+        async move {
+            flashgate::rush::invariants::check(
+                &config,
+                &event,
+                &accepted,
+                std::time::Duration::from_secs(30),
+            )
+            .await
+            .unwrap()
+            .0
+        }
+    };
+    assert!(
+        check(accepted.clone()).await.iter().all(|c| c.ok),
+        "a sound ledger passes"
+    );
+
+    // Delete one accepted order's row behind the ledger's back.
+    let url = stack.config.origin.database_url.connect_url();
+    sqlx::any::install_default_drivers();
+    let mut db = <sqlx::AnyConnection as sqlx::Connection>::connect(&url)
+        .await
+        .unwrap();
+    sqlx::query("DELETE FROM orders WHERE order_id = $1")
+        .bind(&accepted[0])
+        .execute(&mut db)
+        .await
+        .unwrap();
+
+    let checks = check(accepted.clone()).await;
+    let failed: Vec<&str> = checks.iter().filter(|c| !c.ok).map(|c| c.name).collect();
+    assert_eq!(
+        failed,
+        ["every 201 has exactly one order row", "reconcile clean"],
+        "{checks:?}"
+    );
+    let broken = checks.iter().find(|c| c.name == "reconcile clean").unwrap();
+    assert!(
+        broken.detail.contains(&accepted[0]),
+        "the report names the missing order: {}",
+        broken.detail
+    );
+}
