@@ -3,7 +3,7 @@
 //! and a session), and pre-signed for an origin (what a plain reverse proxy such as nginx would
 //! forward, having done none of the edge's checks). Both make the origins do the same work.
 //!
-//! Lines are `PATH<TAB>Header: value<TAB>…`, read by `scripts/bench/replay.lua` under wrk.
+//! Lines are `PATH<TAB>Header: value<TAB>…`, read by `scripts/wrk/replay.lua` under wrk.
 
 use std::io::{BufWriter, Write};
 use std::path::Path;
