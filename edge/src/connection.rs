@@ -11,9 +11,13 @@ pub const KEEPALIVE_IDLE_SECS: u64 = 60;
 /// How long a read of the request body, or a write of the response, may stall.
 pub const IO_STALL: Duration = Duration::from_secs(10);
 
-/// Applies the limits to `session`.
+/// Applies the limits to `session`. Keep-alive is only bounded where the request has it: an
+/// HTTP/1.0 request without `Connection: keep-alive` must see its connection closed after the
+/// response, or clients that read to the end of the connection (ApacheBench) wait forever.
 pub fn limit(session: &mut Session) {
-    session.set_keepalive(Some(KEEPALIVE_IDLE_SECS));
+    if session.get_keepalive().is_some() {
+        session.set_keepalive(Some(KEEPALIVE_IDLE_SECS));
+    }
     session.set_read_timeout(Some(IO_STALL));
     session.set_write_timeout(Some(IO_STALL));
 }

@@ -51,6 +51,17 @@ async fn the_page_revalidates_and_compresses() {
             .status(),
         404
     );
+
+    // An HTTP/1.0 client without keep-alive reads until the connection closes: the edge must close.
+    use std::io::{Read, Write};
+    let mut raw = std::net::TcpStream::connect(stack.edge_addr).unwrap();
+    raw.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .unwrap();
+    write!(raw, "GET / HTTP/1.0\r\nHost: x\r\n\r\n").unwrap();
+    let mut answer = Vec::new();
+    raw.read_to_end(&mut answer)
+        .expect("the edge closes an HTTP/1.0 connection after the response");
+    assert!(answer.starts_with(b"HTTP/1.1 200"));
 }
 
 #[tokio::test]
