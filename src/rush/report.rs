@@ -143,7 +143,7 @@ fn throughput_chart(path: &Path, s: &Summary) -> Result<()> {
         .unwrap_or(1);
     let mut chart = ChartBuilder::on(&root)
         .caption(
-            "requests per second by step and outcome",
+            "requests per second by step and outcome (page polls not drawn)",
             ("sans-serif", 18),
         )
         .margin(10)
