@@ -2,6 +2,12 @@
 //! written for the test; tests may also stop, kill and restart each part. Dropping the stack stops
 //! every process (also when the test panics) and removes its folder.
 
+mod client;
+mod config;
+
+pub use client::*;
+pub use config::*;
+
 use std::net::{SocketAddr, TcpListener};
 use std::path::Path;
 use std::process::Command;
@@ -13,64 +19,6 @@ use origin::reconcile::Report;
 use redis::aio::ConnectionManager;
 use sale::config::Environment;
 use sale::{Config, EventId, UserId};
-use sqlx::Connection;
-
-/// Which order database the origins use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Database {
-    /// A SQLite file in the test's folder.
-    Sqlite,
-    /// A fresh database on the PostgreSQL server named by `FLASHGATE_TEST_POSTGRES`.
-    Postgres,
-}
-
-/// What a test wants of its stack.
-#[derive(Debug, Clone)]
-pub struct StackOptions {
-    /// One origin per weight.
-    pub weights: Vec<u32>,
-    /// Seats of the `demo` event.
-    pub stock: u32,
-    /// Seats one user may hold.
-    pub per_user_limit: u32,
-    /// `starts_at` relative to the stack's start, e.g. `"+0s"` (open) or `"+1h"`.
-    pub starts: &'static str,
-    /// `ends_at` likewise.
-    pub ends: &'static str,
-    /// How long reservations wait for payment.
-    pub reservation_ttl: &'static str,
-    /// The order database.
-    pub database: Database,
-    /// `[edge] limits = …` as an inline table.
-    pub limits: &'static str,
-    /// `[secrets] token_keys = …`.
-    pub token_keys: &'static str,
-    /// `[tokens] scheme = …`.
-    pub token_scheme: &'static str,
-}
-
-/// The default purchase token key ring.
-pub const TOKEN_KEY_T1: &str = r#"[{ id = "t1", secret = "test-token-key-0123456789" }]"#;
-
-/// Caps so high no test meets them unless it sets its own.
-pub const NO_LIMITS: &str = r#"{ per_user = { rate = "100000/s" }, per_ip = { rate = "1000000/s" }, admission = { rate = "1000000/s" } }"#;
-
-impl Default for StackOptions {
-    fn default() -> Self {
-        Self {
-            weights: vec![1, 1],
-            stock: 100,
-            per_user_limit: 1,
-            starts: "+0s",
-            ends: "+1h",
-            reservation_ttl: "10m",
-            database: Database::Sqlite,
-            limits: NO_LIMITS,
-            token_keys: TOKEN_KEY_T1,
-            token_scheme: "hmac-sha256",
-        }
-    }
-}
 
 /// A running stack for one test.
 pub struct Stack {
@@ -98,112 +46,6 @@ pub fn free_addr() -> SocketAddr {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("the OS hands out a free port")
-}
-
-pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
-
-/// A fresh, empty PostgreSQL database for one test.
-async fn fresh_postgres_database() -> String {
-    let server = std::env::var("FLASHGATE_TEST_POSTGRES")
-        .expect("FLASHGATE_TEST_POSTGRES must name a PostgreSQL server (scripts/test sets it up)");
-    let name = format!("flashgate_test_{}", hex_id());
-    let mut admin = sqlx::PgConnection::connect(&server)
-        .await
-        .expect("PostgreSQL is reachable");
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut admin)
-        .await
-        .expect("test database created");
-    let (base, _) = server.rsplit_once('/').expect("URL has a database part");
-    format!("{base}/{name}")
-}
-
-fn hex_id() -> String {
-    format!("{:016x}", rand_u64())
-}
-
-fn rand_u64() -> u64 {
-    use std::hash::{BuildHasher, RandomState};
-    RandomState::new().hash_one(std::time::SystemTime::now())
-}
-
-fn config_text(
-    redis: SocketAddr,
-    edge: SocketAddr,
-    admin: SocketAddr,
-    database_url: &str,
-    origins: &[(SocketAddr, u32)],
-    o: &StackOptions,
-) -> String {
-    let static_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("static");
-    let mut text = format!(
-        r#"
-[edge]
-listen = "{edge}"
-admin_listen = "{admin}"
-threads = 1
-static_dir = "{static_dir}"
-dev_sessions = true
-health_check_interval = "200ms"
-limits = {limits}
-
-[origin]
-database_url = "{database_url}"
-
-[redis]
-url = "redis://{redis}"
-
-[secrets]
-admin_token = "{ADMIN_TOKEN}"
-session_keys = [{{ id = "s1", secret = "test-session-key-0123456789" }}]
-token_keys = {token_keys}
-internal_keys = [{{ id = "i1", secret = "test-internal-key-0123456789" }}]
-
-md5_salt = "test-md5-salt-0123456789"
-
-[tokens]
-scheme = "{token_scheme}"
-ttl = "10m"
-
-[[events]]
-id = "demo"
-name = "Test event"
-price_cents = 1000
-currency = "EUR"
-stock = {stock}
-per_user_limit = {limit}
-starts_at = "{starts}"
-ends_at = "{ends}"
-reservation_ttl = "{ttl}"
-
-[[events]]
-id = "other"
-name = "Another event"
-price_cents = 1000
-currency = "EUR"
-stock = 10
-starts_at = "+0s"
-ends_at = "+1h"
-
-[up]
-var_dir = "var"
-"#,
-        static_dir = static_dir.display(),
-        stock = o.stock,
-        limit = o.per_user_limit,
-        starts = o.starts,
-        ends = o.ends,
-        ttl = o.reservation_ttl,
-        limits = o.limits,
-        token_keys = o.token_keys,
-        token_scheme = o.token_scheme,
-    );
-    for (addr, weight) in origins {
-        text.push_str(&format!(
-            "\n[[origins]]\nlisten = \"{addr}\"\nweight = {weight}\n"
-        ));
-    }
-    text
 }
 
 impl Stack {
@@ -367,18 +209,15 @@ impl Stack {
 
     /// Waits (bounded) until the edge runs config version `version`.
     pub async fn wait_for_config_version(&self, version: u64) {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-        loop {
-            let (_, status) = self.admin(reqwest::Method::GET, "/admin/status").await;
-            if status["config_version"] == version {
-                return;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "edge never reached config version {version}: {status}"
-            );
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
+        eventually(
+            &format!("config version {version}"),
+            Duration::from_secs(10),
+            || async {
+                let (_, status) = self.admin(reqwest::Method::GET, "/admin/status").await;
+                status["config_version"] == version
+            },
+        )
+        .await;
     }
 
     /// Kills Redis without warning and starts it again on the same data (AOF replay). Blocks the
@@ -444,14 +283,21 @@ impl Stack {
     /// Waits (bounded) until the database holds `count` orders of `demo`, and returns them.
     pub async fn orders_reaching(&self, count: usize) -> Vec<StoredOrder> {
         let store = self.store().await;
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-        loop {
-            let orders = store.orders("demo").await.expect("orders are readable");
-            if orders.len() >= count || tokio::time::Instant::now() >= deadline {
-                return orders;
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
+        let enough = || async {
+            store
+                .orders("demo")
+                .await
+                .expect("orders are readable")
+                .len()
+                >= count
+        };
+        eventually(
+            &format!("{count} order rows"),
+            Duration::from_secs(30),
+            enough,
+        )
+        .await;
+        store.orders("demo").await.expect("orders are readable")
     }
 
     /// Reconciles `demo`, waiting up to 30 s for the ledger to drain first.
@@ -517,26 +363,23 @@ impl Stack {
     /// Waits (bounded) until the stack as a whole sells `remaining` seats again: the edge's view
     /// shows them and no running origin still believes the event sold out.
     pub async fn wait_until_selling(&self, remaining: u64) {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-        loop {
-            let view: serde_json::Value = self.event_document().await;
-            let mut origins_selling = true;
-            for (i, origin) in self.origins.iter().enumerate() {
-                if origin.is_some() {
-                    let text = self.origin_metrics(i).await;
-                    origins_selling &=
-                        metric_sum(&text, "flashgate_origin_sold_out", "event=\"demo\"") == 0;
+        eventually(
+            &format!("the stack selling {remaining} seats again"),
+            Duration::from_secs(20),
+            || async {
+                let view = self.event_document().await;
+                let mut origins_selling = true;
+                for (i, origin) in self.origins.iter().enumerate() {
+                    if origin.is_some() {
+                        let text = self.origin_metrics(i).await;
+                        origins_selling &=
+                            metric_sum(&text, "flashgate_origin_sold_out", "event=\"demo\"") == 0;
+                    }
                 }
-            }
-            if view["remaining"] == remaining && view["state"] == "on_sale" && origins_selling {
-                return;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "stack never sold {remaining} seats again: view {view}"
-            );
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
+                view["remaining"] == remaining && view["state"] == "on_sale" && origins_selling
+            },
+        )
+        .await;
     }
 
     /// Every request any origin saw (signed, on any route, or refused unsigned).
@@ -550,65 +393,4 @@ impl Stack {
         }
         total
     }
-}
-
-/// Sums the samples of `metric` whose labels contain `label`.
-fn metric_sum(text: &str, metric: &str, label: &str) -> u64 {
-    text.lines()
-        .filter(|line| line.starts_with(metric) && line.contains(label))
-        .filter_map(|line| line.rsplit(' ').next()?.parse::<u64>().ok())
-        .sum()
-}
-
-/// A response's status and JSON body.
-pub async fn status_and_json(response: reqwest::Response) -> (u16, serde_json::Value) {
-    let status = response.status().as_u16();
-    let body = response.json().await.unwrap_or(serde_json::Value::Null);
-    (status, body)
-}
-
-/// `POST /api/events/demo/token` for `session`, returning status and body.
-pub async fn fetch_token(
-    client: &reqwest::Client,
-    stack: &Stack,
-    session: &str,
-) -> (u16, serde_json::Value) {
-    let response = client
-        .post(stack.url("/api/events/demo/token"))
-        .bearer_auth(session)
-        .send()
-        .await
-        .expect("edge answers");
-    status_and_json(response).await
-}
-
-/// `POST` to `path` on the edge as `session`.
-pub async fn post(
-    client: &reqwest::Client,
-    stack: &Stack,
-    path: &str,
-    session: &str,
-) -> (u16, serde_json::Value) {
-    let response = client
-        .post(stack.url(path))
-        .bearer_auth(session)
-        .send()
-        .await
-        .expect("edge answers");
-    status_and_json(response).await
-}
-
-/// Token then buy for `user`; returns the buy's status and body (or the token refusal).
-pub async fn token_and_buy(
-    client: &reqwest::Client,
-    stack: &Stack,
-    user: &str,
-) -> (u16, serde_json::Value) {
-    let session = stack.session(user);
-    let (status, token) = fetch_token(client, stack, &session).await;
-    if status != 200 {
-        return (status, token);
-    }
-    let buy_url = token["buy_url"].as_str().expect("buy_url");
-    post(client, stack, buy_url, &session).await
 }

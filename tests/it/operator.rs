@@ -4,7 +4,7 @@
 use reqwest::Method;
 use reqwest::header::{ACCEPT_ENCODING, CONTENT_ENCODING, ETAG, IF_NONE_MATCH};
 
-use crate::harness::{Stack, StackOptions, fetch_token};
+use crate::harness::{Stack, StackOptions, eventually, fetch_token};
 
 #[tokio::test]
 async fn the_page_revalidates_and_compresses() {
@@ -81,14 +81,11 @@ async fn operators_open_and_close_a_sale_early() {
 
     let (status, _) = stack.admin(Method::POST, "/admin/events/demo/open").await;
     assert_eq!(status, 200);
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
-    while state().await != "on_sale" {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the open gate never showed"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-    }
+    let ten_seconds = std::time::Duration::from_secs(10);
+    eventually("the open gate showing", ten_seconds, || async {
+        state().await == "on_sale"
+    })
+    .await;
     let (status, order) = crate::harness::token_and_buy(&client, &stack, "early-bird").await;
     assert_eq!(
         status, 201,
@@ -97,13 +94,10 @@ async fn operators_open_and_close_a_sale_early() {
 
     let (status, _) = stack.admin(Method::POST, "/admin/events/demo/close").await;
     assert_eq!(status, 200);
-    while state().await != "ended" {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the close gate never showed"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-    }
+    eventually("the close gate showing", ten_seconds, || async {
+        state().await == "ended"
+    })
+    .await;
     let (status, body) = fetch_token(&client, &stack, &stack.session("late")).await;
     assert_eq!((status, body["code"].as_str()), (410, Some("ended")));
     let (status, body) = stack.admin(Method::POST, "/admin/events/nope/open").await;
@@ -120,9 +114,8 @@ async fn operators_open_and_close_a_sale_early() {
         "flashgate_edge_origin_healthy",
         "flashgate_edge_config_version 1",
     ];
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
-    loop {
-        let metrics = reqwest::Client::new()
+    let metrics = || async {
+        reqwest::Client::new()
             .get(format!("http://{}/metrics", stack.admin_addr))
             .bearer_auth(crate::harness::ADMIN_TOKEN)
             .send()
@@ -130,15 +123,11 @@ async fn operators_open_and_close_a_sale_early() {
             .unwrap()
             .text()
             .await
-            .unwrap();
-        let missing: Vec<_> = expected.iter().filter(|s| !metrics.contains(*s)).collect();
-        if missing.is_empty() {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "metrics lack {missing:?}:\n{metrics}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+            .unwrap()
+    };
+    eventually("every expected metric", ten_seconds, || async {
+        let text = metrics().await;
+        expected.iter().all(|series| text.contains(series))
+    })
+    .await;
 }

@@ -38,8 +38,17 @@ pub async fn get_order(
     admitted: Admitted,
 ) -> Response {
     let result = view(&state, &order, &admitted).await;
+    answer(&state, "order", result)
+}
+
+/// Counts the outcome under `route` and turns it into the response.
+fn answer(
+    state: &AppState,
+    route: &'static str,
+    result: Result<OrderView, OriginError>,
+) -> Response {
     state.metrics().record(
-        "order",
+        route,
         result
             .as_ref()
             .map_or_else(|e| e.refusal().code(), |_| "ok"),
@@ -101,14 +110,5 @@ async fn transition(
             .map(|record| OrderView::new(&order_id, record)),
         Err(_) => Err(Refusal::NotFound.into()),
     };
-    state.metrics().record(
-        route,
-        result
-            .as_ref()
-            .map_or_else(|e| e.refusal().code(), |_| "ok"),
-    );
-    match result {
-        Ok(view) => Json(view).into_response(),
-        Err(e) => e.into_response(),
-    }
+    answer(&state, route, result)
 }

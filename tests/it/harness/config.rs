@@ -1,0 +1,171 @@
+//! What a test stack is made of: its options, the config file written for it, and a fresh
+//! PostgreSQL database per test when it asks for one.
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use sqlx::Connection;
+
+/// Which order database the origins use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Database {
+    /// A SQLite file in the test's folder.
+    Sqlite,
+    /// A fresh database on the PostgreSQL server named by `FLASHGATE_TEST_POSTGRES`.
+    Postgres,
+}
+
+/// What a test wants of its stack.
+#[derive(Debug, Clone)]
+pub struct StackOptions {
+    /// One origin per weight.
+    pub weights: Vec<u32>,
+    /// Seats of the `demo` event.
+    pub stock: u32,
+    /// Seats one user may hold.
+    pub per_user_limit: u32,
+    /// `starts_at` relative to the stack's start, e.g. `"+0s"` (open) or `"+1h"`.
+    pub starts: &'static str,
+    /// `ends_at` likewise.
+    pub ends: &'static str,
+    /// How long reservations wait for payment.
+    pub reservation_ttl: &'static str,
+    /// The order database.
+    pub database: Database,
+    /// `[edge] limits = …` as an inline table.
+    pub limits: &'static str,
+    /// `[secrets] token_keys = …`.
+    pub token_keys: &'static str,
+    /// `[tokens] scheme = …`.
+    pub token_scheme: &'static str,
+}
+
+/// The default purchase token key ring.
+pub const TOKEN_KEY_T1: &str = r#"[{ id = "t1", secret = "test-token-key-0123456789" }]"#;
+
+/// Caps so high no test meets them unless it sets its own.
+pub const NO_LIMITS: &str = r#"{ per_user = { rate = "100000/s" }, per_ip = { rate = "1000000/s" }, admission = { rate = "1000000/s" } }"#;
+
+impl Default for StackOptions {
+    fn default() -> Self {
+        Self {
+            weights: vec![1, 1],
+            stock: 100,
+            per_user_limit: 1,
+            starts: "+0s",
+            ends: "+1h",
+            reservation_ttl: "10m",
+            database: Database::Sqlite,
+            limits: NO_LIMITS,
+            token_keys: TOKEN_KEY_T1,
+            token_scheme: "hmac-sha256",
+        }
+    }
+}
+
+/// The admin token of every test stack.
+pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
+
+/// A fresh, empty PostgreSQL database for one test.
+pub async fn fresh_postgres_database() -> String {
+    let server = std::env::var("FLASHGATE_TEST_POSTGRES")
+        .expect("FLASHGATE_TEST_POSTGRES must name a PostgreSQL server (scripts/test sets it up)");
+    let name = format!("flashgate_test_{}", hex_id());
+    let mut admin = sqlx::PgConnection::connect(&server)
+        .await
+        .expect("PostgreSQL is reachable");
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut admin)
+        .await
+        .expect("test database created");
+    let (base, _) = server.rsplit_once('/').expect("URL has a database part");
+    format!("{base}/{name}")
+}
+
+fn hex_id() -> String {
+    format!("{:016x}", rand_u64())
+}
+
+fn rand_u64() -> u64 {
+    use std::hash::{BuildHasher, RandomState};
+    RandomState::new().hash_one(std::time::SystemTime::now())
+}
+
+pub fn config_text(
+    redis: SocketAddr,
+    edge: SocketAddr,
+    admin: SocketAddr,
+    database_url: &str,
+    origins: &[(SocketAddr, u32)],
+    o: &StackOptions,
+) -> String {
+    let static_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("static");
+    let mut text = format!(
+        r#"
+[edge]
+listen = "{edge}"
+admin_listen = "{admin}"
+threads = 1
+static_dir = "{static_dir}"
+dev_sessions = true
+health_check_interval = "200ms"
+limits = {limits}
+
+[origin]
+database_url = "{database_url}"
+
+[redis]
+url = "redis://{redis}"
+
+[secrets]
+admin_token = "{ADMIN_TOKEN}"
+session_keys = [{{ id = "s1", secret = "test-session-key-0123456789" }}]
+token_keys = {token_keys}
+internal_keys = [{{ id = "i1", secret = "test-internal-key-0123456789" }}]
+
+md5_salt = "test-md5-salt-0123456789"
+
+[tokens]
+scheme = "{token_scheme}"
+ttl = "10m"
+
+[[events]]
+id = "demo"
+name = "Test event"
+price_cents = 1000
+currency = "EUR"
+stock = {stock}
+per_user_limit = {limit}
+starts_at = "{starts}"
+ends_at = "{ends}"
+reservation_ttl = "{ttl}"
+
+[[events]]
+id = "other"
+name = "Another event"
+price_cents = 1000
+currency = "EUR"
+stock = 10
+starts_at = "+0s"
+ends_at = "+1h"
+
+[up]
+var_dir = "var"
+"#,
+        static_dir = static_dir.display(),
+        stock = o.stock,
+        limit = o.per_user_limit,
+        starts = o.starts,
+        ends = o.ends,
+        ttl = o.reservation_ttl,
+        limits = o.limits,
+        token_keys = o.token_keys,
+        token_scheme = o.token_scheme,
+    );
+    for (addr, weight) in origins {
+        text.push_str(&format!(
+            "\n[[origins]]\nlisten = \"{addr}\"\nweight = {weight}\n"
+        ));
+    }
+    text
+}
