@@ -2,11 +2,11 @@
 //! order is lost.
 
 use std::collections::HashSet;
-use std::time::Duration;
+use std::sync::atomic::AtomicUsize;
 
 use futures::StreamExt;
 
-use crate::harness::{Stack, StackOptions, fetch_token, post};
+use crate::harness::{Stack, StackOptions, patient_buy};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dead_origin_loses_no_accepted_order() {
@@ -17,26 +17,13 @@ async fn a_dead_origin_loses_no_accepted_order() {
     })
     .await;
     let client = reqwest::Client::new();
-    // Each buyer keeps one token and retries on 5xx: a buy cut off by the crash is answered by
-    // the same order on retry if it did reserve.
-    async fn buy(client: &reqwest::Client, stack: &Stack, user: &str) -> (u16, serde_json::Value) {
-        let session = stack.session(user);
-        let (status, token) = fetch_token(client, stack, &session).await;
-        assert_eq!(status, 200, "{token}");
-        let url = token["buy_url"].as_str().unwrap().to_owned();
-        for _ in 0..400 {
-            let (status, body) = post(client, stack, &url, &session).await;
-            if status < 500 {
-                return (status, body);
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
-        panic!("{user} never got an answer");
-    }
+    // Buyers keep their token and retry on 5xx: a buy cut off by the crash is answered with the
+    // same order on retry if it did reserve.
+    let retries = AtomicUsize::new(0);
     let before: Vec<_> = futures::stream::iter(0..200)
         .map(|i| {
-            let (client, stack) = (&client, &stack);
-            async move { buy(client, stack, &format!("early-{i}")).await }
+            let (client, stack, retries) = (&client, &stack, &retries);
+            async move { patient_buy(client, stack, &format!("early-{i}"), retries).await }
         })
         .buffer_unordered(16)
         .collect()
@@ -44,8 +31,8 @@ async fn a_dead_origin_loses_no_accepted_order() {
     stack.kill_origin(1);
     let after: Vec<_> = futures::stream::iter(0..800)
         .map(|i| {
-            let (client, stack) = (&client, &stack);
-            async move { buy(client, stack, &format!("late-{i}")).await }
+            let (client, stack, retries) = (&client, &stack, &retries);
+            async move { patient_buy(client, stack, &format!("late-{i}"), retries).await }
         })
         .buffer_unordered(16)
         .collect()

@@ -122,12 +122,16 @@ async fn once_sold_out_the_edge_answers_itself() {
     );
 }
 
-fn retry_after(response: &reqwest::Response) -> u64 {
-    response.headers()["retry-after"]
+/// Sends a request expected to be over a cap; returns its status, body and Retry-After seconds.
+async fn capped(request: reqwest::RequestBuilder) -> (u16, serde_json::Value, u64) {
+    let response = request.send().await.unwrap();
+    let retry_after = response.headers()["retry-after"]
         .to_str()
         .unwrap()
         .parse()
-        .unwrap()
+        .unwrap();
+    let (status, body) = status_and_json(response).await;
+    (status, body, retry_after)
 }
 
 #[tokio::test]
@@ -146,14 +150,11 @@ async fn a_user_over_the_cap_gets_429_with_retry_after() {
             200
         );
     }
-    let response = client
+    let request = client
         .post(stack.url("/api/events/demo/token"))
-        .bearer_auth(stack.session("alice"))
-        .send()
-        .await
-        .unwrap();
-    assert!(retry_after(&response) >= 1);
-    let (status, body) = status_and_json(response).await;
+        .bearer_auth(stack.session("alice"));
+    let (status, body, retry_after) = capped(request).await;
+    assert!(retry_after >= 1);
     assert_eq!((status, body["code"].as_str()), (429, Some("rate_limited")));
     assert_eq!(
         fetch_token(&client, &stack, &stack.session("bob")).await.0,
@@ -177,14 +178,11 @@ async fn an_address_over_the_cap_gets_429_with_retry_after() {
             200
         );
     }
-    let response = client
+    let request = client
         .post(stack.url("/api/events/demo/token"))
-        .bearer_auth(stack.session("d"))
-        .send()
-        .await
-        .unwrap();
-    assert!(retry_after(&response) >= 1);
-    let (status, body) = status_and_json(response).await;
+        .bearer_auth(stack.session("d"));
+    let (status, body, retry_after) = capped(request).await;
+    assert!(retry_after >= 1);
     assert_eq!((status, body["code"].as_str()), (429, Some("rate_limited")));
     // A spoofed X-Forwarded-For from an untrusted client changes nothing.
     let response = client

@@ -48,6 +48,15 @@ async fn writes_are_idempotent_and_ordered(database: Database) {
             .is_err(),
         "second live order"
     );
+    // Once the first order is no longer live, the user may hold another.
+    store
+        .apply_one(&change("demo.1", "alice", "canceled", 3))
+        .await
+        .unwrap();
+    store
+        .apply_one(&change("demo.2", "alice", "reserved", 1))
+        .await
+        .unwrap();
 }
 
 #[tokio::test]

@@ -7,39 +7,7 @@ use std::time::Duration;
 
 use futures::StreamExt;
 
-use crate::harness::{Stack, StackOptions, fetch_token, post};
-
-/// Buys for `user`, retrying on 5xx (the same token each time, so a retry finds the order if
-/// the first attempt did reserve). Returns the final status and body.
-async fn patient_buy(
-    client: &reqwest::Client,
-    stack: &Stack,
-    user: &str,
-    retries: &AtomicUsize,
-) -> (u16, serde_json::Value) {
-    let session = stack.session(user);
-    for _ in 0..600 {
-        let (status, token) = fetch_token(client, stack, &session).await;
-        if status >= 500 {
-            retries.fetch_add(1, Ordering::Relaxed);
-            tokio::time::sleep(Duration::from_millis(50)).await;
-            continue;
-        }
-        if status != 200 {
-            return (status, token);
-        }
-        let url = token["buy_url"].as_str().unwrap().to_owned();
-        for _ in 0..600 {
-            let (status, body) = post(client, stack, &url, &session).await;
-            if status < 500 {
-                return (status, body);
-            }
-            retries.fetch_add(1, Ordering::Relaxed);
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-    panic!("{user} never got a definite answer");
-}
+use crate::harness::{Stack, StackOptions, eventually, patient_buy};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_redis_restart_mid_sale_loses_no_accepted_order() {
@@ -66,9 +34,13 @@ async fn a_redis_restart_mid_sale_loses_no_accepted_order() {
         .buffer_unordered(32)
         .collect::<Vec<_>>();
     let chaos = async {
-        while accepted.load(Ordering::Relaxed) < 300 {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        let enough = || async { accepted.load(Ordering::Relaxed) >= 300 };
+        eventually(
+            "300 accepted orders before the restart",
+            Duration::from_secs(60),
+            enough,
+        )
+        .await;
         stack.restart_redis();
     };
     let (outcomes, ()) = tokio::join!(buyers, chaos);

@@ -1,6 +1,7 @@
 //! Talking to a test stack over HTTP as a buyer would, and waiting on real conditions.
 
 use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use super::Stack;
@@ -81,4 +82,37 @@ pub async fn token_and_buy(
     }
     let buy_url = token["buy_url"].as_str().expect("buy_url");
     post(client, stack, buy_url, &session).await
+}
+
+/// Buys for `user` the way a patient buyer does while the stack falters: a 5xx on the token or the
+/// buy is retried every 50 ms (the buy with the same token, so a retry finds the order if the
+/// first attempt did reserve), for at most 30 s per step. Counts the retries in `retries`.
+pub async fn patient_buy(
+    client: &reqwest::Client,
+    stack: &Stack,
+    user: &str,
+    retries: &AtomicUsize,
+) -> (u16, serde_json::Value) {
+    let session = stack.session(user);
+    for _ in 0..600 {
+        let (status, token) = fetch_token(client, stack, &session).await;
+        if status >= 500 {
+            retries.fetch_add(1, Ordering::Relaxed);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            continue;
+        }
+        if status != 200 {
+            return (status, token);
+        }
+        let url = token["buy_url"].as_str().expect("buy_url").to_owned();
+        for _ in 0..600 {
+            let (status, body) = post(client, stack, &url, &session).await;
+            if status < 500 {
+                return (status, body);
+            }
+            retries.fetch_add(1, Ordering::Relaxed);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    panic!("{user} never got a definite answer");
 }
