@@ -4,7 +4,7 @@
 //! Between reads, an origin's `x-fg-sold-out` report marks an event sold out at once.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
@@ -61,7 +61,9 @@ pub struct Seats {
 #[derive(Debug, Default)]
 pub struct EventView {
     seats: ArcSwap<HashMap<String, Seats>>,
-    sold_out_reports: Mutex<HashSet<String>>,
+    /// Written only when an origin reports an event sold out; read on every token and buy, so
+    /// behind an `ArcSwap` (lock-free reads) rather than a mutex.
+    sold_out_reports: ArcSwap<HashSet<String>>,
 }
 
 /// The public event document of the contract.
@@ -103,18 +105,19 @@ impl EventView {
     /// Whether `event` has no seats: Redis said so at the last read, or an origin has said so
     /// since (the next read confirms it, or clears it when seats came back).
     pub fn sold_out(&self, event: &str) -> bool {
-        self.seats(event).is_some_and(|s| s.remaining == 0) || self.reports().contains(event)
+        self.seats(event).is_some_and(|s| s.remaining == 0)
+            || self.sold_out_reports.load().contains(event)
     }
 
     /// An origin reported `event` sold out.
     pub fn report_sold_out(&self, event: &str) {
-        self.reports().insert(event.to_owned());
-    }
-
-    fn reports(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
-        self.sold_out_reports
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+        if !self.sold_out_reports.load().contains(event) {
+            self.sold_out_reports.rcu(|reports| {
+                let mut reports = HashSet::clone(reports);
+                reports.insert(event.to_owned());
+                reports
+            });
+        }
     }
 
     /// The public document for `event` at `now`.
@@ -146,7 +149,7 @@ impl EventView {
 
     fn store(&self, seats: HashMap<String, Seats>) {
         self.seats.store(Arc::new(seats));
-        self.reports().clear();
+        self.sold_out_reports.store(Arc::default());
     }
 }
 
