@@ -53,8 +53,54 @@ pub struct Seats {
     pub total: u64,
     /// Seats nobody holds.
     pub remaining: u64,
+    /// Seats held by reservations waiting for payment.
+    pub reserved: u64,
+    /// Seats paid for.
+    pub paid: u64,
+    /// Seats that came back to stock because their reservation was not paid in time (running
+    /// total), so operators see how much of the sale is churn.
+    pub expired: u64,
+    /// Seats their buyers gave back (running total).
+    pub canceled: u64,
     /// The operator's override.
     pub gate: Gate,
+}
+
+/// One event's seats as the operator's status shows them.
+#[derive(Debug, Serialize)]
+pub struct SeatCounters {
+    /// Seats put on sale.
+    pub total: u64,
+    /// Seats nobody holds.
+    pub remaining: u64,
+    /// Seats held by unpaid reservations.
+    pub reserved: u64,
+    /// Seats paid for.
+    pub paid: u64,
+    /// Seats returned by expiry, running total.
+    pub expired: u64,
+    /// Seats returned by their buyers, running total.
+    pub canceled: u64,
+    /// `window`, `open` or `closed`.
+    pub gate: &'static str,
+}
+
+impl From<Seats> for SeatCounters {
+    fn from(s: Seats) -> Self {
+        Self {
+            total: s.total,
+            remaining: s.remaining,
+            reserved: s.reserved,
+            paid: s.paid,
+            expired: s.expired,
+            canceled: s.canceled,
+            gate: match s.gate {
+                Gate::Window => "window",
+                Gate::Open => "open",
+                Gate::Closed => "closed",
+            },
+        }
+    }
 }
 
 /// Seat counters by event id, and what origins reported since the last read.
@@ -120,13 +166,18 @@ impl EventView {
         }
     }
 
-    /// The public document for `event` at `now`.
-    pub fn document<'a>(&self, event: &'a EventConfig, now: u64) -> EventDocument<'a> {
-        let seats = self.seats(event.id.as_str()).unwrap_or(Seats {
+    /// The last counters read for `event`, or its configured stock before the first read.
+    pub fn seats_or_configured(&self, event: &EventConfig) -> Seats {
+        self.seats(event.id.as_str()).unwrap_or(Seats {
             total: event.stock.into(),
             remaining: event.stock.into(),
-            gate: Gate::Window,
-        });
+            ..Seats::default()
+        })
+    }
+
+    /// The public document for `event` at `now`.
+    pub fn document<'a>(&self, event: &'a EventConfig, now: u64) -> EventDocument<'a> {
+        let seats = self.seats_or_configured(event);
         let state = match window::phase(event, seats.gate, now, Duration::ZERO) {
             Phase::Ended => "ended",
             _ if self.sold_out(event.id.as_str()) => "sold_out",
@@ -169,27 +220,44 @@ async fn read_all(
     for event in events {
         pipe.cmd("HMGET")
             .arg(EventKeys::new(&event.id).seats)
-            .arg("total")
-            .arg("remaining")
-            .arg("gate");
+            .arg(&[
+                "total",
+                "remaining",
+                "gate",
+                "reserved",
+                "paid",
+                "expired",
+                "canceled",
+            ]);
     }
-    let replies: Vec<(Option<u64>, Option<u64>, Option<String>)> = pipe.query_async(con).await?;
+    type Reply = (
+        Option<u64>,
+        Option<u64>,
+        Option<String>,
+        Option<u64>,
+        Option<u64>,
+        Option<u64>,
+        Option<u64>,
+    );
+    let replies: Vec<Reply> = pipe.query_async(con).await?;
     Ok(events
         .iter()
         .zip(replies)
-        .filter_map(|(event, reply)| match reply {
-            (Some(total), Some(remaining), gate) => {
-                let gate = Gate::parse(gate.as_deref());
-                Some((
-                    event.id.as_str().to_owned(),
-                    Seats {
-                        total,
-                        remaining,
-                        gate,
-                    },
-                ))
-            }
-            _ => None,
+        .filter_map(|(event, reply)| {
+            let (Some(total), Some(remaining), gate, reserved, paid, expired, canceled) = reply
+            else {
+                return None;
+            };
+            let seats = Seats {
+                total,
+                remaining,
+                reserved: reserved.unwrap_or(0),
+                paid: paid.unwrap_or(0),
+                expired: expired.unwrap_or(0),
+                canceled: canceled.unwrap_or(0),
+                gate: Gate::parse(gate.as_deref()),
+            };
+            Some((event.id.as_str().to_owned(), seats))
         })
         .collect())
 }

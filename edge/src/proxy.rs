@@ -296,6 +296,13 @@ impl ProxyHttp for Gatekeeper {
             }
         }
         response.remove_header(internal::HEADER_SOLD_OUT);
+        if let Some(refusal) = response.remove_header(internal::HEADER_REFUSAL) {
+            ctx.code = refusal
+                .to_str()
+                .ok()
+                .and_then(Refusal::from_code)
+                .map(Refusal::code);
+        }
         Ok(())
     }
 

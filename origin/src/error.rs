@@ -3,9 +3,10 @@
 //! go to the log, never to the client.
 
 use axum::Json;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use sale::Refusal;
+use sale::internal::HEADER_REFUSAL;
 use thiserror::Error;
 
 /// Everything a request to the origin can fail with.
@@ -43,11 +44,17 @@ impl OriginError {
     }
 }
 
-/// A refusal as an HTTP response with the contract's JSON body.
+/// A refusal as an HTTP response with the contract's JSON body, its code also in a header for
+/// the edge's metrics.
 pub fn refusal_response(refusal: Refusal) -> Response {
     let status =
         StatusCode::from_u16(refusal.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    (status, Json(refusal.body())).into_response()
+    (
+        status,
+        [(HEADER_REFUSAL, HeaderValue::from_static(refusal.code()))],
+        Json(refusal.body()),
+    )
+        .into_response()
 }
 
 impl IntoResponse for OriginError {

@@ -10,7 +10,6 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::time::Duration;
 
-use redis::AsyncCommands;
 use redis::aio::ConnectionManager;
 use sale::config::EventConfig;
 use sale::redis_keys::EventKeys;
@@ -156,20 +155,19 @@ pub async fn reconcile(
         backlog = ledger_backlog(redis, event).await?;
     }
     let keys = EventKeys::new(&event.id);
-    let counters: HashMap<String, u64> = redis.hgetall(&keys.seats).await?;
-    let count = |name: &str| counters.get(name).copied().unwrap_or(0);
+    // The hash also holds text (the operator's `gate`), so read only the counters.
+    let [total, remaining, reserved, paid]: [Option<u64>; 4] = redis::cmd("HMGET")
+        .arg(&keys.seats)
+        .arg(&["total", "remaining", "reserved", "paid"])
+        .query_async(redis)
+        .await?;
     let raw_orders: HashMap<String, String> = scan_hash(redis, &keys.orders).await?;
     let holders: HashMap<String, u64> = scan_hash(redis, &keys.holders).await?;
     let rows = store.orders(event.id.as_str()).await?;
 
     let mut report = Report {
         event: event.id.to_string(),
-        counters: [
-            count("total"),
-            count("remaining"),
-            count("reserved"),
-            count("paid"),
-        ],
+        counters: [total, remaining, reserved, paid].map(|c| c.unwrap_or(0)),
         ledger_backlog: backlog,
         ..Report::default()
     };

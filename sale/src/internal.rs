@@ -30,6 +30,10 @@ pub const SIGNED_HEADERS: [&str; 5] =
 /// Set by an origin on a response once Redis says the event is sold out, so the edge can answer
 /// `sold_out` itself from then on.
 pub const HEADER_SOLD_OUT: &str = "x-fg-sold-out";
+/// Response header an origin puts on a refusal, naming its code, so the edge counts origin
+/// refusals by reason (the dashboard's refusals chart) without parsing bodies. Removed before
+/// the answer reaches the client.
+pub const HEADER_REFUSAL: &str = "x-fg-refusal";
 
 /// What a signed request carries.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -9,6 +9,7 @@ use crate::ids::EventId;
 pub struct EventKeys {
     /// Hash: `total`, `remaining`, `reserved`, `paid` seat counters, plus the event's sale window
     /// and limits as the origins last seeded them. Invariant: total = remaining + reserved + paid.
+    /// `expired` and `canceled` count seats that came back to stock each way (running totals).
     pub seats: String,
     /// Hash: user id → seats the user holds (reserved or paid).
     pub holders: String,

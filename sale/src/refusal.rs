@@ -26,6 +26,9 @@ pub enum Refusal {
     TokenExpired,
     /// 403 `wrong_user`: a genuine purchase token issued to another user.
     WrongUser,
+    /// 403 `cross_site`: a dashboard request that would change something, signed in by cookie
+    /// but without the dashboard's own header, as a forged cross-site request would be.
+    CrossSite,
     /// 404 `not_found`: no such page, route or order (also another user's order).
     NotFound,
     /// 404 `unknown_event`: no such event.
@@ -61,7 +64,7 @@ pub enum Refusal {
 
 impl Refusal {
     /// Every refusal, for building per-refusal tables once.
-    pub const ALL: [Refusal; 25] = [
+    pub const ALL: [Refusal; 26] = [
         Self::BadRequest,
         Self::AmbiguousLength,
         Self::NoSession,
@@ -72,6 +75,7 @@ impl Refusal {
         Self::BadToken,
         Self::TokenExpired,
         Self::WrongUser,
+        Self::CrossSite,
         Self::NotFound,
         Self::UnknownEvent,
         Self::MethodNotAllowed,
@@ -94,7 +98,11 @@ impl Refusal {
         match self {
             Self::BadRequest | Self::AmbiguousLength => 400,
             Self::NoSession | Self::BadSession | Self::Unsigned | Self::BadAdminToken => 401,
-            Self::NotStarted | Self::BadToken | Self::TokenExpired | Self::WrongUser => 403,
+            Self::NotStarted
+            | Self::BadToken
+            | Self::TokenExpired
+            | Self::WrongUser
+            | Self::CrossSite => 403,
             Self::NotFound | Self::UnknownEvent => 404,
             Self::MethodNotAllowed => 405,
             Self::AlreadyBought | Self::TokenUsed | Self::IllegalTransition => 409,
@@ -120,6 +128,7 @@ impl Refusal {
             Self::BadToken => "bad_token",
             Self::TokenExpired => "token_expired",
             Self::WrongUser => "wrong_user",
+            Self::CrossSite => "cross_site",
             Self::NotFound => "not_found",
             Self::UnknownEvent => "unknown_event",
             Self::MethodNotAllowed => "method_not_allowed",
@@ -151,6 +160,7 @@ impl Refusal {
             Self::BadToken => "This purchase link is not valid.",
             Self::TokenExpired => "This purchase link has expired; get a new one.",
             Self::WrongUser => "This purchase link belongs to another user.",
+            Self::CrossSite => "Changes from the dashboard must come from the dashboard page.",
             Self::NotFound => "Not found.",
             Self::UnknownEvent => "No such event.",
             Self::MethodNotAllowed => "This method is not allowed here.",
@@ -171,6 +181,11 @@ impl Refusal {
                 "The server did not answer; retry with the same link to see whether your order went through."
             }
         }
+    }
+
+    /// The refusal whose code is `code`, for reading a code another component answered with.
+    pub fn from_code(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.code() == code)
     }
 
     /// The JSON body: `{"code": ..., "message": ...}`.
@@ -206,5 +221,13 @@ mod tests {
                 .iter()
                 .all(|r| (400..600).contains(&r.status()))
         );
+    }
+
+    #[test]
+    fn codes_read_back_as_their_refusal() {
+        for refusal in Refusal::ALL {
+            assert_eq!(Refusal::from_code(refusal.code()), Some(refusal));
+        }
+        assert_eq!(Refusal::from_code("no_such_code"), None);
     }
 }

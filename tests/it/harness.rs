@@ -315,8 +315,13 @@ impl Stack {
 
     /// Seats left in Redis.
     pub async fn remaining(&self) -> u64 {
+        self.seat_counter("remaining").await
+    }
+
+    /// One counter of the `demo` seats hash (`remaining`, `expired`, …) in Redis.
+    pub async fn seat_counter(&self, name: &str) -> u64 {
         let seats = sale::redis_keys::EventKeys::new(&EventId::parse("demo").unwrap()).seats;
-        redis::AsyncCommands::hget(&mut self.redis().await, seats, "remaining")
+        redis::AsyncCommands::hget(&mut self.redis().await, seats, name)
             .await
             .expect("seat counter readable")
     }

@@ -94,6 +94,8 @@ async fn pay_and_cancel_follow_the_lifecycle() {
     let report = stack.reconcile().await;
     assert!(report.is_clean(), "{report}");
     assert_eq!(report.counters, [1, 0, 0, 1]);
+    assert_eq!(stack.seat_counter("canceled").await, 1);
+    assert_eq!(stack.seat_counter("expired").await, 0);
 }
 
 #[tokio::test]
@@ -138,4 +140,6 @@ async fn unpaid_reservations_expire_and_their_seats_sell_again() {
     assert!(report.is_clean(), "{report}");
     assert_eq!(report.redis_orders.get("canceled"), Some(&4));
     assert_eq!(report.database_orders.get("canceled"), Some(&4));
+    assert_eq!(stack.seat_counter("expired").await, 4);
+    assert_eq!(stack.seat_counter("canceled").await, 0);
 }

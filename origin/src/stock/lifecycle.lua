@@ -24,10 +24,12 @@ local function save(id, rec, status)
     'status', status, 'pay_by', rec.pay_by, 'version', rec.version, 'at', now)
 end
 
--- A reservation gives its seats back: to stock, and to the user's allowance.
-local function release(id, rec)
+-- A reservation gives its seats back: to stock, and to the user's allowance. `why` is the
+-- running counter it adds to, `expired` or `canceled`, which the operator dashboard charts.
+local function release(id, rec, why)
   redis.call('HINCRBY', seats, 'remaining', rec.qty)
   redis.call('HINCRBY', seats, 'reserved', -rec.qty)
+  redis.call('HINCRBY', seats, why, rec.qty)
   if redis.call('HINCRBY', holders, rec.user, -rec.qty) <= 0 then
     redis.call('HDEL', holders, rec.user)
   end
@@ -51,12 +53,12 @@ if action == 'pay' or action == 'cancel' then
   if rec.status ~= 'reserved' then return {'refused', 'illegal_transition'} end
   if now > rec.pay_by then
     -- Too late to pay (the sweeper had not got to it yet): it expires now, seat back to stock.
-    release(id, rec)
+    release(id, rec, 'expired')
     if action == 'pay' then return {'refused', 'expired'} end
     return {'refused', 'illegal_transition'}
   end
   if action == 'cancel' then
-    release(id, rec)
+    release(id, rec, 'canceled')
   else
     redis.call('HINCRBY', seats, 'reserved', -rec.qty)
     redis.call('HINCRBY', seats, 'paid', rec.qty)
@@ -73,7 +75,7 @@ if action == 'expire' then
     local text = redis.call('HGET', orders, id)
     local rec = text and cjson.decode(text)
     if rec and rec.status == 'reserved' then
-      release(id, rec)
+      release(id, rec, 'expired')
     else
       redis.call('ZREM', deadlines, id)
     end

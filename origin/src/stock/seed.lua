@@ -5,7 +5,8 @@
 -- ARGV[1] stock, ARGV[2] per-user limit, ARGV[3] starts_at ms, ARGV[4] ends_at ms,
 -- ARGV[5] reservation ttl ms
 if redis.call('EXISTS', KEYS[1]) == 0 then
-  redis.call('HSET', KEYS[1], 'total', ARGV[1], 'remaining', ARGV[1], 'reserved', 0, 'paid', 0)
+  redis.call('HSET', KEYS[1], 'total', ARGV[1], 'remaining', ARGV[1], 'reserved', 0, 'paid', 0,
+    'expired', 0, 'canceled', 0)
 end
 redis.call('HSET', KEYS[1], 'limit', ARGV[2], 'starts_at', ARGV[3], 'ends_at', ARGV[4],
   'ttl_ms', ARGV[5])
