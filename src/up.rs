@@ -151,6 +151,10 @@ fn print_banner(config: &Config, config_path: &Path, log_dir: &Path) {
             origin.weight.get()
         );
     }
+    println!(
+        "  dashboard http://{}/admin/dashboard (sign in with secrets.admin_token)",
+        config.edge.admin_listen
+    );
     println!("  redis     {}", config.redis_url);
     println!("  logs      {}", log_dir.display());
     println!(

@@ -1,13 +1,17 @@
-//! The operator listener (its own port, `Authorization: Bearer <admin token>` on every route):
-//! status, live reload, opening or closing an event early, and Prometheus metrics. Runs as a
-//! Pingora background service so it shares the edge's lifecycle.
+//! The operator listener (its own port): status, live reload, opening or closing an event early,
+//! Prometheus metrics, and the dashboard that shows them in a browser. Every route but the
+//! sign-in form needs the admin token (see `auth`). Runs as a Pingora background service so it
+//! shares the edge's lifecycle.
+
+mod auth;
+mod dashboard;
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use axum::extract::{Path, Request, State};
+use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
-use axum::middleware::{self, Next};
+use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -16,12 +20,15 @@ use pingora::services::background::BackgroundService;
 use sale::Refusal;
 use sale::config::ConfigError;
 use sale::redis_keys::EventKeys;
+use serde::Serialize;
 use serde_json::json;
 
-use crate::event_view::EventView;
+use crate::event_view::{EventDocument, EventView, SeatCounters};
 use crate::live::{Live, LoadError};
 use crate::metrics::EdgeMetrics;
 use crate::upstreams::Origins;
+
+pub use auth::DASHBOARD_HEADER;
 
 /// What the admin routes act on.
 #[derive(Clone)]
@@ -42,37 +49,35 @@ fn refuse(refusal: Refusal) -> Response {
     (status, Json(refusal.body())).into_response()
 }
 
-async fn authenticate(State(admin): State<Admin>, request: Request, next: Next) -> Response {
-    let presented = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or("");
-    if admin
-        .live
-        .snapshot()
-        .config
-        .secrets
-        .admin_token
-        .matches(presented.as_bytes())
-    {
-        next.run(request).await
-    } else {
-        refuse(Refusal::BadAdminToken)
-    }
-}
-
 /// The admin routes.
 pub fn router(admin: Admin) -> Router {
-    Router::new()
+    let api = Router::new()
         .route("/admin/status", get(status))
         .route("/admin/reload", post(reload))
         .route("/admin/events/{id}/open", post(open))
         .route("/admin/events/{id}/close", post(close))
         .route("/metrics", get(metrics))
-        .layer(middleware::from_fn_with_state(admin.clone(), authenticate))
+        .layer(middleware::from_fn_with_state(
+            admin.clone(),
+            auth::require_operator,
+        ));
+    let pages = dashboard::signed_in_routes().layer(middleware::from_fn_with_state(
+        admin.clone(),
+        auth::require_signed_in,
+    ));
+    Router::new()
+        .merge(api)
+        .merge(pages)
+        .merge(dashboard::public_routes())
         .with_state(admin)
+}
+
+/// One event as the operator sees it: the public document plus every seat counter.
+#[derive(Debug, Serialize)]
+struct EventStatus<'a> {
+    #[serde(flatten)]
+    document: EventDocument<'a>,
+    seats: SeatCounters,
 }
 
 async fn status(State(admin): State<Admin>) -> Response {
@@ -82,7 +87,10 @@ async fn status(State(admin): State<Admin>) -> Response {
         .config
         .events
         .iter()
-        .map(|e| serde_json::to_value(admin.view.document(e, now)).unwrap_or_default())
+        .map(|e| EventStatus {
+            document: admin.view.document(e, now),
+            seats: admin.view.seats_or_configured(e).into(),
+        })
         .collect();
     let origins: Vec<_> = snapshot
         .config
@@ -98,6 +106,7 @@ async fn status(State(admin): State<Admin>) -> Response {
         .collect();
     let (user_keys, ip_keys) = snapshot.limits.sizes();
     Json(json!({
+        "now": sale::time::rfc3339(now),
         "config_version": snapshot.version,
         "loaded_at": sale::time::rfc3339(snapshot.loaded_at),
         "events": events,

@@ -21,6 +21,8 @@ pub enum Purpose {
     Session,
     /// A purchase token minted by the edge at sale time.
     PurchaseToken,
+    /// An operator signed in to the dashboard, keyed by the admin token.
+    OperatorSession,
 }
 
 impl Purpose {
@@ -28,6 +30,7 @@ impl Purpose {
         match self {
             Self::Session => b"flashgate/session/v1",
             Self::PurchaseToken => b"flashgate/purchase-token/v1",
+            Self::OperatorSession => b"flashgate/operator-session/v1",
         }
     }
 }

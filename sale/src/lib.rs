@@ -10,6 +10,7 @@ pub mod envelope;
 pub mod ids;
 pub mod internal;
 pub mod keys;
+pub mod operator_session;
 pub mod purchase_token;
 pub mod redis_keys;
 pub mod refusal;

@@ -1,8 +1,11 @@
 //! What operators and browsers rely on beyond buying: the page's caching and compression, the
-//! admin gate that opens or closes a sale early, and the metrics.
+//! admin gate that opens or closes a sale early, the metrics, and the dashboard's sign-in.
 
 use reqwest::Method;
-use reqwest::header::{ACCEPT_ENCODING, CONTENT_ENCODING, ETAG, IF_NONE_MATCH};
+use reqwest::header::{
+    ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_SECURITY_POLICY, CONTENT_TYPE, COOKIE, ETAG,
+    IF_NONE_MATCH, LOCATION, SET_COOKIE,
+};
 
 use crate::harness::{Stack, StackOptions, eventually, fetch_token};
 
@@ -130,4 +133,117 @@ async fn operators_open_and_close_a_sale_early() {
         expected.iter().all(|series| text.contains(series))
     })
     .await;
+}
+
+#[tokio::test]
+async fn the_dashboard_signs_browsers_in_and_refuses_forged_changes() {
+    let stack = Stack::start(StackOptions::default()).await;
+    let admin = |path: &str| format!("http://{}{path}", stack.admin_addr);
+    let browser = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let location = |r: &reqwest::Response| r.headers()[LOCATION].to_str().unwrap().to_owned();
+
+    let page = browser.get(admin("/admin/dashboard")).send().await.unwrap();
+    assert_eq!(page.status(), 303);
+    assert_eq!(location(&page), "/admin/sign-in");
+    let api = browser.get(admin("/admin/status")).send().await.unwrap();
+    assert_eq!(api.status(), 401, "the API answers JSON, not a redirect");
+
+    let sign_in = |token: &str| {
+        browser
+            .post(admin("/admin/sign-in"))
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(format!("token={token}"))
+            .send()
+    };
+    let refused = sign_in("wrong-token-0123456789").await.unwrap();
+    assert_eq!(refused.status(), 401);
+    assert!(refused.headers().get(SET_COOKIE).is_none());
+    let accepted = sign_in(crate::harness::ADMIN_TOKEN).await.unwrap();
+    assert_eq!(accepted.status(), 303);
+    assert_eq!(location(&accepted), "/admin/dashboard");
+    let set_cookie = accepted.headers()[SET_COOKIE].to_str().unwrap();
+    assert!(set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Strict"));
+    let cookie = set_cookie.split(';').next().unwrap().to_owned();
+
+    let page = browser
+        .get(admin("/admin/dashboard"))
+        .header(COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(
+        page.headers()[CONTENT_SECURITY_POLICY]
+            .to_str()
+            .unwrap()
+            .contains("frame-ancestors 'none'")
+    );
+    // A change riding on the cookie alone is what a forged cross-site form would send.
+    let forged = browser
+        .post(admin("/admin/reload"))
+        .header(COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = crate::harness::status_and_json(forged).await;
+    assert_eq!((status, body["code"].as_str()), (403, Some("cross_site")));
+    let from_dashboard = browser
+        .post(admin("/admin/reload"))
+        .header(COOKIE, &cookie)
+        .header("x-flashgate-dashboard", "1")
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = crate::harness::status_and_json(from_dashboard).await;
+    assert_eq!((status, body["config_version"].as_u64()), (200, Some(2)));
+
+    let signed_out = browser
+        .post(admin("/admin/sign-out"))
+        .header(COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        signed_out.headers()[SET_COOKIE]
+            .to_str()
+            .unwrap()
+            .contains("Max-Age=0")
+    );
+}
+
+#[tokio::test]
+async fn origin_refusals_are_counted_by_reason_and_not_shown() {
+    let stack = Stack::start(StackOptions::default()).await;
+    let client = reqwest::Client::new();
+    let (status, _) = crate::harness::token_and_buy(&client, &stack, "twice").await;
+    assert_eq!(status, 201);
+    let session = stack.session("twice");
+    let (_, token) = fetch_token(&client, &stack, &session).await;
+    let again = client
+        .post(stack.url(token["buy_url"].as_str().unwrap()))
+        .bearer_auth(&session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 409);
+    assert!(
+        again.headers().get("x-fg-refusal").is_none(),
+        "the origin's note to the edge stays inside"
+    );
+    let metrics = reqwest::Client::new()
+        .get(format!("http://{}/metrics", stack.admin_addr))
+        .bearer_auth(crate::harness::ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("flashgate_edge_requests_total{route=\"buy\",code=\"already_bought\"} 1"),
+        "{metrics}"
+    );
 }

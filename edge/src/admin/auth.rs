@@ -1,0 +1,163 @@
+//! Who may use the admin listener. Scripts and Prometheus send the admin token as a bearer
+//! token; a browser cannot put a header on a page load, so the dashboard trades the token once
+//! (the sign-in form) for an operator-session cookie. A cookie is sent by the browser on its
+//! own, so requests that change something must also carry the dashboard's header: a forged
+//! cross-site request cannot add a custom header without a CORS preflight, which this listener
+//! never grants. Ports do not separate sites, so `SameSite` alone would not keep the public page
+//! on the same host out.
+
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, Method, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use sale::Refusal;
+use sale::keys::Secret;
+use sale::operator_session;
+
+use super::{Admin, refuse};
+
+/// The header the dashboard's own script puts on every request that changes something.
+pub const DASHBOARD_HEADER: &str = "x-flashgate-dashboard";
+
+/// How a request proved it comes from an operator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Credential {
+    /// The admin token as `Authorization: Bearer`.
+    Bearer,
+    /// A valid operator-session cookie.
+    Cookie,
+}
+
+/// The value of the cookie called `name`, if the request carries one.
+fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|pair| {
+            let (key, value) = pair.trim().split_once('=')?;
+            (key == name).then_some(value)
+        })
+}
+
+/// The credential `headers` carry for `admin_token` at `now`, if any holds.
+pub fn credential(headers: &HeaderMap, admin_token: &Secret, now: u64) -> Option<Credential> {
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    if bearer.is_some_and(|token| admin_token.matches(token.as_bytes())) {
+        return Some(Credential::Bearer);
+    }
+    cookie(headers, operator_session::COOKIE)
+        .filter(|session| operator_session::verify(admin_token, session, now))
+        .map(|_| Credential::Cookie)
+}
+
+/// The `Set-Cookie` value signing a browser in.
+pub fn sign_in_cookie(admin_token: &Secret, now: u64) -> String {
+    format!(
+        "{}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}",
+        operator_session::COOKIE,
+        operator_session::mint(admin_token, now),
+        operator_session::TTL_MILLIS / 1000
+    )
+}
+
+/// The `Set-Cookie` value signing a browser out.
+pub fn sign_out_cookie() -> String {
+    format!(
+        "{}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0",
+        operator_session::COOKIE
+    )
+}
+
+fn admin_token(admin: &Admin) -> Secret {
+    admin.live.snapshot().config.secrets.admin_token.clone()
+}
+
+/// Middleware for the admin API: a bearer token, or a cookie plus the dashboard's header on
+/// anything but a read.
+pub async fn require_operator(
+    State(admin): State<Admin>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let now = sale::time::now_millis();
+    match credential(request.headers(), &admin_token(&admin), now) {
+        Some(Credential::Bearer) => next.run(request).await,
+        Some(Credential::Cookie)
+            if request.method() == Method::GET
+                || request.headers().contains_key(DASHBOARD_HEADER) =>
+        {
+            next.run(request).await
+        }
+        Some(Credential::Cookie) => refuse(Refusal::CrossSite),
+        None => refuse(Refusal::BadAdminToken),
+    }
+}
+
+/// Middleware for the dashboard's pages: a signed-out browser is sent to the sign-in form
+/// rather than shown a JSON refusal.
+pub async fn require_signed_in(
+    State(admin): State<Admin>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let now = sale::time::now_millis();
+    if credential(request.headers(), &admin_token(&admin), now).is_some() {
+        next.run(request).await
+    } else {
+        Redirect::to(super::dashboard::SIGN_IN_PATH).into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::HeaderValue;
+
+    use super::*;
+
+    fn token() -> Secret {
+        Secret::parse("admin-token-0123456789").unwrap()
+    }
+
+    fn headers(pairs: &[(header::HeaderName, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.append(name.clone(), HeaderValue::from_str(value).unwrap());
+        }
+        map
+    }
+
+    #[test]
+    fn the_bearer_token_is_a_credential() {
+        let good = headers(&[(header::AUTHORIZATION, "Bearer admin-token-0123456789")]);
+        assert_eq!(credential(&good, &token(), 1), Some(Credential::Bearer));
+        let bad = headers(&[(header::AUTHORIZATION, "Bearer admin-token-012345678")]);
+        assert_eq!(credential(&bad, &token(), 1), None);
+        assert_eq!(credential(&HeaderMap::new(), &token(), 1), None);
+    }
+
+    #[test]
+    fn the_sign_in_cookie_is_a_credential_among_other_cookies() {
+        let set = sign_in_cookie(&token(), 1_000);
+        let pair = set.split(';').next().unwrap();
+        let sent = headers(&[(
+            header::COOKIE,
+            &format!("fg_session=abc; {pair}; theme=dark"),
+        )]);
+        assert_eq!(credential(&sent, &token(), 2_000), Some(Credential::Cookie));
+        let other_token = Secret::parse("another-token-0123456789").unwrap();
+        assert_eq!(credential(&sent, &other_token, 2_000), None);
+    }
+
+    #[test]
+    fn a_signed_out_cookie_is_no_credential() {
+        let cleared = sign_out_cookie();
+        let pair = cleared.split(';').next().unwrap();
+        let sent = headers(&[(header::COOKIE, pair)]);
+        assert_eq!(credential(&sent, &token(), 1), None);
+    }
+}
