@@ -1,14 +1,17 @@
 // The product page: event state from the edge, a countdown against the server's clock (not the
 // visitor's), and the flow token -> buy -> pay, with a clear message for every outcome of the
-// contract. The development stack signs visitors in through the dev session endpoint.
+// contract. The visitor's identity is the site's session cookie; where the edge offers dev
+// sessions (the demo stack), a visitor without one is signed in as a new guest.
 "use strict";
 const eventId = location.pathname.startsWith("/events/") ? location.pathname.split("/")[2] : "demo";
 const $ = (id) => document.getElementById(id);
+const ORDER_KEY = `fg_order_${eventId}`; // this tab's order, so a reload still shows it
 let skew = 0;       // server clock minus this browser's clock, in ms
 let state = null;   // the last event document
 let busy = false;   // a request is in flight: the button stays disabled
 let retryAt = 0;    // after a 429: no retry before this (server time, ms)
 let order = null;   // the reservation, once there is one
+let askedAtOpen = false; // the countdown reached zero and the edge was asked once for the state
 
 const serverNow = () => Date.now() + skew;
 
@@ -17,7 +20,7 @@ const explain = {
   not_started: "The sale has not started yet.",
   ended: "The sale has ended.",
   sold_out: "Sold out: every seat is taken.",
-  already_bought: "You already hold a seat for this event.",
+  already_bought: "You already bought a seat for this event.",
   token_used: "This purchase link was already used.",
   token_expired: "The purchase link expired; press Buy again.",
   bad_token: "The purchase link is not valid; press Buy again.",
@@ -36,52 +39,93 @@ function say(text) {
   $("message").textContent = text;
 }
 
+function explainRefusal(body) {
+  return explain[body.code] || body.message || "Something went wrong; please try again.";
+}
+
 async function refresh() {
-  const res = await fetch(`/api/events/${eventId}`);
+  let res;
+  try {
+    res = await fetch(`/api/events/${eventId}`, { cache: "no-cache" });
+  } catch {
+    $("countdown").textContent = "Cannot reach the shop; retrying…";
+    return;
+  }
   if (!res.ok) {
     $("name").textContent = "No such event";
     return;
   }
   state = await res.json();
   skew = Date.parse(state.now) - Date.now();
+  document.title = state.name;
   $("name").textContent = state.name;
-  $("price").textContent = `${(state.price_cents / 100).toFixed(2)} ${state.currency}`;
+  $("price").textContent = new Intl.NumberFormat(undefined, {
+    style: "currency",
+    currency: state.currency,
+  }).format(state.price_cents / 100);
   $("remaining").textContent = state.remaining;
   $("stock").textContent = state.stock;
   tick();
 }
 
+function duration(ms) {
+  const s = Math.ceil(ms / 1000);
+  const [h, m, sec] = [Math.floor(s / 3600), Math.floor((s % 3600) / 60), s % 60];
+  const pad = (n) => String(n).padStart(2, "0");
+  return h > 0 ? `${h}:${pad(m)}:${pad(sec)}` : `${m}:${pad(sec)}`;
+}
+
+// Whether the sale is open now, by the server's word or, between refreshes, by its clock.
+function open(untilOpen) {
+  return state.state === "on_sale" || (state.state === "upcoming" && untilOpen <= 0);
+}
+
 function tick() {
   if (!state) return;
   const untilOpen = Date.parse(state.starts_at) - serverNow();
-  const waitRetry = Math.ceil((retryAt - serverNow()) / 1000);
+  const waitRetry = retryAt - serverNow();
   let status;
   if (state.state === "ended") status = "The sale has ended.";
   else if (state.state === "sold_out") status = "Sold out.";
-  else if (untilOpen > 0) status = `Sale opens in ${Math.ceil(untilOpen / 1000)} s`;
-  else status = "On sale now.";
-  $("countdown").textContent = status;
-  const open = untilOpen <= 0 && state.state === "on_sale";
-  $("buy").disabled = busy || !open || waitRetry > 0 || order !== null;
-  if (waitRetry > 0) say(`${explain.rate_limited} Try again in ${waitRetry} s.`);
+  else if (open(untilOpen)) status = "On sale now.";
+  else status = `Sale opens in ${duration(untilOpen)}`;
+  if ($("countdown").textContent !== status) $("countdown").textContent = status;
+  if (state.state === "upcoming" && untilOpen <= 0 && !askedAtOpen) {
+    askedAtOpen = true;
+    refresh();
+  }
+  $("buy").disabled = busy || !open(untilOpen) || waitRetry > 0 || holdsSeat();
+  if (waitRetry > 0) say(`${explain.rate_limited} Try again in ${Math.ceil(waitRetry / 1000)} s.`);
 }
 
-async function signIn() {
-  // The session cookie is HttpOnly, so remember here that this tab has signed in.
-  if (sessionStorage.getItem("fg_user")) return;
-  const user = `guest-${Math.random().toString(36).slice(2, 10)}`;
-  const res = await fetch(`/api/dev/session?user=${user}`, { method: "POST" });
-  if (res.ok) sessionStorage.setItem("fg_user", user);
-}
-
-// Sends a request; returns [ok, body], and handles the refusals every step shares.
+// Sends a request; returns [ok, body, status], and notes a 429's Retry-After.
 async function send(url, method = "POST") {
-  const res = await fetch(url, { method });
+  let res;
+  try {
+    res = await fetch(url, { method });
+  } catch {
+    return [false, { code: "origin_failed" }, 0];
+  }
   const body = await res.json().catch(() => ({}));
   if (res.status === 429) {
     retryAt = serverNow() + 1000 * Number(res.headers.get("retry-after") || 1);
   }
-  return [res.ok, body];
+  return [res.ok, body, res.status];
+}
+
+// The purchase token; a visitor without a session gets a guest one where the edge offers it.
+async function fetchToken() {
+  const url = `/api/events/${eventId}/token`;
+  const first = await send(url);
+  if (first[2] !== 401) return first;
+  const guest = `guest-${Math.random().toString(36).slice(2, 10)}`;
+  const [signedIn] = await send(`/api/dev/session?user=${guest}`);
+  return signedIn ? send(url) : first;
+}
+
+// A canceled or expired order gave its seat back, so its buyer may try again.
+function holdsSeat() {
+  return order !== null && ["reserved", "paid", "finished"].includes(order.status);
 }
 
 function showOrder() {
@@ -90,6 +134,7 @@ function showOrder() {
     pay.hidden = true;
     return;
   }
+  sessionStorage.setItem(ORDER_KEY, order.order_id);
   const deadline = new Date(order.pay_by).toLocaleTimeString();
   if (order.status === "reserved") {
     say(`Seat reserved! Order ${order.order_id}. Please pay by ${deadline}.`);
@@ -103,11 +148,11 @@ function showOrder() {
 async function buy() {
   busy = true;
   tick();
+  say("Getting your seat…");
   try {
-    await signIn();
-    const [gotToken, token] = await send(`/api/events/${eventId}/token`);
+    const [gotToken, token] = await fetchToken();
     if (!gotToken) {
-      say(explain[token.code] || token.message || "Something went wrong.");
+      say(explainRefusal(token));
       return;
     }
     const [bought, result] = await send(token.buy_url);
@@ -115,7 +160,7 @@ async function buy() {
       order = result;
       showOrder();
     } else {
-      say(explain[result.code] || result.message || "Something went wrong.");
+      say(explainRefusal(result));
     }
   } finally {
     busy = false;
@@ -127,16 +172,39 @@ async function pay() {
   $("pay").disabled = true;
   try {
     const [paid, result] = await send(`/api/orders/${order.order_id}/pay`);
-    if (paid) order = result;
-    else say(explain[result.code] || result.message);
-    if (paid) showOrder();
+    if (paid) {
+      order = result;
+      showOrder();
+    } else {
+      say(explainRefusal(result));
+      if (result.code === "expired") {
+        order = null;
+        sessionStorage.removeItem(ORDER_KEY);
+        showOrder();
+      }
+    }
   } finally {
     $("pay").disabled = false;
+    tick();
   }
+}
+
+// A reload keeps the order this tab made: its current status comes from the shop.
+async function restoreOrder() {
+  const id = sessionStorage.getItem(ORDER_KEY);
+  if (!id) return;
+  const [found, result] = await send(`/api/orders/${encodeURIComponent(id)}`, "GET");
+  if (found) {
+    order = result;
+    showOrder();
+  } else {
+    sessionStorage.removeItem(ORDER_KEY);
+  }
+  tick();
 }
 
 $("buy").addEventListener("click", buy);
 $("pay").addEventListener("click", pay);
-refresh();
+refresh().then(restoreOrder);
 setInterval(refresh, 2000);
 setInterval(tick, 250);
