@@ -1,12 +1,17 @@
 # Shared by scripts/up and scripts/test: install the system packages flashgate needs when they
 # are missing (Debian/Ubuntu), so both commands work on a fresh machine with only Rust on it.
 
-# ensure_packages COMMAND:PACKAGE ...  installs PACKAGE when COMMAND is not on PATH.
+# ensure_packages COMMAND:PACKAGE ...  installs PACKAGE when COMMAND is not on PATH (or, when
+# COMMAND is an absolute path, when nothing is there).
 ensure_packages() {
   local missing=()
   for pair in "$@"; do
     local command=${pair%%:*} package=${pair#*:}
-    command -v "$command" >/dev/null 2>&1 || missing+=("$package")
+    if [[ $command == /* ]]; then
+      [ -e "$command" ] || missing+=("$package")
+    else
+      command -v "$command" >/dev/null 2>&1 || missing+=("$package")
+    fi
   done
   [ ${#missing[@]} -eq 0 ] && return 0
   echo "installing missing system packages: ${missing[*]}" >&2
@@ -23,6 +28,13 @@ ensure_packages() {
 # and redis-server for the stack and the tests.
 ensure_build_and_run_packages() {
   ensure_packages cc:gcc cmake:cmake redis-server:redis-server
+}
+
+# The page tests drive Debian's Chromium through ChromeDriver; a font keeps their screenshots
+# legible.
+ensure_browser_packages() {
+  ensure_packages chromium:chromium chromedriver:chromium-driver \
+    /usr/share/fonts/truetype/liberation:fonts-liberation
 }
 
 # The ledger tests also run against PostgreSQL: install it if missing, start its cluster, and

@@ -2,9 +2,11 @@
 //! written for the test; tests may also stop, kill and restart each part. Dropping the stack stops
 //! every process (also when the test panics) and removes its folder.
 
+mod browser;
 mod client;
 mod config;
 
+pub use browser::*;
 pub use client::*;
 pub use config::*;
 

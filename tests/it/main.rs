@@ -7,6 +7,7 @@
 
 mod buy_path;
 mod classic_tokens;
+mod dashboard;
 mod failover;
 mod gatekeeping;
 mod harness;
@@ -15,6 +16,7 @@ mod lifecycle;
 mod operator;
 mod origin_trust;
 mod outage;
+mod product_page;
 mod refusals;
 mod reload;
 mod rush;

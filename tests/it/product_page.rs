@@ -1,0 +1,139 @@
+//! The buyer's product page in headless Chromium against the real stack: the countdown follows
+//! the server's clock, the button opens with the sale, a click buys exactly one seat and pays,
+//! a second buy from another tab is told "already bought", and a page left open while others
+//! take every seat ends up saying sold out, also on a phone-sized screen.
+
+use reqwest::Method;
+
+use crate::harness::{Browser, Stack, StackOptions, token_and_buy};
+
+/// The order id in the page's success message, e.g. "Seat reserved! Order demo.3f…. Please…".
+fn order_id(message: &str) -> String {
+    message
+        .split_whitespace()
+        .find(|word| word.starts_with("demo."))
+        .map(|word| word.trim_end_matches('.').to_owned())
+        .unwrap_or_else(|| panic!("no order id in {message:?}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_visitor_waits_for_the_sale_buys_once_and_pays() {
+    let stack = Stack::start(StackOptions {
+        starts: "+1h",
+        ends: "+2h",
+        ..StackOptions::default()
+    })
+    .await;
+    let mut browser = Browser::start("a_visitor_waits_for_the_sale_buys_once_and_pays").await;
+    browser.goto(&stack.url("/")).await;
+    browser
+        .wait_for_text("#name", "the event name", |t| t == "Test event")
+        .await;
+    let countdown = browser
+        .wait_for_text("#countdown", "a countdown", |t| {
+            t.starts_with("Sale opens in")
+        })
+        .await;
+    assert!(countdown.contains("59:"), "{countdown}");
+    assert!(
+        !browser.enabled("#buy").await,
+        "Buy is disabled before the sale"
+    );
+    assert_eq!(browser.text("#remaining").await, "100");
+    browser.screenshot("countdown").await;
+
+    // Move this browser's clock two hours ahead, past the opening: the page must keep counting
+    // against the edge's clock and keep the button shut.
+    let after_skew = browser
+        .script(
+            "const real = Date.now; Date.now = () => real() + 2 * 3600 * 1000; \
+             return refresh().then(() => { tick(); return [ \
+               document.getElementById('countdown').textContent, \
+               document.getElementById('buy').disabled ]; });",
+        )
+        .await;
+    assert!(
+        after_skew[0].as_str().unwrap().starts_with("Sale opens in"),
+        "{after_skew}"
+    );
+    assert_eq!(after_skew[1], true, "Buy stays disabled: {after_skew}");
+
+    let (status, _) = stack.admin(Method::POST, "/admin/events/demo/open").await;
+    assert_eq!(status, 200);
+    browser.wait_for_enabled("#buy", true).await;
+    assert_eq!(browser.text("#countdown").await, "On sale now.");
+    browser.screenshot("on-sale").await;
+
+    browser.click("#buy").await;
+    let message = browser
+        .wait_for_text("#message", "the reservation", |t| {
+            t.starts_with("Seat reserved!")
+        })
+        .await;
+    assert!(message.contains("Please pay by"), "{message}");
+    let order = order_id(&message);
+    assert!(!browser.enabled("#buy").await, "one seat per visitor");
+    assert!(browser.displayed("#pay").await);
+    browser.screenshot("reserved").await;
+    let rows = stack.orders_reaching(1).await;
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].order_id, order);
+
+    browser.click("#pay").await;
+    browser
+        .wait_for_text("#message", "the payment", |t| t.ends_with(": paid."))
+        .await;
+    assert!(!browser.displayed("#pay").await);
+    browser.screenshot("paid").await;
+
+    // The same visitor in a second tab: the session cookie is shared, the order is not.
+    browser.new_tab().await;
+    browser.goto(&stack.url("/")).await;
+    browser.wait_for_enabled("#buy", true).await;
+    browser.click("#buy").await;
+    browser
+        .wait_for_text("#message", "the second buy's refusal", |t| {
+            t == "You already bought a seat for this event."
+        })
+        .await;
+    browser.screenshot("already-bought").await;
+
+    let report = stack.reconcile().await;
+    assert!(report.is_clean(), "{report}");
+    assert_eq!(stack.remaining().await, 99);
+    assert_eq!(stack.store().await.orders("demo").await.unwrap().len(), 1);
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_left_open_shows_sold_out_once_others_took_every_seat() {
+    let stack = Stack::start(StackOptions {
+        stock: 3,
+        ..StackOptions::default()
+    })
+    .await;
+    let mut browser = Browser::start("a_page_left_open_shows_sold_out").await;
+    // A phone's viewport: the button must fit the screen.
+    browser.resize(390, 844).await;
+    browser.goto(&stack.url("/")).await;
+    browser.wait_for_enabled("#buy", true).await;
+    let (button, viewport) = browser.width_and_viewport("#buy").await;
+    assert!(
+        button <= viewport && button >= viewport * 0.6,
+        "the button spans a phone's screen: {button} of {viewport}"
+    );
+    browser.screenshot("phone-on-sale").await;
+
+    let client = reqwest::Client::new();
+    for user in ["ann", "bob", "cyd"] {
+        let (status, body) = token_and_buy(&client, &stack, user).await;
+        assert_eq!(status, 201, "{body}");
+    }
+    browser
+        .wait_for_text("#countdown", "the sold-out notice", |t| t == "Sold out.")
+        .await;
+    assert_eq!(browser.text("#remaining").await, "0");
+    assert!(!browser.enabled("#buy").await, "nothing left to buy");
+    browser.screenshot("phone-sold-out").await;
+    browser.close().await;
+}
