@@ -23,7 +23,7 @@ use sale::redis_keys::EventKeys;
 use serde::Serialize;
 use serde_json::json;
 
-use crate::event_view::{EventDocument, EventView, SeatCounters};
+use crate::event_view::{EventDocument, EventView, Seats};
 use crate::live::{Live, LoadError};
 use crate::metrics::EdgeMetrics;
 use crate::upstreams::Origins;
@@ -77,7 +77,7 @@ pub fn router(admin: Admin) -> Router {
 struct EventStatus<'a> {
     #[serde(flatten)]
     document: EventDocument<'a>,
-    seats: SeatCounters,
+    seats: Seats,
 }
 
 async fn status(State(admin): State<Admin>) -> Response {
@@ -89,7 +89,7 @@ async fn status(State(admin): State<Admin>) -> Response {
         .iter()
         .map(|e| EventStatus {
             document: admin.view.document(e, now),
-            seats: admin.view.seats_or_configured(e).into(),
+            seats: admin.view.seats_or_configured(e),
         })
         .collect();
     let origins: Vec<_> = snapshot

@@ -24,7 +24,8 @@ pub const REFRESH: Duration = Duration::from_millis(250);
 
 /// An operator's override of the sale window (the classic design's "start flag"), stored as the
 /// seats hash's `gate` field so the reservation script obeys it too.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Gate {
     /// The configured window decides.
     #[default]
@@ -46,8 +47,8 @@ impl Gate {
     }
 }
 
-/// One event's counters as last read from Redis.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// One event's counters as last read from Redis; the operator's status shows them as they are.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Seats {
     /// Seats put on sale.
     pub total: u64,
@@ -64,43 +65,6 @@ pub struct Seats {
     pub canceled: u64,
     /// The operator's override.
     pub gate: Gate,
-}
-
-/// One event's seats as the operator's status shows them.
-#[derive(Debug, Serialize)]
-pub struct SeatCounters {
-    /// Seats put on sale.
-    pub total: u64,
-    /// Seats nobody holds.
-    pub remaining: u64,
-    /// Seats held by unpaid reservations.
-    pub reserved: u64,
-    /// Seats paid for.
-    pub paid: u64,
-    /// Seats returned by expiry, running total.
-    pub expired: u64,
-    /// Seats returned by their buyers, running total.
-    pub canceled: u64,
-    /// `window`, `open` or `closed`.
-    pub gate: &'static str,
-}
-
-impl From<Seats> for SeatCounters {
-    fn from(s: Seats) -> Self {
-        Self {
-            total: s.total,
-            remaining: s.remaining,
-            reserved: s.reserved,
-            paid: s.paid,
-            expired: s.expired,
-            canceled: s.canceled,
-            gate: match s.gate {
-                Gate::Window => "window",
-                Gate::Open => "open",
-                Gate::Closed => "closed",
-            },
-        }
-    }
 }
 
 /// Seat counters by event id, and what origins reported since the last read.

@@ -330,15 +330,12 @@ impl Stack {
 
     /// Origin `index`'s Prometheus text.
     async fn origin_metrics(&self, index: usize) -> String {
-        reqwest::Client::new()
-            .get(format!("http://{}/metrics", self.origin_addrs[index]))
-            .bearer_auth(ADMIN_TOKEN)
-            .send()
-            .await
-            .expect("origin metrics answer")
-            .text()
-            .await
-            .expect("metrics body")
+        prometheus_text(self.origin_addrs[index]).await
+    }
+
+    /// The edge's Prometheus text, from its admin listener.
+    pub async fn edge_metrics(&self) -> String {
+        prometheus_text(self.admin_addr).await
     }
 
     /// Requests origin `index` answered on `route`.
@@ -400,4 +397,17 @@ impl Stack {
         }
         total
     }
+}
+
+/// `GET /metrics` on `addr` with the admin token.
+async fn prometheus_text(addr: SocketAddr) -> String {
+    reqwest::Client::new()
+        .get(format!("http://{addr}/metrics"))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .expect("metrics answer")
+        .text()
+        .await
+        .expect("metrics body")
 }

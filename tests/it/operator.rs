@@ -117,19 +117,8 @@ async fn operators_open_and_close_a_sale_early() {
         "flashgate_edge_origin_healthy",
         "flashgate_edge_config_version 1",
     ];
-    let metrics = || async {
-        reqwest::Client::new()
-            .get(format!("http://{}/metrics", stack.admin_addr))
-            .bearer_auth(crate::harness::ADMIN_TOKEN)
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap()
-    };
     eventually("every expected metric", ten_seconds, || async {
-        let text = metrics().await;
+        let text = stack.edge_metrics().await;
         expected.iter().all(|series| text.contains(series))
     })
     .await;
@@ -233,15 +222,7 @@ async fn origin_refusals_are_counted_by_reason_and_not_shown() {
         again.headers().get("x-fg-refusal").is_none(),
         "the origin's note to the edge stays inside"
     );
-    let metrics = reqwest::Client::new()
-        .get(format!("http://{}/metrics", stack.admin_addr))
-        .bearer_auth(crate::harness::ADMIN_TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = stack.edge_metrics().await;
     assert!(
         metrics.contains("flashgate_edge_requests_total{route=\"buy\",code=\"already_bought\"} 1"),
         "{metrics}"
