@@ -81,7 +81,10 @@ pub async fn run(
     let lifecycle = Lifecycle::new(redis.clone());
     let metrics = Arc::new(metrics::Metrics::new());
     let background = [
-        tokio::spawn(Ledger::new(client, store, node.clone()).run(events.clone(), stopped.clone())),
+        tokio::spawn(
+            Ledger::new(client, store, node.clone(), metrics.clone())
+                .run(events.clone(), stopped.clone()),
+        ),
         tokio::spawn(sweeper::run(lifecycle.clone(), events, stopped.clone())),
         tokio::spawn(local_stock::refill(
             local.clone(),

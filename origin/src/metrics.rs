@@ -35,6 +35,9 @@ pub struct Metrics {
     pub local_allowance: Family<EventLabel, Gauge>,
     /// 1 while this node believes the event sold out.
     pub sold_out: Family<EventLabel, Gauge>,
+    /// Stream entries this node's ledger could not read and set aside; anything above zero
+    /// deserves an alert.
+    pub dead_letters: Family<EventLabel, Counter>,
 }
 
 impl Metrics {
@@ -65,12 +68,19 @@ impl Metrics {
             "1 while this node believes the event is sold out",
             sold_out.clone(),
         );
+        let dead_letters = Family::<EventLabel, Counter>::default();
+        registry.register(
+            "ledger_dead_letters",
+            "Stream entries the ledger could not read, set aside in the event's dead-letter stream",
+            dead_letters.clone(),
+        );
         Self {
             registry,
             requests,
             unsigned,
             local_allowance,
             sold_out,
+            dead_letters,
         }
     }
 

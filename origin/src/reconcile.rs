@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::time::Duration;
 
+use redis::AsyncCommands;
 use redis::aio::ConnectionManager;
 use sale::config::EventConfig;
 use sale::redis_keys::EventKeys;
@@ -31,6 +32,8 @@ pub struct Report {
     pub database_orders: BTreeMap<String, u64>,
     /// Stream entries not yet written to the database when the comparison ran.
     pub ledger_backlog: u64,
+    /// Stream entries the ledger could not read and set aside.
+    pub dead_letters: u64,
     /// Every disagreement, human-readable.
     pub problems: Vec<String>,
 }
@@ -53,6 +56,7 @@ impl fmt::Display for Report {
         writeln!(f, "  redis orders    {:?}", self.redis_orders)?;
         writeln!(f, "  database orders {:?}", self.database_orders)?;
         writeln!(f, "  ledger backlog  {}", self.ledger_backlog)?;
+        writeln!(f, "  dead letters    {}", self.dead_letters)?;
         if self.problems.is_empty() {
             write!(f, "  clean")
         } else {
@@ -169,8 +173,15 @@ pub async fn reconcile(
         event: event.id.to_string(),
         counters: [total, remaining, reserved, paid].map(|c| c.unwrap_or(0)),
         ledger_backlog: backlog,
+        dead_letters: redis.xlen(&keys.dead_letters).await?,
         ..Report::default()
     };
+    if report.dead_letters > 0 {
+        report.problems.push(format!(
+            "{} ledger entries could not be read and are set aside in {}",
+            report.dead_letters, keys.dead_letters
+        ));
+    }
     let mut orders = HashMap::with_capacity(raw_orders.len());
     for (id, text) in raw_orders {
         let record = OrderRecord::from_json(&text)

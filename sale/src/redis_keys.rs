@@ -23,6 +23,9 @@ pub struct EventKeys {
     pub paid: String,
     /// Stream: every order state change, in order; the ledger consumes it into the database.
     pub stream: String,
+    /// Stream: entries of `stream` the ledger could not read, set aside with the reason so one
+    /// bad entry cannot stop the ledger; reconcile reports any as a problem.
+    pub dead_letters: String,
 }
 
 impl EventKeys {
@@ -42,6 +45,7 @@ impl EventKeys {
             deadlines: format!("{tag}:deadlines"),
             paid: format!("{tag}:paid"),
             stream: format!("{tag}:stream"),
+            dead_letters: format!("{tag}:ledger-dead"),
         }
     }
 }
@@ -61,6 +65,7 @@ mod tests {
             &keys.deadlines,
             &keys.paid,
             &keys.stream,
+            &keys.dead_letters,
         ] {
             assert!(key.starts_with("{ev:demo}:"), "{key}");
         }

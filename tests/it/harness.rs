@@ -338,6 +338,12 @@ impl Stack {
         prometheus_text(self.admin_addr).await
     }
 
+    /// Stream entries origin `index`'s ledger set aside as unreadable.
+    pub async fn origin_dead_letters(&self, index: usize) -> u64 {
+        let text = self.origin_metrics(index).await;
+        metric_sum(&text, "flashgate_origin_ledger_dead_letters_total", "")
+    }
+
     /// Requests origin `index` answered on `route`.
     pub async fn origin_requests(&self, index: usize, route: &str) -> u64 {
         let text = self.origin_metrics(index).await;

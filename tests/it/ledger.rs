@@ -6,6 +6,9 @@ use std::collections::HashSet;
 use futures::StreamExt;
 use origin::ledger::OrderChange;
 use origin::stock::{Reservation, StockEngine};
+use redis::AsyncCommands;
+use redis::streams::StreamRangeReply;
+use sale::redis_keys::EventKeys;
 use sale::{EventId, UserId};
 
 use crate::harness::{Database, Stack, StackOptions};
@@ -134,4 +137,74 @@ async fn sqlite_consumer_killed_mid_drain_loses_and_duplicates_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_consumer_killed_mid_drain_loses_and_duplicates_nothing() {
     a_consumer_killed_mid_drain_loses_and_duplicates_nothing(Database::Postgres).await;
+}
+
+#[tokio::test]
+async fn an_unreadable_entry_is_set_aside_and_the_orders_around_it_are_written() {
+    let mut stack = Stack::prepare(StackOptions {
+        weights: vec![1],
+        ..StackOptions::default()
+    })
+    .await;
+    let engine = StockEngine::new(stack.redis().await);
+    let event = stack.config.event("demo").unwrap().clone();
+    engine.seed(&event).await.unwrap();
+    let reserve = |i: usize| {
+        let (engine, event) = (engine.clone(), event.clone());
+        async move {
+            let user = UserId::parse(&format!("u{i}")).unwrap();
+            let reply = engine
+                .reserve(&event.id, &user, 1, &format!("nonce-{i}"))
+                .await
+                .unwrap();
+            assert!(matches!(reply, Reservation::Reserved { .. }), "{reply:?}");
+        }
+    };
+    // One entry no script would write, between real orders, all in the consumer's first batch.
+    reserve(0).await;
+    reserve(1).await;
+    let keys = EventKeys::new(&event.id);
+    let _: String = stack
+        .redis()
+        .await
+        .xadd(
+            &keys.stream,
+            "*",
+            &[("order", "demo.junk"), ("qty", "lots")],
+        )
+        .await
+        .unwrap();
+    reserve(2).await;
+    reserve(3).await;
+
+    stack.start_origin(0);
+    let rows = stack.orders_reaching(4).await;
+    assert_eq!(rows.len(), 4);
+
+    let report = stack.reconcile().await;
+    assert_eq!(
+        report.ledger_backlog, 0,
+        "the bad entry does not stay pending"
+    );
+    assert_eq!(report.dead_letters, 1);
+    assert_eq!(report.problems.len(), 1, "{report}");
+    assert!(report.problems[0].contains("set aside"), "{report}");
+    let dead: StreamRangeReply = stack
+        .redis()
+        .await
+        .xrange_all(&keys.dead_letters)
+        .await
+        .unwrap();
+    let entry = &dead.ids[0];
+    assert_eq!(
+        entry.get::<String>("original.order").as_deref(),
+        Some("demo.junk")
+    );
+    assert!(
+        entry
+            .get::<String>("problem")
+            .unwrap()
+            .contains("has no user")
+    );
+    assert_eq!(stack.origin_dead_letters(0).await, 1);
 }

@@ -3,7 +3,11 @@
 //! A crash before the acknowledgement leaves entries pending; they are re-read on restart (own
 //! pending entries first) or claimed by a surviving origin (XAUTOCLAIM), and the idempotent upsert
 //! makes the second write harmless. So every order reaches the database exactly once in effect.
+//! An entry the consumer cannot read (the scripts never write one; a hand-made or foreign entry
+//! could) is copied to the event's dead-letter stream with the reason and acknowledged, so it
+//! cannot hold up the orders behind it; the metric and reconcile make it visible.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use redis::aio::MultiplexedConnection;
@@ -16,6 +20,7 @@ use sale::redis_keys::EventKeys;
 use tokio::sync::watch;
 
 use super::store::{OrderChange, OrderStore};
+use crate::metrics::{EventLabel, Metrics};
 
 /// The consumer group every origin joins.
 pub const GROUP: &str = "ledger";
@@ -34,6 +39,7 @@ pub struct Ledger {
     client: Client,
     store: OrderStore,
     consumer: String,
+    metrics: Arc<Metrics>,
 }
 
 /// Which entries a read asks for.
@@ -47,11 +53,12 @@ enum Cursor {
 
 impl Ledger {
     /// A consumer named `consumer` (unique per origin node).
-    pub fn new(client: Client, store: OrderStore, consumer: String) -> Self {
+    pub fn new(client: Client, store: OrderStore, consumer: String, metrics: Arc<Metrics>) -> Self {
         Self {
             client,
             store,
             consumer,
+            metrics,
         }
     }
 
@@ -184,18 +191,28 @@ impl Ledger {
         if entries.is_empty() {
             return Ok(());
         }
-        let changes: Vec<OrderChange> = entries
-            .iter()
-            .map(|entry| parse_entry(event, entry))
-            .collect::<Result<_, _>>()?;
-        let acked: Vec<&str> = match self.store.apply(&changes).await {
-            Ok(()) => entries.iter().map(|e| e.id.as_str()).collect(),
+        let mut acked: Vec<&str> = Vec::new();
+        let mut readable: Vec<&StreamId> = Vec::with_capacity(entries.len());
+        let mut changes: Vec<OrderChange> = Vec::with_capacity(entries.len());
+        for entry in entries {
+            match parse_entry(event, entry) {
+                Ok(change) => {
+                    readable.push(entry);
+                    changes.push(change);
+                }
+                Err(problem) => {
+                    self.set_aside(con, event, entry, &problem).await?;
+                    acked.push(entry.id.as_str());
+                }
+            }
+        }
+        match self.store.apply(&changes).await {
+            Ok(()) => acked.extend(readable.iter().map(|e| e.id.as_str())),
             // One bad row must not hold up the batch: write row by row, acknowledge what stuck;
             // the rest stays pending and is retried later.
             Err(batch_error) => {
                 tracing::warn!(error = %batch_error, "ledger batch failed; writing row by row");
-                let mut acked = Vec::new();
-                for (entry, change) in entries.iter().zip(&changes) {
+                for (entry, change) in readable.iter().zip(&changes) {
                     match self.store.apply_one(change).await {
                         Ok(()) => acked.push(entry.id.as_str()),
                         Err(e) => {
@@ -203,12 +220,41 @@ impl Ledger {
                         }
                     }
                 }
-                acked
             }
-        };
+        }
         if !acked.is_empty() {
             let _: usize = con.xack(stream, GROUP, &acked).await?;
         }
+        Ok(())
+    }
+
+    /// Copies an unreadable entry, with why, to the event's dead-letter stream. The caller
+    /// acknowledges it afterwards; a crash in between only copies it twice.
+    async fn set_aside(
+        &self,
+        con: &mut MultiplexedConnection,
+        event: &EventId,
+        entry: &StreamId,
+        problem: &LedgerError,
+    ) -> RedisResult<()> {
+        tracing::error!(event = %event, entry = %entry.id, %problem, "unreadable ledger entry set aside");
+        let mut fields: Vec<(String, Vec<u8>)> = vec![
+            ("source_id".to_owned(), entry.id.clone().into_bytes()),
+            ("problem".to_owned(), problem.to_string().into_bytes()),
+        ];
+        for field in entry.map.keys() {
+            let value = entry.get::<Vec<u8>>(field).unwrap_or_default();
+            fields.push((format!("original.{field}"), value));
+        }
+        let _: String = con
+            .xadd(EventKeys::new(event).dead_letters, "*", &fields)
+            .await?;
+        self.metrics
+            .dead_letters
+            .get_or_create(&EventLabel {
+                event: event.as_str().to_owned(),
+            })
+            .inc();
         Ok(())
     }
 }
