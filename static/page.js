@@ -9,7 +9,8 @@ const ORDER_KEY = `fg_order_${eventId}`; // this tab's order, so a reload still 
 let skew = 0;       // server clock minus this browser's clock, in ms
 let state = null;   // the last event document
 let busy = false;   // a request is in flight: the button stays disabled
-let retryAt = 0;    // after a 429: no retry before this (server time, ms)
+let retryAt = 0;    // after a 429 or 503 with Retry-After: no retry before this (server time, ms)
+let retryCode = ""; // the refusal that asked for the wait
 let order = null;   // the reservation, once there is one
 let askedAtOpen = false; // the countdown reached zero and the edge was asked once for the state
 
@@ -29,7 +30,7 @@ const explain = {
   no_session: "Please sign in first.",
   bad_session: "Your session has expired; please sign in again.",
   no_origin: "The shop is busy; please try again in a moment.",
-  unavailable: "The shop is busy; nothing was reserved. Please try again.",
+  unavailable: "The shop is busy; nothing was reserved.",
   origin_failed: "No answer from the shop; press Buy again to see whether your order went through.",
   illegal_transition: "This order cannot be changed any more.",
   expired: "The reservation expired before payment; the seat went back on sale.",
@@ -95,7 +96,7 @@ function tick() {
     refresh();
   }
   $("buy").disabled = busy || !open(untilOpen) || waitRetry > 0 || holdsSeat();
-  if (waitRetry > 0) say(`${explain.rate_limited} Try again in ${Math.ceil(waitRetry / 1000)} s.`);
+  if (waitRetry > 0) say(`${explain[retryCode]} Try again in ${Math.ceil(waitRetry / 1000)} s.`);
 }
 
 // Sends a request; returns [ok, body, status], and notes a 429's Retry-After.
@@ -107,8 +108,10 @@ async function send(url, method = "POST") {
     return [false, { code: "origin_failed" }, 0];
   }
   const body = await res.json().catch(() => ({}));
-  if (res.status === 429) {
-    retryAt = serverNow() + 1000 * Number(res.headers.get("retry-after") || 1);
+  const wait = res.headers.get("retry-after");
+  if (res.status === 429 || (res.status === 503 && wait)) {
+    retryAt = serverNow() + 1000 * Number(wait || 1);
+    retryCode = explain[body.code] ? body.code : "rate_limited";
   }
   return [res.ok, body, res.status];
 }

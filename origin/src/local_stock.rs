@@ -28,7 +28,8 @@ pub const REFILL_PERIOD: Duration = Duration::from_millis(250);
 pub enum Take {
     /// Yes; the seats are deducted locally.
     Granted,
-    /// This node's allowance is spent; Redis may still have seats for other nodes.
+    /// This node's allowance is spent; Redis may still have seats (for other nodes, or given
+    /// back by buys in flight).
     Exhausted,
     /// Redis said the event has no seats left.
     SoldOut,

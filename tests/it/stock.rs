@@ -52,9 +52,13 @@ async fn a_crowd_of_50000_buys_exactly_the_10000_seats() {
         10_000,
         "distinct order ids"
     );
+    // Refused buyers hear "sold out", or, from an origin whose local share is spent while seats
+    // may remain, "busy, retry" (503 with Retry-After): nothing else.
     for (user, status, body) in &outcomes {
         assert!(
-            *status == 201 || (*status == 410 && body["code"] == "sold_out"),
+            *status == 201
+                || (*status == 410 && body["code"] == "sold_out")
+                || (*status == 503 && body["code"] == "unavailable"),
             "{user}: {status} {body}"
         );
     }
@@ -102,14 +106,15 @@ async fn one_user_with_1000_tokens_gets_one_order() {
     let created = statuses.iter().filter(|(s, _)| *s == 201).count();
     assert_eq!(created, 1, "exactly one order");
     // The others are refused: by the script (`already_bought`), or, while more buys are in flight
-    // at one origin than its local allowance holds, by that origin's pre-deduction (`sold_out`
-    // until the next refill). Either way no second order exists.
+    // at one origin than its local allowance holds, by that origin's pre-deduction (503
+    // `unavailable`, retry after the refill). With 99 seats left nobody is told "sold out", and
+    // no second order exists.
     let unexpected: Vec<_> = statuses
         .iter()
         .filter(|(s, b)| {
             !(*s == 201
                 || (*s == 409 && b["code"] == "already_bought")
-                || (*s == 410 && b["code"] == "sold_out"))
+                || (*s == 503 && b["code"] == "unavailable"))
         })
         .collect();
     assert!(unexpected.is_empty(), "{unexpected:?}");

@@ -55,8 +55,21 @@ fn sold_out_marked(mut response: Response, sold_out: bool) -> Response {
 enum Outcome {
     /// The script ran (or the node already knew the event sold out).
     Script(Reservation),
-    /// This node's local allowance is spent; Redis was not asked.
+    /// This node's local allowance is spent; Redis was not asked. Seats may remain (held by
+    /// buys still in flight, or in other nodes' shares), so the buyer is told to retry after the
+    /// next refill, never "sold out": a false "sold out" would send a buyer away from a seat.
     LocallyExhausted,
+}
+
+/// Answers a buy this node will not send to Redis now: 503 `unavailable`, nothing reserved,
+/// retry after a second (the allowance is refilled every 250 ms).
+fn busy() -> Response {
+    let mut response = refusal_response(Refusal::Unavailable);
+    response.headers_mut().insert(
+        axum::http::header::RETRY_AFTER,
+        axum::http::HeaderValue::from_static("1"),
+    );
+    response
 }
 
 /// Reserves seats for the admitted user.
@@ -100,7 +113,7 @@ pub async fn buy(
             refusal.code(),
             sold_out_marked(refusal_response(refusal), remaining == 0),
         ),
-        Ok(Outcome::LocallyExhausted) => ("sold_out_local", refusal_response(Refusal::SoldOut)),
+        Ok(Outcome::LocallyExhausted) => ("busy_local", busy()),
         Err(e) => (e.refusal().code(), e.into_response()),
     };
     state.metrics().record("buy", code);
