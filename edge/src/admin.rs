@@ -28,8 +28,6 @@ use crate::live::{Live, LoadError};
 use crate::metrics::EdgeMetrics;
 use crate::upstreams::Origins;
 
-pub use auth::DASHBOARD_HEADER;
-
 /// What the admin routes act on.
 #[derive(Clone)]
 pub struct Admin {

@@ -16,8 +16,9 @@ use sale::operator_session;
 
 use super::{Admin, refuse};
 
-/// The header the dashboard's own script puts on every request that changes something.
-pub const DASHBOARD_HEADER: &str = "x-flashgate-dashboard";
+/// The header the dashboard's own script (`dashboard.js`) puts on every request that changes
+/// something.
+const DASHBOARD_HEADER: &str = "x-flashgate-dashboard";
 
 /// How a request proved it comes from an operator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
