@@ -208,6 +208,19 @@ async function restoreOrder() {
 
 $("buy").addEventListener("click", buy);
 $("pay").addEventListener("click", pay);
-refresh().then(restoreOrder);
-setInterval(refresh, 2000);
+// How long until the next look at the event: every 2 s while it matters, every 10 s while the
+// opening is more than a minute away or the sale is over, with ±20% jitter so a crowd that
+// loaded the page together does not poll the edge in lockstep.
+function pollDelay() {
+  const far = state && ((state.state === "upcoming" &&
+    Date.parse(state.starts_at) - serverNow() > 60000) || state.state === "ended");
+  return (far ? 10000 : 2000) * (0.8 + 0.4 * Math.random());
+}
+
+async function poll() {
+  await refresh();
+  setTimeout(poll, pollDelay());
+}
+
+poll().then(restoreOrder);
 setInterval(tick, 250);
