@@ -222,14 +222,16 @@ impl Stack {
         .await;
     }
 
-    /// Kills Redis without warning and starts it again on the same data (AOF replay). Blocks the
-    /// calling thread; call it from a multi-threaded runtime.
-    pub fn restart_redis(&self) {
+    /// Kills Redis without warning (SIGKILL: a crash).
+    pub fn kill_redis(&self) {
+        self.redis.lock().expect("redis handle").kill();
+    }
+
+    /// Starts Redis again on the same data (AOF replay) and waits for it. Blocks the calling
+    /// thread; call it from a multi-threaded runtime.
+    pub fn start_redis_again(&self) {
         let mut redis = self.redis.lock().expect("redis handle");
-        tokio::task::block_in_place(|| {
-            redis.kill();
-            redis.restart().expect("redis-server restarts");
-        });
+        tokio::task::block_in_place(|| redis.restart().expect("redis-server restarts"));
     }
 
     /// The config file the components run with.
