@@ -6,7 +6,7 @@
 
 pub mod admin;
 pub mod client_ip;
-pub mod connection;
+pub mod client_timeout;
 pub mod event_view;
 pub mod gate;
 pub mod identity;
@@ -32,9 +32,11 @@ use pingora::apps::HttpServerOptions;
 use pingora::server::configuration::{Opt, ServerConf};
 use pingora::server::{RunArgs, Server};
 use pingora::services::background::background_service;
+use pingora::services::listening::Service;
 use sale::config::Environment;
 
 use crate::admin::{Admin, AdminService};
+use crate::client_timeout::ClientTimeout;
 use crate::event_view::{EventView, EventViewRefresher};
 use crate::live::{Live, LoadError};
 use crate::maintenance::Maintenance;
@@ -123,6 +125,7 @@ pub fn run(config_path: &Path, env: Environment, upgrade: bool) -> Result<(), Lo
     };
 
     let listen = live.snapshot().config.edge.listen;
+    let client_timeout_live = live.clone();
     let gatekeeper = Gatekeeper {
         live,
         origins,
@@ -131,16 +134,15 @@ pub fn run(config_path: &Path, env: Environment, upgrade: bool) -> Result<(), Lo
         metrics,
         stored: StoredTokens::default(),
     };
-    let mut proxy = pingora::proxy::http_proxy_service_with_name(
-        &server.configuration,
-        gatekeeper,
-        "flashgate edge",
-    );
+    let mut proxy = pingora::proxy::http_proxy(&server.configuration, gatekeeper);
     let mut options = HttpServerOptions::default();
     options.keepalive_request_limit = Some(REQUESTS_PER_CONNECTION);
-    if let Some(app) = proxy.app_logic_mut() {
-        app.server_options = Some(options);
-    }
+    proxy.server_options = Some(options);
+    let app = ClientTimeout {
+        proxy: Arc::new(proxy),
+        live: client_timeout_live,
+    };
+    let mut proxy = Service::new("flashgate edge".to_owned(), app);
     proxy.add_tcp(&listen.to_string());
 
     server.add_service(proxy);

@@ -1,6 +1,5 @@
 //! The Pingora `ProxyHttp` implementation: a table of phases, each delegating to a domain module.
-//! `early_request_filter` applies the connection limits; `request_filter` asks the
-//! [`gate`](crate::gate) and either answers or admits; `request_body_filter` enforces the body
+//! `request_filter` asks the [`gate`](crate::gate) and either answers or admits; `request_body_filter` enforces the body
 //! limit on bodies without a length; `upstream_peer` picks an origin; `upstream_request_filter`
 //! rewrites and signs; `response_filter` learns from the origin's answer (sold out, token used);
 //! the error phases retry only what never reached an origin; `logging` records metrics.
@@ -15,7 +14,7 @@ use pingora::http::{RequestHeader, ResponseHeader};
 use pingora::prelude::*;
 use pingora::proxy::{FailToProxy, ProxyHttp, Session};
 use pingora::upstreams::peer::HttpPeer;
-use pingora::{Error, ErrorType};
+use pingora::{Error, ErrorSource, ErrorType};
 use sale::Refusal;
 use sale::config::TokenScheme;
 use sale::internal::{self, Claims, SIGNED_HEADERS};
@@ -28,7 +27,7 @@ use crate::routes::Route;
 use crate::stored_tokens::StoredTokens;
 use crate::upstreams::{self, Origins};
 use crate::used_tokens::UsedTokens;
-use crate::{client_ip, connection, respond};
+use crate::{client_ip, respond};
 
 /// The gatekeeper.
 pub struct Gatekeeper {
@@ -97,15 +96,6 @@ impl ProxyHttp for Gatekeeper {
             current: None,
             no_origin: false,
         }
-    }
-
-    async fn early_request_filter(
-        &self,
-        session: &mut Session,
-        _ctx: &mut RequestCtx,
-    ) -> Result<()> {
-        connection::limit(session);
-        Ok(())
     }
 
     async fn request_filter(&self, session: &mut Session, ctx: &mut RequestCtx) -> Result<bool> {
@@ -329,6 +319,9 @@ impl ProxyHttp for Gatekeeper {
     ) -> FailToProxy {
         let refusal = match e.etype() {
             ErrorType::HTTPStatus(413) => Refusal::TooLarge,
+            ErrorType::ReadTimedout if *e.esource() == ErrorSource::Downstream => {
+                Refusal::RequestTimeout
+            }
             _ if ctx.no_origin => Refusal::NoOrigin,
             ErrorType::ConnectRefused | ErrorType::ConnectTimedout | ErrorType::ConnectError => {
                 Refusal::NoOrigin

@@ -65,6 +65,8 @@ pub struct EdgeConfig {
     pub clock_skew_grace: Duration,
     /// Proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<Network>,
+    /// Longest wait on one read from a client.
+    pub client_timeout: Duration,
     /// Largest request body accepted.
     pub max_body_bytes: u64,
     /// Frequency caps.

@@ -47,6 +47,9 @@ pub enum Refusal {
     SoldOut,
     /// 410 `expired`: the reservation passed its payment deadline.
     Expired,
+    /// 408 `request_timeout`: the client stopped sending its request for longer than the edge
+    /// waits (`edge.client_timeout`).
+    RequestTimeout,
     /// 413 `too_large`: the request body exceeds the limit.
     TooLarge,
     /// 429 `rate_limited`: over a frequency cap; sent with Retry-After.
@@ -64,7 +67,7 @@ pub enum Refusal {
 
 impl Refusal {
     /// Every refusal, for building per-refusal tables once.
-    pub const ALL: [Refusal; 26] = [
+    pub const ALL: [Refusal; 27] = [
         Self::BadRequest,
         Self::AmbiguousLength,
         Self::NoSession,
@@ -85,6 +88,7 @@ impl Refusal {
         Self::Ended,
         Self::SoldOut,
         Self::Expired,
+        Self::RequestTimeout,
         Self::TooLarge,
         Self::RateLimited,
         Self::NoOrigin,
@@ -107,6 +111,7 @@ impl Refusal {
             Self::MethodNotAllowed => 405,
             Self::AlreadyBought | Self::TokenUsed | Self::IllegalTransition => 409,
             Self::Ended | Self::SoldOut | Self::Expired => 410,
+            Self::RequestTimeout => 408,
             Self::TooLarge => 413,
             Self::RateLimited => 429,
             Self::NoOrigin | Self::Unavailable => 503,
@@ -138,6 +143,7 @@ impl Refusal {
             Self::Ended => "ended",
             Self::SoldOut => "sold_out",
             Self::Expired => "expired",
+            Self::RequestTimeout => "request_timeout",
             Self::TooLarge => "too_large",
             Self::RateLimited => "rate_limited",
             Self::NoOrigin => "no_origin",
@@ -170,6 +176,7 @@ impl Refusal {
             Self::Ended => "The sale has ended.",
             Self::SoldOut => "Sold out.",
             Self::Expired => "The reservation expired before payment.",
+            Self::RequestTimeout => "The request arrived too slowly; send it again.",
             Self::TooLarge => "The request body is too large.",
             Self::RateLimited => "Too many requests; retry after the indicated time.",
             Self::NoOrigin => "No server is available right now; retry shortly.",

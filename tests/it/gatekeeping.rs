@@ -230,3 +230,53 @@ async fn smuggling_and_oversized_bodies_are_refused() {
     assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
     assert_eq!(stack.origin_traffic().await, 0);
 }
+
+#[tokio::test]
+async fn clients_that_stall_are_cut_off_and_nothing_is_bought() {
+    use std::io::{Read, Write};
+    let stack = Stack::start(StackOptions {
+        client_timeout: "1s",
+        ..StackOptions::default()
+    })
+    .await;
+    // The socket's own timeout is far above the edge's 1 s but far below Pingora's built-in
+    // minute: an edge that waited a minute fails the read with a timeout instead of an end.
+    let connect = || {
+        let raw = std::net::TcpStream::connect(stack.edge_addr).unwrap();
+        raw.set_read_timeout(Some(std::time::Duration::from_secs(20)))
+            .unwrap();
+        raw
+    };
+
+    // A request head that never ends.
+    let mut raw = connect();
+    write!(raw, "GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ").unwrap();
+    let mut answer = Vec::new();
+    raw.read_to_end(&mut answer)
+        .expect("the edge closes a connection whose head stalls");
+    assert!(
+        answer.is_empty(),
+        "nothing to answer a head that never came"
+    );
+
+    // A buy whose body stalls: refused with 408, and no order.
+    let client = reqwest::Client::new();
+    let url = token_url(&client, &stack, "slow", "demo").await;
+    let session = stack.session("slow");
+    let mut raw = connect();
+    write!(
+        raw,
+        "POST {url} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {session}\r\nContent-Type: application/json\r\nContent-Length: 20\r\n\r\n{{\"quan"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    raw.read_to_string(&mut answer)
+        .expect("the edge answers and closes a stalled body");
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("\"code\":\"request_timeout\""), "{answer}");
+    assert_eq!(stack.remaining().await, 100);
+
+    // The same buyer, sending properly, buys.
+    let (status, body) = token_and_buy(&client, &stack, "slow").await;
+    assert_eq!(status, 201, "{body}");
+}

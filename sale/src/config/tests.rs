@@ -178,6 +178,17 @@ fn out_of_range_timeouts_are_refused() {
 }
 
 #[test]
+fn a_client_timeout_out_of_range_is_refused() {
+    for bad in ["0s", "50ms", "2m", "soon"] {
+        let text = with(
+            "threads = 2",
+            &format!("threads = 2\nclient_timeout = \"{bad}\""),
+        );
+        assert_eq!(refused(&text), ["edge.client_timeout"], "{bad}");
+    }
+}
+
+#[test]
 fn no_origins_are_refused() {
     let text = VALID
         .replace("[[origins]]\nlisten = \"127.0.0.1:8182\"\nweight = 3\n", "")

@@ -222,6 +222,13 @@ pub fn validate(raw: RawConfig, base: &Path, env: &Environment) -> Result<Config
         .enumerate()
         .filter_map(|(i, text)| p.check(format!("edge.trusted_proxies[{i}]"), Network::parse(text)))
         .collect();
+    let client_timeout = p.duration(
+        "edge.client_timeout",
+        edge.client_timeout.as_deref(),
+        "10s",
+        100 * MS,
+        MIN,
+    );
     let max_body = p.check(
         "edge.max_body_bytes",
         in_range(edge.max_body_bytes.unwrap_or(16 * 1024), 0, 1024 * 1024),
@@ -369,6 +376,7 @@ pub fn validate(raw: RawConfig, base: &Path, env: &Environment) -> Result<Config
                 health_check_interval: health?,
                 clock_skew_grace: grace?,
                 trusted_proxies: trusted,
+                client_timeout: client_timeout?,
                 max_body_bytes: max_body?,
                 limits: LimitsConfig {
                     per_user: per_user?,

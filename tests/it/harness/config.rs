@@ -38,6 +38,8 @@ pub struct StackOptions {
     pub token_keys: &'static str,
     /// `[tokens] scheme = …`.
     pub token_scheme: &'static str,
+    /// `[edge] client_timeout = …`.
+    pub client_timeout: &'static str,
 }
 
 /// The default purchase token key ring.
@@ -59,6 +61,7 @@ impl Default for StackOptions {
             limits: NO_LIMITS,
             token_keys: TOKEN_KEY_T1,
             token_scheme: "hmac-sha256",
+            client_timeout: "10s",
         }
     }
 }
@@ -109,6 +112,7 @@ threads = 1
 static_dir = "{static_dir}"
 dev_sessions = true
 health_check_interval = "200ms"
+client_timeout = "{client_timeout}"
 limits = {limits}
 
 [origin]
@@ -161,6 +165,7 @@ var_dir = "var"
         limits = o.limits,
         token_keys = o.token_keys,
         token_scheme = o.token_scheme,
+        client_timeout = o.client_timeout,
     );
     for (addr, weight) in origins {
         text.push_str(&format!(
