@@ -27,6 +27,7 @@ async fn the_dashboard_shows_the_sale_moving() {
         })
         .await;
     browser.screenshot("sign-in-refused").await;
+    assert_eq!(browser.accessibility_problems().await, Vec::<String>::new());
     browser.type_into("#token", ADMIN_TOKEN).await;
     browser.click("button[type=submit]").await;
     browser
@@ -83,6 +84,7 @@ async fn the_dashboard_shows_the_sale_moving() {
         .unwrap_or(0);
     assert!(points >= 2, "the seat chart has a history: {points}");
     browser.screenshot("sale-moving").await;
+    assert_eq!(browser.accessibility_problems().await, Vec::<String>::new());
 
     // An invalid weight: the reload is refused, the page says why, version 1 stays in force.
     stack.rewrite_config(|o| o.weights = vec![0, 1]);

@@ -63,6 +63,22 @@ async fn a_visitor_waits_for_the_sale_buys_once_and_pays() {
     browser.wait_for_enabled("#buy", true).await;
     assert_eq!(browser.text("#countdown").await, "On sale now.");
     browser.screenshot("on-sale").await;
+    assert_eq!(browser.accessibility_problems().await, Vec::<String>::new());
+    // The check itself notices faint text.
+    browser
+        .script(
+            "const p = document.createElement('p'); p.id = 'faint'; p.textContent = 'faint'; \
+             p.style.color = '#bbbbbb'; document.querySelector('main').append(p);",
+        )
+        .await;
+    let problems = browser.accessibility_problems().await;
+    assert!(
+        problems.iter().any(|p| p.starts_with("p#faint")),
+        "{problems:?}"
+    );
+    browser
+        .script("document.getElementById('faint').remove();")
+        .await;
 
     browser.click("#buy").await;
     let message = browser
@@ -75,6 +91,7 @@ async fn a_visitor_waits_for_the_sale_buys_once_and_pays() {
     assert!(!browser.enabled("#buy").await, "one seat per visitor");
     assert!(browser.displayed("#pay").await);
     browser.screenshot("reserved").await;
+    assert_eq!(browser.accessibility_problems().await, Vec::<String>::new());
     let rows = stack.orders_reaching(1).await;
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].order_id, order);

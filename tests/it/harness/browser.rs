@@ -226,6 +226,13 @@ impl Browser {
         .await;
     }
 
+    /// What the page in front of the browser gets wrong for accessibility (`a11y.js`): a missing
+    /// language, control name or field label, or text below WCAG AA contrast.
+    pub async fn accessibility_problems(&self) -> Vec<String> {
+        let found = self.script(include_str!("a11y.js")).await;
+        serde_json::from_value(found).expect("a list of problems")
+    }
+
     /// Saves a screenshot of the window as `NN-name.png` and returns its path.
     pub async fn screenshot(&mut self, name: &str) -> PathBuf {
         self.shots_taken += 1;
