@@ -124,114 +124,143 @@ fn chart_error<E: std::fmt::Display>(e: E) -> anyhow::Error {
     anyhow::anyhow!("drawing a chart failed: {e}")
 }
 
-fn throughput_chart(path: &Path, s: &Summary) -> Result<()> {
+/// One line of a chart; lines with a label get a legend entry.
+struct Line<'a> {
+    label: Option<&'a str>,
+    points: Vec<(u64, f64)>,
+}
+
+/// What the x axis counts.
+enum Axis<'a> {
+    /// Seconds since the rush started.
+    Seconds,
+    /// Named positions 0, 1, 2, …
+    Names(&'a [&'a str]),
+}
+
+/// Draws `lines` on one SVG chart from x = 0 to `x_end` and y = 0 to a little above the highest
+/// point, y labels with `y_decimals` decimals.
+fn line_chart(
+    path: &Path,
+    caption: &str,
+    x_end: u64,
+    axis: &Axis<'_>,
+    y_decimals: usize,
+    lines: &[Line<'_>],
+) -> Result<()> {
     let root = SVGBackend::new(path, (900, 420)).into_drawing_area();
     root.fill(&WHITE).map_err(chart_error)?;
-    let mut series: BTreeMap<&str, Vec<(u64, u64)>> = BTreeMap::new();
-    for (second, codes) in &s.timeline {
-        for (code, n) in codes {
-            series.entry(code.as_str()).or_default().push((*second, *n));
-        }
-    }
-    let last = s.timeline.keys().max().copied().unwrap_or(0) + 1;
-    let peak = s
-        .timeline
-        .values()
-        .flat_map(|c| c.values())
-        .max()
-        .copied()
-        .unwrap_or(1);
+    let top = lines
+        .iter()
+        .flat_map(|l| l.points.iter().map(|(_, y)| *y))
+        .fold(1.0, f64::max);
     let mut chart = ChartBuilder::on(&root)
-        .caption(
-            "requests per second by step and outcome (page polls not drawn)",
-            ("sans-serif", 18),
-        )
+        .caption(caption, ("sans-serif", 18))
         .margin(10)
         .x_label_area_size(30)
         .y_label_area_size(60)
-        .build_cartesian_2d(0..last, 0..peak + peak / 10 + 1)
+        .build_cartesian_2d(0..x_end, 0.0..top * 1.1)
         .map_err(chart_error)?;
-    chart
-        .configure_mesh()
-        .x_desc("second")
-        .draw()
-        .map_err(chart_error)?;
-    for (i, (code, points)) in series.iter().enumerate() {
+    let x_label = |x: &u64| match axis {
+        Axis::Seconds => x.to_string(),
+        Axis::Names(names) => usize::try_from(*x)
+            .ok()
+            .and_then(|i| names.get(i))
+            .map_or_else(String::new, |n| (*n).to_owned()),
+    };
+    let y_label = |y: &f64| format!("{y:.y_decimals$}");
+    let mut mesh = chart.configure_mesh();
+    mesh.x_label_formatter(&x_label).y_label_formatter(&y_label);
+    if matches!(axis, Axis::Seconds) {
+        mesh.x_desc("second");
+    }
+    mesh.draw().map_err(chart_error)?;
+    for (i, line) in lines.iter().enumerate() {
         let color = Palette99::pick(i).to_rgba();
-        chart
+        let drawn = chart
             .draw_series(LineSeries::new(
-                points.iter().copied(),
+                line.points.iter().copied(),
                 color.stroke_width(2),
             ))
-            .map_err(chart_error)?
-            .label(*code)
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], color));
+            .map_err(chart_error)?;
+        if let Some(label) = line.label {
+            drawn
+                .label(label)
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], color));
+        }
     }
-    chart
-        .configure_series_labels()
-        .background_style(WHITE.mix(0.8))
-        .draw()
-        .map_err(chart_error)?;
+    if lines.iter().any(|l| l.label.is_some()) {
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.8))
+            .draw()
+            .map_err(chart_error)?;
+    }
     root.present().map_err(chart_error)
+}
+
+fn throughput_chart(path: &Path, s: &Summary) -> Result<()> {
+    let mut series: BTreeMap<&str, Vec<(u64, f64)>> = BTreeMap::new();
+    for (second, codes) in &s.timeline {
+        for (code, n) in codes {
+            series
+                .entry(code.as_str())
+                .or_default()
+                .push((*second, *n as f64));
+        }
+    }
+    let lines: Vec<Line<'_>> = series
+        .into_iter()
+        .map(|(code, points)| Line {
+            label: Some(code),
+            points,
+        })
+        .collect();
+    let last = s.timeline.keys().max().copied().unwrap_or(0) + 1;
+    line_chart(
+        path,
+        "requests per second by step and outcome (page polls not drawn)",
+        last,
+        &Axis::Seconds,
+        0,
+        &lines,
+    )
 }
 
 fn latency_chart(path: &Path, s: &Summary) -> Result<()> {
-    let root = SVGBackend::new(path, (900, 420)).into_drawing_area();
-    root.fill(&WHITE).map_err(chart_error)?;
     let levels = ["p50", "p90", "p99", "p99.9"];
-    let worst = s.latency.values().map(|p| p.p999_ms).fold(1.0, f64::max);
-    let mut chart = ChartBuilder::on(&root)
-        .caption("latency percentiles per step (ms)", ("sans-serif", 18))
-        .margin(10)
-        .x_label_area_size(30)
-        .y_label_area_size(60)
-        .build_cartesian_2d(0..levels.len(), 0.0..worst * 1.1)
-        .map_err(chart_error)?;
-    chart
-        .configure_mesh()
-        .x_label_formatter(&|i| levels.get(*i).map_or_else(String::new, |l| (*l).to_owned()))
-        .draw()
-        .map_err(chart_error)?;
-    for (i, (step, p)) in s.latency.iter().enumerate() {
-        let color = Palette99::pick(i).to_rgba();
-        let points = [p.p50_ms, p.p90_ms, p.p99_ms, p.p999_ms]
-            .into_iter()
-            .enumerate();
-        chart
-            .draw_series(LineSeries::new(points, color.stroke_width(2)))
-            .map_err(chart_error)?
-            .label(*step)
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], color));
-    }
-    chart
-        .configure_series_labels()
-        .background_style(WHITE.mix(0.8))
-        .draw()
-        .map_err(chart_error)?;
-    root.present().map_err(chart_error)
+    let lines: Vec<Line<'_>> = s
+        .latency
+        .iter()
+        .map(|(step, p)| Line {
+            label: Some(step),
+            points: (0..)
+                .zip([p.p50_ms, p.p90_ms, p.p99_ms, p.p999_ms])
+                .collect(),
+        })
+        .collect();
+    line_chart(
+        path,
+        "latency percentiles per step (ms)",
+        levels.len() as u64,
+        &Axis::Names(&levels),
+        1,
+        &lines,
+    )
 }
 
 fn seats_chart(path: &Path, s: &Summary) -> Result<()> {
-    let root = SVGBackend::new(path, (900, 420)).into_drawing_area();
-    root.fill(&WHITE).map_err(chart_error)?;
     let last = s.seats.iter().map(|(t, _)| *t).max().unwrap_or(0) + 1;
-    let mut chart = ChartBuilder::on(&root)
-        .caption("seats remaining", ("sans-serif", 18))
-        .margin(10)
-        .x_label_area_size(30)
-        .y_label_area_size(60)
-        .build_cartesian_2d(0..last, 0..u64::from(s.stock) + 1)
-        .map_err(chart_error)?;
-    chart
-        .configure_mesh()
-        .x_desc("second")
-        .draw()
-        .map_err(chart_error)?;
-    chart
-        .draw_series(LineSeries::new(
-            s.seats.iter().copied(),
-            BLUE.stroke_width(2),
-        ))
-        .map_err(chart_error)?;
-    root.present().map_err(chart_error)
+    let remaining = Line {
+        label: None,
+        points: s.seats.iter().map(|(t, n)| (*t, *n as f64)).collect(),
+    };
+    line_chart(
+        path,
+        "seats remaining",
+        last,
+        &Axis::Seconds,
+        0,
+        &[remaining],
+    )
 }
