@@ -154,3 +154,35 @@ async fn a_page_left_open_shows_sold_out_once_others_took_every_seat() {
     browser.screenshot("phone-sold-out").await;
     browser.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_visitor_over_the_cap_sees_a_retry_countdown() {
+    let stack = Stack::start(StackOptions {
+        limits: r#"{ per_user = { rate = "1/m", burst = 1 }, per_ip = { rate = "1000000/s" }, admission = { rate = "1000000/s" } }"#,
+        ..StackOptions::default()
+    })
+    .await;
+    let mut browser = Browser::start("a_visitor_over_the_cap_sees_a_retry_countdown").await;
+    browser.goto(&stack.url("/")).await;
+    browser.wait_for_enabled("#buy", true).await;
+    // The purchase token spends the visitor's one request a minute; the buy is refused 429.
+    browser.click("#buy").await;
+    let message = browser
+        .wait_for_text("#message", "the retry countdown", |t| {
+            t.starts_with("Too many attempts. Try again in ")
+        })
+        .await;
+    let seconds: u64 = message
+        .trim_start_matches("Too many attempts. Try again in ")
+        .trim_end_matches(" s.")
+        .parse()
+        .unwrap_or_else(|_| panic!("a number of seconds in {message:?}"));
+    assert!((1..=60).contains(&seconds), "{message}");
+    assert!(
+        !browser.enabled("#buy").await,
+        "no retry before Retry-After"
+    );
+    browser.screenshot("retry-countdown").await;
+    assert_eq!(stack.remaining().await, 100, "nothing was reserved");
+    browser.close().await;
+}
