@@ -1,11 +1,12 @@
 //! The buyer's product page in headless Chromium against the real stack: the countdown follows
-//! the server's clock, the button opens with the sale, a click buys exactly one seat and pays,
-//! a second buy from another tab is told "already bought", and a page left open while others
-//! take every seat ends up saying sold out, also on a phone-sized screen.
+//! the server's clock, the button opens with the sale, a double click buys exactly one seat, Pay
+//! pays it, a second buy from another tab is told "already bought", a page left open while others
+//! take every seat ends up saying sold out (on a phone-sized screen), and a visitor over the cap
+//! sees the retry countdown.
 
 use reqwest::Method;
 
-use crate::harness::{Browser, Stack, StackOptions, token_and_buy};
+use crate::harness::{Browser, Stack, StackOptions, metric_sum, token_and_buy};
 
 /// The order id in the page's success message, e.g. "Seat reserved! Order demo.3f…. Please…".
 fn order_id(message: &str) -> String {
@@ -80,7 +81,10 @@ async fn a_visitor_waits_for_the_sale_buys_once_and_pays() {
         .script("document.getElementById('faint').remove();")
         .await;
 
-    browser.click("#buy").await;
+    // An impatient double click: the first click disables the button before the second lands.
+    browser
+        .script("const buy = document.getElementById('buy'); buy.click(); buy.click();")
+        .await;
     let message = browser
         .wait_for_text("#message", "the reservation", |t| {
             t.starts_with("Seat reserved!")
@@ -88,6 +92,12 @@ async fn a_visitor_waits_for_the_sale_buys_once_and_pays() {
         .await;
     assert!(message.contains("Please pay by"), "{message}");
     let order = order_id(&message);
+    let metrics = stack.edge_metrics().await;
+    assert_eq!(
+        metric_sum(&metrics, "flashgate_edge_requests_total", "route=\"buy\""),
+        1,
+        "one buy request for two clicks"
+    );
     assert!(!browser.enabled("#buy").await, "one seat per visitor");
     assert!(browser.displayed("#pay").await);
     browser.screenshot("reserved").await;
