@@ -5,7 +5,9 @@
 
 mod auth;
 mod dashboard;
+mod lockout;
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -28,6 +30,8 @@ use crate::live::{Live, LoadError};
 use crate::metrics::EdgeMetrics;
 use crate::upstreams::Origins;
 
+pub use lockout::Lockout;
+
 /// What the admin routes act on.
 #[derive(Clone)]
 pub struct Admin {
@@ -39,12 +43,23 @@ pub struct Admin {
     pub view: Arc<EventView>,
     /// Metrics.
     pub metrics: Arc<EdgeMetrics>,
+    /// Addresses that presented wrong admin credentials.
+    pub lockout: Arc<Lockout>,
 }
 
 fn refuse(refusal: Refusal) -> Response {
     let status =
         StatusCode::from_u16(refusal.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     (status, Json(refusal.body())).into_response()
+}
+
+/// The 429 for a locked-out address.
+fn locked_out(wait_secs: u64) -> Response {
+    let mut response = refuse(Refusal::RateLimited);
+    if let Ok(value) = header::HeaderValue::from_str(&wait_secs.to_string()) {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    response
 }
 
 /// The admin routes.
@@ -211,7 +226,8 @@ impl BackgroundService for AdminService {
         let stop = async move {
             let _ = shutdown.changed().await;
         };
-        if let Err(e) = axum::serve(listener, router(self.0.clone()))
+        let app = router(self.0.clone()).into_make_service_with_connect_info::<SocketAddr>();
+        if let Err(e) = axum::serve(listener, app)
             .with_graceful_shutdown(stop)
             .await
         {

@@ -116,6 +116,7 @@ pub fn run(config_path: &Path, env: Environment, upgrade: bool) -> Result<(), Lo
         origins: origins.clone(),
         view: view.clone(),
         metrics: metrics.clone(),
+        lockout: Arc::default(),
     });
     let maintenance = Maintenance {
         live: live.clone(),

@@ -4,9 +4,13 @@
 //! own, so requests that change something must also carry the dashboard's header: a forged
 //! cross-site request cannot add a custom header without a CORS preflight, which this listener
 //! never grants. Ports do not separate sites, so `SameSite` alone would not keep the public page
-//! on the same host out.
+//! on the same host out. Addresses that keep presenting wrong credentials are locked out for a
+//! while (`lockout`).
 
-use axum::extract::{Request, State};
+use std::net::{IpAddr, SocketAddr};
+use std::time::Instant;
+
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -14,7 +18,7 @@ use sale::Refusal;
 use sale::keys::Secret;
 use sale::operator_session;
 
-use super::{Admin, refuse};
+use super::{Admin, locked_out, refuse};
 
 /// The header the dashboard's own script (`dashboard.js`) puts on every request that changes
 /// something.
@@ -85,6 +89,10 @@ pub async fn require_operator(
     request: Request,
     next: Next,
 ) -> Response {
+    let ip = client_ip(&request);
+    if let Some(wait) = admin.lockout.locked(ip, Instant::now()) {
+        return locked_out(wait);
+    }
     let now = sale::time::now_millis();
     match credential(request.headers(), &admin_token(&admin), now) {
         Some(Credential::Bearer) => next.run(request).await,
@@ -95,8 +103,29 @@ pub async fn require_operator(
             next.run(request).await
         }
         Some(Credential::Cookie) => refuse(Refusal::CrossSite),
-        None => refuse(Refusal::BadAdminToken),
+        None => {
+            if presents_credential(request.headers()) {
+                tracing::warn!(%ip, "wrong admin credential");
+                admin.lockout.failed(ip, Instant::now());
+            }
+            refuse(Refusal::BadAdminToken)
+        }
     }
+}
+
+/// The address a request came from (unspecified when the listener does not say).
+pub fn client_ip(request: &Request) -> IpAddr {
+    request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(IpAddr::from([0, 0, 0, 0]), |info| info.0.ip())
+}
+
+/// Whether the request offers any admin credential: only a wrong one counts as a guess, not a
+/// browser that has simply not signed in yet.
+fn presents_credential(headers: &HeaderMap) -> bool {
+    headers.contains_key(header::AUTHORIZATION)
+        || cookie(headers, operator_session::COOKIE).is_some()
 }
 
 /// Middleware for the dashboard's pages: a signed-out browser is sent to the sign-in form

@@ -3,7 +3,9 @@
 //! static folder and no network, and nothing on the public listener can replace it. The data
 //! comes from the admin API (`/admin/status`, `/metrics`), which the page polls.
 
-use axum::extract::State;
+use std::time::Instant;
+
+use axum::extract::{FromRequest, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -68,19 +70,36 @@ async fn sign_in_form() -> Response {
     page(StatusCode::OK, SIGN_IN_HTML.to_owned())
 }
 
-async fn sign_in(State(admin): State<Admin>, Form(form): Form<SignIn>) -> Response {
+/// The sign-in form again, with `message` as its alert.
+fn form_with(status: StatusCode, message: &str) -> Response {
+    let alert = format!(r#"<p class="error" role="alert">{message}</p>"#);
+    page(status, SIGN_IN_HTML.replace(ERROR_SLOT, &alert))
+}
+
+async fn sign_in(State(admin): State<Admin>, request: Request) -> Response {
+    let ip = auth::client_ip(&request);
+    if let Some(wait) = admin.lockout.locked(ip, Instant::now()) {
+        let mut response = form_with(
+            StatusCode::TOO_MANY_REQUESTS,
+            &format!("Too many wrong tokens from this address; try again in {wait} s."),
+        );
+        if let Ok(value) = header::HeaderValue::from_str(&wait.to_string()) {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+        return response;
+    }
+    let Ok(Form(form)) = Form::<SignIn>::from_request(request, &()).await else {
+        return form_with(StatusCode::BAD_REQUEST, "Type the admin token.");
+    };
     let admin_token = admin.live.snapshot().config.secrets.admin_token.clone();
     if admin_token.matches(form.token.trim().as_bytes()) {
         let cookie = auth::sign_in_cookie(&admin_token, sale::time::now_millis());
-        tracing::info!("operator signed in to the dashboard");
+        tracing::info!(%ip, "operator signed in to the dashboard");
         ([(header::SET_COOKIE, cookie)], Redirect::to(DASHBOARD_PATH)).into_response()
     } else {
-        tracing::warn!("dashboard sign-in with a wrong admin token");
-        let body = SIGN_IN_HTML.replace(
-            ERROR_SLOT,
-            r#"<p class="error" role="alert">That is not the admin token.</p>"#,
-        );
-        page(StatusCode::UNAUTHORIZED, body)
+        tracing::warn!(%ip, "dashboard sign-in with a wrong admin token");
+        admin.lockout.failed(ip, Instant::now());
+        form_with(StatusCode::UNAUTHORIZED, "That is not the admin token.")
     }
 }
 
