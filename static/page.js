@@ -13,6 +13,11 @@ let retryAt = 0;    // after a 429 or 503 with Retry-After: no retry before this
 let retryCode = ""; // the refusal that asked for the wait
 let order = null;   // the reservation, once there is one
 let askedAtOpen = false; // the countdown reached zero and the edge was asked once for the state
+// A buy that ended without a definite answer: the next click retries this same link, which finds
+// the order if the first attempt did reserve, instead of a new link that would be refused
+// "already bought" without saying which order.
+let retryUrl = null;
+const UNDECIDED = new Set(["origin_failed", "unavailable", "no_origin"]);
 
 const serverNow = () => Date.now() + skew;
 
@@ -29,11 +34,18 @@ const explain = {
   rate_limited: "Too many attempts.",
   no_session: "Please sign in first.",
   bad_session: "Your session has expired; please sign in again.",
-  no_origin: "The shop is busy; please try again in a moment.",
-  unavailable: "The shop is busy; nothing was reserved.",
+  no_origin: "The shop is busy; press Buy again in a moment.",
+  unavailable: "The shop is busy; press Buy again in a moment.",
   origin_failed: "No answer from the shop; press Buy again to see whether your order went through.",
   illegal_transition: "This order cannot be changed any more.",
   expired: "The reservation expired before payment; the seat went back on sale.",
+};
+
+// Why the button is held after a 429 or a 503 with Retry-After.
+const WAIT_TEXT = {
+  rate_limited: "Too many attempts.",
+  unavailable: "The shop is busy.",
+  no_origin: "The shop is busy.",
 };
 
 function say(text) {
@@ -96,7 +108,12 @@ function tick() {
     refresh();
   }
   $("buy").disabled = busy || !open(untilOpen) || waitRetry > 0 || holdsSeat();
-  if (waitRetry > 0) say(`${explain[retryCode]} Try again in ${Math.ceil(waitRetry / 1000)} s.`);
+  if (waitRetry > 0) {
+    say(`${WAIT_TEXT[retryCode]} Try again in ${Math.ceil(waitRetry / 1000)} s.`);
+  } else if (retryAt) {
+    retryAt = 0;
+    say(`${WAIT_TEXT[retryCode]} You can try again now.`);
+  }
 }
 
 // Sends a request; returns [ok, body, status], and notes a 429's Retry-After.
@@ -111,7 +128,7 @@ async function send(url, method = "POST") {
   const wait = res.headers.get("retry-after");
   if (res.status === 429 || (res.status === 503 && wait)) {
     retryAt = serverNow() + 1000 * Number(wait || 1);
-    retryCode = explain[body.code] ? body.code : "rate_limited";
+    retryCode = WAIT_TEXT[body.code] ? body.code : "rate_limited";
   }
   return [res.ok, body, res.status];
 }
@@ -153,12 +170,17 @@ async function buy() {
   tick();
   say("Getting your seat…");
   try {
-    const [gotToken, token] = await fetchToken();
-    if (!gotToken) {
-      say(explainRefusal(token));
-      return;
+    let url = retryUrl;
+    if (!url) {
+      const [gotToken, token] = await fetchToken();
+      if (!gotToken) {
+        say(explainRefusal(token));
+        return;
+      }
+      url = token.buy_url;
     }
-    const [bought, result] = await send(token.buy_url);
+    const [bought, result] = await send(url);
+    retryUrl = !bought && UNDECIDED.has(result.code) ? url : null;
     if (bought) {
       order = result;
       showOrder();

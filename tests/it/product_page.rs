@@ -6,7 +6,9 @@
 
 use reqwest::Method;
 
-use crate::harness::{Browser, Stack, StackOptions, metric_sum, token_and_buy};
+use crate::harness::{
+    Browser, PAGE_WAIT, Stack, StackOptions, eventually, metric_sum, token_and_buy,
+};
 
 /// The order id in the page's success message, e.g. "Seat reserved! Order demo.3f…. Please…".
 fn order_id(message: &str) -> String {
@@ -198,5 +200,67 @@ async fn a_visitor_over_the_cap_sees_a_retry_countdown() {
     );
     browser.screenshot("retry-countdown").await;
     assert_eq!(stack.remaining().await, 100, "nothing was reserved");
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_buy_without_an_answer_is_retried_with_the_same_link() {
+    let mut stack = Stack::start(StackOptions::default()).await;
+    let mut browser = Browser::start("a_buy_without_an_answer_is_retried_with_the_same_link").await;
+    browser.goto(&stack.url("/")).await;
+    browser.wait_for_enabled("#buy", true).await;
+
+    stack.kill_origin(0);
+    stack.kill_origin(1);
+    browser.click("#buy").await;
+    browser
+        .wait_for_text("#message", "the busy notice", |t| {
+            t.starts_with("The shop is busy.")
+        })
+        .await;
+    browser.screenshot("no-origin").await;
+
+    stack.start_origin(0);
+    stack.start_origin(1);
+    eventually(
+        "the edge seeing both origins healthy",
+        PAGE_WAIT,
+        || async {
+            let (_, status) = stack.admin(Method::GET, "/admin/status").await;
+            status["origins"]
+                .as_array()
+                .is_some_and(|o| o.iter().all(|o| o["healthy"] == true))
+        },
+    )
+    .await;
+    browser.wait_for_enabled("#buy", true).await;
+    browser.click("#buy").await;
+    browser
+        .wait_for_text("#message", "the reservation", |t| {
+            t.starts_with("Seat reserved!")
+        })
+        .await;
+    browser.screenshot("reserved-on-retry").await;
+
+    // Two buys, one purchase link: the retry reused the link instead of asking for another.
+    let metrics = stack.edge_metrics().await;
+    let count = |route: &str| {
+        metric_sum(
+            &metrics,
+            "flashgate_edge_requests_total",
+            &format!("route=\"{route}\""),
+        )
+    };
+    assert_eq!(count("buy"), 2);
+    assert_eq!(
+        metric_sum(
+            &metrics,
+            "flashgate_edge_requests_total",
+            "route=\"token\",code=\"ok\""
+        ),
+        1,
+        "{metrics}"
+    );
+    assert_eq!(stack.orders_reaching(1).await.len(), 1);
     browser.close().await;
 }
