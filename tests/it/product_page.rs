@@ -1,8 +1,8 @@
 //! The buyer's product page in headless Chromium against the real stack: the countdown follows
 //! the server's clock, the button opens with the sale, a double click buys exactly one seat, Pay
 //! pays it, a second buy from another tab is told "already bought", a page left open while others
-//! take every seat ends up saying sold out (on a phone-sized screen), and a visitor over the cap
-//! sees the retry countdown.
+//! take every seat ends up saying sold out (on a phone-sized screen), a visitor over the cap
+//! sees the retry countdown, and a buy that met no origin is retried with the same link.
 
 use reqwest::Method;
 
