@@ -5,6 +5,7 @@
 const $ = (id) => document.getElementById(id);
 const POLL_MS = 1000;
 const HISTORY = 300; // samples kept per chart: five minutes at one a second
+const STRIP_POLLS = 60; // polls shown in an origin's health strip: the last minute
 const PALETTE = ["#1d4ed8", "#b42318", "#0a6b35", "#9a3412", "#6d28d9", "#0e7490", "#a16207",
   "#be185d", "#374151", "#15803d", "#7c2d12", "#4338ca"];
 // Fixed colours for the series every sale has, so they read the same on every chart.
@@ -130,6 +131,7 @@ const seatsChart = chart("seats-chart", "seats-legend", "Seats");
 const admissionsChart = chart("admissions-chart", null, "Admissions per second", "/s");
 const refusalsChart = chart("refusals-chart", "refusals-legend", "Refusals per second", "/s");
 let previous = null; // the last counters read from /metrics, for rates
+const originHistory = new Map(); // origin address -> health at each poll, oldest first
 let selected = null; // the event shown
 
 // Prometheus text -> { admissions, refusals: { code: count } }.
@@ -170,15 +172,45 @@ function showStatus(status) {
     seatsChart.push(Date.parse(status.now), { remaining, reserved, paid, expired });
   }
   $("origins").replaceChildren(...status.origins.map((o) => {
+    const history = originHistory.get(o.addr) || [];
+    history.push(o.healthy);
+    if (history.length > STRIP_POLLS) history.shift();
+    originHistory.set(o.addr, history);
     const row = document.createElement("tr");
     const health = document.createElement("td");
     health.textContent = o.healthy ? "healthy" : "down";
     health.className = o.healthy ? "healthy" : "unhealthy";
-    row.append(cell(o.addr), cell(o.weight), health);
+    const strip = document.createElement("td");
+    strip.append(healthStrip(history));
+    row.append(cell(o.addr), cell(o.weight), health, strip);
     return row;
   }));
   $("limiter-keys").textContent =
     `${status.limiter_keys.user} users, ${status.limiter_keys.ip} addresses`;
+}
+
+// One origin's health over the polls kept: a bar per poll, green while healthy, red while down.
+function healthStrip(history) {
+  const canvas = document.createElement("canvas");
+  canvas.className = "strip";
+  const up = history.filter(Boolean).length;
+  const seconds = Math.round((history.length * POLL_MS) / 1000);
+  canvas.setAttribute("role", "img");
+  canvas.setAttribute("aria-label", `healthy in ${up} of the last ${history.length} polls (${seconds} s)`);
+  canvas.dataset.points = String(history.length);
+  canvas.dataset.down = String(history.length - up);
+  const [w, h] = [120, 16];
+  const ratio = window.devicePixelRatio || 1;
+  canvas.width = w * ratio;
+  canvas.height = h * ratio;
+  const g = canvas.getContext("2d");
+  g.scale(ratio, ratio);
+  const bar = w / STRIP_POLLS;
+  history.forEach((healthy, i) => {
+    g.fillStyle = healthy ? "#0a6b35" : "#b42318";
+    g.fillRect(w - (history.length - i) * bar, healthy ? 4 : 0, bar - 0.5, healthy ? h - 4 : h);
+  });
+  return canvas;
 }
 
 function cell(text) {

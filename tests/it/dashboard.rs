@@ -1,6 +1,7 @@
 //! The operator dashboard in headless Chromium against the real stack: signing in with the admin
 //! token (a wrong one is refused on the form), the seat counters, charts and origin table moving
-//! as buyers buy, and a refused reload showing the validation error while the old config stays.
+//! as buyers buy, a dead origin showing as down, and a refused reload showing the validation
+//! error while the old config stays.
 
 use reqwest::Method;
 
@@ -85,6 +86,28 @@ async fn the_dashboard_shows_the_sale_moving() {
     assert!(points >= 2, "the seat chart has a history: {points}");
     browser.screenshot("sale-moving").await;
     assert_eq!(browser.accessibility_problems().await, Vec::<String>::new());
+
+    // An origin dies: its row says so, and its health strip records the outage.
+    stack.kill_origin(1);
+    let down = stack.origin_addrs[1].to_string();
+    browser
+        .wait_for_text("#origins tr:nth-child(2)", "the dead origin", |t| {
+            t.contains(&down) && t.contains("down")
+        })
+        .await;
+    let outage: u32 = browser
+        .attribute("#origins tr:nth-child(2) canvas.strip", "data-down")
+        .await
+        .and_then(|d| d.parse().ok())
+        .unwrap_or(0);
+    assert!(outage >= 1, "the strip shows the outage");
+    assert!(
+        browser
+            .text("#origins tr:nth-child(1)")
+            .await
+            .contains("healthy")
+    );
+    browser.screenshot("origin-down").await;
 
     // An invalid weight: the reload is refused, the page says why, version 1 stays in force.
     stack.rewrite_config(|o| o.weights = vec![0, 1]);
