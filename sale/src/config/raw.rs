@@ -57,9 +57,9 @@ pub struct RawEdge {
     /// is believed; from anyone else the header is ignored.
     #[serde(default)]
     pub trusted_proxies: Vec<String>,
-    /// Longest the edge waits on any one read from a client, for the request head or body
-    /// (e.g. `"10s"`); a client that sends nothing for this long is disconnected, so slow
-    /// clients cannot hold connections for the proxy's default minute.
+    /// Longest the edge waits on any one read of a new connection's first request head or of a
+    /// request body, or one write of a response (e.g. `"10s"`); a client that stalls this long
+    /// is disconnected, so slow clients cannot hold connections for the proxy's default minute.
     pub client_timeout: Option<String>,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: Option<u64>,
