@@ -53,13 +53,17 @@ fn refuse(refusal: Refusal) -> Response {
     (status, Json(refusal.body())).into_response()
 }
 
+/// `response` with `Retry-After: secs`.
+fn retry_after(mut response: Response, secs: u64) -> Response {
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, header::HeaderValue::from(secs));
+    response
+}
+
 /// The 429 for a locked-out address.
 fn locked_out(wait_secs: u64) -> Response {
-    let mut response = refuse(Refusal::RateLimited);
-    if let Ok(value) = header::HeaderValue::from_str(&wait_secs.to_string()) {
-        response.headers_mut().insert(header::RETRY_AFTER, value);
-    }
-    response
+    retry_after(refuse(Refusal::RateLimited), wait_secs)
 }
 
 /// The admin routes.

@@ -39,6 +39,18 @@ async fn another_events_token_and_a_reused_token_are_refused_at_the_edge() {
     );
 }
 
+/// A buy of `demo` by `user` with a genuine token the edge would not hand out now (outside the
+/// window), minted with its key.
+async fn buy_with_minted_token(
+    client: &reqwest::Client,
+    stack: &Stack,
+    user: &str,
+) -> (u16, serde_json::Value) {
+    let token = stack.token_expiring(user, sale::time::now_millis() + 60_000);
+    let url = format!("/api/events/demo/buy/{token}");
+    post(client, stack, &url, &stack.session(user)).await
+}
+
 #[tokio::test]
 async fn tokens_and_buys_before_the_sale_are_refused() {
     let stack = Stack::start(StackOptions {
@@ -55,14 +67,7 @@ async fn tokens_and_buys_before_the_sale_are_refused() {
     assert_eq!((status, body["code"].as_str()), (403, Some("not_started")));
     assert_eq!(stack.event_document().await["state"], "upcoming");
 
-    let token = stack.token_expiring("alice", sale::time::now_millis() + 60_000);
-    let (status, body) = post(
-        &client,
-        &stack,
-        &format!("/api/events/demo/buy/{token}"),
-        &stack.session("alice"),
-    )
-    .await;
+    let (status, body) = buy_with_minted_token(&client, &stack, "alice").await;
     assert_eq!((status, body["code"].as_str()), (403, Some("not_started")));
     let event: serde_json::Value = stack.event_document().await;
     assert_eq!(
@@ -83,14 +88,7 @@ async fn tokens_and_buys_after_the_sale_are_refused() {
     let client = reqwest::Client::new();
     let (status, body) = fetch_token(&client, &stack, &stack.session("alice")).await;
     assert_eq!((status, body["code"].as_str()), (410, Some("ended")));
-    let token = stack.token_expiring("alice", sale::time::now_millis() + 60_000);
-    let (status, body) = post(
-        &client,
-        &stack,
-        &format!("/api/events/demo/buy/{token}"),
-        &stack.session("alice"),
-    )
-    .await;
+    let (status, body) = buy_with_minted_token(&client, &stack, "alice").await;
     assert_eq!((status, body["code"].as_str()), (410, Some("ended")));
     let event: serde_json::Value = stack.event_document().await;
     assert_eq!(event["state"], "ended");

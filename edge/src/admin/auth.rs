@@ -19,6 +19,7 @@ use sale::keys::Secret;
 use sale::operator_session;
 
 use super::{Admin, locked_out, refuse};
+use crate::identity::cookie;
 
 /// The header the dashboard's own script (`dashboard.js`) puts on every request that changes
 /// something.
@@ -31,19 +32,6 @@ pub enum Credential {
     Bearer,
     /// A valid operator-session cookie.
     Cookie,
-}
-
-/// The value of the cookie called `name`, if the request carries one.
-fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .find_map(|pair| {
-            let (key, value) = pair.trim().split_once('=')?;
-            (key == name).then_some(value)
-        })
 }
 
 /// The credential `headers` carry for `admin_token` at `now`, if any holds.

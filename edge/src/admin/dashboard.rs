@@ -79,14 +79,11 @@ fn form_with(status: StatusCode, message: &str) -> Response {
 async fn sign_in(State(admin): State<Admin>, request: Request) -> Response {
     let ip = auth::client_ip(&request);
     if let Some(wait) = admin.lockout.locked(ip, Instant::now()) {
-        let mut response = form_with(
+        let form = form_with(
             StatusCode::TOO_MANY_REQUESTS,
             &format!("Too many wrong tokens from this address; try again in {wait} s."),
         );
-        if let Ok(value) = header::HeaderValue::from_str(&wait.to_string()) {
-            response.headers_mut().insert(header::RETRY_AFTER, value);
-        }
-        return response;
+        return super::retry_after(form, wait);
     }
     let Ok(Form(form)) = Form::<SignIn>::from_request(request, &()).await else {
         return form_with(StatusCode::BAD_REQUEST, "Type the admin token.");
