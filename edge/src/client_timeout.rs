@@ -1,13 +1,12 @@
-//! How long the edge waits on a client. A new connection must deliver its first request head
-//! within `edge.client_timeout`, and every read of a request body and every write of a response
-//! must make progress within it, or the connection is closed (a body that stalls is answered 408
-//! first). Between requests a kept-alive connection may idle for [`KEEPALIVE_IDLE_SECS`]. Pingora
-//! gives a head's reads a minute each and bodies and idle connections forever, which a flash
-//! crowd or a slow-client attack turns into exhausted sockets. Pingora reads a head under the
-//! connection's keep-alive timeout and has no setting of its own for it, so the edge's HTTP app is
+//! How long the edge waits on a client. Every read of a request body and every write of a
+//! response must make progress within `edge.client_timeout`, or the connection is closed (a body
+//! that stalls is answered 408 first). A connection may wait `edge.idle_timeout` for a request
+//! head, the first or the next one, and each read of a head is bounded by it. Pingora gives a
+//! head's reads a minute each and bodies and idle connections forever, and has no setting for
+//! the head (it is read under the connection's keep-alive timeout), so the edge's HTTP app is
 //! this thin wrapper around the proxy that sets the session's timeouts before the proxy reads
-//! each request, and otherwise delegates. The value comes from the live config on every request,
-//! so a reload applies at once.
+//! each request, and otherwise delegates. The values come from the live config on every
+//! request, so a reload applies at once.
 
 use std::sync::Arc;
 
@@ -19,17 +18,12 @@ use pingora::server::ShutdownWatch;
 
 use crate::live::Live;
 
-/// How long a kept-alive connection may wait for its next request (and read that request's
-/// head): longer than the product page's slowest poll (12 s), so a page's next request, its
-/// purchase above all, finds its connection open instead of racing the edge's close, and a
-/// crowd of open pages does not reconnect at every poll.
-pub const KEEPALIVE_IDLE_SECS: u64 = 60;
-
-/// The proxy `A`, with reads from clients bounded by the live config's `client_timeout`.
+/// The proxy `A`, with waits on clients bounded by the live config's `client_timeout` and
+/// `idle_timeout`.
 pub struct ClientTimeout<A> {
     /// The proxy that handles the request.
     pub proxy: Arc<A>,
-    /// Where the timeout comes from.
+    /// Where the timeouts come from.
     pub live: Arc<Live>,
 }
 
@@ -43,25 +37,18 @@ where
         mut session: ServerSession,
         shutdown: &ShutdownWatch,
     ) -> Option<ReusedHttpStream> {
-        let timeout = self.live.snapshot().config.edge.client_timeout;
-        // A connection's first request still has every reuse the server options allow.
-        let limit = self
-            .proxy
-            .server_options()
-            .and_then(|o| o.keepalive_request_limit);
-        let first_request = session.get_keepalive_reuses_remaining() == limit;
+        let (client_timeout, idle_timeout) = {
+            let snapshot = self.live.snapshot();
+            let edge = &snapshot.config.edge;
+            (edge.client_timeout, edge.idle_timeout)
+        };
         // No keep-alive means the connection closes after this request (HTTP/1.0, or shutting
         // down); otherwise the head is read under the keep-alive timeout, in whole seconds.
         if session.get_keepalive().is_some() {
-            let wait = if first_request {
-                timeout.as_secs_f64().ceil() as u64
-            } else {
-                KEEPALIVE_IDLE_SECS
-            };
-            session.set_keepalive(Some(wait));
+            session.set_keepalive(Some(idle_timeout.as_secs()));
         }
-        session.set_read_timeout(Some(timeout));
-        session.set_write_timeout(Some(timeout));
+        session.set_read_timeout(Some(client_timeout));
+        session.set_write_timeout(Some(client_timeout));
         self.proxy.process_new_http(session, shutdown).await
     }
 

@@ -65,8 +65,10 @@ pub struct EdgeConfig {
     pub clock_skew_grace: Duration,
     /// Proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<Network>,
-    /// Longest wait on one read from a client.
+    /// Longest wait on one body read from, or response write to, a client.
     pub client_timeout: Duration,
+    /// Longest wait for a request head (keep-alive idle), in whole seconds.
+    pub idle_timeout: Duration,
     /// Largest request body accepted.
     pub max_body_bytes: u64,
     /// Frequency caps.

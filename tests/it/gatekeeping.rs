@@ -234,6 +234,7 @@ async fn clients_that_stall_are_cut_off_and_nothing_is_bought() {
     use std::io::{Read, Write};
     let stack = Stack::start(StackOptions {
         client_timeout: "1s",
+        idle_timeout: "1s",
         ..StackOptions::default()
     })
     .await;

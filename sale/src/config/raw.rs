@@ -57,10 +57,15 @@ pub struct RawEdge {
     /// is believed; from anyone else the header is ignored.
     #[serde(default)]
     pub trusted_proxies: Vec<String>,
-    /// Longest the edge waits on any one read of a new connection's first request head or of a
-    /// request body, or one write of a response (e.g. `"10s"`); a client that stalls this long
-    /// is disconnected, so slow clients cannot hold connections for the proxy's default minute.
+    /// Longest the edge waits on any one read of a request body or write of a response (e.g.
+    /// `"10s"`); a client that stalls this long is disconnected, so slow clients cannot hold
+    /// connections for ever.
     pub client_timeout: Option<String>,
+    /// Longest a connection may wait for a request head, and each read of one, before it is
+    /// closed (e.g. `"60s"`): the keep-alive idle time between requests, and the patience with a
+    /// new connection. Longer than the product page's slowest poll, and than clients keep an
+    /// opened connection unused, so a purchase does not race the edge's close.
+    pub idle_timeout: Option<String>,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: Option<u64>,
     /// Frequency caps.

@@ -189,6 +189,17 @@ fn a_client_timeout_out_of_range_is_refused() {
 }
 
 #[test]
+fn an_idle_timeout_out_of_range_is_refused() {
+    for bad in ["0s", "500ms", "11m", "later"] {
+        let text = with(
+            "threads = 2",
+            &format!("threads = 2\nidle_timeout = \"{bad}\""),
+        );
+        assert_eq!(refused(&text), ["edge.idle_timeout"], "{bad}");
+    }
+}
+
+#[test]
 fn no_origins_are_refused() {
     let text = VALID
         .replace("[[origins]]\nlisten = \"127.0.0.1:8182\"\nweight = 3\n", "")

@@ -229,6 +229,13 @@ pub fn validate(raw: RawConfig, base: &Path, env: &Environment) -> Result<Config
         100 * MS,
         MIN,
     );
+    let idle_timeout = p.duration(
+        "edge.idle_timeout",
+        edge.idle_timeout.as_deref(),
+        "60s",
+        Duration::from_secs(1),
+        10 * MIN,
+    );
     let max_body = p.check(
         "edge.max_body_bytes",
         in_range(edge.max_body_bytes.unwrap_or(16 * 1024), 0, 1024 * 1024),
@@ -377,6 +384,7 @@ pub fn validate(raw: RawConfig, base: &Path, env: &Environment) -> Result<Config
                 clock_skew_grace: grace?,
                 trusted_proxies: trusted,
                 client_timeout: client_timeout?,
+                idle_timeout: idle_timeout?,
                 max_body_bytes: max_body?,
                 limits: LimitsConfig {
                     per_user: per_user?,

@@ -40,6 +40,8 @@ pub struct StackOptions {
     pub token_scheme: &'static str,
     /// `[edge] client_timeout = …`.
     pub client_timeout: &'static str,
+    /// `[edge] idle_timeout = …`.
+    pub idle_timeout: &'static str,
 }
 
 /// The default purchase token key ring.
@@ -62,6 +64,7 @@ impl Default for StackOptions {
             token_keys: TOKEN_KEY_T1,
             token_scheme: "hmac-sha256",
             client_timeout: "10s",
+            idle_timeout: "60s",
         }
     }
 }
@@ -113,6 +116,7 @@ static_dir = "{static_dir}"
 dev_sessions = true
 health_check_interval = "200ms"
 client_timeout = "{client_timeout}"
+idle_timeout = "{idle_timeout}"
 limits = {limits}
 
 [origin]
@@ -166,6 +170,7 @@ var_dir = "var"
         token_keys = o.token_keys,
         token_scheme = o.token_scheme,
         client_timeout = o.client_timeout,
+        idle_timeout = o.idle_timeout,
     );
     for (addr, weight) in origins {
         text.push_str(&format!(
