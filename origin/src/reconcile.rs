@@ -190,7 +190,7 @@ pub async fn reconcile(
     }
     check_counters(&mut report, event, &orders);
     check_holders(&mut report, event, &orders, &holders);
-    check_database(&mut report, &orders, &rows);
+    check_database(&mut report, event, &orders, &rows);
     Ok(report)
 }
 
@@ -269,18 +269,19 @@ fn check_holders(
 
 fn check_database(
     report: &mut Report,
+    event: &EventConfig,
     orders: &HashMap<String, OrderRecord>,
     rows: &[StoredOrder],
 ) {
     let mut seen = HashMap::with_capacity(rows.len());
-    let mut live_users: HashMap<&str, u32> = HashMap::new();
+    let mut live_seats: HashMap<&str, i64> = HashMap::new();
     for row in rows {
         *report
             .database_orders
             .entry(row.status.clone())
             .or_default() += 1;
         if live(&row.status) {
-            *live_users.entry(row.user_id.as_str()).or_default() += 1;
+            *live_seats.entry(row.user_id.as_str()).or_default() += row.quantity;
         }
         seen.insert(row.order_id.as_str(), row);
         match orders.get(&row.order_id) {
@@ -312,10 +313,11 @@ fn check_database(
             .problems
             .push(format!("{} duplicate order rows", rows.len() - seen.len()));
     }
-    for (user, count) in live_users {
-        if count > 1 {
+    let limit = i64::from(event.per_user_limit);
+    for (user, seats) in live_seats {
+        if seats > limit {
             report.problems.push(format!(
-                "user {user} has {count} live orders in the database"
+                "user {user} holds {seats} seats in live database orders, over the limit {limit}"
             ));
         }
     }

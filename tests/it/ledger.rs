@@ -1,5 +1,6 @@
-//! The ledger on both databases: idempotent, version-ordered writes, and a consumer killed in the
-//! middle of draining a backlog loses nothing and writes nothing twice.
+//! The ledger on both databases: idempotent, version-ordered writes, a consumer killed in the
+//! middle of draining a backlog loses nothing and writes nothing twice, and an entry that cannot
+//! be written is set aside instead of stalling the orders behind it.
 
 use std::collections::HashSet;
 
@@ -44,22 +45,13 @@ async fn writes_are_idempotent_and_ordered(database: Database) {
     let rows = store.orders("demo").await.unwrap();
     assert_eq!(rows.len(), 1);
     assert_eq!((rows[0].status.as_str(), rows[0].version), ("paid", 2));
-    assert!(
-        store
-            .apply_one(&change("demo.2", "alice", "reserved", 1))
-            .await
-            .is_err(),
-        "second live order"
-    );
-    // Once the first order is no longer live, the user may hold another.
-    store
-        .apply_one(&change("demo.1", "alice", "canceled", 3))
-        .await
-        .unwrap();
+    // Every accepted order has its row: how many seats a user may hold is Redis's rule (kept
+    // atomically by the script, checked by reconcile), not one live row per user.
     store
         .apply_one(&change("demo.2", "alice", "reserved", 1))
         .await
         .unwrap();
+    assert_eq!(store.orders("demo").await.unwrap().len(), 2);
 }
 
 #[tokio::test]
@@ -207,4 +199,78 @@ async fn an_unreadable_entry_is_set_aside_and_the_orders_around_it_are_written()
             .contains("has no user")
     );
     assert_eq!(stack.origin_dead_letters(0).await, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_row_the_database_keeps_refusing_is_set_aside_and_the_orders_behind_it_flow() {
+    let mut stack = Stack::prepare(StackOptions {
+        weights: vec![1],
+        ..StackOptions::default()
+    })
+    .await;
+    let engine = StockEngine::new(stack.redis().await);
+    let event = stack.config.event("demo").unwrap().clone();
+    engine.seed(&event).await.unwrap();
+    stack.store().await;
+    let sale::config::DatabaseUrl::Sqlite(path) = &stack.config.origin.database_url else {
+        panic!("the default test database is SQLite");
+    };
+    // A row this database will never take, whatever the consumer does.
+    let mut db = <sqlx::SqliteConnection as sqlx::Connection>::connect(&format!(
+        "sqlite://{}",
+        path.display()
+    ))
+    .await
+    .unwrap();
+    sqlx::query(
+        "CREATE TRIGGER refuse_poison BEFORE INSERT ON orders WHEN NEW.order_id = 'demo.poison'
+         BEGIN SELECT RAISE(ABORT, 'poison'); END",
+    )
+    .execute(&mut db)
+    .await
+    .unwrap();
+    let keys = EventKeys::new(&event.id);
+    let poison = [
+        ("order", "demo.poison"),
+        ("user", "mallory"),
+        ("qty", "1"),
+        ("status", "reserved"),
+        ("pay_by", "10"),
+        ("version", "1"),
+        ("at", "1"),
+    ];
+    let _: String = stack
+        .redis()
+        .await
+        .xadd(&keys.stream, "*", &poison)
+        .await
+        .unwrap();
+    for i in 0..3 {
+        let user = UserId::parse(&format!("u{i}")).unwrap();
+        let reply = engine
+            .reserve(&event.id, &user, 1, &format!("nonce-{i}"))
+            .await
+            .unwrap();
+        assert!(matches!(reply, Reservation::Reserved { .. }), "{reply:?}");
+    }
+
+    stack.start_origin(0);
+    assert_eq!(stack.orders_reaching(3).await.len(), 3);
+    crate::harness::eventually(
+        "the refused row set aside",
+        std::time::Duration::from_secs(30),
+        || async { stack.origin_dead_letters(0).await == 1 },
+    )
+    .await;
+    let report = stack.reconcile().await;
+    assert_eq!(report.ledger_backlog, 0, "nothing stays pending");
+    assert_eq!(report.dead_letters, 1, "{report}");
+    let dead: StreamRangeReply = stack
+        .redis()
+        .await
+        .xrange_all(&keys.dead_letters)
+        .await
+        .unwrap();
+    let problem = dead.ids[0].get::<String>("problem").unwrap();
+    assert!(problem.contains("poison"), "{problem}");
 }

@@ -4,9 +4,11 @@
 //! pending entries first) or claimed by a surviving origin (XAUTOCLAIM), and the idempotent upsert
 //! makes the second write harmless. So every order reaches the database exactly once in effect.
 //! An entry the consumer cannot read (the scripts never write one; a hand-made or foreign entry
-//! could) is copied to the event's dead-letter stream with the reason and acknowledged, so it
-//! cannot hold up the orders behind it; the metric and reconcile make it visible.
+//! could), or whose row the database refuses [`MAX_ROW_ATTEMPTS`] times, is copied to the event's
+//! dead-letter stream with the reason and acknowledged, so it cannot hold up the orders behind
+//! it; the metric and reconcile make it visible.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -32,6 +34,11 @@ const BLOCK_MS: usize = 1_000;
 const CLAIM_IDLE_MS: u64 = 15_000;
 /// Pause after a failure before trying again.
 const RETRY: Duration = Duration::from_millis(250);
+/// How often this consumer re-reads its own pending entries (rows the database refused).
+const PENDING_RETRY: Duration = Duration::from_secs(1);
+/// Times the database may refuse one row before the entry is set aside as a dead letter, so a
+/// row that can never be written stops costing anything while everything behind it flows.
+pub const MAX_ROW_ATTEMPTS: u32 = 5;
 
 /// Drains event streams into the order database.
 #[derive(Debug, Clone)]
@@ -40,13 +47,16 @@ pub struct Ledger {
     store: OrderStore,
     consumer: String,
     metrics: Arc<Metrics>,
+    /// Database refusals per stream entry (stream key, entry id), for [`MAX_ROW_ATTEMPTS`].
+    refusals: Arc<std::sync::Mutex<HashMap<(String, String), u32>>>,
 }
 
 /// Which entries a read asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Cursor {
-    /// This consumer's own unacknowledged entries (after a crash or restart).
-    OwnPending,
+enum Cursor<'a> {
+    /// This consumer's own unacknowledged entries after the given id (after a crash or restart,
+    /// or rows the database refused).
+    OwnPending(&'a str),
     /// Entries never delivered to anyone.
     New,
 }
@@ -59,6 +69,7 @@ impl Ledger {
             store,
             consumer,
             metrics,
+            refusals: Arc::default(),
         }
     }
 
@@ -105,14 +116,15 @@ impl Ledger {
     async fn consume_connected(&self, event: &EventId, stream: &str) -> Result<(), LedgerError> {
         let mut con = self.connect().await?;
         ensure_group(&mut con, stream).await?;
-        while self
-            .drain(&mut con, event, stream, Cursor::OwnPending)
-            .await?
-            > 0
-        {}
+        self.retry_own_pending(&mut con, event, stream).await?;
+        let mut last_retry = tokio::time::Instant::now();
         let mut last_claim = tokio::time::Instant::now();
         loop {
             self.drain(&mut con, event, stream, Cursor::New).await?;
+            if last_retry.elapsed() >= PENDING_RETRY {
+                self.retry_own_pending(&mut con, event, stream).await?;
+                last_retry = tokio::time::Instant::now();
+            }
             if last_claim.elapsed() >= Duration::from_millis(CLAIM_IDLE_MS / 3) {
                 self.claim_orphans(&mut con, event, stream).await?;
                 last_claim = tokio::time::Instant::now();
@@ -120,19 +132,40 @@ impl Ledger {
         }
     }
 
-    /// Reads one batch and writes it; returns how many entries it handled.
+    /// Writes this consumer's own pending entries once each, in slices: a row the database
+    /// refuses stays pending for the next pass (or is set aside after [`MAX_ROW_ATTEMPTS`]) and
+    /// never makes this pass read it again.
+    async fn retry_own_pending(
+        &self,
+        con: &mut MultiplexedConnection,
+        event: &EventId,
+        stream: &str,
+    ) -> Result<(), LedgerError> {
+        let mut after = "0".to_owned();
+        loop {
+            let entries = self
+                .drain(con, event, stream, Cursor::OwnPending(&after))
+                .await?;
+            match entries {
+                Some(last) => after = last,
+                None => return Ok(()),
+            }
+        }
+    }
+
+    /// Reads one batch and writes it; returns the last entry id it handled, if any.
     async fn drain(
         &self,
         con: &mut MultiplexedConnection,
         event: &EventId,
         stream: &str,
-        cursor: Cursor,
-    ) -> Result<usize, LedgerError> {
+        cursor: Cursor<'_>,
+    ) -> Result<Option<String>, LedgerError> {
         let mut options = StreamReadOptions::default()
             .group(GROUP, &self.consumer)
             .count(BATCH);
         let from = match cursor {
-            Cursor::OwnPending => "0",
+            Cursor::OwnPending(after) => after,
             Cursor::New => {
                 options = options.block(BLOCK_MS);
                 ">"
@@ -146,7 +179,7 @@ impl Ledger {
             .flat_map(|k| k.ids)
             .collect();
         self.write(con, event, stream, &entries).await?;
-        Ok(entries.len())
+        Ok(entries.last().map(|e| e.id.clone()))
     }
 
     /// Takes over entries another consumer left pending too long (it crashed) and writes them.
@@ -214,10 +247,25 @@ impl Ledger {
                 tracing::warn!(error = %batch_error, "ledger batch failed; writing row by row");
                 for (entry, change) in readable.iter().zip(&changes) {
                     match self.store.apply_one(change).await {
-                        Ok(()) => acked.push(entry.id.as_str()),
-                        Err(e) => {
-                            tracing::warn!(order = %change.order_id, error = %e, "ledger row not written; will retry")
+                        Ok(()) => {
+                            self.forget_refusals(stream, entry);
+                            acked.push(entry.id.as_str());
                         }
+                        // The database refused this row itself (a constraint, a bad value):
+                        // counted, and set aside once it keeps failing.
+                        Err(sqlx::Error::Database(e)) => {
+                            let refusal = LedgerError::Refused(e.to_string());
+                            if self.refused_again(stream, entry) >= MAX_ROW_ATTEMPTS {
+                                self.set_aside(con, event, entry, &refusal).await?;
+                                self.forget_refusals(stream, entry);
+                                acked.push(entry.id.as_str());
+                            } else {
+                                tracing::warn!(order = %change.order_id, error = %refusal, "ledger row not written; will retry");
+                            }
+                        }
+                        // The database itself is failing: nothing is the row's fault, so it
+                        // stays pending, uncounted, until the database is back.
+                        Err(e) => return Err(e.into()),
                     }
                 }
             }
@@ -228,7 +276,30 @@ impl Ledger {
         Ok(())
     }
 
-    /// Copies an unreadable entry, with why, to the event's dead-letter stream. The caller
+    /// Counts one more database refusal of `entry`; returns the count.
+    fn refused_again(&self, stream: &str, entry: &StreamId) -> u32 {
+        let mut refusals = self
+            .refusals
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let count = refusals
+            .entry((stream.to_owned(), entry.id.clone()))
+            .or_default();
+        *count += 1;
+        *count
+    }
+
+    fn forget_refusals(&self, stream: &str, entry: &StreamId) {
+        let mut refusals = self
+            .refusals
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if !refusals.is_empty() {
+            refusals.remove(&(stream.to_owned(), entry.id.clone()));
+        }
+    }
+
+    /// Copies an entry that cannot be written, with why, to the event's dead-letter stream. The caller
     /// acknowledges it afterwards; a crash in between only copies it twice.
     async fn set_aside(
         &self,
@@ -237,7 +308,7 @@ impl Ledger {
         entry: &StreamId,
         problem: &LedgerError,
     ) -> RedisResult<()> {
-        tracing::error!(event = %event, entry = %entry.id, %problem, "unreadable ledger entry set aside");
+        tracing::error!(event = %event, entry = %entry.id, %problem, "ledger entry set aside as a dead letter");
         let mut fields: Vec<(String, Vec<u8>)> = vec![
             ("source_id".to_owned(), entry.id.clone().into_bytes()),
             ("problem".to_owned(), problem.to_string().into_bytes()),
@@ -302,4 +373,7 @@ pub enum LedgerError {
     /// A stream entry without the fields the scripts always write.
     #[error("malformed stream entry: {0}")]
     Malformed(String),
+    /// The database refused one row (not the connection), [`MAX_ROW_ATTEMPTS`] times at most.
+    #[error("database refused the row: {0}")]
+    Refused(String),
 }

@@ -58,9 +58,12 @@ const SCHEMA: [&str; 2] = [
         created_ms BIGINT NOT NULL,
         updated_ms BIGINT NOT NULL
     )",
-    // The database's own guard for "one live order per user per event", behind Redis's.
-    "CREATE UNIQUE INDEX IF NOT EXISTS orders_one_live_per_user ON orders (event_id, user_id)
-        WHERE status IN ('reserved', 'paid', 'finished')",
+    // An earlier schema guarded "one live order per user and event", which is wrong for
+    // per_user_limit above 1 and made accepted orders unwritable. The per-user rule (seats held,
+    // not orders) is kept atomically by the reservation script and checked by reconcile: the
+    // ledger applies changes out of order (two consumers share a stream), so a count constraint
+    // here would refuse legitimate interim states such as a rebuy ahead of its cancel.
+    "DROP INDEX IF EXISTS orders_one_live_per_user",
 ];
 
 const UPSERT: &str = "INSERT INTO orders
