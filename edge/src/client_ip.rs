@@ -1,21 +1,23 @@
 //! The client's address, for per-address caps. The TCP peer is the client unless it is a trusted
 //! proxy; then `X-Forwarded-For` is read from the right, skipping trusted hops, and the first
 //! untrusted address is the client. From an untrusted peer the header is ignored, so nobody can
-//! spoof their way around the per-address cap.
+//! spoof their way around the per-address cap. IPv4 clients of a dual-stack listener arrive as
+//! IPv4-mapped IPv6 (`::ffff:a.b.c.d`); they are read as the IPv4 addresses they are, so each has
+//! its own bucket (not one shared `::/64`) and trusted IPv4 proxies match.
 
 use std::net::IpAddr;
 
-use pingora::http::RequestHeader;
+use http::HeaderMap;
 use sale::config::Network;
 
 /// The address requests from `peer` are attributed to.
-pub fn resolve(peer: IpAddr, req: &RequestHeader, trusted: &[Network]) -> IpAddr {
+pub fn resolve(peer: IpAddr, headers: &HeaderMap, trusted: &[Network]) -> IpAddr {
+    let peer = peer.to_canonical();
     let is_trusted = |ip: IpAddr| trusted.iter().any(|n| n.contains(ip));
     if !is_trusted(peer) {
         return peer;
     }
-    let forwarded = req
-        .headers
+    let forwarded = headers
         .get_all("x-forwarded-for")
         .iter()
         .filter_map(|v| v.to_str().ok())
@@ -23,7 +25,7 @@ pub fn resolve(peer: IpAddr, req: &RequestHeader, trusted: &[Network]) -> IpAddr
         .map(str::trim)
         .collect::<Vec<_>>();
     for hop in forwarded.iter().rev() {
-        match hop.parse::<IpAddr>() {
+        match hop.parse::<IpAddr>().map(|ip| ip.to_canonical()) {
             Ok(ip) if is_trusted(ip) => continue,
             Ok(ip) => return ip,
             Err(_) => break,
@@ -36,10 +38,29 @@ pub fn resolve(peer: IpAddr, req: &RequestHeader, trusted: &[Network]) -> IpAddr
 mod tests {
     use super::*;
 
-    fn req(xff: &str) -> RequestHeader {
-        let mut r = RequestHeader::build("GET", b"/", None).unwrap();
-        r.insert_header("x-forwarded-for", xff).unwrap();
-        r
+    fn req(xff: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-forwarded-for", xff.parse().unwrap());
+        headers
+    }
+
+    #[test]
+    fn ipv4_mapped_addresses_are_their_ipv4_selves() {
+        let trusted = [Network::parse("10.0.0.0/8").unwrap()];
+        let mapped = |text: &str| text.parse::<IpAddr>().unwrap();
+        assert_eq!(
+            resolve(mapped("::ffff:198.51.100.7"), &HeaderMap::new(), &trusted),
+            mapped("198.51.100.7"),
+        );
+        assert_eq!(
+            resolve(
+                mapped("::ffff:10.0.0.5"),
+                &req("::ffff:203.0.113.9"),
+                &trusted
+            ),
+            mapped("203.0.113.9"),
+            "a mapped trusted proxy is trusted"
+        );
     }
 
     #[test]

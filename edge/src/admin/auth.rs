@@ -77,7 +77,7 @@ pub async fn require_operator(
     request: Request,
     next: Next,
 ) -> Response {
-    let ip = client_ip(&request);
+    let ip = client_ip(&admin, &request);
     if let Some(wait) = admin.lockout.locked(ip, Instant::now()) {
         return locked_out(wait);
     }
@@ -101,12 +101,16 @@ pub async fn require_operator(
     }
 }
 
-/// The address a request came from (unspecified when the listener does not say).
-pub fn client_ip(request: &Request) -> IpAddr {
-    request
+/// The client a request came from: behind a trusted proxy (a TLS terminator in front of the
+/// admin listener) the address it forwards for, as on the public listener, so one attacker
+/// cannot lock every operator behind that proxy out.
+pub fn client_ip(admin: &Admin, request: &Request) -> IpAddr {
+    let peer = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
-        .map_or(IpAddr::from([0, 0, 0, 0]), |info| info.0.ip())
+        .map_or(IpAddr::from([0, 0, 0, 0]), |info| info.0.ip());
+    let trusted = &admin.live.snapshot().config.edge.trusted_proxies;
+    crate::client_ip::resolve(peer, request.headers(), trusted)
 }
 
 /// Whether the request offers any admin credential: only a wrong one counts as a guess, not a

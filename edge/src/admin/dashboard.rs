@@ -77,7 +77,7 @@ fn form_with(status: StatusCode, message: &str) -> Response {
 }
 
 async fn sign_in(State(admin): State<Admin>, request: Request) -> Response {
-    let ip = auth::client_ip(&request);
+    let ip = auth::client_ip(&admin, &request);
     if let Some(wait) = admin.lockout.locked(ip, Instant::now()) {
         let form = form_with(
             StatusCode::TOO_MANY_REQUESTS,

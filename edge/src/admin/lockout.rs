@@ -1,14 +1,20 @@
 //! Guessing the admin token is slowed to a crawl: an address whose credentials were wrong
 //! `MAX_FAILURES` times within `WINDOW` is refused (429, before its next credential is even
-//! checked, so a lucky guess does not get through) until that window has passed. Keyed by
-//! address, so an attacker elsewhere cannot lock the operators out; the table forgets expired
-//! entries, and past `MAX_ADDRESSES` starts afresh, so its memory stays bounded. A std mutex is
-//! enough: only the admin listener, with an operator's handful of requests, touches it.
+//! checked, so a lucky guess does not get through) until that window has passed. Keyed by client
+//! (after trusted proxies; IPv6 by its /64, which one host owns, like the per-address cap), so
+//! an attacker elsewhere cannot lock the operators out. Memory stays bounded at `MAX_ADDRESSES`:
+//! expired entries go first, then the unlocked entry with the fewest failures; a locked-out
+//! entry is never dropped, so an attacker cannot flood the table to wipe its own lockout. Once
+//! every entry is locked out, new clients' failures go unrecorded: reaching that takes 10,000
+//! networks, each held to `MAX_FAILURES` guesses a minute. A std mutex is enough: only the admin
+//! listener, with an operator's handful of requests, touches it.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
+
+use crate::limits::ClientKey;
 
 /// Wrong credentials an address may present within [`WINDOW`].
 pub const MAX_FAILURES: u32 = 10;
@@ -24,32 +30,48 @@ struct Failures {
     since: Instant,
 }
 
-/// Failed admin authentications by address.
+/// Failed admin authentications by client.
 #[derive(Debug, Default)]
 pub struct Lockout {
-    failures: Mutex<HashMap<IpAddr, Failures>>,
+    failures: Mutex<HashMap<ClientKey, Failures>>,
+}
+
+impl Failures {
+    fn locked(&self, now: Instant) -> bool {
+        self.count >= MAX_FAILURES && now < self.since + WINDOW
+    }
 }
 
 impl Lockout {
     /// Whole seconds until `ip` may try again, if it is locked out at `now`.
     pub fn locked(&self, ip: IpAddr, now: Instant) -> Option<u64> {
         let failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        let entry = failures.get(&ip)?;
+        let entry = failures.get(&ClientKey::of(ip))?;
         let until = entry.since + WINDOW;
-        (entry.count >= MAX_FAILURES && now < until)
+        entry
+            .locked(now)
             .then(|| until.duration_since(now).as_secs_f64().ceil() as u64)
     }
 
     /// Notes a wrong credential from `ip` at `now`.
     pub fn failed(&self, ip: IpAddr, now: Instant) {
+        let key = ClientKey::of(ip);
         let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        if failures.len() >= MAX_ADDRESSES {
+        if failures.len() >= MAX_ADDRESSES && !failures.contains_key(&key) {
             failures.retain(|_, f| now.duration_since(f.since) < WINDOW);
             if failures.len() >= MAX_ADDRESSES {
-                failures.clear();
+                let fewest = failures
+                    .iter()
+                    .filter(|(_, f)| !f.locked(now))
+                    .min_by_key(|(_, f)| f.count)
+                    .map(|(k, _)| *k);
+                match fewest {
+                    Some(evicted) => drop(failures.remove(&evicted)),
+                    None => return,
+                }
             }
         }
-        let entry = failures.entry(ip).or_insert(Failures {
+        let entry = failures.entry(key).or_insert(Failures {
             count: 0,
             since: now,
         });
@@ -111,6 +133,37 @@ mod tests {
         let later = start + WINDOW;
         lockout.failed(ip(1), later);
         assert_eq!(lockout.locked(ip(1), later), None);
+    }
+
+    #[test]
+    fn an_ipv6_network_is_one_client() {
+        let lockout = Lockout::default();
+        let now = Instant::now();
+        for host in 0..MAX_FAILURES {
+            let ip: IpAddr = format!("2001:db8:1:2::{host:x}").parse().unwrap();
+            lockout.failed(ip, now);
+        }
+        let other_host: IpAddr = "2001:db8:1:2::ffff".parse().unwrap();
+        let other_network: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert!(lockout.locked(other_host, now).is_some());
+        assert_eq!(lockout.locked(other_network, now), None);
+    }
+
+    #[test]
+    fn flooding_the_table_never_lifts_a_lockout() {
+        let lockout = Lockout::default();
+        let now = Instant::now();
+        for _ in 0..MAX_FAILURES {
+            lockout.failed(ip(1), now);
+        }
+        for i in 0..(MAX_ADDRESSES as u32 + 100) {
+            lockout.failed(IpAddr::from((i + 1_000).to_be_bytes()), now);
+        }
+        assert!(lockout.len() <= MAX_ADDRESSES);
+        assert!(
+            lockout.locked(ip(1), now).is_some(),
+            "the attacker stays locked out"
+        );
     }
 
     #[test]
