@@ -158,26 +158,41 @@ async fn reload(State(admin): State<Admin>) -> Response {
     }
 }
 
+/// Sets the gate only on an event whose seats exist: a gate written into an empty hash would be a
+/// half event that no origin could sell.
+static SET_GATE: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
+    redis::Script::new(
+        "if redis.call('HEXISTS', KEYS[1], 'total') == 0 then return 0 end \
+         redis.call('HSET', KEYS[1], 'gate', ARGV[1]) return 1",
+    )
+});
+
 async fn set_gate(admin: &Admin, id: &str, gate: &str) -> Response {
     let snapshot = admin.live.snapshot();
     let Some(event) = snapshot.config.event(id) else {
         return refuse(Refusal::UnknownEvent);
     };
-    let written: redis::RedisResult<()> = async {
+    let written: redis::RedisResult<bool> = async {
         let client = redis::Client::open(snapshot.config.redis_url.as_str())?;
         let mut con = client.get_multiplexed_async_connection().await?;
-        redis::cmd("HSET")
-            .arg(EventKeys::new(&event.id).seats)
-            .arg("gate")
+        SET_GATE
+            .key(EventKeys::new(&event.id).seats)
             .arg(gate)
-            .query_async(&mut con)
+            .invoke_async(&mut con)
             .await
     }
     .await;
     match written {
-        Ok(()) => {
+        Ok(true) => {
             tracing::info!(event = id, gate, "operator set the event gate");
             Json(json!({ "event": id, "gate": gate })).into_response()
+        }
+        Ok(false) => {
+            let body = json!({
+                "code": "not_seeded",
+                "message": "No origin has put this event's seats in Redis yet; start or reload an origin with this event first.",
+            });
+            (StatusCode::CONFLICT, Json(body)).into_response()
         }
         Err(e) => {
             tracing::warn!(error = %e, "cannot set the event gate");

@@ -6,6 +6,8 @@
 //! window and sold out (public facts, so answering them before the session costs no secrecy and
 //! saves the flood a MAC check each), session, per-user cap, token, token reuse, and last the
 //! global admission cap, so only a buy that would otherwise be forwarded spends admission capacity.
+//! A buy checks the window only after its token: a genuine token may already have bought, and
+//! its retry must get that order back even once the event sold out or ended.
 
 use std::net::IpAddr;
 
@@ -145,6 +147,19 @@ fn json(value: impl serde::Serialize) -> Decision {
     ))
 }
 
+/// The 201 of a buy this edge saw succeed, for a retry of the same link.
+fn replay(bought: &crate::used_tokens::Bought) -> Decision {
+    Decision::Answer(Answer::Json(
+        201,
+        serde_json::json!({
+            "order_id": bought.order_id,
+            "status": "reserved",
+            "pay_by": bought.pay_by,
+        }),
+        Vec::new(),
+    ))
+}
+
 fn query_param<'a>(req: &'a RequestHeader, name: &str) -> Option<&'a str> {
     req.uri
         .query()?
@@ -239,7 +254,6 @@ fn admit(inputs: &Inputs<'_>, route: &Route, req: &RequestHeader) -> Result<Deci
         }
         Route::Buy { event: id, token } => {
             let event = event(snapshot, id)?;
-            open_now(event, view, now, grace)?;
             let user = user()?;
             limits.check_user(user.as_str())?;
             let (nonce, expires_at) = match config.tokens.scheme {
@@ -252,8 +266,15 @@ fn admit(inputs: &Inputs<'_>, route: &Route, req: &RequestHeader) -> Result<Deci
                 }
                 TokenScheme::Md5 { .. } => return Err(Refusal::BadToken.into()),
             };
-            if used.used(&nonce) {
-                return Err(Refusal::TokenUsed.into());
+            if let Some(bought) = used.bought(&nonce) {
+                return Ok(replay(&bought));
+            }
+            match open_now(event, view, now, grace) {
+                // After the sell-out or the end only Redis knows whether this genuine token
+                // already bought (its answer lost on the way): the script answers the same order
+                // again, or the refusal.
+                Ok(()) | Err(Refused::Plain(Refusal::SoldOut | Refusal::Ended)) => {}
+                Err(refused) => return Err(refused),
             }
             limits.admit()?;
             let forward = Forward {

@@ -26,7 +26,7 @@ use crate::metrics::EdgeMetrics;
 use crate::routes::Route;
 use crate::stored_tokens::StoredTokens;
 use crate::upstreams::{self, Origins};
-use crate::used_tokens::UsedTokens;
+use crate::used_tokens::{Bought, UsedTokens};
 use crate::{client_ip, respond};
 
 /// The gatekeeper.
@@ -111,7 +111,7 @@ impl ProxyHttp for Gatekeeper {
             snapshot: &snapshot,
             view: &self.view,
             used: &self.used,
-            client: client_ip::resolve(peer, req, &snapshot.config.edge.trusted_proxies),
+            client: client_ip::resolve(peer, &req.headers, &snapshot.config.edge.trusted_proxies),
             now: sale::time::now_millis(),
             // The raw header is copied out only for chunked requests, the rare case.
             both_lengths: req.headers.contains_key(http::header::TRANSFER_ENCODING)
@@ -277,15 +277,22 @@ impl ProxyHttp for Gatekeeper {
             if response.headers.contains_key(internal::HEADER_SOLD_OUT) {
                 self.view.report_sold_out(&purchase.event);
             }
-            if response.status.as_u16() == 201 {
+            let bought = response
+                .headers
+                .get(internal::HEADER_ORDER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(Bought::parse);
+            if let Some(bought) = bought.filter(|_| response.status.as_u16() == 201) {
                 self.used.record(
                     purchase.nonce.clone(),
                     purchase.expires_at,
+                    bought,
                     sale::time::now_millis(),
                 );
             }
         }
         response.remove_header(internal::HEADER_SOLD_OUT);
+        response.remove_header(internal::HEADER_ORDER);
         if let Some(refusal) = response.remove_header(internal::HEADER_REFUSAL) {
             ctx.code = refusal
                 .to_str()

@@ -25,11 +25,13 @@ pub enum Phase {
 /// The phase at `now`, the window widened by `grace` on both sides.
 pub fn phase(event: &EventConfig, gate: Gate, now: u64, grace: Duration) -> Phase {
     let grace = u64::try_from(grace.as_millis()).unwrap_or(u64::MAX);
+    // The operator's `open` opens a sale early; like the reservation script, it never keeps a
+    // sale open past its end.
     match gate {
-        Gate::Open => Phase::Open,
         Gate::Closed => Phase::Ended,
+        _ if now >= event.window.ends_at.saturating_add(grace) => Phase::Ended,
+        Gate::Open => Phase::Open,
         Gate::Window if now.saturating_add(grace) < event.window.starts_at => Phase::Upcoming,
-        Gate::Window if now >= event.window.ends_at.saturating_add(grace) => Phase::Ended,
         Gate::Window => Phase::Open,
     }
 }
@@ -80,6 +82,11 @@ mod tests {
     #[test]
     fn the_gate_overrides_the_window() {
         assert_eq!(phase(&event(), Gate::Open, 0, Duration::ZERO), Phase::Open);
+        assert_eq!(
+            phase(&event(), Gate::Open, 20_000, Duration::ZERO),
+            Phase::Ended,
+            "an early opening still ends at ends_at"
+        );
         assert_eq!(
             phase(&event(), Gate::Closed, 15_000, Duration::ZERO),
             Phase::Ended

@@ -30,6 +30,10 @@ pub const SIGNED_HEADERS: [&str; 5] =
 /// Set by an origin on a response once Redis says the event is sold out, so the edge can answer
 /// `sold_out` itself from then on.
 pub const HEADER_SOLD_OUT: &str = "x-fg-sold-out";
+/// Set by an origin on a buy's 201: the order id and its payment deadline (RFC 3339), separated
+/// by a space, so the edge can answer a retry of the same link with the same order itself.
+/// Removed before the answer reaches the client.
+pub const HEADER_ORDER: &str = "x-fg-order";
 /// Response header an origin puts on a refusal, naming its code, so the edge counts origin
 /// refusals by reason (the dashboard's refusals chart) without parsing bodies. Removed before
 /// the answer reaches the client.

@@ -165,6 +165,14 @@ impl Stack {
         self.edge = Some(edge);
     }
 
+    /// Stops the edge (SIGTERM) and starts it again: a fresh process that remembers nothing.
+    pub fn restart_edge(&mut self) {
+        if let Some(mut edge) = self.edge.take() {
+            edge.stop();
+        }
+        self.start_edge();
+    }
+
     /// Rewrites the config file with `change` applied to the stack's options (same ports,
     /// Redis and database), for reload tests.
     pub fn rewrite_config(&mut self, change: impl FnOnce(&mut StackOptions)) {
@@ -390,6 +398,31 @@ impl Stack {
                 }
                 view["remaining"] == remaining && view["state"] == "on_sale" && origins_selling
             },
+        )
+        .await;
+    }
+
+    /// Waits (bounded) until the edge's health checks see every origin healthy.
+    pub async fn wait_until_origins_healthy(&self) {
+        eventually(
+            "the edge seeing every origin healthy",
+            Duration::from_secs(20),
+            || async {
+                let (_, status) = self.admin(reqwest::Method::GET, "/admin/status").await;
+                status["origins"]
+                    .as_array()
+                    .is_some_and(|o| o.iter().all(|o| o["healthy"] == true))
+            },
+        )
+        .await;
+    }
+
+    /// Waits (bounded) until the edge shows `demo` sold out.
+    pub async fn wait_until_sold_out(&self) {
+        eventually(
+            "the edge showing sold out",
+            Duration::from_secs(10),
+            || async { self.event_document().await["state"] == "sold_out" },
         )
         .await;
     }

@@ -19,5 +19,6 @@ mod outage;
 mod product_page;
 mod refusals;
 mod reload;
+mod retries;
 mod rush;
 mod stock;

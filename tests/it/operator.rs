@@ -284,3 +284,69 @@ async fn wrong_admin_tokens_lock_their_address_out_and_no_one_else() {
         .unwrap();
     assert_eq!(ok.status(), 200, "another address is not locked out");
 }
+
+/// The `demo` gate as the edge's view last read it.
+async fn viewed_gate(stack: &Stack) -> String {
+    let (_, status) = stack.admin(Method::GET, "/admin/status").await;
+    status["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["id"] == "demo")
+        .map(|e| e["seats"]["gate"].as_str().unwrap().to_owned())
+        .unwrap()
+}
+
+#[tokio::test]
+async fn an_early_opening_still_ends_at_ends_at() {
+    let stack = Stack::start(StackOptions {
+        starts: "-2h",
+        ends: "-1h",
+        ..StackOptions::default()
+    })
+    .await;
+    let (status, _) = stack.admin(Method::POST, "/admin/events/demo/open").await;
+    assert_eq!(status, 200);
+    eventually(
+        "the edge seeing the gate",
+        std::time::Duration::from_secs(10),
+        || async { viewed_gate(&stack).await == "open" },
+    )
+    .await;
+    assert_eq!(stack.event_document().await["state"], "ended");
+    let client = reqwest::Client::new();
+    let (status, body) = fetch_token(&client, &stack, &stack.session("late")).await;
+    assert_eq!((status, body["code"].as_str()), (410, Some("ended")));
+    // The reservation script agrees, for a genuine token minted by hand.
+    let token = stack.token_expiring("late", sale::time::now_millis() + 60_000);
+    let url = format!("/api/events/demo/buy/{token}");
+    let (status, body) = crate::harness::post(&client, &stack, &url, &stack.session("late")).await;
+    assert_eq!((status, body["code"].as_str()), (410, Some("ended")));
+}
+
+#[tokio::test]
+async fn a_gate_set_before_any_origin_seeded_never_makes_a_half_event() {
+    let mut stack = Stack::prepare(StackOptions::default()).await;
+    stack.start_edge();
+    let (status, body) = stack.admin(Method::POST, "/admin/events/demo/open").await;
+    assert_eq!((status, body["code"].as_str()), (409, Some("not_seeded")));
+
+    // A gate written into the empty hash by an older edge must not stop seeding either.
+    let seats = sale::redis_keys::EventKeys::new(&sale::EventId::parse("demo").unwrap()).seats;
+    let _: () = redis::AsyncCommands::hset(&mut stack.redis().await, &seats, "gate", "open")
+        .await
+        .unwrap();
+    stack.start_origin(0);
+    stack.start_origin(1);
+    assert_eq!(stack.remaining().await, 100);
+    let (status, _) = stack.admin(Method::POST, "/admin/events/demo/close").await;
+    assert_eq!(status, 200);
+    let (status, _) = stack.admin(Method::POST, "/admin/events/demo/open").await;
+    assert_eq!(status, 200);
+    stack.wait_until_origins_healthy().await;
+    stack.wait_until_selling(100).await;
+    let client = reqwest::Client::new();
+    let (status, order) = crate::harness::token_and_buy(&client, &stack, "alice").await;
+    assert_eq!(status, 201, "{order}");
+    assert!(stack.reconcile().await.is_clean());
+}

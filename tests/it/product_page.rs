@@ -6,9 +6,7 @@
 
 use reqwest::Method;
 
-use crate::harness::{
-    Browser, PAGE_WAIT, Stack, StackOptions, eventually, metric_sum, token_and_buy,
-};
+use crate::harness::{Browser, Stack, StackOptions, metric_sum, token_and_buy};
 
 /// The order id in the page's success message, e.g. "Seat reserved! Order demo.3f…. Please…".
 fn order_id(message: &str) -> String {
@@ -222,17 +220,7 @@ async fn a_buy_without_an_answer_is_retried_with_the_same_link() {
 
     stack.start_origin(0);
     stack.start_origin(1);
-    eventually(
-        "the edge seeing both origins healthy",
-        PAGE_WAIT,
-        || async {
-            let (_, status) = stack.admin(Method::GET, "/admin/status").await;
-            status["origins"]
-                .as_array()
-                .is_some_and(|o| o.iter().all(|o| o["healthy"] == true))
-        },
-    )
-    .await;
+    stack.wait_until_origins_healthy().await;
     browser.wait_for_enabled("#buy", true).await;
     browser.click("#buy").await;
     browser

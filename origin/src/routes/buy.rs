@@ -5,7 +5,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use sale::internal::HEADER_SOLD_OUT;
+use sale::internal::{HEADER_ORDER, HEADER_SOLD_OUT};
 use sale::{EventId, Refusal};
 use serde::{Deserialize, Serialize};
 
@@ -40,6 +40,16 @@ fn quantity(body: &[u8]) -> Result<u32, Refusal> {
     }
     let parsed: BuyBody = serde_json::from_slice(body).map_err(|_| Refusal::BadRequest)?;
     Ok(parsed.quantity.unwrap_or(1))
+}
+
+/// A 201 for `order`, with the order header the edge remembers it by.
+fn created(order: Reserved) -> Response {
+    let header = format!("{} {}", order.order_id, order.pay_by);
+    let mut response = (StatusCode::CREATED, Json(order)).into_response();
+    if let Ok(value) = axum::http::HeaderValue::from_str(&header) {
+        response.headers_mut().insert(HEADER_ORDER, value);
+    }
+    response
 }
 
 fn sold_out_marked(mut response: Response, sold_out: bool) -> Response {
@@ -90,13 +100,7 @@ pub async fn buy(
                 status: "reserved".into(),
                 pay_by: sale::time::rfc3339(pay_by),
             };
-            (
-                "ok",
-                sold_out_marked(
-                    (StatusCode::CREATED, Json(body)).into_response(),
-                    remaining == 0,
-                ),
-            )
+            ("ok", sold_out_marked(created(body), remaining == 0))
         }
         Ok(Outcome::Script(Reservation::Replayed { order_id, record })) => {
             let body = Reserved {
@@ -104,10 +108,7 @@ pub async fn buy(
                 status: record.status,
                 pay_by: sale::time::rfc3339(record.pay_by),
             };
-            (
-                "replayed",
-                (StatusCode::CREATED, Json(body)).into_response(),
-            )
+            ("replayed", created(body))
         }
         Ok(Outcome::Script(Reservation::Refused { refusal, remaining })) => (
             refusal.code(),
@@ -127,22 +128,26 @@ async fn reserve(
     body: &[u8],
 ) -> Result<Outcome, OriginError> {
     let event = EventId::parse(event).map_err(|_| Refusal::UnknownEvent)?;
-    if state.config().event(event.as_str()).is_none() {
-        return Err(Refusal::UnknownEvent.into());
-    }
+    let limit = state
+        .config()
+        .event(event.as_str())
+        .ok_or(Refusal::UnknownEvent)?
+        .per_user_limit;
     let nonce = admitted.nonce.as_deref().ok_or(Refusal::BadRequest)?;
     let quantity = quantity(body)?;
-    let local = state.local();
-    match local.take(event.as_str(), quantity) {
-        Take::Granted => {}
-        Take::Exhausted => return Ok(Outcome::LocallyExhausted),
-        Take::SoldOut => {
-            return Ok(Outcome::Script(Reservation::Refused {
-                refusal: Refusal::SoldOut,
-                remaining: 0,
-            }));
-        }
+    // A quantity no user may ever hold is a bad request, not a reason to retry: it must not
+    // reach the local allowance, which would answer "busy" for it forever.
+    if quantity == 0 || quantity > limit {
+        return Err(Refusal::BadRequest.into());
     }
+    let local = state.local();
+    let taken = match local.take(event.as_str(), quantity) {
+        Take::Granted => quantity,
+        Take::Exhausted => return Ok(Outcome::LocallyExhausted),
+        // Sold out as far as this node knows, but only the script knows whether this token
+        // bought before the sell-out: its retry must get that order back, not "sold out".
+        Take::SoldOut => 0,
+    };
     let result = state
         .stock()
         .reserve(&event, &admitted.user, quantity, nonce)
@@ -152,10 +157,10 @@ async fn reserve(
             local.note_remaining(event.as_str(), *remaining)
         }
         Ok(Reservation::Refused { remaining, .. }) => {
-            local.give_back(event.as_str(), quantity);
+            local.give_back(event.as_str(), taken);
             local.note_remaining(event.as_str(), *remaining);
         }
-        Ok(Reservation::Replayed { .. }) | Err(_) => local.give_back(event.as_str(), quantity),
+        Ok(Reservation::Replayed { .. }) | Err(_) => local.give_back(event.as_str(), taken),
     }
     result.map(Outcome::Script)
 }

@@ -34,6 +34,7 @@ local function release(id, rec, why)
     redis.call('HDEL', holders, rec.user)
   end
   redis.call('ZREM', deadlines, id)
+  rec.reason = why
   save(id, rec, 'canceled')
 end
 
@@ -50,6 +51,17 @@ if action == 'pay' or action == 'cancel' then
   local id, user = ARGV[2], ARGV[3]
   local rec = own(id, user)
   if not rec then return {'refused', 'not_found'} end
+  -- A retry of a pay or cancel that already happened (its answer was lost) gets the order as
+  -- it is, like a retried buy does.
+  if action == 'pay' and (rec.status == 'paid' or rec.status == 'finished') then
+    return {'ok', cjson.encode(rec)}
+  end
+  if action == 'cancel' and rec.status == 'canceled' and rec.reason ~= 'expired' then
+    return {'ok', cjson.encode(rec)}
+  end
+  if rec.status == 'canceled' and rec.reason == 'expired' then
+    return {'refused', action == 'pay' and 'expired' or 'illegal_transition'}
+  end
   if rec.status ~= 'reserved' then return {'refused', 'illegal_transition'} end
   if now > rec.pay_by then
     -- Too late to pay (the sweeper had not got to it yet): it expires now, seat back to stock.

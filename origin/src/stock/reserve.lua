@@ -31,7 +31,8 @@ local starts_at, ends_at, ttl_ms, gate = tonumber(s[3]), tonumber(s[4]), tonumbe
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 
-if gate == 'closed' or (gate ~= 'open' and now >= ends_at) then
+-- The operator's `open` opens a sale early; it never keeps it open past ends_at.
+if gate == 'closed' or now >= ends_at then
   return {'refused', 'ended', remaining}
 end
 if gate ~= 'open' and now < starts_at then
