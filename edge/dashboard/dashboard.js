@@ -163,7 +163,11 @@ function showStatus(status) {
   selected = picker.value;
   const event = status.events.find((e) => e.id === selected);
   if (event) {
-    $("event-state").textContent = event.state.replace("_", " ");
+    const state = $("event-state");
+    state.textContent = event.stale
+      ? `${event.state.replace("_", " ")} (stale: Redis unreachable, not selling)`
+      : event.state.replace("_", " ");
+    state.classList.toggle("stale", event.stale);
     $("event-gate").textContent = event.seats.gate;
     for (const k of ["total", "remaining", "reserved", "paid", "expired", "canceled"]) {
       $(`seats-${k}`).textContent = event.seats[k];

@@ -45,6 +45,8 @@ pub struct Admin {
     pub metrics: Arc<EdgeMetrics>,
     /// Addresses that presented wrong admin credentials.
     pub lockout: Arc<Lockout>,
+    /// The process's Redis.
+    pub redis: Arc<crate::redis_handle::RedisHandle>,
 }
 
 fn refuse(refusal: Refusal) -> Response {
@@ -105,7 +107,9 @@ async fn status(State(admin): State<Admin>) -> Response {
         .events
         .iter()
         .map(|e| EventStatus {
-            document: admin.view.document(e, now),
+            document: admin
+                .view
+                .document(e, now, snapshot.config.edge.view_staleness),
             seats: admin.view.seats_or_configured(e),
         })
         .collect();
@@ -173,8 +177,7 @@ async fn set_gate(admin: &Admin, id: &str, gate: &str) -> Response {
         return refuse(Refusal::UnknownEvent);
     };
     let written: redis::RedisResult<bool> = async {
-        let client = redis::Client::open(snapshot.config.redis_url.as_str())?;
-        let mut con = client.get_multiplexed_async_connection().await?;
+        let mut con = admin.redis.connection().await?;
         SET_GATE
             .key(EventKeys::new(&event.id).seats)
             .arg(gate)

@@ -2,21 +2,27 @@
 //! background service. `GET /api/events/{id}` is answered from it, so a crowd refreshing the page
 //! before the sale never reaches an origin, and the edge learns "sold out" without asking anyone.
 //! Between reads, an origin's `x-fg-sold-out` report marks an event sold out at once.
+//!
+//! The view remembers when Redis last answered. Past `edge.view_staleness` without an answer it
+//! is stale: the edge no longer sells from it (token and buy answer 503) and says so in the event
+//! document, rather than keep answering from a frozen "sold out" or a frozen seat count.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use async_trait::async_trait;
 use pingora::server::ShutdownWatch;
 use pingora::services::background::BackgroundService;
-use redis::aio::MultiplexedConnection;
+use redis::aio::ConnectionLike;
 use sale::config::EventConfig;
 use sale::redis_keys::EventKeys;
 use serde::Serialize;
 
 use crate::live::Live;
+use crate::redis_handle::RedisHandle;
 use crate::window::{self, Phase};
 
 /// How often the view is refreshed.
@@ -74,6 +80,8 @@ pub struct EventView {
     /// Written only when an origin reports an event sold out; read on every token and buy, so
     /// behind an `ArcSwap` (lock-free reads) rather than a mutex.
     sold_out_reports: ArcSwap<HashSet<String>>,
+    /// When Redis last answered a refresh, Unix ms; 0 before the first answer.
+    fresh_at: AtomicU64,
 }
 
 /// The public event document of the contract.
@@ -99,6 +107,9 @@ pub struct EventDocument<'a> {
     pub price_cents: u64,
     /// ISO 4217 currency.
     pub currency: &'a str,
+    /// The edge has not heard from Redis for longer than it trusts its view: state and seats
+    /// are the last known, and buying waits until it hears again.
+    pub stale: bool,
 }
 
 impl EventView {
@@ -139,8 +150,19 @@ impl EventView {
         })
     }
 
-    /// The public document for `event` at `now`.
-    pub fn document<'a>(&self, event: &'a EventConfig, now: u64) -> EventDocument<'a> {
+    /// Whether Redis has not answered for longer than `bound` at `now` (or never has).
+    pub fn stale(&self, now: u64, bound: Duration) -> bool {
+        let fresh_at = self.fresh_at.load(Ordering::Acquire);
+        fresh_at == 0 || now.saturating_sub(fresh_at) > sale::time::millis(bound)
+    }
+
+    /// The public document for `event` at `now`, stale past `staleness`.
+    pub fn document<'a>(
+        &self,
+        event: &'a EventConfig,
+        now: u64,
+        staleness: Duration,
+    ) -> EventDocument<'a> {
         let seats = self.seats_or_configured(event);
         let state = match window::phase(event, seats.gate, now, Duration::ZERO) {
             Phase::Ended => "ended",
@@ -159,25 +181,29 @@ impl EventView {
             remaining: seats.remaining,
             price_cents: event.price_cents,
             currency: &event.currency,
+            stale: self.stale(now, staleness),
         }
     }
 
-    fn store(&self, seats: HashMap<String, Seats>) {
+    fn store(&self, seats: HashMap<String, Seats>, now: u64) {
         self.seats.store(Arc::new(seats));
         self.sold_out_reports.store(Arc::default());
+        self.fresh_at.store(now, Ordering::Release);
     }
 }
 
 /// The background service that keeps an [`EventView`] fresh.
 pub struct EventViewRefresher {
-    /// Where events and the Redis URL come from.
+    /// Where events come from.
     pub live: Arc<Live>,
     /// What it refreshes.
     pub view: Arc<EventView>,
+    /// The process's Redis.
+    pub redis: Arc<RedisHandle>,
 }
 
 async fn read_all(
-    con: &mut MultiplexedConnection,
+    con: &mut impl ConnectionLike,
     events: &[EventConfig],
 ) -> redis::RedisResult<HashMap<String, Seats>> {
     let mut pipe = redis::pipe();
@@ -229,7 +255,6 @@ async fn read_all(
 #[async_trait]
 impl BackgroundService for EventViewRefresher {
     async fn start(&self, mut shutdown: ShutdownWatch) {
-        let mut connection: Option<(String, MultiplexedConnection)> = None;
         let mut ticker = tokio::time::interval(REFRESH);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -238,28 +263,14 @@ impl BackgroundService for EventViewRefresher {
                 _ = shutdown.changed() => return,
             }
             let snapshot = self.live.snapshot();
-            let url = &snapshot.config.redis_url;
-            if connection.as_ref().is_none_or(|(u, _)| u != url) {
-                connection = match redis::Client::open(url.as_str()) {
-                    Ok(client) => client
-                        .get_multiplexed_async_connection()
-                        .await
-                        .ok()
-                        .map(|c| (url.clone(), c)),
-                    Err(e) => {
-                        tracing::warn!(error = %e, "event view: bad redis url");
-                        None
-                    }
-                };
-            }
-            let Some((_, con)) = connection.as_mut() else {
-                continue;
+            let read = match self.redis.connection().await {
+                Ok(mut con) => read_all(&mut con, &snapshot.config.events).await,
+                Err(e) => Err(e),
             };
-            match read_all(con, &snapshot.config.events).await {
-                Ok(seats) => self.view.store(seats),
+            match read {
+                Ok(seats) => self.view.store(seats, sale::time::now_millis()),
                 Err(e) => {
-                    tracing::warn!(error = %e, "event view: redis read failed; keeping the last view");
-                    connection = None;
+                    tracing::warn!(error = %e, "event view: redis read failed; keeping the last view")
                 }
             }
         }

@@ -2,7 +2,7 @@
 //! user. No I/O, time passed in, so every refusal path is a plain unit test; the Pingora phases
 //! only carry out what this decides.
 //!
-//! Order of checks, cheapest and broadest first: request shape, per-address cap, event, sale
+//! Order of checks, cheapest and broadest first: request shape (head and body bounds), per-address cap, event, sale
 //! window and sold out (public facts, so answering them before the session costs no secrecy and
 //! saves the flood a MAC check each), session, per-user cap, token, token reuse, and last the
 //! global admission cap, so only a buy that would otherwise be forwarded spends admission capacity.
@@ -82,7 +82,8 @@ pub enum Decision {
         /// The buyer.
         user: UserId,
     },
-    /// Classic md5 scheme: forward once Redis confirms the token (the purchase nonce).
+    /// Classic md5 scheme: forward once Redis confirms the token (the purchase nonce) and the
+    /// global admission cap lets it through.
     CheckStoredToken(Forward),
 }
 
@@ -177,8 +178,56 @@ pub fn sent_both_lengths(req: &RequestHeader, raw_header: &[u8]) -> bool {
             .any(|line| line.len() > 15 && line[..15].eq_ignore_ascii_case(b"content-length:"))
 }
 
-/// Refuses request smuggling and bodies over the limit, judged by the headers.
-pub fn check_shape(req: &RequestHeader, both_lengths: bool, max_body: u64) -> Result<(), Refusal> {
+/// The bounds a request's shape must keep.
+#[derive(Debug, Clone, Copy)]
+pub struct ShapeLimits {
+    /// Largest body.
+    pub body: u64,
+    /// Largest head, request line and headers together.
+    pub head: u64,
+    /// Largest line of the head.
+    pub head_line: u64,
+}
+
+impl ShapeLimits {
+    /// The bounds `edge` sets.
+    pub fn of(edge: &sale::config::EdgeConfig) -> Self {
+        Self {
+            body: edge.max_body_bytes,
+            head: edge.max_header_bytes,
+            head_line: edge.max_header_line_bytes,
+        }
+    }
+}
+
+/// Refuses a head over its bounds, judged by its parsed size (each line's text plus its `: `
+/// and CRLF, as sent). Pingora itself buffers at most 1 MiB of head; this bound is the
+/// operator's, nginx-sized by default, and is enforced before the body is read.
+fn check_head(req: &RequestHeader, limits: &ShapeLimits) -> Result<(), Refusal> {
+    const VERSION_AND_CRLF: u64 = 12;
+    let request_line =
+        (req.method.as_str().len() + 1 + req.raw_path().len()) as u64 + VERSION_AND_CRLF;
+    let mut total = request_line;
+    let mut longest = request_line;
+    for (name, value) in &req.headers {
+        let line = (name.as_str().len() + 2 + value.len() + 2) as u64;
+        total += line;
+        longest = longest.max(line);
+    }
+    if total > limits.head || longest > limits.head_line {
+        return Err(Refusal::HeaderTooLarge);
+    }
+    Ok(())
+}
+
+/// Refuses oversized heads, request smuggling and bodies over the limit, judged by the headers.
+pub fn check_shape(
+    req: &RequestHeader,
+    both_lengths: bool,
+    limits: &ShapeLimits,
+) -> Result<(), Refusal> {
+    check_head(req, limits)?;
+    let max_body = limits.body;
     let length = req.headers.get(http::header::CONTENT_LENGTH);
     if both_lengths
         || (length.is_some() && req.headers.contains_key(http::header::TRANSFER_ENCODING))
@@ -196,7 +245,15 @@ pub fn check_shape(req: &RequestHeader, both_lengths: bool, max_body: u64) -> Re
 pub fn decide(inputs: &Inputs<'_>, route: &Route, req: &RequestHeader) -> Decision {
     match admit(inputs, route, req) {
         Ok(decision) => decision,
-        Err(Refused::Plain(refusal)) => Decision::Answer(Answer::Refuse(refusal, Vec::new())),
+        Err(Refused::Plain(refusal)) => {
+            // Every 5xx the edge gives itself is temporary: say when to come back.
+            let headers = if refusal.status() >= 500 {
+                vec![("retry-after", "1".to_owned())]
+            } else {
+                Vec::new()
+            };
+            Decision::Answer(Answer::Refuse(refusal, headers))
+        }
         Err(Refused::NotStarted(starts_at)) => {
             let refusal = Refusal::NotStarted;
             let body = serde_json::json!({
@@ -206,14 +263,17 @@ pub fn decide(inputs: &Inputs<'_>, route: &Route, req: &RequestHeader) -> Decisi
             });
             Decision::Answer(Answer::Json(refusal.status(), body, Vec::new()))
         }
-        Err(Refused::Limited(limited)) => {
-            let seconds = limited.retry_after.as_secs_f64().ceil().max(1.0);
-            Decision::Answer(Answer::Refuse(
-                Refusal::RateLimited,
-                vec![("retry-after", format!("{seconds:.0}"))],
-            ))
-        }
+        Err(Refused::Limited(limited)) => Decision::Answer(rate_limited(&limited)),
     }
+}
+
+/// The 429 for a request over a cap, with when to come back.
+pub fn rate_limited(limited: &Limited) -> Answer {
+    let seconds = limited.retry_after.as_secs_f64().ceil().max(1.0);
+    Answer::Refuse(
+        Refusal::RateLimited,
+        vec![("retry-after", format!("{seconds:.0}"))],
+    )
 }
 
 fn admit(inputs: &Inputs<'_>, route: &Route, req: &RequestHeader) -> Result<Decision, Refused> {
@@ -227,7 +287,16 @@ fn admit(inputs: &Inputs<'_>, route: &Route, req: &RequestHeader) -> Result<Deci
     } = *inputs;
     let config = &snapshot.config;
     let limits = &snapshot.limits;
-    check_shape(req, both_lengths, config.edge.max_body_bytes)?;
+    check_shape(req, both_lengths, &ShapeLimits::of(&config.edge))?;
+    let staleness = config.edge.view_staleness;
+    // A view Redis has not refreshed for too long cannot decide who may buy.
+    let fresh = || {
+        if view.stale(now, staleness) {
+            Err(Refusal::Unavailable)
+        } else {
+            Ok(())
+        }
+    };
     if route.is_api() {
         limits.check_ip(client)?;
     }
@@ -238,9 +307,10 @@ fn admit(inputs: &Inputs<'_>, route: &Route, req: &RequestHeader) -> Result<Deci
             let asset = snapshot.page.get(name).ok_or(Refusal::NotFound)?;
             Ok(Decision::Answer(page::answer(asset, req)))
         }
-        Route::EventView(id) => Ok(json(view.document(event(snapshot, id)?, now))),
+        Route::EventView(id) => Ok(json(view.document(event(snapshot, id)?, now, staleness))),
         Route::Token(id) => {
             let event = event(snapshot, id)?;
+            fresh()?;
             open_now(event, view, now, grace)?;
             let user = user()?;
             limits.check_user(user.as_str())?;
@@ -269,6 +339,7 @@ fn admit(inputs: &Inputs<'_>, route: &Route, req: &RequestHeader) -> Result<Deci
             if let Some(bought) = used.bought(&nonce) {
                 return Ok(replay(&bought));
             }
+            fresh()?;
             match open_now(event, view, now, grace) {
                 // After the sell-out or the end only Redis knows whether this genuine token
                 // already bought (its answer lost on the way): the script answers the same order
@@ -276,7 +347,6 @@ fn admit(inputs: &Inputs<'_>, route: &Route, req: &RequestHeader) -> Result<Deci
                 Ok(()) | Err(Refused::Plain(Refusal::SoldOut | Refusal::Ended)) => {}
                 Err(refused) => return Err(refused),
             }
-            limits.admit()?;
             let forward = Forward {
                 user,
                 path: route.origin_path().ok_or(Refusal::NotFound)?,
@@ -287,7 +357,12 @@ fn admit(inputs: &Inputs<'_>, route: &Route, req: &RequestHeader) -> Result<Deci
                 }),
             };
             match config.tokens.scheme {
-                TokenScheme::HmacSha256 => Ok(Decision::Forward(forward)),
+                TokenScheme::HmacSha256 => {
+                    limits.admit()?;
+                    Ok(Decision::Forward(forward))
+                }
+                // Admission is spent only once Redis has confirmed the token, so junk tokens
+                // of the right shape cannot use up the origins' capacity.
                 TokenScheme::Md5 { .. } => Ok(Decision::CheckStoredToken(forward)),
             }
         }
@@ -340,7 +415,10 @@ mod tests {
     #[test]
     fn both_length_headers_are_refused() {
         let r = req(&[("content-length", "3"), ("transfer-encoding", "chunked")]);
-        assert_eq!(check_shape(&r, false, 100), Err(Refusal::AmbiguousLength));
+        assert_eq!(
+            check_shape(&r, false, &LIMITS),
+            Err(Refusal::AmbiguousLength)
+        );
         let chunked = req(&[("transfer-encoding", "chunked")]);
         let raw = b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n";
         assert!(sent_both_lengths(&chunked, raw));
@@ -349,14 +427,38 @@ mod tests {
             b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
         ));
         assert_eq!(
-            check_shape(&chunked, true, 100),
+            check_shape(&chunked, true, &LIMITS),
             Err(Refusal::AmbiguousLength)
         );
     }
 
+    const LIMITS: ShapeLimits = ShapeLimits {
+        body: 100,
+        head: 2048,
+        head_line: 512,
+    };
+
+    #[test]
+    fn heads_over_their_bounds_are_refused() {
+        let line = "x".repeat(600);
+        assert_eq!(
+            check_shape(&req(&[("x-long", &line)]), false, &LIMITS),
+            Err(Refusal::HeaderTooLarge)
+        );
+        let many: Vec<(String, String)> = (0..10)
+            .map(|i| (format!("x-{i}"), "y".repeat(300)))
+            .collect();
+        let many: Vec<(&str, &str)> = many.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+        assert_eq!(
+            check_shape(&req(&many), false, &LIMITS),
+            Err(Refusal::HeaderTooLarge)
+        );
+        assert_eq!(check_shape(&req(&many[..5]), false, &LIMITS), Ok(()));
+    }
+
     #[test]
     fn oversized_and_unparsable_lengths_are_refused() {
-        let shape = |headers: &[(&str, &str)]| check_shape(&req(headers), false, 100);
+        let shape = |headers: &[(&str, &str)]| check_shape(&req(headers), false, &LIMITS);
         assert_eq!(shape(&[("content-length", "101")]), Err(Refusal::TooLarge));
         assert_eq!(shape(&[("content-length", "x")]), Err(Refusal::BadRequest));
         assert_eq!(shape(&[("content-length", "100")]), Ok(()));

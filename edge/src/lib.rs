@@ -16,6 +16,7 @@ pub mod maintenance;
 pub mod metrics;
 pub mod page;
 pub mod proxy;
+pub mod redis_handle;
 pub mod reload;
 pub mod respond;
 pub mod routes;
@@ -42,6 +43,7 @@ use crate::live::{Live, LoadError};
 use crate::maintenance::Maintenance;
 use crate::metrics::EdgeMetrics;
 use crate::proxy::Gatekeeper;
+use crate::redis_handle::RedisHandle;
 use crate::reload::ReloadOnHangup;
 use crate::stored_tokens::StoredTokens;
 use crate::used_tokens::UsedTokens;
@@ -100,12 +102,15 @@ pub fn run(config_path: &Path, env: Environment, upgrade: bool) -> Result<(), Lo
 
     let balancer = background_service("origins", upstreams::balancer(live.clone()));
     let origins = balancer.task();
+    let redis =
+        Arc::new(RedisHandle::new(&live.snapshot().config.redis_url).map_err(LoadError::Redis)?);
     let view = Arc::new(EventView::default());
     let metrics = Arc::new(EdgeMetrics::new());
     let used = Arc::new(UsedTokens::default());
     let refresher = EventViewRefresher {
         live: live.clone(),
         view: view.clone(),
+        redis: redis.clone(),
     };
     let hangup = ReloadOnHangup {
         live: live.clone(),
@@ -117,6 +122,7 @@ pub fn run(config_path: &Path, env: Environment, upgrade: bool) -> Result<(), Lo
         view: view.clone(),
         metrics: metrics.clone(),
         lockout: Arc::default(),
+        redis: redis.clone(),
     });
     let maintenance = Maintenance {
         live: live.clone(),
@@ -133,7 +139,7 @@ pub fn run(config_path: &Path, env: Environment, upgrade: bool) -> Result<(), Lo
         view,
         used,
         metrics,
-        stored: StoredTokens::default(),
+        stored: StoredTokens { redis },
     };
     let mut proxy = pingora::proxy::http_proxy(&server.configuration, gatekeeper);
     let mut options = HttpServerOptions::default();

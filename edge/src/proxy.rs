@@ -63,6 +63,14 @@ pub struct RequestCtx {
 async fn write(session: &mut Session, answer: Answer) -> Result<&'static str> {
     match answer {
         Answer::Refuse(refusal, headers) => {
+            if matches!(
+                refusal,
+                Refusal::HeaderTooLarge | Refusal::AmbiguousLength | Refusal::TooLarge
+            ) {
+                // The body (or what follows the head) is never read: the connection cannot
+                // carry another request, and the client is told so.
+                session.set_keepalive(None);
+            }
             respond::refuse(session, refusal, &headers).await?;
             Ok(refusal.code())
         }
@@ -143,7 +151,7 @@ impl ProxyHttp for Gatekeeper {
                     (TokenScheme::Md5 { salt }, Some(event)) => {
                         let now = sale::time::now_millis();
                         self.stored
-                            .issue(&snapshot.config, salt, event, &user, now)
+                            .issue(&snapshot.config.tokens, salt, event, &user, now)
                             .await
                     }
                     _ => Err(Refusal::Internal),
@@ -170,18 +178,25 @@ impl ProxyHttp for Gatekeeper {
                     .ok_or_else(|| Error::new(ErrorType::InternalError))?;
                 let event = sale::EventId::parse(&purchase.event)
                     .map_err(|_| Error::new(ErrorType::InternalError))?;
-                match self
+                let checked = self
                     .stored
-                    .check(&snapshot.config, &event, &forward.user, &purchase.nonce)
+                    .check(&event, &forward.user, &purchase.nonce)
                     .await
-                {
+                    .map_err(|refusal| Answer::Refuse(refusal, Vec::new()))
+                    .and_then(|()| {
+                        snapshot
+                            .limits
+                            .admit()
+                            .map_err(|limited| gate::rate_limited(&limited))
+                    });
+                match checked {
                     Ok(()) => {
                         self.metrics.admissions.inc();
                         ctx.forward = Some(forward);
                         Ok(false)
                     }
-                    Err(refusal) => {
-                        ctx.code = Some(write(session, Answer::Refuse(refusal, Vec::new())).await?);
+                    Err(answer) => {
+                        ctx.code = Some(write(session, answer).await?);
                         Ok(true)
                     }
                 }
@@ -339,6 +354,9 @@ impl ProxyHttp for Gatekeeper {
             }
         };
         ctx.code = Some(refusal.code());
+        // The connection is not reused after this answer, so the answer says so: a client that
+        // sent its next request on it would otherwise meet a reset.
+        session.set_keepalive(None);
         let retry = [("retry-after", "1".to_owned())];
         let headers: &[(&'static str, String)] = if refusal.status() >= 500 { &retry } else { &[] };
         let written = respond::refuse(session, refusal, headers).await;

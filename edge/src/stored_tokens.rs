@@ -8,21 +8,23 @@
 //! token from a forged one for certain: a missing key answers `token_expired`, a mismatch
 //! `bad_token`.
 
+use std::sync::Arc;
+
 use md5::{Digest, Md5};
 use rand::RngCore;
-use redis::aio::MultiplexedConnection;
-use sale::config::{Config, EventConfig};
+use sale::config::{EventConfig, TokenConfig};
 use sale::keys::{Secret, constant_time_eq};
 use sale::redis_keys::EventKeys;
 use sale::{EventId, Refusal, UserId};
-use tokio::sync::Mutex;
 
+use crate::redis_handle::RedisHandle;
 use crate::tokens::IssuedToken;
 
-/// Issues and checks stored tokens over one shared Redis connection.
-#[derive(Default)]
+/// Issues and checks stored tokens over the process's Redis handle, which reconnects after a
+/// Redis restart.
 pub struct StoredTokens {
-    connection: Mutex<Option<(String, MultiplexedConnection)>>,
+    /// The process's Redis.
+    pub redis: Arc<RedisHandle>,
 }
 
 fn unavailable(e: &redis::RedisError) -> Refusal {
@@ -36,25 +38,14 @@ pub fn well_formed(token: &str) -> bool {
 }
 
 impl StoredTokens {
-    async fn connection(&self, url: &str) -> Result<MultiplexedConnection, Refusal> {
-        let mut slot = self.connection.lock().await;
-        if let Some((current, con)) = slot.as_ref().filter(|(u, _)| u == url) {
-            let _ = current;
-            return Ok(con.clone());
-        }
-        let client = redis::Client::open(url).map_err(|e| unavailable(&e))?;
-        let con = client
-            .get_multiplexed_async_connection()
-            .await
-            .map_err(|e| unavailable(&e))?;
-        *slot = Some((url.to_owned(), con.clone()));
-        Ok(con)
+    async fn connection(&self) -> Result<redis::aio::ConnectionManager, Refusal> {
+        self.redis.connection().await.map_err(|e| unavailable(&e))
     }
 
     /// Mints and stores a token for `user` at `event`.
     pub async fn issue(
         &self,
-        config: &Config,
+        tokens: &TokenConfig,
         salt: &Secret,
         event: &EventConfig,
         user: &UserId,
@@ -75,8 +66,8 @@ impl StoredTokens {
             hash.update(part);
         }
         let token = hex::encode(hash.finalize());
-        let ttl = u64::try_from(config.tokens.ttl.as_millis()).unwrap_or(u64::MAX);
-        let mut con = self.connection(&config.redis_url).await?;
+        let ttl = sale::time::millis(tokens.ttl);
+        let mut con = self.connection().await?;
         let key = EventKeys::new(&event.id).stored_token(user.as_str());
         let stored: redis::RedisResult<()> = redis::cmd("SET")
             .arg(&key)
@@ -89,19 +80,13 @@ impl StoredTokens {
         Ok(IssuedToken {
             buy_url: format!("/api/events/{}/buy/{token}", event.id),
             token,
-            expires_at: sale::time::rfc3339(sale::time::add(now, config.tokens.ttl)),
+            expires_at: sale::time::rfc3339(sale::time::add(now, tokens.ttl)),
         })
     }
 
     /// Checks that `token` is the one stored for `user` at `event`.
-    pub async fn check(
-        &self,
-        config: &Config,
-        event: &EventId,
-        user: &UserId,
-        token: &str,
-    ) -> Result<(), Refusal> {
-        let mut con = self.connection(&config.redis_url).await?;
+    pub async fn check(&self, event: &EventId, user: &UserId, token: &str) -> Result<(), Refusal> {
+        let mut con = self.connection().await?;
         let key = EventKeys::new(event).stored_token(user.as_str());
         let stored: Option<String> = redis::cmd("GET")
             .arg(&key)

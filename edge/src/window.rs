@@ -24,7 +24,7 @@ pub enum Phase {
 
 /// The phase at `now`, the window widened by `grace` on both sides.
 pub fn phase(event: &EventConfig, gate: Gate, now: u64, grace: Duration) -> Phase {
-    let grace = u64::try_from(grace.as_millis()).unwrap_or(u64::MAX);
+    let grace = sale::time::millis(grace);
     // The operator's `open` opens a sale early; like the reservation script, it never keeps a
     // sale open past its end.
     match gate {

@@ -32,7 +32,7 @@ impl FromRequestParts<AppState> for Admitted {
             parts.uri.path(),
             |name| parts.headers.get(name).and_then(|v| v.to_str().ok()),
             sale::time::now_millis(),
-            u64::try_from(config.origin.signature_max_age.as_millis()).unwrap_or(u64::MAX),
+            sale::time::millis(config.origin.signature_max_age),
         );
         match result {
             Ok(Claims {

@@ -54,10 +54,6 @@ impl std::fmt::Debug for StockEngine {
     }
 }
 
-fn millis(d: std::time::Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
-}
-
 impl StockEngine {
     /// An engine over `redis`.
     pub fn new(redis: ConnectionManager) -> Self {
@@ -84,7 +80,7 @@ impl StockEngine {
             .arg(event.per_user_limit)
             .arg(event.window.starts_at)
             .arg(event.window.ends_at)
-            .arg(millis(event.reservation_ttl))
+            .arg(sale::time::millis(event.reservation_ttl))
             .invoke_async(&mut self.redis.clone())
             .await?;
         Ok(remaining)

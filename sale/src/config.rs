@@ -32,6 +32,8 @@ pub struct Config {
     pub origin: OriginConfig,
     /// Redis connection URL.
     pub redis_url: String,
+    /// What an origin requires of Redis's persistence.
+    pub redis_durability: Durability,
     /// Keys and tokens.
     pub secrets: Secrets,
     /// Purchase token and session lifetimes.
@@ -71,6 +73,12 @@ pub struct EdgeConfig {
     pub idle_timeout: Duration,
     /// Largest request body accepted.
     pub max_body_bytes: u64,
+    /// Largest request head accepted.
+    pub max_header_bytes: u64,
+    /// Largest line of a request head accepted.
+    pub max_header_line_bytes: u64,
+    /// How stale the view of Redis may be before token and buy answer 503.
+    pub view_staleness: Duration,
     /// Frequency caps.
     pub limits: LimitsConfig,
 }
@@ -138,6 +146,37 @@ pub struct Secrets {
     pub token_keys: KeyRing,
     /// Edge-to-origin keys.
     pub internal_keys: KeyRing,
+}
+
+/// How often Redis syncs its append-only file, weakest first, so policies compare by order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Fsync {
+    /// No AOF (or `appendfsync no`): a crash may lose whatever the OS had not written.
+    None,
+    /// `appendfsync everysec`: a crash may lose the last second.
+    EverySec,
+    /// `appendfsync always`: nothing acknowledged is lost in a crash.
+    Always,
+}
+
+impl Fsync {
+    /// The policy a Redis reports through `CONFIG GET appendonly` and `appendfsync`.
+    pub fn of_redis(appendonly: &str, appendfsync: &str) -> Self {
+        match (appendonly, appendfsync) {
+            ("yes", "always") => Self::Always,
+            ("yes", "everysec") => Self::EverySec,
+            _ => Self::None,
+        }
+    }
+}
+
+/// `redis.durability` and `redis.on_weak_durability`, validated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Durability {
+    /// The weakest persistence an origin sells on.
+    pub required: Fsync,
+    /// Refuse to start on weaker persistence (else warn and start).
+    pub refuse_weaker: bool,
 }
 
 /// How purchase tokens are made and checked.

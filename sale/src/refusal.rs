@@ -52,6 +52,8 @@ pub enum Refusal {
     RequestTimeout,
     /// 413 `too_large`: the request body exceeds the limit.
     TooLarge,
+    /// 431 `header_too_large`: the request head, or one of its lines, exceeds the edge's bound.
+    HeaderTooLarge,
     /// 429 `rate_limited`: over a frequency cap; sent with Retry-After.
     RateLimited,
     /// 503 `no_origin`: no healthy origin to serve the request.
@@ -67,7 +69,7 @@ pub enum Refusal {
 
 impl Refusal {
     /// Every refusal, for building per-refusal tables once.
-    pub const ALL: [Refusal; 27] = [
+    pub const ALL: [Refusal; 28] = [
         Self::BadRequest,
         Self::AmbiguousLength,
         Self::NoSession,
@@ -90,6 +92,7 @@ impl Refusal {
         Self::Expired,
         Self::RequestTimeout,
         Self::TooLarge,
+        Self::HeaderTooLarge,
         Self::RateLimited,
         Self::NoOrigin,
         Self::Unavailable,
@@ -113,6 +116,7 @@ impl Refusal {
             Self::Ended | Self::SoldOut | Self::Expired => 410,
             Self::RequestTimeout => 408,
             Self::TooLarge => 413,
+            Self::HeaderTooLarge => 431,
             Self::RateLimited => 429,
             Self::NoOrigin | Self::Unavailable => 503,
             Self::Internal => 500,
@@ -145,6 +149,7 @@ impl Refusal {
             Self::Expired => "expired",
             Self::RequestTimeout => "request_timeout",
             Self::TooLarge => "too_large",
+            Self::HeaderTooLarge => "header_too_large",
             Self::RateLimited => "rate_limited",
             Self::NoOrigin => "no_origin",
             Self::Unavailable => "unavailable",
@@ -178,6 +183,7 @@ impl Refusal {
             Self::Expired => "The reservation expired before payment.",
             Self::RequestTimeout => "The request arrived too slowly; send it again.",
             Self::TooLarge => "The request body is too large.",
+            Self::HeaderTooLarge => "The request headers are too large.",
             Self::RateLimited => "Too many requests; retry after the indicated time.",
             Self::NoOrigin => "No server is available right now; retry shortly.",
             Self::Unavailable => {

@@ -11,12 +11,17 @@ pub type UnixMillis = u64;
 pub fn now_millis() -> UnixMillis {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .map_or(0, millis)
+}
+
+/// `d` in whole milliseconds, saturating instead of overflowing on absurd durations.
+pub fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// `at` plus `d`, saturating instead of overflowing on absurd durations.
 pub fn add(at: UnixMillis, d: Duration) -> UnixMillis {
-    at.saturating_add(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    at.saturating_add(millis(d))
 }
 
 /// RFC 3339 text for a Unix-millisecond instant, as the public API shows times.

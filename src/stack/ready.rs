@@ -40,6 +40,25 @@ pub fn http_ok(addr: SocketAddr, path: &str) -> bool {
     attempt().unwrap_or(false)
 }
 
+/// The body of `GET path` on `addr`, sent with `bearer` as its `Authorization`, if it answers
+/// 200, over a bare HTTP/1.0 request.
+pub fn http_body(addr: SocketAddr, path: &str, bearer: &str) -> Option<String> {
+    let attempt = || -> std::io::Result<String> {
+        let mut stream = TcpStream::connect_timeout(&addr, Duration::from_millis(500))?;
+        stream.set_read_timeout(Some(Duration::from_secs(1)))?;
+        write!(
+            stream,
+            "GET {path} HTTP/1.0\r\nHost: {addr}\r\nAuthorization: Bearer {bearer}\r\n\r\n"
+        )?;
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer)?;
+        Ok(answer)
+    };
+    let answer = attempt().ok()?;
+    let (head, body) = answer.split_once("\r\n\r\n")?;
+    (head.starts_with("HTTP/1.") && head.get(9..12) == Some("200")).then(|| body.to_owned())
+}
+
 /// Whether something accepts TCP connections on `addr`.
 pub fn port_open(addr: SocketAddr) -> bool {
     TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok()

@@ -66,3 +66,50 @@ async fn md5_tokens_buy_once_for_their_user_only() {
         "only the one good buy reached an origin"
     );
 }
+
+#[tokio::test]
+async fn md5_junk_tokens_spend_no_admission() {
+    let stack = Stack::start(StackOptions {
+        token_scheme: "md5",
+        limits: r#"{ per_user = { rate = "100000/s" }, per_ip = { rate = "1000000/s" }, admission = { rate = "1/m", burst = 1 } }"#,
+        ..StackOptions::default()
+    })
+    .await;
+    let client = reqwest::Client::new();
+    let alice = stack.session("alice");
+    // Junk of the right shape is refused by the Redis lookup, before the admission cap.
+    for i in 0..5 {
+        let junk = format!("/api/events/demo/buy/{i:032x}");
+        let (status, body) = post(&client, &stack, &junk, &alice).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (403, Some("token_expired")),
+            "{body}"
+        );
+    }
+    let (status, token) = fetch_token(&client, &stack, &alice).await;
+    assert_eq!(status, 200, "{token}");
+    let url = format!("/api/events/demo/buy/{}", token["token"].as_str().unwrap());
+    let (status, body) = post(&client, &stack, &url, &alice).await;
+    assert_eq!(
+        status, 201,
+        "the one admission went to the real buy: {body}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn md5_tokens_work_again_after_a_redis_restart_without_restarting_the_edge() {
+    let stack = Stack::start(StackOptions {
+        token_scheme: "md5",
+        ..StackOptions::default()
+    })
+    .await;
+    let client = reqwest::Client::new();
+    let (status, body) = crate::harness::token_and_buy(&client, &stack, "alice").await;
+    assert_eq!(status, 201, "{body}");
+    stack.kill_redis();
+    stack.start_redis_again();
+    let retries = std::sync::atomic::AtomicUsize::new(0);
+    let (status, body) = crate::harness::patient_buy(&client, &stack, "bob", &retries).await;
+    assert_eq!(status, 201, "{body}");
+}

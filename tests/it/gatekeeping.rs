@@ -238,6 +238,44 @@ async fn smuggling_and_oversized_bodies_are_refused() {
 }
 
 #[tokio::test]
+async fn request_heads_over_the_bound_are_refused_431_and_the_connection_closed() {
+    let stack = Stack::start(StackOptions::default()).await;
+    use std::io::{Read, Write};
+    let url = token_url(&reqwest::Client::new(), &stack, "alice", "demo").await;
+    let session = stack.session("alice");
+    // 200 KB of head in headers of 4 KB (each line within the line bound), then one line of 9 KB.
+    let many: String = (0..50)
+        .map(|i| format!("X-Pad-{i}: {}\r\n", "a".repeat(4_000)))
+        .collect();
+    let long_line = format!("X-Long: {}\r\n", "b".repeat(9_000));
+    for (what, extra) in [("a 200 KB head", many), ("a 9 KB line", long_line)] {
+        let mut raw = std::net::TcpStream::connect(stack.edge_addr).unwrap();
+        raw.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+            .unwrap();
+        write!(
+            raw,
+            "POST {url} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {session}\r\n{extra}Content-Length: 0\r\n\r\n"
+        )
+        .unwrap();
+        let mut answer = String::new();
+        raw.read_to_string(&mut answer)
+            .expect("the edge answers and closes the connection");
+        assert!(answer.starts_with("HTTP/1.1 431"), "{what}: {answer}");
+        assert!(
+            answer.to_ascii_lowercase().contains("connection: close"),
+            "{what}: {answer}"
+        );
+        assert!(
+            answer.contains("\"code\":\"header_too_large\""),
+            "{what}: {answer}"
+        );
+    }
+    assert_eq!(stack.origin_traffic().await, 0);
+    let (status, _) = post(&reqwest::Client::new(), &stack, &url, &session).await;
+    assert_eq!(status, 201, "an ordinary head still buys");
+}
+
+#[tokio::test]
 async fn clients_that_stall_are_cut_off_and_nothing_is_bought() {
     use std::io::{Read, Write};
     let stack = Stack::start(StackOptions {

@@ -153,8 +153,13 @@ impl Stack {
         let mut edge =
             Component::spawn("edge", self.command(&["edge"]), &log).expect("edge spawns");
         let (addr, admin) = (self.edge_addr, self.admin_addr);
+        // Ready means selling: the page is served and the edge's view has heard from Redis.
         ready::wait_until("edge", Duration::from_secs(20), || {
-            edge.exited().is_none() && ready::http_ok(addr, "/") && ready::port_open(admin)
+            edge.exited().is_none()
+                && ready::http_ok(addr, "/")
+                && ready::http_body(admin, "/admin/status", ADMIN_TOKEN).is_some_and(|body| {
+                    body.contains("\"stale\":false") && !body.contains("\"stale\":true")
+                })
         })
         .unwrap_or_else(|e| {
             panic!(

@@ -1,5 +1,6 @@
 //! Redis killed and restarted in the middle of a sale: origins reconnect and reload their
-//! scripts, buyers retry with the same link, and no accepted order goes missing.
+//! scripts, buyers retry with the same link, and no accepted order goes missing; an edge that
+//! cannot read Redis says so and sells nothing from a frozen view.
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -75,4 +76,38 @@ async fn a_redis_restart_mid_sale_loses_no_accepted_order() {
     assert_eq!(stack.remaining().await, 3_000);
     let report = stack.reconcile().await;
     assert!(report.is_clean(), "{report}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edge_cut_off_from_redis_says_so_and_stops_selling_until_it_hears_again() {
+    let stack = Stack::start(StackOptions::default()).await;
+    let client = reqwest::Client::new();
+    let alice = stack.session("alice");
+    assert_eq!(stack.event_document().await["stale"], false);
+    stack.kill_redis();
+    eventually("the view going stale", Duration::from_secs(20), || async {
+        stack.event_document().await["stale"] == true
+    })
+    .await;
+    let response = client
+        .post(stack.url("/api/events/demo/token"))
+        .bearer_auth(&alice)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 503);
+    assert_eq!(response.headers()["retry-after"], "1");
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["code"], "unavailable");
+    let (_, status) = stack.admin(reqwest::Method::GET, "/admin/status").await;
+    assert_eq!(status["events"][0]["stale"], true, "operators see it too");
+
+    stack.start_redis_again();
+    eventually("the view fresh again", Duration::from_secs(20), || async {
+        stack.event_document().await["stale"] == false
+    })
+    .await;
+    stack.wait_until_origins_healthy().await;
+    let (status, order) = crate::harness::token_and_buy(&client, &stack, "alice").await;
+    assert_eq!(status, 201, "{order}");
 }

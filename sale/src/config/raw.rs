@@ -68,6 +68,16 @@ pub struct RawEdge {
     pub idle_timeout: Option<String>,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: Option<u64>,
+    /// Largest request head (request line and every header) accepted, in bytes; a larger one is
+    /// refused 431 before its body is read. nginx allows 4 buffers of 8 KiB.
+    pub max_header_bytes: Option<u64>,
+    /// Largest single line of a request head (the request line or one header), in bytes.
+    pub max_header_line_bytes: Option<u64>,
+    /// How old the edge's view of Redis (seats, gates) may grow while Redis cannot be read
+    /// before the edge stops selling from it (e.g. `"2s"`): tokens and buys answer 503
+    /// `unavailable` and the event document says `stale: true`, rather than sell from a frozen
+    /// view.
+    pub view_staleness: Option<String>,
     /// Frequency caps.
     #[serde(default)]
     pub limits: RawLimits,
@@ -128,6 +138,13 @@ pub struct RawOrigin {
 pub struct RawRedis {
     /// `redis://host:port[/db]` or `unix:///path/to/socket`.
     pub url: String,
+    /// The durability an origin requires of Redis before it sells: `"always"` (AOF with
+    /// `appendfsync always`: an acknowledged reservation survives a crash of Redis), `"everysec"`
+    /// (up to a second of acknowledged reservations may be lost) or `"none"`.
+    pub durability: Option<String>,
+    /// What an origin does when Redis is less durable than `durability`, or will not say
+    /// (`CONFIG GET` disabled): `"refuse"` to start, or `"warn"` and start.
+    pub on_weak_durability: Option<String>,
 }
 
 /// One named key in a key ring.

@@ -334,3 +334,49 @@ fn a_bad_token_ttl_is_refused() {
     let text = format!("{VALID}\n[tokens]\nttl = \"0s\"\n");
     assert_eq!(refused(&text), ["tokens.ttl"]);
 }
+
+#[test]
+fn head_bounds_out_of_range_are_refused() {
+    for (field, bad) in [
+        ("max_header_bytes", "512"),
+        ("max_header_bytes", "2000000"),
+        ("max_header_line_bytes", "100"),
+        ("max_header_line_bytes", "40000"),
+    ] {
+        let text = with("threads = 2", &format!("threads = 2\n{field} = {bad}"));
+        assert_eq!(refused(&text), [format!("edge.{field}")], "{field} = {bad}");
+    }
+    let c = parse(VALID).unwrap();
+    assert_eq!(
+        (c.edge.max_header_bytes, c.edge.max_header_line_bytes),
+        (32_768, 8_192)
+    );
+}
+
+#[test]
+fn a_view_staleness_out_of_range_is_refused() {
+    for bad in ["100ms", "2m", "stale"] {
+        let text = with(
+            "threads = 2",
+            &format!("threads = 2\nview_staleness = \"{bad}\""),
+        );
+        assert_eq!(refused(&text), ["edge.view_staleness"], "{bad}");
+    }
+}
+
+#[test]
+fn unknown_durability_words_are_refused() {
+    let url = "url = \"redis://127.0.0.1:6390\"";
+    let text = with(url, &format!("{url}\ndurability = \"sometimes\""));
+    assert_eq!(refused(&text), ["redis.durability"]);
+    let text = with(url, &format!("{url}\non_weak_durability = \"shrug\""));
+    assert_eq!(refused(&text), ["redis.on_weak_durability"]);
+    let c = parse(VALID).unwrap();
+    assert_eq!(
+        c.redis_durability,
+        super::Durability {
+            required: super::Fsync::Always,
+            refuse_weaker: true
+        }
+    );
+}

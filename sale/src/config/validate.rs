@@ -8,8 +8,8 @@ use std::time::Duration;
 use super::raw::{RawConfig, RawEvent, RawKey, RawRate};
 use super::values::{self, Network, Rate, SaleWindow, ValueResult, Weight};
 use super::{
-    Config, DatabaseUrl, EdgeConfig, Environment, EventConfig, LimitsConfig, OriginConfig,
-    OriginNode, Problem, Secrets, TokenConfig, TokenScheme, UpConfig,
+    Config, DatabaseUrl, Durability, EdgeConfig, Environment, EventConfig, Fsync, LimitsConfig,
+    OriginConfig, OriginNode, Problem, Secrets, TokenConfig, TokenScheme, UpConfig,
 };
 use crate::ids::EventId;
 use crate::keys::{KeyId, KeyRing, Secret, SigningKey};
@@ -240,6 +240,29 @@ pub fn validate(raw: RawConfig, base: &Path, env: &Environment) -> Result<Config
         "edge.max_body_bytes",
         in_range(edge.max_body_bytes.unwrap_or(16 * 1024), 0, 1024 * 1024),
     );
+    let max_header = p.check(
+        "edge.max_header_bytes",
+        in_range(
+            edge.max_header_bytes.unwrap_or(32 * 1024),
+            1024,
+            1024 * 1024,
+        ),
+    );
+    let max_header_line = p.check(
+        "edge.max_header_line_bytes",
+        in_range(
+            edge.max_header_line_bytes.unwrap_or(8 * 1024),
+            256,
+            max_header.unwrap_or(1024 * 1024),
+        ),
+    );
+    let view_staleness = p.duration(
+        "edge.view_staleness",
+        edge.view_staleness.as_deref(),
+        "2s",
+        500 * MS,
+        MIN,
+    );
     let mut rate = |name: &str, raw: Option<&RawRate>, default: &str, burst: u32| {
         let (text, burst) = raw.map_or((default, Some(burst)), |r| (r.rate.as_str(), r.burst));
         p.check(format!("edge.limits.{name}"), Rate::parse(text, burst))
@@ -309,6 +332,26 @@ pub fn validate(raw: RawConfig, base: &Path, env: &Environment) -> Result<Config
             Ok(raw.redis.url.clone())
         } else {
             Err("must start with redis://, rediss:// or unix://".into())
+        },
+    );
+
+    let durability = p.check(
+        "redis.durability",
+        match raw.redis.durability.as_deref().unwrap_or("always") {
+            "always" => Ok(Fsync::Always),
+            "everysec" => Ok(Fsync::EverySec),
+            "none" => Ok(Fsync::None),
+            other => Err(format!(
+                "must be \"always\", \"everysec\" or \"none\", got {other:?}"
+            )),
+        },
+    );
+    let refuse_weaker = p.check(
+        "redis.on_weak_durability",
+        match raw.redis.on_weak_durability.as_deref().unwrap_or("refuse") {
+            "refuse" => Ok(true),
+            "warn" => Ok(false),
+            other => Err(format!("must be \"refuse\" or \"warn\", got {other:?}")),
         },
     );
 
@@ -386,6 +429,9 @@ pub fn validate(raw: RawConfig, base: &Path, env: &Environment) -> Result<Config
                 client_timeout: client_timeout?,
                 idle_timeout: idle_timeout?,
                 max_body_bytes: max_body?,
+                max_header_bytes: max_header?,
+                max_header_line_bytes: max_header_line?,
+                view_staleness: view_staleness?,
                 limits: LimitsConfig {
                     per_user: per_user?,
                     per_ip: per_ip?,
@@ -400,6 +446,10 @@ pub fn validate(raw: RawConfig, base: &Path, env: &Environment) -> Result<Config
                 local_stock_buffer_percent: u32::try_from(buffer?).ok()?,
             },
             redis_url: redis_url?,
+            redis_durability: Durability {
+                required: durability?,
+                refuse_weaker: refuse_weaker?,
+            },
             secrets: Secrets {
                 admin_token: admin_token?,
                 session_keys: session_keys?,

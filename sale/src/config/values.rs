@@ -166,7 +166,7 @@ pub fn instant(text: &str, epoch: UnixMillis) -> ValueResult<UnixMillis> {
         return Ok(time::add(epoch, relative(offset)?));
     }
     if let Some(offset) = text.strip_prefix('-') {
-        let back = u64::try_from(relative(offset)?.as_millis()).unwrap_or(u64::MAX);
+        let back = crate::time::millis(relative(offset)?);
         return Ok(epoch.saturating_sub(back));
     }
     let at = humantime::parse_rfc3339_weak(text).map_err(|e| {
