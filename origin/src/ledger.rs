@@ -4,6 +4,7 @@
 
 pub mod consumer;
 pub mod store;
+pub mod trim;
 
 pub use consumer::Ledger;
 pub use store::{OrderChange, OrderStore, StoredOrder};

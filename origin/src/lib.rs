@@ -4,6 +4,7 @@
 //! [`run`] is the whole service; the `flashgate origin` subcommand only parses arguments and
 //! calls it, and tests call it the same way.
 
+pub mod durability;
 pub mod error;
 pub mod ledger;
 pub mod lifecycle;
@@ -45,6 +46,9 @@ pub enum OriginStartError {
     /// Seeding an event failed.
     #[error("cannot seed events: {0}")]
     Seed(#[from] error::OriginError),
+    /// Redis keeps less than `redis.durability` requires.
+    #[error("{0}")]
+    Durability(#[from] durability::DurabilityError),
     /// The order database could not be opened or migrated.
     #[error("cannot open the order database: {0}")]
     Database(#[from] sqlx::Error),
@@ -67,6 +71,7 @@ pub async fn run(
     let redis = client
         .get_connection_manager_with_config(manager_config)
         .await?;
+    durability::check(&mut redis.clone(), config.redis_durability).await?;
     let stock = StockEngine::new(redis.clone());
     let local = Arc::new(local_allowances(&config, listener.local_addr()?));
     for event in &config.events {

@@ -121,13 +121,29 @@ impl Stack {
         self.dir.path().join("log").join(name)
     }
 
-    /// Starts origin `i` and waits until it is healthy.
-    pub fn start_origin(&mut self, i: usize) {
+    fn spawn_origin(&self, i: usize) -> (Component, std::path::PathBuf) {
         let addr = self.origin_addrs[i];
         let command = self.command(&["origin", "--listen", &addr.to_string()]);
         let log = self.log(&format!("origin-{}.log", addr.port()));
-        let mut child =
+        let child =
             Component::spawn(format!("origin {addr}"), command, &log).expect("origin spawns");
+        (child, log)
+    }
+
+    /// Starts origin `i`, expecting it to refuse to run; returns its log once it has exited.
+    pub fn origin_refusing_to_start(&self, i: usize) -> String {
+        let (mut child, log) = self.spawn_origin(i);
+        ready::wait_until("the origin exiting", Duration::from_secs(20), || {
+            child.exited().is_some()
+        })
+        .unwrap_or_else(|e| panic!("{e}: the origin kept running"));
+        std::fs::read_to_string(&log).unwrap_or_default()
+    }
+
+    /// Starts origin `i` and waits until it is healthy.
+    pub fn start_origin(&mut self, i: usize) {
+        let addr = self.origin_addrs[i];
+        let (mut child, log) = self.spawn_origin(i);
         ready::wait_until(&format!("origin {addr}"), Duration::from_secs(20), || {
             child.exited().is_none() && ready::http_ok(addr, "/healthz")
         })

@@ -274,3 +274,92 @@ async fn a_row_the_database_keeps_refusing_is_set_aside_and_the_orders_behind_it
     let problem = dead.ids[0].get::<String>("problem").unwrap();
     assert!(problem.contains("poison"), "{problem}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_stream_is_trimmed_of_what_the_ledger_acknowledged_and_nothing_pending() {
+    let mut stack = Stack::prepare(StackOptions {
+        weights: vec![1],
+        ..StackOptions::default()
+    })
+    .await;
+    let engine = StockEngine::new(stack.redis().await);
+    let event = stack.config.event("demo").unwrap().clone();
+    engine.seed(&event).await.unwrap();
+    let keys = EventKeys::new(&event.id);
+    let mut redis = stack.redis().await;
+    let reserve = |i: usize| {
+        let (engine, event) = (engine.clone(), event.clone());
+        async move {
+            let user = UserId::parse(&format!("u{i}")).unwrap();
+            engine
+                .reserve(&event.id, &user, 1, &format!("nonce-{i}"))
+                .await
+                .unwrap();
+        }
+    };
+    // Ten entries the group starts after (never needed by it), then one that stays pending on a
+    // consumer that never comes back, then ten for the ledger.
+    for i in 0..10 {
+        reserve(i).await;
+    }
+    let _: () = redis::cmd("XGROUP")
+        .arg("CREATE")
+        .arg(&keys.stream)
+        .arg(origin::ledger::consumer::GROUP)
+        .arg("$")
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    reserve(10).await;
+    let options = redis::streams::StreamReadOptions::default()
+        .group(origin::ledger::consumer::GROUP, "gone")
+        .count(1);
+    let taken: redis::streams::StreamReadReply = redis
+        .xread_options(&[&keys.stream], &[">"], &options)
+        .await
+        .unwrap();
+    let pending_id = taken.keys[0].ids[0].id.clone();
+    for i in 11..21 {
+        reserve(i).await;
+    }
+
+    stack.start_origin(0);
+    stack.orders_reaching(10).await;
+    crate::harness::eventually(
+        "the entries nobody needs trimmed",
+        std::time::Duration::from_secs(30),
+        || {
+            let mut redis = redis.clone();
+            let stream = keys.stream.clone();
+            async move { redis.xlen::<_, usize>(&stream).await.unwrap() <= 11 }
+        },
+    )
+    .await;
+    // Read in one step: while the entry is still pending, it must still be in the stream (after
+    // 15 s idle a live consumer claims, writes and acknowledges it, and then it may go too).
+    let (pending, first): (redis::streams::StreamPendingCountReply, StreamRangeReply) =
+        redis::pipe()
+            .atomic()
+            .cmd("XPENDING")
+            .arg(&keys.stream)
+            .arg(origin::ledger::consumer::GROUP)
+            .arg("-")
+            .arg("+")
+            .arg(10)
+            .cmd("XRANGE")
+            .arg(&keys.stream)
+            .arg("-")
+            .arg("+")
+            .arg("COUNT")
+            .arg(1)
+            .query_async(&mut redis)
+            .await
+            .unwrap();
+    if pending.ids.iter().any(|p| p.id == pending_id) {
+        assert_eq!(
+            first.ids.first().map(|e| e.id.as_str()),
+            Some(pending_id.as_str()),
+            "the pending entry and what follows it stay"
+        );
+    }
+}

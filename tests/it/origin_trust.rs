@@ -1,4 +1,5 @@
-//! Origins serve only what the edge signed: a direct request is refused, however it is dressed up.
+//! Origins serve only what the edge signed: a direct request is refused, however it is dressed up;
+//! and an origin sells only on a Redis that keeps what it acknowledges.
 
 use sale::UserId;
 use sale::internal::{self, Claims};
@@ -60,4 +61,35 @@ async fn an_origin_refuses_requests_without_the_edge_signature() {
     // A genuine signature is accepted, so the refusals above were about the signature.
     let (status, body) = post(&stack, &signed_headers(&stack, PATH, now)).await;
     assert_eq!(status, 201, "{body}");
+}
+
+#[tokio::test]
+async fn an_origin_refuses_a_redis_that_would_lose_accepted_orders_unless_told_to_warn() {
+    let stack = Stack::prepare(StackOptions::default()).await;
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("appendfsync")
+        .arg("everysec")
+        .query_async(&mut stack.redis().await)
+        .await
+        .unwrap();
+    let log = stack.origin_refusing_to_start(0);
+    assert!(
+        log.contains("weaker than redis.durability requires"),
+        "{log}"
+    );
+
+    let mut warned = Stack::prepare(StackOptions {
+        redis_options: r#"on_weak_durability = "warn""#,
+        ..StackOptions::default()
+    })
+    .await;
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("appendonly")
+        .arg("no")
+        .query_async(&mut warned.redis().await)
+        .await
+        .unwrap();
+    warned.start_origin(0);
 }

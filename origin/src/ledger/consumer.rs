@@ -3,6 +3,7 @@
 //! A crash before the acknowledgement leaves entries pending; they are re-read on restart (own
 //! pending entries first) or claimed by a surviving origin (XAUTOCLAIM), and the idempotent upsert
 //! makes the second write harmless. So every order reaches the database exactly once in effect.
+//! Every few seconds the consumer also trims what every group has acknowledged from the stream.
 //! An entry the consumer cannot read (the scripts never write one; a hand-made or foreign entry
 //! could), or whose row the database refuses [`MAX_ROW_ATTEMPTS`] times, is copied to the event's
 //! dead-letter stream with the reason and acknowledged, so it cannot hold up the orders behind
@@ -127,6 +128,7 @@ impl Ledger {
             }
             if last_claim.elapsed() >= Duration::from_millis(CLAIM_IDLE_MS / 3) {
                 self.claim_orphans(&mut con, event, stream).await?;
+                super::trim::trim_acknowledged(&mut con, stream).await?;
                 last_claim = tokio::time::Instant::now();
             }
         }

@@ -42,6 +42,8 @@ pub struct StackOptions {
     pub client_timeout: &'static str,
     /// `[edge] idle_timeout = …`.
     pub idle_timeout: &'static str,
+    /// More lines of `[redis]`, e.g. `on_weak_durability = "warn"`.
+    pub redis_options: &'static str,
 }
 
 /// The default purchase token key ring.
@@ -65,6 +67,7 @@ impl Default for StackOptions {
             token_scheme: "hmac-sha256",
             client_timeout: "10s",
             idle_timeout: "60s",
+            redis_options: "",
         }
     }
 }
@@ -124,6 +127,7 @@ database_url = "{database_url}"
 
 [redis]
 url = "redis://{redis}"
+{redis_options}
 
 [secrets]
 admin_token = "{ADMIN_TOKEN}"
@@ -171,6 +175,7 @@ var_dir = "var"
         token_scheme = o.token_scheme,
         client_timeout = o.client_timeout,
         idle_timeout = o.idle_timeout,
+        redis_options = o.redis_options,
     );
     for (addr, weight) in origins {
         text.push_str(&format!(
