@@ -2,7 +2,6 @@
 
 use std::net::SocketAddr;
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
@@ -20,9 +19,13 @@ pub fn edge(config: &Path, upgrade: bool) -> Result<()> {
         .with_context(|| format!("config {}", config.display()))
 }
 
-/// `flashgate origin`: serves until SIGTERM/SIGINT.
+/// `flashgate origin`: serves until SIGTERM/SIGINT, reloading the file on SIGHUP.
 pub fn origin(config_path: &Path, listen: Option<SocketAddr>) -> Result<()> {
     let config = load(config_path)?;
+    let file = origin::reload::ConfigFile {
+        path: config_path.to_owned(),
+        env: Environment::from_process(),
+    };
     let listen = match listen.or_else(|| config.origins.first().map(|o| o.listen)) {
         Some(addr) => addr,
         None => bail!("no --listen given and the config lists no origins"),
@@ -32,7 +35,7 @@ pub fn origin(config_path: &Path, listen: Option<SocketAddr>) -> Result<()> {
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .with_context(|| format!("origin cannot listen on {listen}"))?;
-        origin::run(Arc::new(config), listener, shutdown_signal()).await?;
+        origin::run(config, Some(file), listener, shutdown_signal()).await?;
         Ok(())
     })
 }

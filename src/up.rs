@@ -17,6 +17,9 @@ use crate::stack::{Component, RedisServer, ready};
 
 /// How long each component gets to become ready.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long `up` waits for every origin to put a reloaded file in force before it reloads the
+/// edge.
+const RELOAD_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The Redis address `up` must start: the config's `redis://IP:PORT`.
 fn redis_addr(url: &str) -> Result<SocketAddr> {
@@ -98,6 +101,41 @@ impl Stack {
             }
         }
         None
+    }
+
+    /// Forwards a reload to every component: origins first, and the edge only once every
+    /// origin has put the new file in force, so an event or key the edge starts using is
+    /// already known behind it. If an origin refuses the file (its log says why), the edge
+    /// keeps the old one too.
+    fn reload(&self, origins: &[SocketAddr]) {
+        println!("reloading the config: origins, then the edge");
+        let version = |addr: SocketAddr| {
+            ready::http_body(addr, "/healthz", "")
+                .and_then(|body| body.strip_prefix("ok ")?.trim().parse::<u64>().ok())
+        };
+        let before: Vec<Option<u64>> = origins.iter().map(|a| version(*a)).collect();
+        for child in &self.origins {
+            if let Err(e) = child.signal(nix::sys::signal::Signal::SIGHUP) {
+                eprintln!("cannot signal {}: {e}", child.name);
+            }
+        }
+        for (addr, before) in origins.iter().zip(before) {
+            let landed =
+                ready::wait_until(&format!("origin {addr}'s reload"), RELOAD_TIMEOUT, || {
+                    version(*addr) > before
+                });
+            if let Err(e) = landed {
+                eprintln!(
+                    "{e}: it refused the file or is down (see its log); the edge keeps its config"
+                );
+                return;
+            }
+        }
+        if let Some(edge) = &self.edge
+            && let Err(e) = edge.signal(nix::sys::signal::Signal::SIGHUP)
+        {
+            eprintln!("cannot signal the edge: {e}");
+        }
     }
 }
 
@@ -232,10 +270,11 @@ pub fn run(config_path: &Path, rehearsal: &Rehearsal) -> Result<()> {
     stack.edge = Some(edge);
 
     print_banner(&config, &config_path, &log_dir);
-    supervise(&mut stack)
+    let origins: Vec<SocketAddr> = config.origins.iter().map(|o| o.listen).collect();
+    supervise(&mut stack, &origins)
 }
 
-fn supervise(stack: &mut Stack) -> Result<()> {
+fn supervise(stack: &mut Stack, origins: &[SocketAddr]) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -244,11 +283,13 @@ fn supervise(stack: &mut Stack) -> Result<()> {
         use tokio::signal::unix::{SignalKind, signal};
         let mut term = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
         let mut int = signal(SignalKind::interrupt()).context("cannot watch SIGINT")?;
+        let mut hup = signal(SignalKind::hangup()).context("cannot watch SIGHUP")?;
         let mut tick = tokio::time::interval(Duration::from_millis(200));
         loop {
             tokio::select! {
                 _ = term.recv() => break,
                 _ = int.recv() => break,
+                _ = hup.recv() => stack.reload(origins),
                 _ = tick.tick() => {
                     if let Some(crash) = stack.crashed() {
                         bail!("{crash}; stopping the stack (logs are in var/log)");

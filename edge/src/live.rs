@@ -1,13 +1,15 @@
 //! The edge's live configuration: one immutable [`Snapshot`] (config plus the page cache built from
 //! it) behind an `ArcSwap`. A reload validates the whole new file and builds the whole new snapshot
 //! first, then swaps one pointer; a request holds the snapshot it started with, so nothing is ever
-//! half-applied and in-flight requests are not disturbed. A bad file changes nothing.
+//! half-applied and in-flight requests are not disturbed. A bad file changes nothing, and so
+//! does one that changes what only a restart can (listeners, threads, `redis.url`).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 use sale::Config;
+use sale::config::reload::Component;
 use sale::config::{ConfigError, Environment};
 
 use crate::limits::Limits;
@@ -50,13 +52,7 @@ pub struct Live {
     reload_lock: std::sync::Mutex<()>,
 }
 
-fn build(
-    path: &Path,
-    env: &Environment,
-    version: u64,
-    previous: Option<&Snapshot>,
-) -> Result<Snapshot, LoadError> {
-    let config = Config::load(path, env)?;
+fn build(config: Config, version: u64, previous: Option<&Snapshot>) -> Result<Snapshot, LoadError> {
     let page = PageCache::load(&config.edge.static_dir)?;
     let limits = match previous {
         Some(old) if *old.limits.config() == config.edge.limits => old.limits.clone(),
@@ -74,7 +70,7 @@ fn build(
 impl Live {
     /// Loads the file for the first time.
     pub fn load(path: &Path, env: Environment) -> Result<Self, LoadError> {
-        let snapshot = build(path, &env, 1, None)?;
+        let snapshot = build(Config::load(path, &env)?, 1, None)?;
         Ok(Self {
             path: path.to_owned(),
             env,
@@ -98,7 +94,12 @@ impl Live {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let current = self.current.load_full();
         let version = current.version + 1;
-        match build(&self.path, &self.env, version, Some(&current)) {
+        let next = current
+            .config
+            .reloaded(Config::load(&self.path, &self.env), Component::Edge)
+            .map_err(LoadError::from)
+            .and_then(|config| build(config, version, Some(&current)));
+        match next {
             Ok(snapshot) => {
                 self.current.store(Arc::new(snapshot));
                 tracing::info!(version, "config reloaded");

@@ -12,6 +12,7 @@ pub mod local_stock;
 pub mod metrics;
 pub mod orders;
 pub mod reconcile;
+pub mod reload;
 pub mod routes;
 pub mod signature;
 pub mod state;
@@ -30,6 +31,7 @@ use tokio::net::TcpListener;
 use crate::ledger::{Ledger, OrderStore};
 use crate::lifecycle::Lifecycle;
 use crate::local_stock::LocalStock;
+use crate::reload::{ConfigFile, Reloader};
 use crate::state::AppState;
 use crate::stock::StockEngine;
 
@@ -57,13 +59,16 @@ pub enum OriginStartError {
     Io(#[from] std::io::Error),
 }
 
-/// Serves on `listener` until `shutdown` resolves, then stops the ledger consumer too.
+/// Serves on `listener` until `shutdown` resolves, then stops the ledger consumer too. With
+/// `reload_from`, a SIGHUP reads that file again and puts it in force ([`reload`]).
 pub async fn run(
-    config: Arc<Config>,
+    config: Config,
+    reload_from: Option<ConfigFile>,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), OriginStartError> {
-    let node = format!("origin@{}", listener.local_addr()?);
+    let addr = listener.local_addr()?;
+    let node = format!("origin@{addr}");
     let client = redis::Client::open(config.redis_url.as_str())?;
     let manager_config = ConnectionManagerConfig::new()
         .set_response_timeout(Some(REDIS_REPLY_TIMEOUT))
@@ -73,7 +78,7 @@ pub async fn run(
         .await?;
     durability::check(&mut redis.clone(), config.redis_durability).await?;
     let stock = StockEngine::new(redis.clone());
-    let local = Arc::new(local_allowances(&config, listener.local_addr()?));
+    let local = Arc::new(LocalStock::new(&config, addr));
     for event in &config.events {
         let remaining = stock.seed(event).await?;
         local.observe(event.id.as_str(), remaining);
@@ -82,24 +87,36 @@ pub async fn run(
 
     let store = OrderStore::connect(&config.origin.database_url).await?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let events: Vec<_> = config.events.iter().map(|e| e.id.clone()).collect();
+    let (events, events_in_force) =
+        tokio::sync::watch::channel(config.events.iter().map(|e| e.id.clone()).collect());
     let lifecycle = Lifecycle::new(redis.clone());
     let metrics = Arc::new(metrics::Metrics::new());
-    let background = [
+    let state = AppState::new(
+        Arc::new(config),
+        stock,
+        lifecycle.clone(),
+        local.clone(),
+        metrics.clone(),
+    );
+    let mut background = vec![
         tokio::spawn(
             Ledger::new(client, store, node.clone(), metrics.clone())
-                .run(events.clone(), stopped.clone()),
+                .run(events_in_force.clone(), stopped.clone()),
         ),
-        tokio::spawn(sweeper::run(lifecycle.clone(), events, stopped.clone())),
-        tokio::spawn(local_stock::refill(
-            local.clone(),
-            metrics.clone(),
-            redis,
-            stopped,
-        )),
+        tokio::spawn(sweeper::run(lifecycle, events_in_force, stopped.clone())),
+        tokio::spawn(local_stock::refill(local, metrics, redis, stopped.clone())),
     ];
+    if let Some(file) = reload_from {
+        let reloader = Reloader {
+            file,
+            state: state.clone(),
+            addr,
+            events,
+        };
+        background.push(tokio::spawn(reloader.on_hangup(stopped)));
+    }
 
-    let app = routes::router(AppState::new(config, stock, lifecycle, local, metrics));
+    let app = routes::router(state);
     tracing::info!(%node, "origin serving");
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
@@ -111,20 +128,4 @@ pub async fn run(
         }
     }
     served.map_err(OriginStartError::from)
-}
-
-/// This node's allowances: its weight is its `[[origins]]` entry's (1 if it is not listed).
-fn local_allowances(config: &Config, addr: std::net::SocketAddr) -> LocalStock {
-    let weight = |o: &sale::config::OriginNode| o.weight.get() as u64;
-    let listed: u64 = config.origins.iter().map(weight).sum();
-    let (own, total) = match config.origins.iter().find(|o| o.listen == addr) {
-        Some(node) => (weight(node), listed),
-        None => (1, listed + 1),
-    };
-    LocalStock::new(
-        &config.events,
-        own,
-        total,
-        config.origin.local_stock_buffer_percent,
-    )
 }

@@ -1,7 +1,9 @@
-//! What every handler shares: the config, the stock engine and the metrics.
+//! What every handler shares: the config in force (swapped whole by a reload), the stock engine
+//! and the metrics.
 
 use std::sync::Arc;
 
+use arc_swap::ArcSwap;
 use sale::Config;
 
 use crate::lifecycle::Lifecycle;
@@ -15,7 +17,10 @@ pub struct AppState(Arc<Inner>);
 
 #[derive(Debug)]
 struct Inner {
-    config: Arc<Config>,
+    config: ArcSwap<Config>,
+    /// Configs put in force so far, 1 at start: `/healthz` reports it, so a supervisor knows a
+    /// reload has landed.
+    config_version: std::sync::atomic::AtomicU64,
     stock: StockEngine,
     lifecycle: Lifecycle,
     local: Arc<LocalStock>,
@@ -32,7 +37,8 @@ impl AppState {
         metrics: Arc<Metrics>,
     ) -> Self {
         Self(Arc::new(Inner {
-            config,
+            config: ArcSwap::new(config),
+            config_version: std::sync::atomic::AtomicU64::new(1),
             stock,
             lifecycle,
             local,
@@ -40,9 +46,24 @@ impl AppState {
         }))
     }
 
-    /// The config this origin started with.
-    pub fn config(&self) -> &Config {
-        &self.0.config
+    /// The config in force.
+    pub fn config(&self) -> Arc<Config> {
+        self.0.config.load_full()
+    }
+
+    /// Puts `config` in force for every request from now on.
+    pub fn swap_config(&self, config: Arc<Config>) {
+        self.0.config.store(config);
+        self.0
+            .config_version
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+    }
+
+    /// How many configs have been put in force, counting the first.
+    pub fn config_version(&self) -> u64 {
+        self.0
+            .config_version
+            .load(std::sync::atomic::Ordering::Acquire)
     }
 
     /// Seat operations.
@@ -56,7 +77,7 @@ impl AppState {
     }
 
     /// This node's local seat allowances.
-    pub fn local(&self) -> &LocalStock {
+    pub fn local(&self) -> &Arc<LocalStock> {
         &self.0.local
     }
 

@@ -14,8 +14,12 @@ pub const PERIOD: Duration = Duration::from_millis(250);
 /// Orders handled per script call, so one call never blocks Redis for long.
 const BATCH: usize = 256;
 
-/// Sweeps `events` until `shutdown` turns true.
-pub async fn run(lifecycle: Lifecycle, events: Vec<EventId>, mut shutdown: watch::Receiver<bool>) {
+/// Sweeps the events in force (a reload may add some) until `shutdown` turns true.
+pub async fn run(
+    lifecycle: Lifecycle,
+    events: watch::Receiver<Vec<EventId>>,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let mut ticker = tokio::time::interval(PERIOD);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -23,6 +27,7 @@ pub async fn run(lifecycle: Lifecycle, events: Vec<EventId>, mut shutdown: watch
             _ = ticker.tick() => {}
             _ = shutdown.changed() => return,
         }
+        let events = events.borrow().clone();
         for event in &events {
             sweep(&lifecycle, event).await;
         }

@@ -3,6 +3,7 @@
 //! so an operator fixes a bad file in one pass and a live reload never applies half a file.
 
 mod raw;
+pub mod reload;
 mod validate;
 pub mod values;
 

@@ -1,6 +1,7 @@
-//! Secrets and key rings. A [`Secret`] never prints; a [`KeyRing`] signs with its first key and
-//! accepts every key it holds, which is how keys rotate without downtime: add the new key first,
-//! keep the old one second until everything it signed has expired, then drop it.
+//! Secrets and key rings. A [`Secret`] never prints; a [`KeyRing`] signs with its first key not
+//! marked accept-only and accepts every key it holds, which is how keys rotate without downtime:
+//! add the new key accept-only everywhere, then let it sign (put it first, or mark the old one
+//! accept-only), and drop the old one once everything it signed has expired.
 
 use std::fmt;
 
@@ -74,9 +75,12 @@ pub enum KeyError {
     /// Two keys in one ring share an id, so verification could not tell them apart.
     #[error("key id {0:?} appears twice")]
     DuplicateKeyId(String),
-    /// A ring needs a key to sign with.
+    /// A ring needs a key.
     #[error("at least one key is required")]
     Empty,
+    /// Every key is accept-only, so nothing could sign.
+    #[error("at least one key must sign (not be accept_only)")]
+    NoSigner,
 }
 
 /// A key id, carried in signed values so the verifier knows which key to check against.
@@ -113,39 +117,49 @@ pub struct SigningKey {
     pub secret: Secret,
 }
 
-/// The keys for one purpose: the first signs, all verify.
+/// The keys for one purpose: one signs, all verify.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyRing {
     keys: Vec<SigningKey>,
+    signer: usize,
 }
 
 impl KeyRing {
     /// Builds a ring; the first key is the one that signs.
     pub fn new(keys: Vec<SigningKey>) -> Result<Self, KeyError> {
+        Self::rotating(keys.into_iter().map(|k| (k, false)).collect())
+    }
+
+    /// Builds a ring of keys each marked accept-only or not; the first that is not signs. A key
+    /// rotates in two steps without a moment where a signer uses a key a verifier lacks: add it
+    /// accept-only everywhere, then let it sign.
+    pub fn rotating(keys: Vec<(SigningKey, bool)>) -> Result<Self, KeyError> {
         if keys.is_empty() {
             return Err(KeyError::Empty);
         }
-        for (i, key) in keys.iter().enumerate() {
-            if keys[..i].iter().any(|k| k.id == key.id) {
+        for (i, (key, _)) in keys.iter().enumerate() {
+            if keys[..i].iter().any(|(k, _)| k.id == key.id) {
                 return Err(KeyError::DuplicateKeyId(key.id.as_str().to_owned()));
             }
         }
-        Ok(Self { keys })
+        let signer = keys
+            .iter()
+            .position(|(_, accept_only)| !accept_only)
+            .ok_or(KeyError::NoSigner)?;
+        Ok(Self {
+            keys: keys.into_iter().map(|(k, _)| k).collect(),
+            signer,
+        })
     }
 
     /// The key new values are signed with.
     pub fn current(&self) -> &SigningKey {
-        &self.keys[0]
+        &self.keys[self.signer]
     }
 
     /// The key with this id, if the ring still accepts it.
     pub fn find(&self, id: &str) -> Option<&SigningKey> {
         self.keys.iter().find(|k| k.id.as_str() == id)
-    }
-
-    /// The ids of every key, signing key first.
-    pub fn ids(&self) -> impl Iterator<Item = &str> {
-        self.keys.iter().map(|k| k.id.as_str())
     }
 }
 
@@ -197,5 +211,16 @@ mod tests {
         assert_eq!(ring.current().id.as_str(), "new");
         assert!(ring.find("old").is_some());
         assert!(ring.find("gone").is_none());
+    }
+
+    #[test]
+    fn an_accept_only_key_verifies_but_never_signs() {
+        let ring = KeyRing::rotating(vec![(key("new"), true), (key("old"), false)]).unwrap();
+        assert_eq!(ring.current().id.as_str(), "old");
+        assert!(ring.find("new").is_some());
+        assert_eq!(
+            KeyRing::rotating(vec![(key("a"), true)]),
+            Err(KeyError::NoSigner)
+        );
     }
 }

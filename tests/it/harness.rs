@@ -43,11 +43,28 @@ pub struct Stack {
     dir: tempfile::TempDir,
 }
 
-/// A loopback port nobody listens on right now.
+/// A loopback port nobody listens on, for a server a test starts. Picked below the kernel's
+/// ephemeral range, which the tests' own client sockets draw from (a port the kernel handed out
+/// and took back could go to a client before the server binds it), and never twice in one run.
 pub fn free_addr() -> SocketAddr {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("the OS hands out a free port")
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let ephemeral_low: u32 = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|text| text.split_whitespace().next()?.parse().ok())
+        .unwrap_or(32_768);
+    let (low, span) = (10_000, ephemeral_low.saturating_sub(10_000).max(1));
+    // Parallel test runs on one machine start at different places.
+    let start = std::process::id() * 7_919 % span;
+    loop {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        assert!(n < span, "no free port left below the ephemeral range");
+        let port = u16::try_from(low + (start + n) % span).expect("ports fit in u16");
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        if TcpListener::bind(addr).is_ok() {
+            return addr;
+        }
+    }
 }
 
 impl Stack {
@@ -227,6 +244,49 @@ impl Stack {
             .expect("signal delivered");
     }
 
+    /// The config version origin `i` reports on `/healthz` (1 until it reloads).
+    pub fn origin_config_version(&self, i: usize) -> Option<u64> {
+        ready::http_body(self.origin_addrs[i], "/healthz", "")
+            .and_then(|body| body.strip_prefix("ok ")?.trim().parse().ok())
+    }
+
+    /// Reloads every component the way `flashgate up` does on SIGHUP: each origin, waiting
+    /// until it reports the new file in force, then the edge, waiting for its new version.
+    pub async fn reload_everything(&self) {
+        for (i, origin) in self.origins.iter().enumerate() {
+            let Some(origin) = origin else { continue };
+            let before = self.origin_config_version(i);
+            origin
+                .signal(nix::sys::signal::Signal::SIGHUP)
+                .expect("signal delivered");
+            eventually(
+                &format!("origin {i} reloading"),
+                Duration::from_secs(10),
+                || async { self.origin_config_version(i) > before },
+            )
+            .await;
+        }
+        let (_, status) = self.admin(reqwest::Method::GET, "/admin/status").await;
+        let version = status["config_version"].as_u64().expect("a config version");
+        self.hangup_edge();
+        self.wait_for_config_version(version + 1).await;
+    }
+
+    /// What origin `i` has logged so far.
+    pub fn origin_log(&self, i: usize) -> String {
+        let log = self.log(&format!("origin-{}.log", self.origin_addrs[i].port()));
+        std::fs::read_to_string(log).unwrap_or_default()
+    }
+
+    /// Sends SIGHUP to origin `i`.
+    pub fn hangup_origin(&self, i: usize) {
+        self.origins[i]
+            .as_ref()
+            .expect("origin running")
+            .signal(nix::sys::signal::Signal::SIGHUP)
+            .expect("signal delivered");
+    }
+
     /// An admin API request.
     pub async fn admin(&self, method: reqwest::Method, path: &str) -> (u16, serde_json::Value) {
         let response = reqwest::Client::new()
@@ -382,6 +442,16 @@ impl Stack {
             &text,
             "flashgate_origin_requests_total",
             &format!("route=\"{route}\""),
+        )
+    }
+
+    /// Origin `index`'s local allowance for `event`.
+    pub async fn origin_local_allowance(&self, index: usize, event: &str) -> u64 {
+        let text = self.origin_metrics(index).await;
+        metric_sum(
+            &text,
+            "flashgate_origin_local_allowance",
+            &format!("event=\"{event}\""),
         )
     }
 

@@ -123,3 +123,129 @@ async fn a_rotated_token_key_accepts_old_tokens_until_removed() {
         "the removed key is no longer accepted"
     );
 }
+
+/// A buy of `event` by `user` through the edge; returns the buy's status and body.
+async fn buy_at(stack: &Stack, event: &str, user: &str) -> (u16, serde_json::Value) {
+    let client = reqwest::Client::new();
+    let session = stack.session(user);
+    let (status, body) = post(
+        &client,
+        stack,
+        &format!("/api/events/{event}/token"),
+        &session,
+    )
+    .await;
+    if status != 200 {
+        return (status, body);
+    }
+    post(&client, stack, body["buy_url"].as_str().unwrap(), &session).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_internal_key_rotates_in_two_steps_without_a_refused_request() {
+    let mut stack = Stack::start(StackOptions::default()).await;
+    assert_eq!(buy_at(&stack, "demo", "u0").await.0, 201);
+    // Step 1: every component learns the new key, nobody signs with it yet.
+    stack.rewrite_config(|o| {
+        o.internal_keys = r#"[{ id = "i2", secret = "test-internal-key-rotated-01", accept_only = true }, { id = "i1", secret = "test-internal-key-0123456789" }]"#
+    });
+    stack.reload_everything().await;
+    assert_eq!(buy_at(&stack, "demo", "u1").await.0, 201);
+    // Step 2: the new key signs; the old one is still accepted until it is removed.
+    stack.rewrite_config(|o| {
+        o.internal_keys = r#"[{ id = "i2", secret = "test-internal-key-rotated-01" }, { id = "i1", secret = "test-internal-key-0123456789", accept_only = true }]"#
+    });
+    stack.reload_everything().await;
+    let (status, body) = buy_at(&stack, "demo", "u2").await;
+    assert_eq!(status, 201, "{body}");
+    stack.rewrite_config(|o| {
+        o.internal_keys = r#"[{ id = "i2", secret = "test-internal-key-rotated-01" }]"#
+    });
+    stack.reload_everything().await;
+    let (status, body) = buy_at(&stack, "demo", "u3").await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(
+        stack.origin_unsigned(0).await + stack.origin_unsigned(1).await,
+        0
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_reaches_the_origins_window_events_and_shares() {
+    let mut stack = Stack::start(StackOptions {
+        starts: "-2h",
+        ends: "-1h",
+        ..StackOptions::default()
+    })
+    .await;
+    assert_eq!(buy_at(&stack, "demo", "early").await.1["code"], "ended");
+    stack.rewrite_config(|o| {
+        o.ends = "+1h";
+        o.weights = vec![1, 3];
+        o.extra = r#"
+[[events]]
+id = "late"
+name = "Added by a reload"
+price_cents = 500
+currency = "EUR"
+stock = 5
+starts_at = "+0s"
+ends_at = "+1h"
+"#;
+    });
+    stack.reload_everything().await;
+    let (status, body) = buy_at(&stack, "demo", "alice").await;
+    assert_eq!(status, 201, "the moved end reached the script: {body}");
+    let (status, body) = buy_at(&stack, "late", "bob").await;
+    assert_eq!(status, 201, "the new event sells at the origins: {body}");
+    crate::harness::eventually(
+        "the heavier origin's share growing",
+        std::time::Duration::from_secs(10),
+        || async { stack.origin_local_allowance(1, "demo").await == 75 + 10 },
+    )
+    .await;
+    stack.orders_reaching(1).await;
+    assert!(stack.reconcile().await.is_clean());
+}
+
+#[tokio::test]
+async fn a_reload_that_needs_a_restart_is_refused_with_the_reason() {
+    let mut stack = Stack::start(StackOptions::default()).await;
+    let text = std::fs::read_to_string(stack.config_path()).unwrap();
+    let redis = stack.config.redis_url.clone();
+    stack.write_config_text(
+        &text
+            .replace(&redis, "redis://127.0.0.1:1")
+            .replace("stock = 100", "stock = 7"),
+    );
+    let (status, body) = stack.admin(Method::POST, "/admin/reload").await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (422, Some("invalid_config"))
+    );
+    let problems = body["problems"].to_string();
+    assert!(
+        problems.contains("redis.url") && problems.contains("restart"),
+        "{problems}"
+    );
+    assert!(problems.contains("events[0].stock"), "{problems}");
+    stack.hangup_origin(0);
+    crate::harness::eventually(
+        "the origin refusing the file",
+        std::time::Duration::from_secs(10),
+        || async {
+            let log = stack.origin_log(0);
+            log.contains("reload refused") && log.contains("redis.url")
+        },
+    )
+    .await;
+    // The origin kept its config: the next valid file is only its second, and it still sells.
+    stack.rewrite_config(|_| {});
+    stack.reload_everything().await;
+    assert_eq!(
+        stack.origin_config_version(0),
+        Some(2),
+        "only the valid file landed"
+    );
+    assert_eq!(buy_at(&stack, "demo", "alice").await.0, 201);
+}

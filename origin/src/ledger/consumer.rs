@@ -74,14 +74,28 @@ impl Ledger {
         }
     }
 
-    /// Runs one consuming task per event until `shutdown` turns true. A batch cut off by shutdown
-    /// stays pending and is written again, idempotently, by the next consumer to read it.
-    pub async fn run(self, events: Vec<EventId>, shutdown: watch::Receiver<bool>) {
-        let tasks: Vec<_> = events
-            .into_iter()
-            .map(|event| tokio::spawn(self.clone().consume(event, shutdown.clone())))
-            .collect();
-        for task in tasks {
+    /// Runs one consuming task per event in force, starting one for each event a reload adds,
+    /// until `shutdown` turns true. A batch cut off by shutdown stays pending and is written
+    /// again, idempotently, by the next consumer to read it.
+    pub async fn run(
+        self,
+        mut events: watch::Receiver<Vec<EventId>>,
+        mut shutdown: watch::Receiver<bool>,
+    ) {
+        let mut tasks: HashMap<EventId, tokio::task::JoinHandle<()>> = HashMap::new();
+        loop {
+            for event in events.borrow_and_update().iter() {
+                if !tasks.contains_key(event) {
+                    let task = tokio::spawn(self.clone().consume(event.clone(), shutdown.clone()));
+                    tasks.insert(event.clone(), task);
+                }
+            }
+            tokio::select! {
+                changed = events.changed() => if changed.is_err() { break },
+                _ = shutdown.changed() => break,
+            }
+        }
+        for (_, task) in tasks {
             if let Err(e) = task.await {
                 tracing::error!(error = %e, "ledger task failed");
             }

@@ -15,7 +15,8 @@ pub async fn health(State(state): State<AppState>) -> Response {
         .query_async(&mut state.stock().redis())
         .await;
     match ping {
-        Ok(_) => (StatusCode::OK, "ok").into_response(),
+        // The config version lets a supervisor see a reload land.
+        Ok(_) => (StatusCode::OK, format!("ok {}", state.config_version())).into_response(),
         Err(e) => {
             tracing::warn!(error = %e, "health check: redis unreachable");
             (StatusCode::SERVICE_UNAVAILABLE, "redis unreachable").into_response()

@@ -155,10 +155,15 @@ pub struct RawKey {
     pub id: String,
     /// At least 16 bytes; or `env:NAME`.
     pub secret: String,
+    /// Accepted but never used to sign: the first step of a rotation, so every component
+    /// knows the key before anything signs with it.
+    #[serde(default)]
+    pub accept_only: bool,
 }
 
-/// `[secrets]`. Each ring signs with its first key and accepts all of them, so a key rotates by
-/// putting the new one first and removing the old one once what it signed has expired.
+/// `[secrets]`. Each ring signs with its first key not marked `accept_only` and accepts all of
+/// them, so a key rotates in two steps: add the new one `accept_only` everywhere, then let it
+/// sign; remove the old one once what it signed has expired.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawSecrets {

@@ -380,3 +380,34 @@ fn unknown_durability_words_are_refused() {
         }
     );
 }
+
+#[test]
+fn a_ring_of_only_accept_only_keys_is_refused() {
+    let text = with(
+        r#"internal_keys = [{ id = "i1", secret = "internal-key-0123456789" }]"#,
+        r#"internal_keys = [{ id = "i1", secret = "internal-key-0123456789", accept_only = true }]"#,
+    );
+    assert_eq!(refused(&text), ["secrets.internal_keys"]);
+}
+
+#[test]
+fn a_reload_may_not_move_what_is_bound_at_start() {
+    use super::reload::Component;
+    let now = parse(VALID).unwrap();
+    let next = parse(
+        &with(
+            "url = \"redis://127.0.0.1:6390\"",
+            "url = \"redis://127.0.0.1:6391\"",
+        )
+        .replacen("stock = ", "stock = 1", 1),
+    );
+    let Err(ConfigError::Invalid(problems)) = now.reloaded(next, Component::Edge) else {
+        panic!("the reload must be refused");
+    };
+    let fields: Vec<&str> = problems.iter().map(|p| p.field.as_str()).collect();
+    assert_eq!(fields, ["redis.url", "events[0].stock"]);
+    assert!(problems[0].message.contains("restart of the edge"));
+    let window_moved =
+        parse(&VALID.replacen("ends_at = ", "ends_at = \"2031-01-01T00:00:00Z\"\n# ", 1));
+    assert!(now.reloaded(window_moved, Component::Origin).is_ok());
+}

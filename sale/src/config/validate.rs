@@ -72,13 +72,13 @@ impl Problems {
             );
             let secret = self.secret(&format!("{field}[{i}].secret"), &key.secret, env);
             if let (Some(id), Some(secret)) = (id, secret) {
-                ring.push(SigningKey { id, secret });
+                ring.push((SigningKey { id, secret }, key.accept_only));
             }
         }
         if ring.len() != keys.len() {
             return None;
         }
-        self.check(field, KeyRing::new(ring).map_err(|e| e.to_string()))
+        self.check(field, KeyRing::rotating(ring).map_err(|e| e.to_string()))
     }
 }
 

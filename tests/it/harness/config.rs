@@ -44,7 +44,14 @@ pub struct StackOptions {
     pub idle_timeout: &'static str,
     /// More lines of `[redis]`, e.g. `on_weak_durability = "warn"`.
     pub redis_options: &'static str,
+    /// `[secrets] internal_keys = …`.
+    pub internal_keys: &'static str,
+    /// More TOML after the events, e.g. another `[[events]]`.
+    pub extra: &'static str,
 }
+
+/// The default internal key ring.
+pub const INTERNAL_KEY_I1: &str = r#"[{ id = "i1", secret = "test-internal-key-0123456789" }]"#;
 
 /// The default purchase token key ring.
 pub const TOKEN_KEY_T1: &str = r#"[{ id = "t1", secret = "test-token-key-0123456789" }]"#;
@@ -68,6 +75,8 @@ impl Default for StackOptions {
             client_timeout: "10s",
             idle_timeout: "60s",
             redis_options: "",
+            internal_keys: INTERNAL_KEY_I1,
+            extra: "",
         }
     }
 }
@@ -133,7 +142,7 @@ url = "redis://{redis}"
 admin_token = "{ADMIN_TOKEN}"
 session_keys = [{{ id = "s1", secret = "test-session-key-0123456789" }}]
 token_keys = {token_keys}
-internal_keys = [{{ id = "i1", secret = "test-internal-key-0123456789" }}]
+internal_keys = {internal_keys}
 
 md5_salt = "test-md5-salt-0123456789"
 
@@ -161,6 +170,8 @@ stock = 10
 starts_at = "+0s"
 ends_at = "+1h"
 
+{extra}
+
 [up]
 var_dir = "var"
 "#,
@@ -176,6 +187,8 @@ var_dir = "var"
         client_timeout = o.client_timeout,
         idle_timeout = o.idle_timeout,
         redis_options = o.redis_options,
+        internal_keys = o.internal_keys,
+        extra = o.extra,
     );
     for (addr, weight) in origins {
         text.push_str(&format!(

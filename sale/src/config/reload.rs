@@ -1,0 +1,101 @@
+//! What a live reload may not change. A reload swaps the whole config at once, but a few values
+//! are bound at start (sockets, connections, the order database) or cannot change at all once
+//! seeded (an event's stock: seats sold cannot be unsold). A file that changes one of them is
+//! refused whole, naming each field and why, and the running config stays.
+
+use super::{Config, ConfigError, Problem};
+
+/// The component reloading: each binds different values at start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Component {
+    /// The edge: its listeners, threads and Redis connection.
+    Edge,
+    /// An origin: its Redis connection and durability check, and the order database.
+    Origin,
+}
+
+fn unchanged<T: PartialEq + std::fmt::Debug>(
+    problems: &mut Vec<Problem>,
+    field: &str,
+    now: &T,
+    next: &T,
+    component: Component,
+) {
+    if now != next {
+        problems.push(Problem {
+            field: field.to_owned(),
+            message: format!(
+                "changed from {now:?} to {next:?}, which takes a restart of the {}",
+                match component {
+                    Component::Edge => "edge",
+                    Component::Origin => "origin",
+                }
+            ),
+        });
+    }
+}
+
+/// Every change from `now` to `next` that `component` cannot apply live.
+pub fn unreloadable(now: &Config, next: &Config, component: Component) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    let p = &mut problems;
+    unchanged(p, "redis.url", &now.redis_url, &next.redis_url, component);
+    match component {
+        Component::Edge => {
+            unchanged(
+                p,
+                "edge.listen",
+                &now.edge.listen,
+                &next.edge.listen,
+                component,
+            );
+            let admin = (&now.edge.admin_listen, &next.edge.admin_listen);
+            unchanged(p, "edge.admin_listen", admin.0, admin.1, component);
+            unchanged(
+                p,
+                "edge.threads",
+                &now.edge.threads,
+                &next.edge.threads,
+                component,
+            );
+        }
+        Component::Origin => {
+            let db = (&now.origin.database_url, &next.origin.database_url);
+            unchanged(p, "origin.database_url", db.0, db.1, component);
+            let durability = (&now.redis_durability, &next.redis_durability);
+            unchanged(p, "redis.durability", durability.0, durability.1, component);
+        }
+    }
+    for (i, event) in next.events.iter().enumerate() {
+        if let Some(old) = now.event(event.id.as_str())
+            && old.stock != event.stock
+        {
+            problems.push(Problem {
+                field: format!("events[{i}].stock"),
+                message: format!(
+                    "changed from {} to {}: an event's stock is fixed once it is seeded",
+                    old.stock, event.stock
+                ),
+            });
+        }
+    }
+    problems
+}
+
+impl Config {
+    /// Reads `next` as a reload of this config by `component`: valid, and changing nothing it
+    /// cannot apply live.
+    pub fn reloaded(
+        &self,
+        next: Result<Config, ConfigError>,
+        component: Component,
+    ) -> Result<Config, ConfigError> {
+        let next = next?;
+        let problems = unreloadable(self, &next, component);
+        if problems.is_empty() {
+            Ok(next)
+        } else {
+            Err(ConfigError::Invalid(problems))
+        }
+    }
+}
