@@ -59,6 +59,28 @@ ensure_test_postgres() {
 }
 
 # Ports for benchmark scripts, with nothing but bash (no python or curl on a fresh machine).
+# Servers get ports below the kernel's ephemeral range, which client sockets (a load run opens
+# thousands) draw from: a port picked there can be taken by a client before the server binds it.
+# free_ports N prints N distinct ports (one call, so no two callers pick the same one).
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-free_port() { local p; for p in $(shuf -i 20000-60000 -n 100); do port_open "$p" || { echo "$p"; return; }; done; }
-wait_port() { for _ in $(seq 200); do port_open "$1" && return 0; sleep 0.05; done; echo "nothing listens on $1" >&2; return 1; }
+ephemeral_low() { local low _; read -r low _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null && echo "$low" || echo 32768; }
+free_ports() {
+  local p high picked=" " count=0
+  high=$(( $(ephemeral_low) - 1 ))
+  for p in $(shuf -i "10000-$high" -n 500); do
+    [ "$count" -ge "$1" ] && break
+    [[ $picked == *" $p "* ]] && continue
+    port_open "$p" && continue
+    picked+="$p "
+    count=$((count + 1))
+  done
+  [ "$count" -ge "$1" ] || { echo "not enough free ports below the ephemeral range" >&2; return 1; }
+  echo $picked
+}
+# wait_port PORT [LOG]: waits for a listener; on failure prints LOG, the failing component's.
+wait_port() {
+  for _ in $(seq 200); do port_open "$1" && return 0; sleep 0.05; done
+  echo "nothing listens on $1" >&2
+  [ -n "${2:-}" ] && [ -f "$2" ] && { echo "--- $2:" >&2; tail -n 50 "$2" >&2; }
+  return 1
+}

@@ -38,18 +38,35 @@ pub async fn status_and_json(response: reqwest::Response) -> (u16, serde_json::V
     (status, body)
 }
 
+/// Sends `request` as a browser does: a connection that fails before any byte of the answer
+/// (a kept-alive connection the server had just closed) is retried once on a new one. Retrying a
+/// buy this way is safe: the same link returns the same order.
+pub async fn send(request: reqwest::RequestBuilder) -> reqwest::Response {
+    let retry = request
+        .try_clone()
+        .expect("test requests have cloneable bodies");
+    match request.send().await {
+        Ok(response) => response,
+        Err(e) if e.is_request() || e.is_connect() => retry
+            .send()
+            .await
+            .expect("the edge answers a retried request"),
+        Err(e) => panic!("the edge did not answer: {e}"),
+    }
+}
+
 /// `POST /api/events/demo/token` for `session`, returning status and body.
 pub async fn fetch_token(
     client: &reqwest::Client,
     stack: &Stack,
     session: &str,
 ) -> (u16, serde_json::Value) {
-    let response = client
-        .post(stack.url("/api/events/demo/token"))
-        .bearer_auth(session)
-        .send()
-        .await
-        .expect("edge answers");
+    let response = send(
+        client
+            .post(stack.url("/api/events/demo/token"))
+            .bearer_auth(session),
+    )
+    .await;
     status_and_json(response).await
 }
 
@@ -60,12 +77,7 @@ pub async fn post(
     path: &str,
     session: &str,
 ) -> (u16, serde_json::Value) {
-    let response = client
-        .post(stack.url(path))
-        .bearer_auth(session)
-        .send()
-        .await
-        .expect("edge answers");
+    let response = send(client.post(stack.url(path)).bearer_auth(session)).await;
     status_and_json(response).await
 }
 
