@@ -61,3 +61,28 @@ async fn a_dead_origin_loses_no_accepted_order() {
     let report = stack.reconcile().await;
     assert!(report.is_clean(), "{report}");
 }
+
+#[tokio::test]
+async fn an_answer_after_which_the_edge_drops_the_connection_says_so() {
+    let mut stack = Stack::start(StackOptions {
+        weights: vec![1],
+        ..StackOptions::default()
+    })
+    .await;
+    let client = reqwest::Client::new();
+    let session = stack.session("alice");
+    let (status, token) = crate::harness::fetch_token(&client, &stack, &session).await;
+    assert_eq!(status, 200);
+    stack.kill_origin(0);
+    // With its only origin gone the edge cannot proxy; it answers itself and will not reuse the
+    // connection, so the answer must tell the client, or its next request meets a reset.
+    let response = client
+        .post(stack.url(token["buy_url"].as_str().unwrap()))
+        .bearer_auth(&session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 503);
+    assert_eq!(response.headers()["connection"], "close");
+    assert_eq!(response.headers()["retry-after"], "1");
+}
