@@ -25,10 +25,10 @@ use sale::redis_keys::EventKeys;
 use serde::Serialize;
 use serde_json::json;
 
-use crate::event_view::{EventDocument, EventView, Seats};
 use crate::live::{Live, LoadError};
 use crate::metrics::EdgeMetrics;
 use crate::upstreams::Origins;
+use crate::view::{EventDocument, EventView, Seats};
 
 pub use lockout::Lockout;
 

@@ -11,40 +11,17 @@
 
 use std::net::IpAddr;
 
-use bytes::Bytes;
 use pingora::http::RequestHeader;
 use sale::config::{EventConfig, TokenScheme};
-use sale::{Refusal, UserId};
+use sale::{EventId, Refusal, UserId};
 
-use crate::event_view::EventView;
 use crate::limits::Limited;
 use crate::live::Snapshot;
+use crate::respond::Answer;
 use crate::routes::Route;
-use crate::used_tokens::UsedTokens;
-use crate::{identity, page, stored_tokens, tokens, window};
-
-/// Extra response headers.
-pub type Headers = Vec<(&'static str, String)>;
-
-/// A response the edge writes itself.
-#[derive(Debug)]
-pub enum Answer {
-    /// A contract refusal, with extra headers (`Retry-After`).
-    Refuse(Refusal, Headers),
-    /// A JSON document.
-    Json(u16, serde_json::Value, Headers),
-    /// Bytes with their content type (pages, 304s).
-    Raw {
-        /// Status.
-        status: u16,
-        /// `Content-Type`.
-        content_type: &'static str,
-        /// The body.
-        body: Bytes,
-        /// Extra headers.
-        headers: Headers,
-    },
-}
+use crate::tokens::used::UsedTokens;
+use crate::view::EventView;
+use crate::{identity, page, tokens, window};
 
 /// A request admitted to an origin.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,7 +38,7 @@ pub struct Forward {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Purchase {
     /// The event.
-    pub event: String,
+    pub event: EventId,
     /// The token's nonce.
     pub nonce: String,
     /// The token's expiry, Unix ms.
@@ -78,13 +55,13 @@ pub enum Decision {
     /// Classic md5 scheme: mint a token and store it in Redis, then answer with it.
     IssueStoredToken {
         /// The event.
-        event: sale::EventId,
+        event: EventId,
         /// The buyer.
         user: UserId,
     },
     /// Classic md5 scheme: forward once Redis confirms the token (the purchase nonce) and the
     /// global admission cap lets it through.
-    CheckStoredToken(Forward),
+    CheckStoredToken(Forward, Purchase),
 }
 
 /// Everything a decision may consult.
@@ -130,9 +107,12 @@ fn open_now(
     now: u64,
     grace: std::time::Duration,
 ) -> Result<(), Refused> {
-    window::check(event, view, now, grace).map_err(|refusal| match refusal {
-        Refusal::NotStarted => Refused::NotStarted(event.window.starts_at),
-        other => Refused::Plain(other),
+    let id = event.id.as_str();
+    window::check(event, view.gate(id), view.sold_out(id), now, grace).map_err(|refusal| {
+        match refusal {
+            Refusal::NotStarted => Refused::NotStarted(event.window.starts_at),
+            other => Refused::Plain(other),
+        }
     })
 }
 
@@ -149,7 +129,7 @@ fn json(value: impl serde::Serialize) -> Decision {
 }
 
 /// The 201 of a buy this edge saw succeed, for a retry of the same link.
-fn replay(bought: &crate::used_tokens::Bought) -> Decision {
+fn replay(bought: &crate::tokens::used::Bought) -> Decision {
     Decision::Answer(Answer::Json(
         201,
         serde_json::json!({
@@ -263,17 +243,8 @@ pub fn decide(inputs: &Inputs<'_>, route: &Route, req: &RequestHeader) -> Decisi
             });
             Decision::Answer(Answer::Json(refusal.status(), body, Vec::new()))
         }
-        Err(Refused::Limited(limited)) => Decision::Answer(rate_limited(&limited)),
+        Err(Refused::Limited(limited)) => Decision::Answer(limited.answer()),
     }
-}
-
-/// The 429 for a request over a cap, with when to come back.
-pub fn rate_limited(limited: &Limited) -> Answer {
-    let seconds = limited.retry_after.as_secs_f64().ceil().max(1.0);
-    Answer::Refuse(
-        Refusal::RateLimited,
-        vec![("retry-after", format!("{seconds:.0}"))],
-    )
 }
 
 fn admit(inputs: &Inputs<'_>, route: &Route, req: &RequestHeader) -> Result<Decision, Refused> {
@@ -331,7 +302,7 @@ fn admit(inputs: &Inputs<'_>, route: &Route, req: &RequestHeader) -> Result<Deci
                     let claims = tokens::verify(config, event, &user, token, now)?;
                     (claims.nonce, claims.expires_at)
                 }
-                TokenScheme::Md5 { .. } if stored_tokens::well_formed(token) => {
+                TokenScheme::Md5 { .. } if tokens::stored::well_formed(token) => {
                     ((*token).to_owned(), sale::time::add(now, config.tokens.ttl))
                 }
                 TokenScheme::Md5 { .. } => return Err(Refusal::BadToken.into()),
@@ -347,23 +318,25 @@ fn admit(inputs: &Inputs<'_>, route: &Route, req: &RequestHeader) -> Result<Deci
                 Ok(()) | Err(Refused::Plain(Refusal::SoldOut | Refusal::Ended)) => {}
                 Err(refused) => return Err(refused),
             }
-            let forward = Forward {
+            let purchase = Purchase {
+                event: event.id.clone(),
+                nonce,
+                expires_at,
+            };
+            let mut forward = Forward {
                 user,
                 path: route.origin_path().ok_or(Refusal::NotFound)?,
-                purchase: Some(Purchase {
-                    event: event.id.to_string(),
-                    nonce,
-                    expires_at,
-                }),
+                purchase: None,
             };
             match config.tokens.scheme {
                 TokenScheme::HmacSha256 => {
                     limits.admit()?;
+                    forward.purchase = Some(purchase);
                     Ok(Decision::Forward(forward))
                 }
                 // Admission is spent only once Redis has confirmed the token, so junk tokens
                 // of the right shape cannot use up the origins' capacity.
-                TokenScheme::Md5 { .. } => Ok(Decision::CheckStoredToken(forward)),
+                TokenScheme::Md5 { .. } => Ok(Decision::CheckStoredToken(forward, purchase)),
             }
         }
         Route::Order { .. } => Ok(Decision::Forward(Forward {

@@ -7,7 +7,6 @@
 pub mod admin;
 pub mod client_ip;
 pub mod client_timeout;
-pub mod event_view;
 pub mod gate;
 pub mod identity;
 pub mod limits;
@@ -20,10 +19,9 @@ pub mod redis_handle;
 pub mod reload;
 pub mod respond;
 pub mod routes;
-pub mod stored_tokens;
 pub mod tokens;
 pub mod upstreams;
-pub mod used_tokens;
+pub mod view;
 pub mod window;
 
 use std::path::Path;
@@ -38,15 +36,16 @@ use sale::config::Environment;
 
 use crate::admin::{Admin, AdminService};
 use crate::client_timeout::ClientTimeout;
-use crate::event_view::{EventView, EventViewRefresher};
 use crate::live::{Live, LoadError};
 use crate::maintenance::Maintenance;
 use crate::metrics::EdgeMetrics;
 use crate::proxy::Gatekeeper;
 use crate::redis_handle::RedisHandle;
 use crate::reload::ReloadOnHangup;
-use crate::stored_tokens::StoredTokens;
-use crate::used_tokens::UsedTokens;
+use crate::tokens::stored::StoredTokens;
+use crate::tokens::used::UsedTokens;
+use crate::view::EventView;
+use crate::view::refresher::EventViewRefresher;
 
 /// Requests one client connection may carry before the edge closes it, so per-connection memory
 /// is recycled (nginx's `keepalive_requests` default).

@@ -17,7 +17,10 @@ use std::time::Duration;
 use arc_swap::ArcSwap;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota};
+use sale::Refusal;
 use sale::config::{LimitsConfig, Rate};
+
+use crate::respond::Answer;
 
 /// Which cap refused a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,6 +51,17 @@ pub struct Limited {
     pub cap: Cap,
     /// Wait before retrying.
     pub retry_after: Duration,
+}
+
+impl Limited {
+    /// The 429 for a request over a cap, with when to come back.
+    pub fn answer(&self) -> Answer {
+        let seconds = self.retry_after.as_secs_f64().ceil().max(1.0);
+        Answer::Refuse(
+            Refusal::RateLimited,
+            vec![("retry-after", format!("{seconds:.0}"))],
+        )
+    }
 }
 
 fn quota(rate: Rate) -> Quota {

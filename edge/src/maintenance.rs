@@ -11,8 +11,8 @@ use pingora::services::background::BackgroundService;
 
 use crate::live::Live;
 use crate::metrics::{EdgeMetrics, LimiterLabel, OriginLabel};
+use crate::tokens::used::UsedTokens;
 use crate::upstreams::Origins;
-use crate::used_tokens::UsedTokens;
 
 /// How often maintenance runs.
 pub const PERIOD: Duration = Duration::from_secs(1);

@@ -143,7 +143,7 @@ pub fn accepts(accept_encoding: Option<&str>, coding: &str) -> bool {
 /// The response for `asset`: 304 when the client's copy is current, else the body, gzipped when
 /// the client accepts it. Pages revalidate on every load (their ETag makes that cheap) so a new
 /// page reaches every buyer as soon as it is reloaded.
-pub fn answer(asset: &Asset, req: &pingora::http::RequestHeader) -> crate::gate::Answer {
+pub fn answer(asset: &Asset, req: &pingora::http::RequestHeader) -> crate::respond::Answer {
     let header =
         |name: http::header::HeaderName| req.headers.get(name).and_then(|v| v.to_str().ok());
     let mut headers = vec![
@@ -156,7 +156,7 @@ pub fn answer(asset: &Asset, req: &pingora::http::RequestHeader) -> crate::gate:
             .any(|t| t.trim() == asset.etag || t.trim() == "*")
     });
     if fresh {
-        return crate::gate::Answer::Raw {
+        return crate::respond::Answer::Raw {
             status: 304,
             content_type: asset.content_type,
             body: Bytes::new(),
@@ -175,7 +175,7 @@ pub fn answer(asset: &Asset, req: &pingora::http::RequestHeader) -> crate::gate:
         }
         _ => asset.body.clone(),
     };
-    crate::gate::Answer::Raw {
+    crate::respond::Answer::Raw {
         status: 200,
         content_type: asset.content_type,
         body,

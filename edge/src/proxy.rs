@@ -16,17 +16,17 @@ use pingora::proxy::{FailToProxy, ProxyHttp, Session};
 use pingora::upstreams::peer::HttpPeer;
 use pingora::{Error, ErrorSource, ErrorType};
 use sale::Refusal;
-use sale::config::TokenScheme;
 use sale::internal::{self, Claims, SIGNED_HEADERS};
 
-use crate::event_view::EventView;
-use crate::gate::{self, Answer, Decision, Forward, Inputs};
+use crate::gate::{self, Decision, Forward, Inputs};
 use crate::live::{Live, Snapshot};
 use crate::metrics::EdgeMetrics;
+use crate::respond::{Answer, write};
 use crate::routes::Route;
-use crate::stored_tokens::StoredTokens;
+use crate::tokens::stored::StoredTokens;
+use crate::tokens::used::{Bought, UsedTokens};
 use crate::upstreams::{self, Origins};
-use crate::used_tokens::{Bought, UsedTokens};
+use crate::view::EventView;
 use crate::{client_ip, respond};
 
 /// The gatekeeper.
@@ -51,7 +51,8 @@ pub struct RequestCtx {
     route: &'static str,
     /// What the edge answered itself, for metrics.
     code: Option<&'static str>,
-    snapshot: Option<Arc<Snapshot>>,
+    /// The config in force when the request arrived; the whole request runs on it.
+    snapshot: Arc<Snapshot>,
     forward: Option<Forward>,
     body_bytes: u64,
     /// Origins this request could not connect to; a retry avoids them.
@@ -60,31 +61,25 @@ pub struct RequestCtx {
     no_origin: bool,
 }
 
-async fn write(session: &mut Session, answer: Answer) -> Result<&'static str> {
-    match answer {
-        Answer::Refuse(refusal, headers) => {
-            if matches!(
-                refusal,
-                Refusal::HeaderTooLarge | Refusal::AmbiguousLength | Refusal::TooLarge
-            ) {
-                // The body (or what follows the head) is never read: the connection cannot
-                // carry another request, and the client is told so.
-                session.set_keepalive(None);
-            }
-            respond::refuse(session, refusal, &headers).await?;
-            Ok(refusal.code())
+impl Gatekeeper {
+    /// Writes an answer of the edge's own; the request goes no further.
+    async fn answer(
+        &self,
+        session: &mut Session,
+        ctx: &mut RequestCtx,
+        answer: Answer,
+    ) -> Result<bool> {
+        ctx.code = Some(write(session, answer).await?);
+        Ok(true)
+    }
+
+    /// Lets the request on to an origin.
+    fn forward(&self, ctx: &mut RequestCtx, forward: Forward) -> bool {
+        if forward.purchase.is_some() {
+            self.metrics.admissions.inc();
         }
-        Answer::Json(status, value, headers) => respond::json(session, status, &value, &headers)
-            .await
-            .map(|()| "ok"),
-        Answer::Raw {
-            status,
-            content_type,
-            body,
-            headers,
-        } => respond::send(session, status, content_type, body, &headers)
-            .await
-            .map(|()| "ok"),
+        ctx.forward = Some(forward);
+        false
     }
 }
 
@@ -97,7 +92,7 @@ impl ProxyHttp for Gatekeeper {
             started: Instant::now(),
             route: "other",
             code: None,
-            snapshot: None,
+            snapshot: self.live.snapshot(),
             forward: None,
             body_bytes: 0,
             unreachable: Vec::new(),
@@ -107,7 +102,7 @@ impl ProxyHttp for Gatekeeper {
     }
 
     async fn request_filter(&self, session: &mut Session, ctx: &mut RequestCtx) -> Result<bool> {
-        let snapshot = self.live.snapshot();
+        let snapshot = &ctx.snapshot;
         let peer = session
             .client_addr()
             .and_then(|a| a.as_inet())
@@ -116,7 +111,7 @@ impl ProxyHttp for Gatekeeper {
         let route = Route::parse(&req.method, req.uri.path());
         ctx.route = route.label();
         let inputs = Inputs {
-            snapshot: &snapshot,
+            snapshot,
             view: &self.view,
             used: &self.used,
             client: client_ip::resolve(peer, &req.headers, &snapshot.config.edge.trusted_proxies),
@@ -126,79 +121,30 @@ impl ProxyHttp for Gatekeeper {
                 && gate::sent_both_lengths(req, &session.to_h1_raw()),
         };
         let decision = gate::decide(&inputs, &route, req);
-        ctx.snapshot = Some(snapshot);
         match decision {
-            Decision::Answer(answer) => {
-                ctx.code = Some(write(session, answer).await?);
-                Ok(true)
-            }
-            Decision::Forward(forward) => {
-                if forward.purchase.is_some() {
-                    self.metrics.admissions.inc();
-                }
-                ctx.forward = Some(forward);
-                Ok(false)
-            }
+            Decision::Answer(answer) => self.answer(session, ctx, answer).await,
+            Decision::Forward(forward) => Ok(self.forward(ctx, forward)),
             Decision::IssueStoredToken { event, user } => {
-                let snapshot = ctx
-                    .snapshot
-                    .clone()
-                    .ok_or_else(|| Error::new(ErrorType::InternalError))?;
-                let issued = match (
-                    &snapshot.config.tokens.scheme,
-                    snapshot.config.event(event.as_str()),
-                ) {
-                    (TokenScheme::Md5 { salt }, Some(event)) => {
-                        let now = sale::time::now_millis();
-                        self.stored
-                            .issue(&snapshot.config.tokens, salt, event, &user, now)
-                            .await
-                    }
-                    _ => Err(Refusal::Internal),
-                };
-                let answer = match issued {
-                    Ok(token) => Answer::Json(
-                        200,
-                        serde_json::to_value(token).unwrap_or_default(),
-                        Vec::new(),
-                    ),
-                    Err(refusal) => Answer::Refuse(refusal, Vec::new()),
-                };
-                ctx.code = Some(write(session, answer).await?);
-                Ok(true)
+                let now = sale::time::now_millis();
+                let config = &ctx.snapshot.config;
+                let answer = self.stored.issue_answer(config, &event, &user, now).await;
+                self.answer(session, ctx, answer).await
             }
-            Decision::CheckStoredToken(forward) => {
-                let snapshot = ctx
-                    .snapshot
-                    .clone()
-                    .ok_or_else(|| Error::new(ErrorType::InternalError))?;
-                let purchase = forward
-                    .purchase
-                    .as_ref()
-                    .ok_or_else(|| Error::new(ErrorType::InternalError))?;
-                let event = sale::EventId::parse(&purchase.event)
-                    .map_err(|_| Error::new(ErrorType::InternalError))?;
-                let checked = self
+            Decision::CheckStoredToken(forward, purchase) => {
+                let limits = &ctx.snapshot.limits;
+                let admitted = self
                     .stored
-                    .check(&event, &forward.user, &purchase.nonce)
-                    .await
-                    .map_err(|refusal| Answer::Refuse(refusal, Vec::new()))
-                    .and_then(|()| {
-                        snapshot
-                            .limits
-                            .admit()
-                            .map_err(|limited| gate::rate_limited(&limited))
-                    });
-                match checked {
-                    Ok(()) => {
-                        self.metrics.admissions.inc();
-                        ctx.forward = Some(forward);
-                        Ok(false)
-                    }
-                    Err(answer) => {
-                        ctx.code = Some(write(session, answer).await?);
-                        Ok(true)
-                    }
+                    .admit(limits, &purchase.event, &forward.user, &purchase.nonce)
+                    .await;
+                match admitted {
+                    Ok(()) => Ok(self.forward(
+                        ctx,
+                        Forward {
+                            purchase: Some(purchase),
+                            ..forward
+                        },
+                    )),
+                    Err(answer) => self.answer(session, ctx, answer).await,
                 }
             }
         }
@@ -212,10 +158,7 @@ impl ProxyHttp for Gatekeeper {
         ctx: &mut RequestCtx,
     ) -> Result<()> {
         ctx.body_bytes += body.as_ref().map_or(0, |b| b.len() as u64);
-        let limit = ctx
-            .snapshot
-            .as_ref()
-            .map_or(0, |s| s.config.edge.max_body_bytes);
+        let limit = ctx.snapshot.config.edge.max_body_bytes;
         if ctx.body_bytes > limit {
             return Err(Error::explain(
                 ErrorType::HTTPStatus(413),
@@ -230,10 +173,7 @@ impl ProxyHttp for Gatekeeper {
         _session: &mut Session,
         ctx: &mut RequestCtx,
     ) -> Result<Box<HttpPeer>> {
-        let snapshot = ctx
-            .snapshot
-            .clone()
-            .ok_or_else(|| Error::new(ErrorType::InternalError))?;
+        let snapshot = &ctx.snapshot;
         let Some(addr) = upstreams::select(&self.origins, &ctx.unreachable) else {
             ctx.no_origin = true;
             return Err(Error::explain(
@@ -251,7 +191,7 @@ impl ProxyHttp for Gatekeeper {
         upstream: &mut RequestHeader,
         ctx: &mut RequestCtx,
     ) -> Result<()> {
-        let (Some(snapshot), Some(forward)) = (&ctx.snapshot, &ctx.forward) else {
+        let (snapshot, Some(forward)) = (&ctx.snapshot, &ctx.forward) else {
             return Err(Error::new(ErrorType::InternalError));
         };
         // Nothing the client sent may pose as the edge's word, and the session stays here.
@@ -290,7 +230,7 @@ impl ProxyHttp for Gatekeeper {
     ) -> Result<()> {
         if let Some(purchase) = ctx.forward.as_ref().and_then(|f| f.purchase.as_ref()) {
             if response.headers.contains_key(internal::HEADER_SOLD_OUT) {
-                self.view.report_sold_out(&purchase.event);
+                self.view.report_sold_out(purchase.event.as_str());
             }
             let bought = response
                 .headers

@@ -1,5 +1,5 @@
-//! Writing answers the edge gives itself (pages, JSON, refusals) to the client. Every refusal
-//! goes through [`refuse`], so all of them carry the contract's JSON body.
+//! The answers the edge gives itself (pages, JSON, refusals) and writing them to the client.
+//! Every refusal goes through [`refuse`], so all of them carry the contract's JSON body.
 
 use std::collections::HashMap;
 use std::sync::LazyLock;
@@ -13,6 +13,29 @@ use serde::Serialize;
 
 /// Headers beyond the defaults.
 pub type Extra<'a> = &'a [(&'static str, String)];
+
+/// Extra response headers.
+pub type Headers = Vec<(&'static str, String)>;
+
+/// A response the edge writes itself.
+#[derive(Debug)]
+pub enum Answer {
+    /// A contract refusal, with extra headers (`Retry-After`).
+    Refuse(Refusal, Headers),
+    /// A JSON document.
+    Json(u16, serde_json::Value, Headers),
+    /// Bytes with their content type (pages, 304s).
+    Raw {
+        /// Status.
+        status: u16,
+        /// `Content-Type`.
+        content_type: &'static str,
+        /// The body.
+        body: Bytes,
+        /// Extra headers.
+        headers: Headers,
+    },
+}
 
 /// Sends a complete response.
 pub async fn send(
@@ -74,4 +97,33 @@ static REFUSAL_BODIES: LazyLock<HashMap<Refusal, Bytes>> = LazyLock::new(|| {
 pub async fn refuse(session: &mut Session, refusal: Refusal, extra: Extra<'_>) -> Result<()> {
     let body = REFUSAL_BODIES.get(&refusal).cloned().unwrap_or_default();
     send(session, refusal.status(), "application/json", body, extra).await
+}
+
+/// Writes `answer`; returns the code to count it under.
+pub async fn write(session: &mut Session, answer: Answer) -> Result<&'static str> {
+    match answer {
+        Answer::Refuse(refusal, headers) => {
+            if matches!(
+                refusal,
+                Refusal::HeaderTooLarge | Refusal::AmbiguousLength | Refusal::TooLarge
+            ) {
+                // The body (or what follows the head) is never read: the connection cannot
+                // carry another request, and the client is told so.
+                session.set_keepalive(None);
+            }
+            refuse(session, refusal, &headers).await?;
+            Ok(refusal.code())
+        }
+        Answer::Json(status, value, headers) => {
+            json(session, status, &value, &headers).await.map(|()| "ok")
+        }
+        Answer::Raw {
+            status,
+            content_type,
+            body,
+            headers,
+        } => send(session, status, content_type, body, &headers)
+            .await
+            .map(|()| "ok"),
+    }
 }

@@ -9,7 +9,32 @@ use std::time::Duration;
 use sale::Refusal;
 use sale::config::EventConfig;
 
-use crate::event_view::{EventView, Gate};
+use serde::Serialize;
+
+/// An operator's override of the sale window (the classic design's "start flag"), stored as the
+/// seats hash's `gate` field so the reservation script obeys it too.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Gate {
+    /// The configured window decides.
+    #[default]
+    Window,
+    /// On sale now, whatever the window says.
+    Open,
+    /// Closed now, whatever the window says.
+    Closed,
+}
+
+impl Gate {
+    /// Reads the stored `gate` field.
+    pub fn parse(stored: Option<&str>) -> Self {
+        match stored {
+            Some("open") => Self::Open,
+            Some("closed") => Self::Closed,
+            _ => Self::Window,
+        }
+    }
+}
 
 /// Where an event is in its sale.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,17 +61,18 @@ pub fn phase(event: &EventConfig, gate: Gate, now: u64, grace: Duration) -> Phas
     }
 }
 
-/// Whether `event` sells at `now`.
+/// Whether `event` sells at `now`, under the operator's `gate` and with `sold_out` as last known.
 pub fn check(
     event: &EventConfig,
-    view: &EventView,
+    gate: Gate,
+    sold_out: bool,
     now: u64,
     grace: Duration,
 ) -> Result<(), Refusal> {
-    match phase(event, view.gate(event.id.as_str()), now, grace) {
+    match phase(event, gate, now, grace) {
         Phase::Upcoming => Err(Refusal::NotStarted),
         Phase::Ended => Err(Refusal::Ended),
-        Phase::Open if view.sold_out(event.id.as_str()) => Err(Refusal::SoldOut),
+        Phase::Open if sold_out => Err(Refusal::SoldOut),
         Phase::Open => Ok(()),
     }
 }

@@ -1,5 +1,5 @@
-//! The edge's view of each event's seats and operator gate, refreshed from Redis every 250 ms by a
-//! background service. `GET /api/events/{id}` is answered from it, so a crowd refreshing the page
+//! The edge's view of each event's seats and operator gate, refreshed from Redis every 250 ms by
+//! the [`refresher`]. `GET /api/events/{id}` is answered from it, so a crowd refreshing the page
 //! before the sale never reaches an origin, and the edge learns "sold out" without asking anyone.
 //! Between reads, an origin's `x-fg-sold-out` report marks an event sold out at once.
 //!
@@ -7,51 +7,21 @@
 //! is stale: the edge no longer sells from it (token and buy answer 503) and says so in the event
 //! document, rather than keep answering from a frozen "sold out" or a frozen seat count.
 
+pub mod refresher;
+
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
-use async_trait::async_trait;
-use pingora::server::ShutdownWatch;
-use pingora::services::background::BackgroundService;
-use redis::aio::ConnectionLike;
 use sale::config::EventConfig;
-use sale::redis_keys::EventKeys;
 use serde::Serialize;
 
-use crate::live::Live;
-use crate::redis_handle::RedisHandle;
-use crate::window::{self, Phase};
+use crate::window::{self, Gate, Phase};
 
 /// How often the view is refreshed.
 pub const REFRESH: Duration = Duration::from_millis(250);
-
-/// An operator's override of the sale window (the classic design's "start flag"), stored as the
-/// seats hash's `gate` field so the reservation script obeys it too.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Gate {
-    /// The configured window decides.
-    #[default]
-    Window,
-    /// On sale now, whatever the window says.
-    Open,
-    /// Closed now, whatever the window says.
-    Closed,
-}
-
-impl Gate {
-    /// Reads the stored `gate` field.
-    pub fn parse(stored: Option<&str>) -> Self {
-        match stored {
-            Some("open") => Self::Open,
-            Some("closed") => Self::Closed,
-            _ => Self::Window,
-        }
-    }
-}
 
 /// One event's counters as last read from Redis; the operator's status shows them as they are.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -185,94 +155,10 @@ impl EventView {
         }
     }
 
-    fn store(&self, seats: HashMap<String, Seats>, now: u64) {
+    /// Replaces the counters with a fresh read from Redis at `now`.
+    pub(crate) fn store(&self, seats: HashMap<String, Seats>, now: u64) {
         self.seats.store(Arc::new(seats));
         self.sold_out_reports.store(Arc::default());
         self.fresh_at.store(now, Ordering::Release);
-    }
-}
-
-/// The background service that keeps an [`EventView`] fresh.
-pub struct EventViewRefresher {
-    /// Where events come from.
-    pub live: Arc<Live>,
-    /// What it refreshes.
-    pub view: Arc<EventView>,
-    /// The process's Redis.
-    pub redis: Arc<RedisHandle>,
-}
-
-async fn read_all(
-    con: &mut impl ConnectionLike,
-    events: &[EventConfig],
-) -> redis::RedisResult<HashMap<String, Seats>> {
-    let mut pipe = redis::pipe();
-    for event in events {
-        pipe.cmd("HMGET")
-            .arg(EventKeys::new(&event.id).seats)
-            .arg(&[
-                "total",
-                "remaining",
-                "gate",
-                "reserved",
-                "paid",
-                "expired",
-                "canceled",
-            ]);
-    }
-    type Reply = (
-        Option<u64>,
-        Option<u64>,
-        Option<String>,
-        Option<u64>,
-        Option<u64>,
-        Option<u64>,
-        Option<u64>,
-    );
-    let replies: Vec<Reply> = pipe.query_async(con).await?;
-    Ok(events
-        .iter()
-        .zip(replies)
-        .filter_map(|(event, reply)| {
-            let (Some(total), Some(remaining), gate, reserved, paid, expired, canceled) = reply
-            else {
-                return None;
-            };
-            let seats = Seats {
-                total,
-                remaining,
-                reserved: reserved.unwrap_or(0),
-                paid: paid.unwrap_or(0),
-                expired: expired.unwrap_or(0),
-                canceled: canceled.unwrap_or(0),
-                gate: Gate::parse(gate.as_deref()),
-            };
-            Some((event.id.as_str().to_owned(), seats))
-        })
-        .collect())
-}
-
-#[async_trait]
-impl BackgroundService for EventViewRefresher {
-    async fn start(&self, mut shutdown: ShutdownWatch) {
-        let mut ticker = tokio::time::interval(REFRESH);
-        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = ticker.tick() => {}
-                _ = shutdown.changed() => return,
-            }
-            let snapshot = self.live.snapshot();
-            let read = match self.redis.connection().await {
-                Ok(mut con) => read_all(&mut con, &snapshot.config.events).await,
-                Err(e) => Err(e),
-            };
-            match read {
-                Ok(seats) => self.view.store(seats, sale::time::now_millis()),
-                Err(e) => {
-                    tracing::warn!(error = %e, "event view: redis read failed; keeping the last view")
-                }
-            }
-        }
     }
 }

@@ -12,13 +12,16 @@ use std::sync::Arc;
 
 use md5::{Digest, Md5};
 use rand::RngCore;
-use sale::config::{EventConfig, TokenConfig};
+use sale::Config;
+use sale::config::{EventConfig, TokenConfig, TokenScheme};
 use sale::keys::{Secret, constant_time_eq};
 use sale::redis_keys::EventKeys;
 use sale::{EventId, Refusal, UserId};
 
+use super::IssuedToken;
+use crate::limits::Limits;
 use crate::redis_handle::RedisHandle;
-use crate::tokens::IssuedToken;
+use crate::respond::Answer;
 
 /// Issues and checks stored tokens over the process's Redis handle, which reconnects after a
 /// Redis restart.
@@ -42,8 +45,48 @@ impl StoredTokens {
         self.redis.connection().await.map_err(|e| unavailable(&e))
     }
 
+    /// Answers a token request for `user` at `event` under the md5 scheme: a new stored token,
+    /// or the refusal.
+    pub async fn issue_answer(
+        &self,
+        config: &Config,
+        event: &EventId,
+        user: &UserId,
+        now: u64,
+    ) -> Answer {
+        let issued = match (&config.tokens.scheme, config.event(event.as_str())) {
+            (TokenScheme::Md5 { salt }, Some(event)) => {
+                self.issue(&config.tokens, salt, event, user, now).await
+            }
+            _ => Err(Refusal::Internal),
+        };
+        match issued {
+            Ok(token) => Answer::Json(
+                200,
+                serde_json::to_value(token).unwrap_or_default(),
+                Vec::new(),
+            ),
+            Err(refusal) => Answer::Refuse(refusal, Vec::new()),
+        }
+    }
+
+    /// Lets a buy with stored `token` through: Redis must confirm the token first, and only then
+    /// is the global admission cap spent, so junk of the right shape cannot use it up.
+    pub async fn admit(
+        &self,
+        limits: &Limits,
+        event: &EventId,
+        user: &UserId,
+        token: &str,
+    ) -> Result<(), Answer> {
+        self.check(event, user, token)
+            .await
+            .map_err(|refusal| Answer::Refuse(refusal, Vec::new()))?;
+        limits.admit().map_err(|limited| limited.answer())
+    }
+
     /// Mints and stores a token for `user` at `event`.
-    pub async fn issue(
+    async fn issue(
         &self,
         tokens: &TokenConfig,
         salt: &Secret,
@@ -77,11 +120,11 @@ impl StoredTokens {
             .query_async(&mut con)
             .await;
         stored.map_err(|e| unavailable(&e))?;
-        Ok(IssuedToken {
-            buy_url: format!("/api/events/{}/buy/{token}", event.id),
+        Ok(IssuedToken::new(
+            event,
             token,
-            expires_at: sale::time::rfc3339(sale::time::add(now, tokens.ttl)),
-        })
+            sale::time::add(now, tokens.ttl),
+        ))
     }
 
     /// Checks that `token` is the one stored for `user` at `event`.

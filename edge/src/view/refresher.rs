@@ -1,0 +1,103 @@
+//! The background service that keeps the [`EventView`] fresh: every 250 ms it reads every
+//! event's seats hash in one pipeline and swaps the new counters in; a failed read keeps the last
+//! view, which turns stale after `edge.view_staleness`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use pingora::server::ShutdownWatch;
+use pingora::services::background::BackgroundService;
+use redis::aio::ConnectionLike;
+use sale::config::EventConfig;
+use sale::redis_keys::EventKeys;
+
+use super::{EventView, REFRESH, Seats};
+use crate::live::Live;
+use crate::redis_handle::RedisHandle;
+use crate::window::Gate;
+
+/// The background service that keeps an [`EventView`] fresh.
+pub struct EventViewRefresher {
+    /// Where events come from.
+    pub live: Arc<Live>,
+    /// What it refreshes.
+    pub view: Arc<EventView>,
+    /// The process's Redis.
+    pub redis: Arc<RedisHandle>,
+}
+
+async fn read_all(
+    con: &mut impl ConnectionLike,
+    events: &[EventConfig],
+) -> redis::RedisResult<HashMap<String, Seats>> {
+    let mut pipe = redis::pipe();
+    for event in events {
+        pipe.cmd("HMGET")
+            .arg(EventKeys::new(&event.id).seats)
+            .arg(&[
+                "total",
+                "remaining",
+                "gate",
+                "reserved",
+                "paid",
+                "expired",
+                "canceled",
+            ]);
+    }
+    type Reply = (
+        Option<u64>,
+        Option<u64>,
+        Option<String>,
+        Option<u64>,
+        Option<u64>,
+        Option<u64>,
+        Option<u64>,
+    );
+    let replies: Vec<Reply> = pipe.query_async(con).await?;
+    Ok(events
+        .iter()
+        .zip(replies)
+        .filter_map(|(event, reply)| {
+            let (Some(total), Some(remaining), gate, reserved, paid, expired, canceled) = reply
+            else {
+                return None;
+            };
+            let seats = Seats {
+                total,
+                remaining,
+                reserved: reserved.unwrap_or(0),
+                paid: paid.unwrap_or(0),
+                expired: expired.unwrap_or(0),
+                canceled: canceled.unwrap_or(0),
+                gate: Gate::parse(gate.as_deref()),
+            };
+            Some((event.id.as_str().to_owned(), seats))
+        })
+        .collect())
+}
+
+#[async_trait]
+impl BackgroundService for EventViewRefresher {
+    async fn start(&self, mut shutdown: ShutdownWatch) {
+        let mut ticker = tokio::time::interval(REFRESH);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = ticker.tick() => {}
+                _ = shutdown.changed() => return,
+            }
+            let snapshot = self.live.snapshot();
+            let read = match self.redis.connection().await {
+                Ok(mut con) => read_all(&mut con, &snapshot.config.events).await,
+                Err(e) => Err(e),
+            };
+            match read {
+                Ok(seats) => self.view.store(seats, sale::time::now_millis()),
+                Err(e) => {
+                    tracing::warn!(error = %e, "event view: redis read failed; keeping the last view")
+                }
+            }
+        }
+    }
+}
