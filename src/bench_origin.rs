@@ -16,7 +16,7 @@ use anyhow::{Context, Result};
 use hdrhistogram::Histogram;
 use rand::Rng;
 use sale::config::Environment;
-use sale::internal::{self, Claims};
+use sale::edge_signature::{self, Claims};
 use sale::{Config, UserId};
 
 /// What to run.
@@ -63,7 +63,9 @@ async fn worker(
             signed_at: sale::time::now_millis(),
         };
         let mut request = client.post(&url);
-        for (name, value) in internal::sign(&config.secrets.internal_keys, "POST", &path, &claims) {
+        for (name, value) in
+            edge_signature::sign(&config.secrets.internal_keys, "POST", &path, &claims)
+        {
             request = request.header(name, value);
         }
         let started = Instant::now();

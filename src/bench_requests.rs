@@ -10,7 +10,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result, anyhow};
 use sale::config::Environment;
-use sale::internal::{self, Claims};
+use sale::edge_signature::{self, Claims};
 use sale::{Config, UserId};
 
 /// Writes `count` edge requests to `edge_file` and `count` origin requests to `origin_file`.
@@ -50,7 +50,7 @@ pub fn run(
             signed_at: now,
         };
         write!(origin, "{internal_path}")?;
-        for (name, value) in internal::sign(
+        for (name, value) in edge_signature::sign(
             &config.secrets.internal_keys,
             "POST",
             &internal_path,

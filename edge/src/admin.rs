@@ -25,7 +25,7 @@ use sale::redis_keys::EventKeys;
 use serde::Serialize;
 use serde_json::json;
 
-use crate::live::{Live, LoadError};
+use crate::live_config::{Live, LoadError};
 use crate::metrics::EdgeMetrics;
 use crate::upstreams::Origins;
 use crate::view::{EventDocument, EventView, Seats};

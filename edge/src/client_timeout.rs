@@ -16,7 +16,7 @@ use pingora::protocols::http::ServerSession;
 use pingora::protocols::http::v2::server::H2Options;
 use pingora::server::ShutdownWatch;
 
-use crate::live::Live;
+use crate::live_config::Live;
 
 /// The proxy `A`, with waits on clients bounded by the live config's `client_timeout` and
 /// `idle_timeout`.

@@ -16,7 +16,7 @@ use sale::config::{EventConfig, TokenScheme};
 use sale::{EventId, Refusal, UserId};
 
 use crate::limits::Limited;
-use crate::live::Snapshot;
+use crate::live_config::Snapshot;
 use crate::respond::Answer;
 use crate::routes::Route;
 use crate::tokens::used::UsedTokens;

@@ -2,7 +2,7 @@
 //! verified at the edge so no unauthenticated purchase request goes further.
 
 use pingora::http::RequestHeader;
-use sale::keys::KeyRing;
+use sale::key_ring::KeyRing;
 use sale::session::{self, SessionError};
 use sale::{Refusal, UserId};
 

@@ -8,10 +8,10 @@ pub mod admin;
 pub mod client_ip;
 pub mod client_timeout;
 pub mod gate;
+pub mod housekeeping;
 pub mod identity;
 pub mod limits;
-pub mod live;
-pub mod maintenance;
+pub mod live_config;
 pub mod metrics;
 pub mod page;
 pub mod proxy;
@@ -36,8 +36,8 @@ use sale::config::Environment;
 
 use crate::admin::{Admin, AdminService};
 use crate::client_timeout::ClientTimeout;
-use crate::live::{Live, LoadError};
-use crate::maintenance::Maintenance;
+use crate::housekeeping::Housekeeping;
+use crate::live_config::{Live, LoadError};
 use crate::metrics::EdgeMetrics;
 use crate::proxy::Gatekeeper;
 use crate::redis_handle::RedisHandle;
@@ -123,7 +123,7 @@ pub fn run(config_path: &Path, env: Environment, upgrade: bool) -> Result<(), Lo
         lockout: Arc::default(),
         redis: redis.clone(),
     });
-    let maintenance = Maintenance {
+    let housekeeping = Housekeeping {
         live: live.clone(),
         origins: origins.clone(),
         used: used.clone(),
@@ -156,7 +156,7 @@ pub fn run(config_path: &Path, env: Environment, upgrade: bool) -> Result<(), Lo
     server.add_service(background_service("event view", refresher));
     server.add_service(background_service("reload on SIGHUP", hangup));
     server.add_service(background_service("admin", admin));
-    server.add_service(background_service("maintenance", maintenance));
+    server.add_service(background_service("housekeeping", housekeeping));
     tracing::info!(%listen, "edge serving");
     server.run(RunArgs::default());
     Ok(())

@@ -16,10 +16,10 @@ use pingora::proxy::{FailToProxy, ProxyHttp, Session};
 use pingora::upstreams::peer::HttpPeer;
 use pingora::{Error, ErrorSource, ErrorType};
 use sale::Refusal;
-use sale::internal::{self, Claims, SIGNED_HEADERS};
+use sale::edge_signature::{self, Claims, SIGNED_HEADERS};
 
 use crate::gate::{self, Decision, Forward, Inputs};
-use crate::live::{Live, Snapshot};
+use crate::live_config::{Live, Snapshot};
 use crate::metrics::EdgeMetrics;
 use crate::respond::{Answer, write};
 use crate::routes::Route;
@@ -211,7 +211,7 @@ impl ProxyHttp for Gatekeeper {
             signed_at: sale::time::now_millis(),
         };
         let method = upstream.method.as_str().to_owned();
-        for (name, value) in internal::sign(
+        for (name, value) in edge_signature::sign(
             &snapshot.config.secrets.internal_keys,
             &method,
             &forward.path,
@@ -229,12 +229,15 @@ impl ProxyHttp for Gatekeeper {
         ctx: &mut RequestCtx,
     ) -> Result<()> {
         if let Some(purchase) = ctx.forward.as_ref().and_then(|f| f.purchase.as_ref()) {
-            if response.headers.contains_key(internal::HEADER_SOLD_OUT) {
+            if response
+                .headers
+                .contains_key(edge_signature::HEADER_SOLD_OUT)
+            {
                 self.view.report_sold_out(purchase.event.as_str());
             }
             let bought = response
                 .headers
-                .get(internal::HEADER_ORDER)
+                .get(edge_signature::HEADER_ORDER)
                 .and_then(|v| v.to_str().ok())
                 .and_then(Bought::parse);
             if let Some(bought) = bought.filter(|_| response.status.as_u16() == 201) {
@@ -246,9 +249,9 @@ impl ProxyHttp for Gatekeeper {
                 );
             }
         }
-        response.remove_header(internal::HEADER_SOLD_OUT);
-        response.remove_header(internal::HEADER_ORDER);
-        if let Some(refusal) = response.remove_header(internal::HEADER_REFUSAL) {
+        response.remove_header(edge_signature::HEADER_SOLD_OUT);
+        response.remove_header(edge_signature::HEADER_ORDER);
+        if let Some(refusal) = response.remove_header(edge_signature::HEADER_REFUSAL) {
             ctx.code = refusal
                 .to_str()
                 .ok()

@@ -8,7 +8,7 @@ use pingora::server::ShutdownWatch;
 use pingora::services::background::BackgroundService;
 use tokio::signal::unix::{SignalKind, signal};
 
-use crate::live::Live;
+use crate::live_config::Live;
 use crate::upstreams::Origins;
 
 /// Reloads the live config whenever the process receives SIGHUP.

@@ -17,7 +17,7 @@ use pingora::lb::{Backend, Backends, LoadBalancer};
 use pingora::upstreams::peer::HttpPeer;
 use sale::config::EdgeConfig;
 
-use crate::live::Live;
+use crate::live_config::Live;
 
 /// The balancer type the edge uses.
 pub type Origins = LoadBalancer<RoundRobin>;

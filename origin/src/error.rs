@@ -6,7 +6,7 @@ use axum::Json;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use sale::Refusal;
-use sale::internal::HEADER_REFUSAL;
+use sale::edge_signature::HEADER_REFUSAL;
 use thiserror::Error;
 
 /// Everything a request to the origin can fail with.

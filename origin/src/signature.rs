@@ -3,7 +3,7 @@
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use sale::internal::{self, Claims};
+use sale::edge_signature::{self, Claims};
 use sale::{Refusal, UserId};
 
 use crate::error::OriginError;
@@ -26,7 +26,7 @@ impl FromRequestParts<AppState> for Admitted {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let config = state.config();
-        let result = internal::verify(
+        let result = edge_signature::verify(
             &config.secrets.internal_keys,
             parts.method.as_str(),
             parts.uri.path(),

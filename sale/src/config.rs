@@ -19,7 +19,7 @@ pub use raw::RawConfig;
 pub use values::{Network, Rate, SaleWindow, Weight};
 
 use crate::ids::EventId;
-use crate::keys::{KeyRing, Secret};
+use crate::key_ring::{KeyRing, Secret};
 use crate::time::UnixMillis;
 
 /// The validated configuration.

@@ -9,7 +9,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::Mac;
 use thiserror::Error;
 
-use crate::keys::{HmacSha256, KeyRing};
+use crate::key_ring::{HmacSha256, KeyRing};
 
 /// Longest envelope accepted; anything longer is refused before any decoding or MAC work.
 pub const MAX_LEN: usize = 1024;
@@ -103,7 +103,7 @@ pub fn open(ring: &KeyRing, purpose: Purpose, text: &str) -> Result<Vec<String>,
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::keys::{KeyId, Secret, SigningKey};
+    use crate::key_ring::{KeyId, Secret, SigningKey};
 
     pub(crate) fn ring(ids: &[(&str, &str)]) -> KeyRing {
         KeyRing::new(

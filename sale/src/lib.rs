@@ -6,10 +6,10 @@
 //! argument, so callers and tests control the clock.
 
 pub mod config;
+pub mod edge_signature;
 pub mod envelope;
 pub mod ids;
-pub mod internal;
-pub mod keys;
+pub mod key_ring;
 pub mod operator_session;
 pub mod purchase_token;
 pub mod redis_keys;

@@ -4,7 +4,7 @@
 //! is no server-side session store to bound or replicate.
 
 use crate::envelope::{self, Purpose};
-use crate::keys::{KeyId, KeyRing, Secret, SigningKey};
+use crate::key_ring::{KeyId, KeyRing, Secret, SigningKey};
 use crate::time::UnixMillis;
 
 /// The cookie that carries an operator session.

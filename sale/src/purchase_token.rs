@@ -7,7 +7,7 @@ use thiserror::Error;
 
 use crate::envelope::{self, Purpose};
 use crate::ids::{EventId, UserId};
-use crate::keys::KeyRing;
+use crate::key_ring::KeyRing;
 use crate::time::UnixMillis;
 
 /// The claims of a verified purchase token.

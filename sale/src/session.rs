@@ -5,7 +5,7 @@ use thiserror::Error;
 
 use crate::envelope::{self, Purpose};
 use crate::ids::UserId;
-use crate::keys::KeyRing;
+use crate::key_ring::KeyRing;
 use crate::time::UnixMillis;
 
 /// A verified session.

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use rand::Rng;
 use sale::UserId;
-use sale::keys::KeyRing;
+use sale::key_ring::KeyRing;
 
 use super::stats::Recorder;
 

@@ -2,7 +2,7 @@
 //! and an origin sells only on a Redis that keeps what it acknowledges.
 
 use sale::UserId;
-use sale::internal::{self, Claims};
+use sale::edge_signature::{self, Claims};
 
 use crate::harness::{Stack, StackOptions, status_and_json};
 
@@ -14,7 +14,7 @@ fn signed_headers(stack: &Stack, path: &str, signed_at: u64) -> Vec<(&'static st
         nonce: Some("n-1".into()),
         signed_at,
     };
-    internal::sign(&stack.config.secrets.internal_keys, "POST", path, &claims)
+    edge_signature::sign(&stack.config.secrets.internal_keys, "POST", path, &claims)
 }
 
 async fn post(stack: &Stack, headers: &[(&'static str, String)]) -> (u16, serde_json::Value) {
@@ -40,7 +40,7 @@ async fn an_origin_refuses_requests_without_the_edge_signature() {
 
     let mut forged = signed_headers(&stack, PATH, now);
     for (name, value) in &mut forged {
-        if *name == internal::HEADER_USER {
+        if *name == edge_signature::HEADER_USER {
             *value = "alice".into();
         }
     }

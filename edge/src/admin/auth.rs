@@ -15,10 +15,13 @@ use axum::http::{HeaderMap, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use sale::Refusal;
-use sale::keys::Secret;
+use sale::key_ring::Secret;
 use sale::operator_session;
 
 use super::{Admin, locked_out, refuse};
+
+/// Where a signed-out browser is sent.
+pub const SIGN_IN_PATH: &str = "/admin/sign-in";
 use crate::identity::cookie;
 
 /// The header the dashboard's own script (`dashboard.js`) puts on every request that changes
@@ -131,7 +134,7 @@ pub async fn require_signed_in(
     if credential(request.headers(), &admin_token(&admin), now).is_some() {
         next.run(request).await
     } else {
-        Redirect::to(super::dashboard::SIGN_IN_PATH).into_response()
+        Redirect::to(SIGN_IN_PATH).into_response()
     }
 }
 

@@ -15,8 +15,6 @@ use serde::Deserialize;
 use super::Admin;
 use super::auth;
 
-/// Where a signed-out browser is sent.
-pub const SIGN_IN_PATH: &str = "/admin/sign-in";
 /// The dashboard page.
 pub const DASHBOARD_PATH: &str = "/admin/dashboard";
 
@@ -103,7 +101,7 @@ async fn sign_in(State(admin): State<Admin>, request: Request) -> Response {
 async fn sign_out() -> Response {
     (
         [(header::SET_COOKIE, auth::sign_out_cookie())],
-        Redirect::to(SIGN_IN_PATH),
+        Redirect::to(auth::SIGN_IN_PATH),
     )
         .into_response()
 }
@@ -112,7 +110,7 @@ async fn sign_out() -> Response {
 pub fn public_routes() -> Router<Admin> {
     Router::new()
         .route("/", get(|| async { Redirect::to(DASHBOARD_PATH) }))
-        .route(SIGN_IN_PATH, get(sign_in_form).post(sign_in))
+        .route(auth::SIGN_IN_PATH, get(sign_in_form).post(sign_in))
         .route("/admin/sign-out", post(sign_out))
         .route(
             "/admin/dashboard.css",

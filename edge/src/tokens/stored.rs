@@ -14,7 +14,7 @@ use md5::{Digest, Md5};
 use rand::RngCore;
 use sale::Config;
 use sale::config::{EventConfig, TokenConfig, TokenScheme};
-use sale::keys::{Secret, constant_time_eq};
+use sale::key_ring::{Secret, constant_time_eq};
 use sale::redis_keys::EventKeys;
 use sale::{EventId, Refusal, UserId};
 

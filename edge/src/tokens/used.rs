@@ -20,7 +20,7 @@ pub struct Bought {
 }
 
 impl Bought {
-    /// Reads an origin's [`sale::internal::HEADER_ORDER`] value.
+    /// Reads an origin's [`sale::edge_signature::HEADER_ORDER`] value.
     pub fn parse(header: &str) -> Option<Self> {
         let (order_id, pay_by) = header.split_once(' ')?;
         Some(Self {

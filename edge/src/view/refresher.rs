@@ -13,7 +13,7 @@ use sale::config::EventConfig;
 use sale::redis_keys::EventKeys;
 
 use super::{EventView, REFRESH, Seats};
-use crate::live::Live;
+use crate::live_config::Live;
 use crate::redis_handle::RedisHandle;
 use crate::window::Gate;
 

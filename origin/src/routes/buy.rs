@@ -5,7 +5,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use sale::internal::{HEADER_ORDER, HEADER_SOLD_OUT};
+use sale::edge_signature::{HEADER_ORDER, HEADER_SOLD_OUT};
 use sale::{EventId, Refusal};
 use serde::{Deserialize, Serialize};
 

@@ -12,7 +12,7 @@ use super::{
     OriginConfig, OriginNode, Problem, Secrets, TokenConfig, TokenScheme, UpConfig,
 };
 use crate::ids::EventId;
-use crate::keys::{KeyId, KeyRing, Secret, SigningKey};
+use crate::key_ring::{KeyId, KeyRing, Secret, SigningKey};
 
 const MS: Duration = Duration::from_millis(1);
 const SEC: Duration = Duration::from_secs(1);

@@ -11,7 +11,7 @@ use hmac::Mac;
 use thiserror::Error;
 
 use crate::ids::UserId;
-use crate::keys::{HmacSha256, KeyRing};
+use crate::key_ring::{HmacSha256, KeyRing};
 use crate::time::UnixMillis;
 
 /// The admitted user.

@@ -9,16 +9,16 @@ use async_trait::async_trait;
 use pingora::server::ShutdownWatch;
 use pingora::services::background::BackgroundService;
 
-use crate::live::Live;
+use crate::live_config::Live;
 use crate::metrics::{EdgeMetrics, LimiterLabel, OriginLabel};
 use crate::tokens::used::UsedTokens;
 use crate::upstreams::Origins;
 
-/// How often maintenance runs.
+/// How often housekeeping runs.
 pub const PERIOD: Duration = Duration::from_secs(1);
 
-/// The maintenance loop.
-pub struct Maintenance {
+/// The housekeeping loop.
+pub struct Housekeeping {
     /// Config and limiters in force.
     pub live: Arc<Live>,
     /// The balancer.
@@ -29,7 +29,7 @@ pub struct Maintenance {
     pub metrics: Arc<EdgeMetrics>,
 }
 
-impl Maintenance {
+impl Housekeeping {
     fn run_once(&self) {
         let snapshot = self.live.snapshot();
         let (user_keys, ip_keys) = snapshot.limits.maintain();
@@ -60,7 +60,7 @@ impl Maintenance {
 }
 
 #[async_trait]
-impl BackgroundService for Maintenance {
+impl BackgroundService for Housekeeping {
     async fn start(&self, mut shutdown: ShutdownWatch) {
         let mut ticker = tokio::time::interval(PERIOD);
         loop {
