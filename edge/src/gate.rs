@@ -134,7 +134,7 @@ fn replay(bought: &crate::tokens::used::Bought) -> Decision {
         201,
         serde_json::json!({
             "order_id": bought.order_id,
-            "status": "reserved",
+            "status": sale::OrderStatus::Reserved,
             "pay_by": bought.pay_by,
         }),
         Vec::new(),

@@ -78,17 +78,10 @@ impl Lifecycle {
             .await?;
         match reply.as_slice() {
             [ok, record] if ok == "ok" => OrderRecord::from_json(record),
-            [refused, code] if refused == "refused" => Err(match code.as_str() {
-                "not_found" => Refusal::NotFound,
-                "illegal_transition" => Refusal::IllegalTransition,
-                "expired" => Refusal::Expired,
-                _ => {
-                    return Err(OriginError::Unexpected(format!(
-                        "lifecycle replied {reply:?}"
-                    )));
-                }
-            }
-            .into()),
+            [refused, code] if refused == "refused" => Err(Refusal::from_code(code).map_or_else(
+                || OriginError::Unexpected(format!("lifecycle replied {reply:?}")),
+                OriginError::from,
+            )),
             _ => Err(OriginError::Unexpected(format!(
                 "lifecycle replied {reply:?}"
             ))),

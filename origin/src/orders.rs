@@ -3,8 +3,8 @@
 
 use redis::AsyncCommands;
 use redis::aio::ConnectionManager;
-use sale::OrderId;
 use sale::redis_keys::EventKeys;
+use sale::{OrderId, OrderStatus};
 use serde::{Deserialize, Serialize};
 
 use crate::error::OriginError;
@@ -16,8 +16,8 @@ pub struct OrderRecord {
     pub user: String,
     /// Seats held.
     pub qty: u32,
-    /// `reserved`, `paid`, `finished` or `canceled`.
-    pub status: String,
+    /// Where the order is in its life.
+    pub status: OrderStatus,
     /// Payment deadline, Unix ms.
     pub pay_by: u64,
     /// Bumped on every state change, so the ledger applies changes in order whatever order it

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use redis::AsyncCommands;
 use redis::aio::ConnectionManager;
+use sale::OrderStatus;
 use sale::config::EventConfig;
 use sale::redis_keys::EventKeys;
 
@@ -207,31 +208,27 @@ fn check_counters(report: &mut Report, event: &EventConfig, orders: &HashMap<Str
             "total {total} != remaining {remaining} + reserved {reserved} + paid {paid}"
         ));
     }
-    let mut seats_by_status: HashMap<&str, u64> = HashMap::new();
+    let mut seats_by_status: HashMap<OrderStatus, u64> = HashMap::new();
     for record in orders.values() {
         *report
             .redis_orders
-            .entry(record.status.clone())
+            .entry(record.status.to_string())
             .or_default() += 1;
-        *seats_by_status.entry(record.status.as_str()).or_default() += u64::from(record.qty);
+        *seats_by_status.entry(record.status).or_default() += u64::from(record.qty);
     }
-    let seats = |status: &str| seats_by_status.get(status).copied().unwrap_or(0);
-    if seats("reserved") != reserved {
+    let seats = |status: OrderStatus| seats_by_status.get(&status).copied().unwrap_or(0);
+    if seats(OrderStatus::Reserved) != reserved {
         report.problems.push(format!(
             "reserved counter {reserved} != seats in reserved orders {}",
-            seats("reserved")
+            seats(OrderStatus::Reserved)
         ));
     }
-    if seats("paid") + seats("finished") != paid {
+    if seats(OrderStatus::Paid) + seats(OrderStatus::Finished) != paid {
         report.problems.push(format!(
             "paid counter {paid} != seats in paid and finished orders {}",
-            seats("paid") + seats("finished")
+            seats(OrderStatus::Paid) + seats(OrderStatus::Finished)
         ));
     }
-}
-
-fn live(status: &str) -> bool {
-    matches!(status, "reserved" | "paid" | "finished")
 }
 
 fn check_holders(
@@ -241,7 +238,7 @@ fn check_holders(
     holders: &HashMap<String, u64>,
 ) {
     let mut held: HashMap<&str, u64> = HashMap::new();
-    for record in orders.values().filter(|r| live(&r.status)) {
+    for record in orders.values().filter(|r| r.status.is_live()) {
         *held.entry(record.user.as_str()).or_default() += u64::from(record.qty);
     }
     for (user, seats) in &held {
@@ -278,9 +275,9 @@ fn check_database(
     for row in rows {
         *report
             .database_orders
-            .entry(row.status.clone())
+            .entry(row.status.to_string())
             .or_default() += 1;
-        if live(&row.status) {
+        if row.status.is_live() {
             *live_seats.entry(row.user_id.as_str()).or_default() += row.quantity;
         }
         seen.insert(row.order_id.as_str(), row);

@@ -133,15 +133,7 @@ fn parse_reply(reply: &[String]) -> Result<Reservation, OriginError> {
             record: OrderRecord::from_json(record)?,
         }),
         [kind, code, remaining] if kind == "refused" => {
-            let refusal = match code.as_str() {
-                "unknown_event" => Refusal::UnknownEvent,
-                "not_started" => Refusal::NotStarted,
-                "ended" => Refusal::Ended,
-                "bad_request" => Refusal::BadRequest,
-                "already_bought" => Refusal::AlreadyBought,
-                "sold_out" => Refusal::SoldOut,
-                _ => return Err(unexpected()),
-            };
+            let refusal = Refusal::from_code(code).ok_or_else(unexpected)?;
             Ok(Reservation::Refused {
                 refusal,
                 remaining: number(remaining)?,

@@ -11,6 +11,7 @@ pub mod envelope;
 pub mod ids;
 pub mod key_ring;
 pub mod operator_session;
+pub mod order_status;
 pub mod purchase_token;
 pub mod redis_keys;
 pub mod refusal;
@@ -19,4 +20,5 @@ pub mod time;
 
 pub use config::Config;
 pub use ids::{EventId, OrderId, UserId};
+pub use order_status::OrderStatus;
 pub use refusal::Refusal;

@@ -103,10 +103,7 @@ pub async fn check(
     });
 
     let mut held: HashMap<&str, i64> = HashMap::new();
-    for row in rows
-        .iter()
-        .filter(|r| matches!(r.status.as_str(), "reserved" | "paid" | "finished"))
-    {
+    for row in rows.iter().filter(|r| r.status.is_live()) {
         *held.entry(row.user_id.as_str()).or_default() += row.quantity;
     }
     let over: Vec<&str> = held

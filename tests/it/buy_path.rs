@@ -23,7 +23,7 @@ async fn a_buy_through_the_edge_lands_in_the_order_database() {
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].order_id, order_id);
     assert_eq!(rows[0].user_id, "alice");
-    assert_eq!(rows[0].status, "reserved");
+    assert_eq!(rows[0].status, sale::OrderStatus::Reserved);
 
     let shown = client
         .get(stack.url(&format!("/api/orders/{order_id}")))

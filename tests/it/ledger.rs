@@ -20,7 +20,7 @@ fn change(order: &str, user: &str, status: &str, version: i64) -> OrderChange {
         event_id: "demo".into(),
         user_id: user.into(),
         quantity: 1,
-        status: status.into(),
+        status: sale::OrderStatus::parse(status).unwrap(),
         pay_by_ms: 10,
         version,
         at_ms: 1,

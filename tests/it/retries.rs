@@ -204,6 +204,7 @@ async fn a_limit_above_one_writes_every_accepted_order_and_the_ledger_keeps_flow
     // A restarted origin re-reads its own pending entries and goes on to new ones.
     stack.kill_origin(0);
     stack.start_origin(0);
+    stack.wait_until_origins_healthy().await;
     let bob = stack.session("bob");
     let (status, order) = post(
         &client,

@@ -18,8 +18,8 @@ use redis::streams::{
     StreamAutoClaimOptions, StreamAutoClaimReply, StreamId, StreamReadOptions, StreamReadReply,
 };
 use redis::{AsyncCommands, AsyncConnectionConfig, Client, RedisResult};
-use sale::EventId;
 use sale::redis_keys::EventKeys;
+use sale::{EventId, OrderStatus};
 use tokio::sync::watch;
 
 use super::store::{OrderChange, OrderStore};
@@ -370,7 +370,9 @@ fn parse_entry(event: &EventId, entry: &StreamId) -> Result<OrderChange, LedgerE
         event_id: event.as_str().to_owned(),
         user_id: text("user")?,
         quantity: number("qty")?,
-        status: text("status")?,
+        status: OrderStatus::parse(&text("status")?).ok_or_else(|| {
+            LedgerError::Malformed(format!("entry {} has an unknown status", entry.id))
+        })?,
         pay_by_ms: number("pay_by")?,
         version: number("version")?,
         at_ms: number("at")?,

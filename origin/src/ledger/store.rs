@@ -6,6 +6,7 @@
 
 use std::path::Path;
 
+use sale::OrderStatus;
 use sale::config::DatabaseUrl;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor, Row};
@@ -22,7 +23,7 @@ pub struct OrderChange {
     /// Seats.
     pub quantity: i64,
     /// The state after this change.
-    pub status: String,
+    pub status: OrderStatus,
     /// Payment deadline, Unix ms.
     pub pay_by_ms: i64,
     /// The order's version after this change.
@@ -41,7 +42,7 @@ pub struct StoredOrder {
     /// Seats.
     pub quantity: i64,
     /// Current state.
-    pub status: String,
+    pub status: OrderStatus,
     /// Version of the last change applied.
     pub version: i64,
 }
@@ -144,7 +145,12 @@ impl OrderStore {
                     order_id: row.try_get(0)?,
                     user_id: row.try_get(1)?,
                     quantity: row.try_get(2)?,
-                    status: row.try_get(3)?,
+                    status: {
+                        let text: String = row.try_get(3)?;
+                        OrderStatus::parse(&text).ok_or_else(|| {
+                            sqlx::Error::Decode(format!("unknown order status {text:?}").into())
+                        })?
+                    },
                     version: row.try_get(4)?,
                 })
             })
@@ -158,7 +164,7 @@ fn upsert(change: &OrderChange) -> sqlx::query::Query<'_, sqlx::Any, sqlx::any::
         .bind(&change.event_id)
         .bind(&change.user_id)
         .bind(change.quantity)
-        .bind(&change.status)
+        .bind(change.status.as_str())
         .bind(change.pay_by_ms)
         .bind(change.version)
         .bind(change.at_ms)

@@ -6,7 +6,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use sale::edge_signature::{HEADER_ORDER, HEADER_SOLD_OUT};
-use sale::{EventId, Refusal};
+use sale::{EventId, OrderStatus, Refusal};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{OriginError, refusal_response};
@@ -29,7 +29,7 @@ pub struct Reserved {
     /// The order.
     pub order_id: String,
     /// Always `reserved` for a fresh order; a replay reports the order's current state.
-    pub status: String,
+    pub status: OrderStatus,
     /// Payment deadline, RFC 3339.
     pub pay_by: String,
 }
@@ -97,7 +97,7 @@ pub async fn buy(
         })) => {
             let body = Reserved {
                 order_id: order_id.to_string(),
-                status: "reserved".into(),
+                status: OrderStatus::Reserved,
                 pay_by: sale::time::rfc3339(pay_by),
             };
             ("ok", sold_out_marked(created(body), remaining == 0))

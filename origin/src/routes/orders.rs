@@ -5,7 +5,7 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
-use sale::{OrderId, Refusal};
+use sale::{OrderId, OrderStatus, Refusal};
 use serde::Serialize;
 
 use crate::error::OriginError;
@@ -26,7 +26,7 @@ pub struct OrderView {
     /// Seats.
     pub quantity: u32,
     /// Current state.
-    pub status: String,
+    pub status: OrderStatus,
     /// Payment deadline, RFC 3339.
     pub pay_by: String,
 }
