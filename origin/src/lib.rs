@@ -7,8 +7,6 @@
 pub mod durability;
 pub mod error;
 pub mod ledger;
-pub mod lifecycle;
-pub mod local_stock;
 pub mod metrics;
 pub mod orders;
 pub mod reconcile;
@@ -29,11 +27,11 @@ use thiserror::Error;
 use tokio::net::TcpListener;
 
 use crate::ledger::{Ledger, OrderStore};
-use crate::lifecycle::Lifecycle;
-use crate::local_stock::LocalStock;
 use crate::reload::{ConfigFile, Reloader};
 use crate::state::AppState;
 use crate::stock::StockEngine;
+use crate::stock::lifecycle::Lifecycle;
+use crate::stock::local::LocalStock;
 
 /// Longest a buy waits on Redis before answering 503. Far above a healthy script's microseconds,
 /// short enough that a client's retry (same token, same order) comes soon.
@@ -104,7 +102,7 @@ pub async fn run(
                 .run(events_in_force.clone(), stopped.clone()),
         ),
         tokio::spawn(sweeper::run(lifecycle, events_in_force, stopped.clone())),
-        tokio::spawn(local_stock::refill(local, metrics, redis, stopped.clone())),
+        tokio::spawn(stock::local::refill(local, metrics, redis, stopped.clone())),
     ];
     if let Some(file) = reload_from {
         let reloader = Reloader {

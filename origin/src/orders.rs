@@ -1,10 +1,7 @@
 //! Orders as Redis holds them: the authoritative, live record of each reservation. The order
 //! database follows these records through the event stream.
 
-use redis::AsyncCommands;
-use redis::aio::ConnectionManager;
-use sale::redis_keys::EventKeys;
-use sale::{OrderId, OrderStatus};
+use sale::OrderStatus;
 use serde::{Deserialize, Serialize};
 
 use crate::error::OriginError;
@@ -33,14 +30,4 @@ impl OrderRecord {
         serde_json::from_str(text)
             .map_err(|e| OriginError::Unexpected(format!("order record: {e}")))
     }
-}
-
-/// Looks an order up in Redis.
-pub async fn find(
-    redis: &ConnectionManager,
-    order_id: &OrderId,
-) -> Result<Option<OrderRecord>, OriginError> {
-    let keys = EventKeys::new(&order_id.event());
-    let record: Option<String> = redis.clone().hget(&keys.orders, order_id.as_str()).await?;
-    record.as_deref().map(OrderRecord::from_json).transpose()
 }

@@ -6,10 +6,10 @@ use std::sync::Arc;
 use arc_swap::ArcSwap;
 use sale::Config;
 
-use crate::lifecycle::Lifecycle;
-use crate::local_stock::LocalStock;
 use crate::metrics::Metrics;
 use crate::stock::StockEngine;
+use crate::stock::lifecycle::Lifecycle;
+use crate::stock::local::LocalStock;
 
 /// Cheap to clone: one `Arc` around the shared parts.
 #[derive(Debug, Clone)]

@@ -1,10 +1,15 @@
 //! The stock engine: seats live in Redis and change only inside Lua scripts, so every check and
 //! every write of one reservation happen in one atomic step. Scripts are loaded once and invoked by
 //! EVALSHA; when Redis answers NOSCRIPT (after a restart or a failover) the script is loaded again
-//! and the call retried.
+//! and the call retried. Beside it: [`local`], this node's allowance filtered before Redis;
+//! [`purchase`], a buy's whole protocol across both; [`lifecycle`], every transition after it.
 
-use redis::Script;
+pub mod lifecycle;
+pub mod local;
+pub mod purchase;
+
 use redis::aio::ConnectionManager;
+use redis::{AsyncCommands, Script};
 use sale::config::EventConfig;
 use sale::redis_keys::EventKeys;
 use sale::{EventId, OrderId, Refusal, UserId};
@@ -64,9 +69,22 @@ impl StockEngine {
         }
     }
 
-    /// The shared Redis connection.
-    pub fn redis(&self) -> ConnectionManager {
-        self.redis.clone()
+    /// The order `order_id` as Redis holds it, if it exists.
+    pub async fn find_order(&self, order_id: &OrderId) -> Result<Option<OrderRecord>, OriginError> {
+        let keys = EventKeys::new(&order_id.event());
+        let record: Option<String> = self
+            .redis
+            .clone()
+            .hget(&keys.orders, order_id.as_str())
+            .await?;
+        record.as_deref().map(OrderRecord::from_json).transpose()
+    }
+
+    /// Whether Redis answers.
+    pub async fn ping(&self) -> redis::RedisResult<()> {
+        redis::cmd("PING")
+            .query_async(&mut self.redis.clone())
+            .await
     }
 
     /// Creates the event's counters if this is the first time it is seen, and refreshes its

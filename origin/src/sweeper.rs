@@ -7,7 +7,7 @@ use std::time::Duration;
 use sale::EventId;
 use tokio::sync::watch;
 
-use crate::lifecycle::Lifecycle;
+use crate::stock::lifecycle::Lifecycle;
 
 /// How often each event is swept: a returned seat is back on sale within this.
 pub const PERIOD: Duration = Duration::from_millis(250);

@@ -6,14 +6,14 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use sale::edge_signature::{HEADER_ORDER, HEADER_SOLD_OUT};
-use sale::{EventId, OrderStatus, Refusal};
+use sale::{OrderStatus, Refusal};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{OriginError, refusal_response};
-use crate::local_stock::Take;
 use crate::signature::Admitted;
 use crate::state::AppState;
 use crate::stock::Reservation;
+use crate::stock::purchase::{Order, Outcome, purchase};
 
 /// The optional buy body.
 #[derive(Debug, Deserialize)]
@@ -61,16 +61,6 @@ fn sold_out_marked(mut response: Response, sold_out: bool) -> Response {
     response
 }
 
-/// How a buy ended before or after Redis.
-enum Outcome {
-    /// The script ran (or the node already knew the event sold out).
-    Script(Reservation),
-    /// This node's local allowance is spent; Redis was not asked. Seats may remain (held by
-    /// buys still in flight, or in other nodes' shares), so the buyer is told to retry after the
-    /// next refill, never "sold out": a false "sold out" would send a buyer away from a seat.
-    LocallyExhausted,
-}
-
 /// Answers a buy this node will not send to Redis now: 503 `unavailable`, nothing reserved,
 /// retry after a second (the allowance is refilled every 250 ms).
 fn busy() -> Response {
@@ -89,7 +79,7 @@ pub async fn buy(
     admitted: Admitted,
     body: Bytes,
 ) -> Response {
-    let (code, response) = match reserve(&state, &event, &admitted, &body).await {
+    let (code, response) = match buy_seats(&state, &event, &admitted, &body).await {
         Ok(Outcome::Script(Reservation::Reserved {
             order_id,
             pay_by,
@@ -121,48 +111,21 @@ pub async fn buy(
     response
 }
 
-async fn reserve(
+async fn buy_seats(
     state: &AppState,
     event: &str,
     admitted: &Admitted,
     body: &[u8],
 ) -> Result<Outcome, OriginError> {
-    let event = EventId::parse(event).map_err(|_| Refusal::UnknownEvent)?;
-    let limit = state
-        .config()
-        .event(event.as_str())
-        .ok_or(Refusal::UnknownEvent)?
-        .per_user_limit;
-    let nonce = admitted.nonce.as_deref().ok_or(Refusal::BadRequest)?;
-    let quantity = quantity(body)?;
-    // A quantity no user may ever hold is a bad request, not a reason to retry: it must not
-    // reach the local allowance, which would answer "busy" for it forever.
-    if quantity == 0 || quantity > limit {
-        return Err(Refusal::BadRequest.into());
-    }
-    let local = state.local();
-    let taken = match local.take(event.as_str(), quantity) {
-        Take::Granted => quantity,
-        Take::Exhausted => return Ok(Outcome::LocallyExhausted),
-        // Sold out as far as this node knows, but only the script knows whether this token
-        // bought before the sell-out: its retry must get that order back, not "sold out".
-        Take::SoldOut => 0,
+    let config = state.config();
+    let event = config.event(event).ok_or(Refusal::UnknownEvent)?;
+    let order = Order {
+        event,
+        user: &admitted.user,
+        quantity: quantity(body)?,
+        nonce: admitted.nonce.as_deref().ok_or(Refusal::BadRequest)?,
     };
-    let result = state
-        .stock()
-        .reserve(&event, &admitted.user, quantity, nonce)
-        .await;
-    match &result {
-        Ok(Reservation::Reserved { remaining, .. }) => {
-            local.note_remaining(event.as_str(), *remaining)
-        }
-        Ok(Reservation::Refused { remaining, .. }) => {
-            local.give_back(event.as_str(), taken);
-            local.note_remaining(event.as_str(), *remaining);
-        }
-        Ok(Reservation::Replayed { .. }) | Err(_) => local.give_back(event.as_str(), taken),
-    }
-    result.map(Outcome::Script)
+    purchase(state.stock(), state.local(), order).await
 }
 
 #[cfg(test)]

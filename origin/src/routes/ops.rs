@@ -11,10 +11,7 @@ use crate::state::AppState;
 /// 200 while this origin can reach Redis; 503 otherwise, so the edge stops sending it buys it
 /// could only refuse.
 pub async fn health(State(state): State<AppState>) -> Response {
-    let ping: redis::RedisResult<String> = redis::cmd("PING")
-        .query_async(&mut state.stock().redis())
-        .await;
-    match ping {
+    match state.stock().ping().await {
         // The config version lets a supervisor see a reload land.
         Ok(_) => (StatusCode::OK, format!("ok {}", state.config_version())).into_response(),
         Err(e) => {

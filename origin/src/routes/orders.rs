@@ -9,10 +9,10 @@ use sale::{OrderId, OrderStatus, Refusal};
 use serde::Serialize;
 
 use crate::error::OriginError;
-use crate::lifecycle::UserAction;
-use crate::orders::{self, OrderRecord};
+use crate::orders::OrderRecord;
 use crate::signature::Admitted;
 use crate::state::AppState;
+use crate::stock::lifecycle::UserAction;
 
 /// The order as the contract shows it.
 #[derive(Debug, Serialize)]
@@ -65,7 +65,9 @@ async fn view(
     admitted: &Admitted,
 ) -> Result<OrderView, OriginError> {
     let order_id = OrderId::parse(order).map_err(|_| Refusal::NotFound)?;
-    let record = orders::find(&state.stock().redis(), &order_id)
+    let record = state
+        .stock()
+        .find_order(&order_id)
         .await?
         .filter(|r| r.user == admitted.user.as_str())
         .ok_or(Refusal::NotFound)?;

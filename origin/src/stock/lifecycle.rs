@@ -56,7 +56,7 @@ impl Lifecycle {
     pub fn new(redis: ConnectionManager) -> Self {
         Self {
             redis,
-            script: Arc::new(Script::new(include_str!("stock/lifecycle.lua"))),
+            script: Arc::new(Script::new(include_str!("lifecycle.lua"))),
         }
     }
 

@@ -1,0 +1,70 @@
+//! One buy's whole protocol on this node: the quantity checked against the limit first (a
+//! quantity nobody may hold is a bad request, never "retry later"), then the local allowance,
+//! then the reservation script, and the allowance given back for whatever the script did not
+//! reserve.
+
+use sale::config::EventConfig;
+use sale::{Refusal, UserId};
+
+use super::local::{LocalStock, Take};
+use super::{Reservation, StockEngine};
+use crate::error::OriginError;
+
+/// How a buy ended before or after Redis.
+#[derive(Debug)]
+pub enum Outcome {
+    /// The script ran.
+    Script(Reservation),
+    /// This node's local allowance is spent; Redis was not asked. Seats may remain (held by
+    /// buys still in flight, or in other nodes' shares), so the buyer is told to retry after the
+    /// next refill, never "sold out": a false "sold out" would send a buyer away from a seat.
+    LocallyExhausted,
+}
+
+/// What one buy asks for.
+#[derive(Debug)]
+pub struct Order<'a> {
+    /// The event, as configured.
+    pub event: &'a EventConfig,
+    /// The buyer.
+    pub user: &'a UserId,
+    /// Seats wanted.
+    pub quantity: u32,
+    /// The purchase token's nonce, burnt with the reservation.
+    pub nonce: &'a str,
+}
+
+/// Buys `order` on this node.
+pub async fn purchase(
+    stock: &StockEngine,
+    local: &LocalStock,
+    order: Order<'_>,
+) -> Result<Outcome, OriginError> {
+    let Order {
+        event,
+        user,
+        quantity,
+        nonce,
+    } = order;
+    if quantity == 0 || quantity > event.per_user_limit {
+        return Err(Refusal::BadRequest.into());
+    }
+    let id = event.id.as_str();
+    let taken = match local.take(id, quantity) {
+        Take::Granted => quantity,
+        Take::Exhausted => return Ok(Outcome::LocallyExhausted),
+        // Sold out as far as this node knows, but only the script knows whether this token
+        // bought before the sell-out: its retry must get that order back, not "sold out".
+        Take::SoldOut => 0,
+    };
+    let result = stock.reserve(&event.id, user, quantity, nonce).await;
+    match &result {
+        Ok(Reservation::Reserved { remaining, .. }) => local.note_remaining(id, *remaining),
+        Ok(Reservation::Refused { remaining, .. }) => {
+            local.give_back(id, taken);
+            local.note_remaining(id, *remaining);
+        }
+        Ok(Reservation::Replayed { .. }) | Err(_) => local.give_back(id, taken),
+    }
+    result.map(Outcome::Script)
+}
