@@ -22,6 +22,7 @@ use pingora::services::background::BackgroundService;
 use sale::Refusal;
 use sale::config::ConfigError;
 use sale::redis_keys::EventKeys;
+use sale::refusal_response::with_retry_after;
 use serde::Serialize;
 use serde_json::json;
 
@@ -49,23 +50,11 @@ pub struct Admin {
     pub redis: Arc<crate::redis_handle::RedisHandle>,
 }
 
-fn refuse(refusal: Refusal) -> Response {
-    let status =
-        StatusCode::from_u16(refusal.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    (status, Json(refusal.body())).into_response()
-}
-
-/// `response` with `Retry-After: secs`.
-fn retry_after(mut response: Response, secs: u64) -> Response {
-    response
-        .headers_mut()
-        .insert(header::RETRY_AFTER, header::HeaderValue::from(secs));
-    response
-}
-
 /// The 429 for a locked-out address.
 fn locked_out(wait_secs: u64) -> Response {
-    retry_after(refuse(Refusal::RateLimited), wait_secs)
+    let mut response = Refusal::RateLimited.into_response();
+    with_retry_after(&mut response, wait_secs);
+    response
 }
 
 /// The admin routes.
@@ -174,7 +163,7 @@ static SET_GATE: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|
 async fn set_gate(admin: &Admin, id: &str, gate: &str) -> Response {
     let snapshot = admin.live.snapshot();
     let Some(event) = snapshot.config.event(id) else {
-        return refuse(Refusal::UnknownEvent);
+        return Refusal::UnknownEvent.into_response();
     };
     let written: redis::RedisResult<bool> = async {
         let mut con = admin.redis.connection().await?;
@@ -199,7 +188,7 @@ async fn set_gate(admin: &Admin, id: &str, gate: &str) -> Response {
         }
         Err(e) => {
             tracing::warn!(error = %e, "cannot set the event gate");
-            refuse(Refusal::Unavailable)
+            Refusal::Unavailable.into_response()
         }
     }
 }

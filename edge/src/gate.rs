@@ -225,15 +225,7 @@ pub fn check_shape(
 pub fn decide(inputs: &Inputs<'_>, route: &Route, req: &RequestHeader) -> Decision {
     match admit(inputs, route, req) {
         Ok(decision) => decision,
-        Err(Refused::Plain(refusal)) => {
-            // Every 5xx the edge gives itself is temporary: say when to come back.
-            let headers = if refusal.status() >= 500 {
-                vec![("retry-after", "1".to_owned())]
-            } else {
-                Vec::new()
-            };
-            Decision::Answer(Answer::Refuse(refusal, headers))
-        }
+        Err(Refused::Plain(refusal)) => Decision::Answer(Answer::Refuse(refusal, Vec::new())),
         Err(Refused::NotStarted(starts_at)) => {
             let refusal = Refusal::NotStarted;
             let body = serde_json::json!({

@@ -2,6 +2,7 @@
 //! verified at the edge so no unauthenticated purchase request goes further.
 
 use pingora::http::RequestHeader;
+use sale::http_credentials::{bearer, cookie};
 use sale::key_ring::KeyRing;
 use sale::session::{self, SessionError};
 use sale::{Refusal, UserId};
@@ -9,23 +10,10 @@ use sale::{Refusal, UserId};
 /// The session cookie's name.
 pub const COOKIE: &str = "fg_session";
 
-/// The value of the cookie called `name`, if the request carries one.
-pub fn cookie<'a>(headers: &'a http::HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(http::header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .find_map(|pair| {
-            let (key, value) = pair.trim().split_once('=')?;
-            (key == name).then_some(value)
-        })
-}
-
 /// The session text the request presents, if any.
 fn presented(req: &RequestHeader) -> Option<&str> {
-    if let Some(auth) = req.headers.get(http::header::AUTHORIZATION) {
-        return auth.to_str().ok()?.strip_prefix("Bearer ").map(str::trim);
+    if req.headers.contains_key(http::header::AUTHORIZATION) {
+        return bearer(&req.headers);
     }
     cookie(&req.headers, COOKIE)
 }

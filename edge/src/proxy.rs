@@ -300,9 +300,7 @@ impl ProxyHttp for Gatekeeper {
         // The connection is not reused after this answer, so the answer says so: a client that
         // sent its next request on it would otherwise meet a reset.
         session.set_keepalive(None);
-        let retry = [("retry-after", "1".to_owned())];
-        let headers: &[(&'static str, String)] = if refusal.status() >= 500 { &retry } else { &[] };
-        let written = respond::refuse(session, refusal, headers).await;
+        let written = respond::refuse(session, refusal, &[]).await;
         FailToProxy {
             error_code: if written.is_ok() { refusal.status() } else { 0 },
             can_reuse_downstream: false,

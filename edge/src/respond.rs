@@ -11,6 +11,9 @@ use pingora::proxy::Session;
 use sale::Refusal;
 use serde::Serialize;
 
+/// `Retry-After` of a 5xx: the same second the origin's answers give.
+const RETRY_AFTER: &str = "1";
+
 /// Headers beyond the defaults.
 pub type Extra<'a> = &'a [(&'static str, String)];
 
@@ -93,9 +96,15 @@ static REFUSAL_BODIES: LazyLock<HashMap<Refusal, Bytes>> = LazyLock::new(|| {
         .collect()
 });
 
-/// Sends a contract refusal.
+/// Sends a contract refusal; a 5xx, always temporary, says when to retry.
 pub async fn refuse(session: &mut Session, refusal: Refusal, extra: Extra<'_>) -> Result<()> {
     let body = REFUSAL_BODIES.get(&refusal).cloned().unwrap_or_default();
+    let retry = [("retry-after", RETRY_AFTER.to_owned())];
+    let extra = if refusal.status() >= 500 && extra.is_empty() {
+        &retry
+    } else {
+        extra
+    };
     send(session, refusal.status(), "application/json", body, extra).await
 }
 

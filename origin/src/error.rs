@@ -2,11 +2,8 @@
 //! the single place where errors become HTTP responses. Internals (Redis and database messages)
 //! go to the log, never to the client.
 
-use axum::Json;
-use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use sale::Refusal;
-use sale::edge_signature::HEADER_REFUSAL;
 use thiserror::Error;
 
 /// Everything a request to the origin can fail with.
@@ -44,19 +41,6 @@ impl OriginError {
     }
 }
 
-/// A refusal as an HTTP response with the contract's JSON body, its code also in a header for
-/// the edge's metrics.
-pub fn refusal_response(refusal: Refusal) -> Response {
-    let status =
-        StatusCode::from_u16(refusal.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    (
-        status,
-        [(HEADER_REFUSAL, HeaderValue::from_static(refusal.code()))],
-        Json(refusal.body()),
-    )
-        .into_response()
-}
-
 impl IntoResponse for OriginError {
     fn into_response(self) -> Response {
         match &self {
@@ -66,6 +50,6 @@ impl IntoResponse for OriginError {
             }
             Self::Unexpected(_) => tracing::error!(error = %self, "internal error"),
         }
-        refusal_response(self.refusal())
+        self.refusal().into_response()
     }
 }

@@ -8,6 +8,8 @@
 pub mod config;
 pub mod edge_signature;
 pub mod envelope;
+#[cfg(feature = "http")]
+pub mod http_credentials;
 pub mod ids;
 pub mod key_ring;
 pub mod operator_session;
@@ -15,6 +17,8 @@ pub mod order_status;
 pub mod purchase_token;
 pub mod redis_keys;
 pub mod refusal;
+#[cfg(feature = "http")]
+pub mod refusal_response;
 pub mod session;
 pub mod time;
 

@@ -18,11 +18,11 @@ use sale::Refusal;
 use sale::key_ring::Secret;
 use sale::operator_session;
 
-use super::{Admin, locked_out, refuse};
+use super::{Admin, locked_out};
 
 /// Where a signed-out browser is sent.
 pub const SIGN_IN_PATH: &str = "/admin/sign-in";
-use crate::identity::cookie;
+use sale::http_credentials::{bearer, cookie};
 
 /// The header the dashboard's own script (`dashboard.js`) puts on every request that changes
 /// something.
@@ -39,11 +39,7 @@ pub enum Credential {
 
 /// The credential `headers` carry for `admin_token` at `now`, if any holds.
 pub fn credential(headers: &HeaderMap, admin_token: &Secret, now: u64) -> Option<Credential> {
-    let bearer = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
-    if bearer.is_some_and(|token| admin_token.matches(token.as_bytes())) {
+    if bearer(headers).is_some_and(|token| admin_token.matches(token.as_bytes())) {
         return Some(Credential::Bearer);
     }
     cookie(headers, operator_session::COOKIE)
@@ -93,13 +89,13 @@ pub async fn require_operator(
         {
             next.run(request).await
         }
-        Some(Credential::Cookie) => refuse(Refusal::CrossSite),
+        Some(Credential::Cookie) => Refusal::CrossSite.into_response(),
         None => {
             if presents_credential(request.headers()) {
                 tracing::warn!(%ip, "wrong admin credential");
                 admin.lockout.failed(ip, Instant::now());
             }
-            refuse(Refusal::BadAdminToken)
+            Refusal::BadAdminToken.into_response()
         }
     }
 }

@@ -77,11 +77,12 @@ fn form_with(status: StatusCode, message: &str) -> Response {
 async fn sign_in(State(admin): State<Admin>, request: Request) -> Response {
     let ip = auth::client_ip(&admin, &request);
     if let Some(wait) = admin.lockout.locked(ip, Instant::now()) {
-        let form = form_with(
+        let mut form = form_with(
             StatusCode::TOO_MANY_REQUESTS,
             &format!("Too many wrong tokens from this address; try again in {wait} s."),
         );
-        return super::retry_after(form, wait);
+        sale::refusal_response::with_retry_after(&mut form, wait);
+        return form;
     }
     let Ok(Form(form)) = Form::<SignIn>::from_request(request, &()).await else {
         return form_with(StatusCode::BAD_REQUEST, "Type the admin token.");

@@ -9,7 +9,7 @@ use sale::edge_signature::{HEADER_ORDER, HEADER_SOLD_OUT};
 use sale::{OrderStatus, Refusal};
 use serde::{Deserialize, Serialize};
 
-use crate::error::{OriginError, refusal_response};
+use crate::error::OriginError;
 use crate::signature::Admitted;
 use crate::state::AppState;
 use crate::stock::Reservation;
@@ -61,17 +61,6 @@ fn sold_out_marked(mut response: Response, sold_out: bool) -> Response {
     response
 }
 
-/// Answers a buy this node will not send to Redis now: 503 `unavailable`, nothing reserved,
-/// retry after a second (the allowance is refilled every 250 ms).
-fn busy() -> Response {
-    let mut response = refusal_response(Refusal::Unavailable);
-    response.headers_mut().insert(
-        axum::http::header::RETRY_AFTER,
-        axum::http::HeaderValue::from_static("1"),
-    );
-    response
-}
-
 /// Reserves seats for the admitted user.
 pub async fn buy(
     State(state): State<AppState>,
@@ -102,9 +91,10 @@ pub async fn buy(
         }
         Ok(Outcome::Script(Reservation::Refused { refusal, remaining })) => (
             refusal.code(),
-            sold_out_marked(refusal_response(refusal), remaining == 0),
+            sold_out_marked(refusal.into_response(), remaining == 0),
         ),
-        Ok(Outcome::LocallyExhausted) => ("busy_local", busy()),
+        // Nothing reserved; the allowance is refilled every 250 ms, so retry after a second.
+        Ok(Outcome::LocallyExhausted) => ("busy_local", Refusal::Unavailable.into_response()),
         Err(e) => (e.refusal().code(), e.into_response()),
     };
     state.metrics().record("buy", code);

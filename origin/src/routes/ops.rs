@@ -5,7 +5,6 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use sale::Refusal;
 
-use crate::error::refusal_response;
 use crate::state::AppState;
 
 /// 200 while this origin can reach Redis; 503 otherwise, so the edge stops sending it buys it
@@ -23,18 +22,14 @@ pub async fn health(State(state): State<AppState>) -> Response {
 
 /// Prometheus metrics, behind the admin token.
 pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let presented = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or("");
+    let presented = sale::http_credentials::bearer(&headers).unwrap_or("");
     if !state
         .config()
         .secrets
         .admin_token
         .matches(presented.as_bytes())
     {
-        return refusal_response(Refusal::BadAdminToken);
+        return Refusal::BadAdminToken.into_response();
     }
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],

@@ -1,0 +1,38 @@
+//! A [`Refusal`] as an axum response, the one way every axum listener (the origin, the edge's
+//! admin listener) answers a refusal: the contract's status and JSON body, the code again in
+//! `x-fg-refusal` (the edge counts origin refusals by it, and strips it), and `Retry-After` on
+//! every 5xx, which is always temporary.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use crate::Refusal;
+use crate::edge_signature::HEADER_REFUSAL;
+
+/// Seconds a client waits before retrying a 5xx.
+pub const RETRY_AFTER_SECS: u64 = 1;
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        let status =
+            StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut response = (
+            status,
+            [(HEADER_REFUSAL, HeaderValue::from_static(self.code()))],
+            Json(self.body()),
+        )
+            .into_response();
+        if status.is_server_error() {
+            with_retry_after(&mut response, RETRY_AFTER_SECS);
+        }
+        response
+    }
+}
+
+/// Sets `Retry-After: secs` on `response`.
+pub fn with_retry_after(response: &mut Response, secs: u64) {
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+}
