@@ -3,6 +3,9 @@
 //! admission rate for buys forwarded to the origins, sized to what they can serve. Every refusal
 //! carries how long to wait, for `Retry-After`.
 //!
+//! Time comes from one clock passed in (governor's real clock in production, its fake clock in
+//! tests), so tests control time and a refusal costs no clock construction.
+//!
 //! Memory is bounded: a maintenance pass prunes keys whose state has fully replenished
 //! (`retain_recent`), and if a limiter still remembers more than `max_keys` it is replaced by an
 //! empty one — a brief amnesty for everyone rather than unbounded growth under a flood of
@@ -16,7 +19,10 @@ use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use governor::clock::{Clock, DefaultClock};
-use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota};
+use governor::middleware::NoOpMiddleware;
+use governor::state::keyed::DashMapStateStore;
+use governor::state::{InMemoryState, NotKeyed};
+use governor::{Quota, RateLimiter};
 use sale::Refusal;
 use sale::config::{LimitsConfig, Rate};
 
@@ -71,17 +77,24 @@ fn quota(rate: Rate) -> Quota {
         .allow_burst(burst)
 }
 
+type KeyedLimiter<K, C> =
+    RateLimiter<K, DashMapStateStore<K>, C, NoOpMiddleware<<C as Clock>::Instant>>;
+type DirectLimiter<C> =
+    RateLimiter<NotKeyed, InMemoryState, C, NoOpMiddleware<<C as Clock>::Instant>>;
+
 /// A keyed limiter that can be reset when it remembers too many keys.
-struct Keyed<K: Hash + Eq + Clone> {
+struct Keyed<K: Hash + Eq + Clone, C: Clock> {
     quota: Quota,
-    limiter: ArcSwap<DefaultKeyedRateLimiter<K>>,
+    clock: C,
+    limiter: ArcSwap<KeyedLimiter<K, C>>,
 }
 
-impl<K: Hash + Eq + Clone> Keyed<K> {
-    fn new(quota: Quota) -> Self {
+impl<K: Hash + Eq + Clone, C: Clock + Clone> Keyed<K, C> {
+    fn new(quota: Quota, clock: C) -> Self {
         Self {
             quota,
-            limiter: ArcSwap::from_pointee(DefaultKeyedRateLimiter::dashmap(quota)),
+            limiter: ArcSwap::from_pointee(KeyedLimiter::dashmap_with_clock(quota, clock.clone())),
+            clock,
         }
     }
 
@@ -91,7 +104,7 @@ impl<K: Hash + Eq + Clone> Keyed<K> {
             .check_key(key)
             .map_err(|not_until| Limited {
                 cap,
-                retry_after: not_until.wait_time_from(DefaultClock::default().now()),
+                retry_after: not_until.wait_time_from(self.clock.now()),
             })
     }
 
@@ -105,7 +118,10 @@ impl<K: Hash + Eq + Clone> Keyed<K> {
                 "limiter over its key cap; forgetting all keys"
             );
             self.limiter
-                .store(Arc::new(DefaultKeyedRateLimiter::dashmap(self.quota)));
+                .store(Arc::new(KeyedLimiter::dashmap_with_clock(
+                    self.quota,
+                    self.clock.clone(),
+                )));
             return 0;
         }
         limiter.shrink_to_fit();
@@ -131,26 +147,35 @@ impl ClientKey {
     }
 }
 
-/// All three caps.
-pub struct Limits {
+/// All three caps, on clock `C`.
+pub struct Limits<C: Clock = DefaultClock> {
     config: LimitsConfig,
+    clock: C,
     /// User ids are remembered as 64-bit hashes under a per-process random key: smaller than the
     /// ids, no allocation per check, and collisions need about 2^32 users to become likely.
     user_hasher: std::hash::RandomState,
-    per_user: Keyed<u64>,
-    per_ip: Keyed<ClientKey>,
-    admission: DefaultDirectRateLimiter,
+    per_user: Keyed<u64, C>,
+    per_ip: Keyed<ClientKey, C>,
+    admission: DirectLimiter<C>,
 }
 
 impl Limits {
-    /// Fresh limiters for `config`.
+    /// Fresh limiters for `config` on the real clock.
     pub fn new(config: LimitsConfig) -> Self {
+        Self::with_clock(config, DefaultClock::default())
+    }
+}
+
+impl<C: Clock + Clone> Limits<C> {
+    /// Fresh limiters for `config` on `clock`.
+    pub fn with_clock(config: LimitsConfig, clock: C) -> Self {
         Self {
             config,
             user_hasher: std::hash::RandomState::new(),
-            per_user: Keyed::new(quota(config.per_user)),
-            per_ip: Keyed::new(quota(config.per_ip)),
-            admission: DefaultDirectRateLimiter::direct(quota(config.admission)),
+            per_user: Keyed::new(quota(config.per_user), clock.clone()),
+            per_ip: Keyed::new(quota(config.per_ip), clock.clone()),
+            admission: DirectLimiter::direct_with_clock(quota(config.admission), clock.clone()),
+            clock,
         }
     }
 
@@ -174,7 +199,7 @@ impl Limits {
     pub fn admit(&self) -> Result<(), Limited> {
         self.admission.check().map_err(|not_until| Limited {
             cap: Cap::Admission,
-            retry_after: not_until.wait_time_from(DefaultClock::default().now()),
+            retry_after: not_until.wait_time_from(self.clock.now()),
         })
     }
 
@@ -196,28 +221,39 @@ impl Limits {
 mod tests {
     use super::*;
 
-    fn limits(per_user: &str, burst: u32) -> Limits {
+    use governor::clock::FakeRelativeClock;
+
+    fn limits(per_user: &str, burst: u32) -> (Limits<FakeRelativeClock>, FakeRelativeClock) {
         let rate = |r: &str, b: u32| Rate::parse(r, Some(b)).unwrap();
-        Limits::new(LimitsConfig {
+        let clock = FakeRelativeClock::default();
+        let config = LimitsConfig {
             per_user: rate(per_user, burst),
             per_ip: rate("2/s", 2),
             admission: rate("1000/s", 1000),
             max_keys: 1_000,
-        })
+        };
+        (Limits::with_clock(config, clock.clone()), clock)
     }
 
     #[test]
-    fn a_user_over_the_cap_is_told_when_to_retry() {
-        let limits = limits("1/m", 2);
+    fn a_user_over_the_cap_is_told_when_to_retry_and_let_back_in_then() {
+        let (limits, clock) = limits("1/m", 2);
         assert!(limits.check_user("alice").is_ok());
         assert!(limits.check_user("alice").is_ok());
         let refused = limits.check_user("alice").unwrap_err();
         assert_eq!(refused.cap, Cap::User);
-        assert!(refused.retry_after > Duration::from_secs(20));
+        assert_eq!(refused.retry_after, Duration::from_secs(60));
         assert!(
             limits.check_user("bob").is_ok(),
             "other users are unaffected"
         );
+        clock.advance(Duration::from_secs(59));
+        assert_eq!(
+            limits.check_user("alice").unwrap_err().retry_after,
+            Duration::from_secs(1)
+        );
+        clock.advance(Duration::from_secs(1));
+        assert!(limits.check_user("alice").is_ok(), "the minute has passed");
     }
 
     #[test]
@@ -255,7 +291,7 @@ mod tests {
 
     #[test]
     fn ipv6_clients_share_their_64() {
-        let limits = limits("10/s", 10);
+        let (limits, _) = limits("10/s", 10);
         let a: IpAddr = "2001:db8:1:2::1".parse().unwrap();
         let b: IpAddr = "2001:db8:1:2:ffff::9".parse().unwrap();
         let c: IpAddr = "2001:db8:1:3::1".parse().unwrap();
