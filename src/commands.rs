@@ -35,24 +35,15 @@ pub fn origin(config_path: &Path, listen: Option<SocketAddr>) -> Result<()> {
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .with_context(|| format!("origin cannot listen on {listen}"))?;
-        origin::run(config, Some(file), listener, shutdown_signal()).await?;
+        origin::run(
+            config,
+            Some(file),
+            listener,
+            crate::signals::stop_requested(),
+        )
+        .await?;
         Ok(())
     })
-}
-
-/// Resolves on SIGTERM or SIGINT.
-async fn shutdown_signal() {
-    use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut int)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-    ) else {
-        return std::future::pending().await;
-    };
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = int.recv() => {}
-    }
 }
 
 /// `flashgate check-config`: every problem, or a one-line summary.

@@ -7,5 +7,6 @@ pub mod bench_requests;
 pub mod cli;
 pub mod commands;
 pub mod rush;
+pub mod signals;
 pub mod stack;
 pub mod up;

@@ -281,14 +281,13 @@ fn supervise(stack: &mut Stack, origins: &[SocketAddr]) -> Result<()> {
         .context("cannot start the signal handler")?;
     runtime.block_on(async {
         use tokio::signal::unix::{SignalKind, signal};
-        let mut term = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
-        let mut int = signal(SignalKind::interrupt()).context("cannot watch SIGINT")?;
+        let stop = crate::signals::stop_requested();
+        tokio::pin!(stop);
         let mut hup = signal(SignalKind::hangup()).context("cannot watch SIGHUP")?;
         let mut tick = tokio::time::interval(Duration::from_millis(200));
         loop {
             tokio::select! {
-                _ = term.recv() => break,
-                _ = int.recv() => break,
+                () = &mut stop => break,
                 _ = hup.recv() => stack.reload(origins),
                 _ = tick.tick() => {
                     if let Some(crash) = stack.crashed() {

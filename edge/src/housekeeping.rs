@@ -61,13 +61,7 @@ impl Housekeeping {
 
 #[async_trait]
 impl BackgroundService for Housekeeping {
-    async fn start(&self, mut shutdown: ShutdownWatch) {
-        let mut ticker = tokio::time::interval(PERIOD);
-        loop {
-            tokio::select! {
-                _ = ticker.tick() => self.run_once(),
-                _ = shutdown.changed() => return,
-            }
-        }
+    async fn start(&self, shutdown: ShutdownWatch) {
+        sale::periodic::every(PERIOD, shutdown, || async { self.run_once() }).await;
     }
 }

@@ -18,20 +18,15 @@ const BATCH: usize = 256;
 pub async fn run(
     lifecycle: Lifecycle,
     events: watch::Receiver<Vec<EventId>>,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<bool>,
 ) {
-    let mut ticker = tokio::time::interval(PERIOD);
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = ticker.tick() => {}
-            _ = shutdown.changed() => return,
-        }
+    let sweep_all = || async {
         let events = events.borrow().clone();
         for event in &events {
             sweep(&lifecycle, event).await;
         }
-    }
+    };
+    sale::periodic::every(PERIOD, shutdown, sweep_all).await;
 }
 
 async fn sweep(lifecycle: &Lifecycle, event: &EventId) {

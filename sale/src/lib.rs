@@ -14,6 +14,8 @@ pub mod ids;
 pub mod key_ring;
 pub mod operator_session;
 pub mod order_status;
+#[cfg(feature = "tasks")]
+pub mod periodic;
 pub mod purchase_token;
 pub mod redis_keys;
 pub mod refusal;

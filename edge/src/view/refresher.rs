@@ -79,24 +79,23 @@ async fn read_all(
 
 #[async_trait]
 impl BackgroundService for EventViewRefresher {
-    async fn start(&self, mut shutdown: ShutdownWatch) {
-        let mut ticker = tokio::time::interval(REFRESH);
-        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = ticker.tick() => {}
-                _ = shutdown.changed() => return,
-            }
-            let snapshot = self.live.snapshot();
-            let read = match self.redis.connection().await {
-                Ok(mut con) => read_all(&mut con, &snapshot.config.events).await,
-                Err(e) => Err(e),
-            };
-            match read {
-                Ok(seats) => self.view.store(seats, sale::time::now_millis()),
-                Err(e) => {
-                    tracing::warn!(error = %e, "event view: redis read failed; keeping the last view")
-                }
+    async fn start(&self, shutdown: ShutdownWatch) {
+        sale::periodic::every(REFRESH, shutdown, || self.refresh()).await;
+    }
+}
+
+impl EventViewRefresher {
+    /// Reads every event once and swaps the counters in, or keeps the last view.
+    async fn refresh(&self) {
+        let snapshot = self.live.snapshot();
+        let read = match self.redis.connection().await {
+            Ok(mut con) => read_all(&mut con, &snapshot.config.events).await,
+            Err(e) => Err(e),
+        };
+        match read {
+            Ok(seats) => self.view.store(seats, sale::time::now_millis()),
+            Err(e) => {
+                tracing::warn!(error = %e, "event view: redis read failed; keeping the last view")
             }
         }
     }

@@ -214,15 +214,9 @@ pub async fn refill(
     stock: Arc<LocalStock>,
     metrics: Arc<Metrics>,
     redis: ConnectionManager,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<bool>,
 ) {
-    let mut ticker = tokio::time::interval(REFILL_PERIOD);
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = ticker.tick() => {}
-            _ = shutdown.changed() => return,
-        }
+    let refill_once = || async {
         for (event, seats_key) in stock.seats_keys() {
             let remaining: redis::RedisResult<Option<u64>> = redis::cmd("HGET")
                 .arg(&seats_key)
@@ -236,7 +230,8 @@ pub async fn refill(
             }
         }
         stock.publish(&metrics);
-    }
+    };
+    sale::periodic::every(REFILL_PERIOD, shutdown, refill_once).await;
 }
 
 #[cfg(test)]
