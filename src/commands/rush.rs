@@ -1,0 +1,62 @@
+//! `flashgate rush`: a flash crowd against a running stack, every invariant checked afterwards.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Result;
+use clap::Args;
+
+use crate::cli::DEFAULT_CONFIG;
+
+/// Simulate a flash crowd against a running stack and check every invariant afterwards.
+#[derive(Debug, Args)]
+pub struct RushArgs {
+    /// The config of the stack.
+    #[arg(long, default_value = DEFAULT_CONFIG)]
+    pub config: PathBuf,
+    /// The edge to load, `http://host:port` (default: the config's `edge.listen`).
+    #[arg(long)]
+    pub target: Option<String>,
+    /// The event.
+    #[arg(long, default_value = "demo")]
+    pub event: String,
+    /// Distinct buyers.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub users: u64,
+    /// Buyers in flight at once.
+    #[arg(long, default_value_t = 256)]
+    pub concurrency: usize,
+    /// Open model: buyers arriving per second (default: closed model).
+    #[arg(long)]
+    pub rate: Option<f64>,
+    /// Share of buyers who pay; half of the rest cancel, half let the reservation expire.
+    #[arg(long, default_value_t = 0.5)]
+    pub pay_share: f64,
+    /// Seconds between a waiting page's polls of the event.
+    #[arg(long, default_value_t = 0.5)]
+    pub poll: f64,
+    /// Seconds to wait for the ledger before checking the database.
+    #[arg(long, default_value_t = 60)]
+    pub ledger_wait: u64,
+    /// Output folder for the report.
+    #[arg(long, default_value = "rush-report")]
+    pub out: PathBuf,
+}
+
+impl RushArgs {
+    /// Runs the rush; fails if an invariant broke.
+    pub fn run(self) -> Result<()> {
+        crate::rush::run(crate::rush::RushOptions {
+            config: self.config,
+            target: self.target,
+            event: self.event,
+            users: self.users,
+            concurrency: self.concurrency,
+            rate: self.rate,
+            pay_share: self.pay_share,
+            poll: Duration::from_secs_f64(self.poll),
+            ledger_wait: Duration::from_secs(self.ledger_wait),
+            out: self.out,
+        })
+    }
+}
