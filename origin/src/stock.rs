@@ -65,7 +65,10 @@ impl StockEngine {
         Self {
             redis,
             seed: std::sync::Arc::new(Script::new(include_str!("stock/seed.lua"))),
-            reserve: std::sync::Arc::new(Script::new(include_str!("stock/reserve.lua"))),
+            reserve: std::sync::Arc::new(Script::new(concat!(
+                include_str!("stock/common.lua"),
+                include_str!("stock/reserve.lua")
+            ))),
         }
     }
 

@@ -13,15 +13,12 @@ local seats, holders, orders, deadlines, paid_set, stream =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local action = ARGV[1]
 
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = now_ms()
 
 local function save(id, rec, status)
   rec.status = status
   rec.version = rec.version + 1
-  redis.call('HSET', orders, id, cjson.encode(rec))
-  redis.call('XADD', stream, '*', 'order', id, 'user', rec.user, 'qty', rec.qty,
-    'status', status, 'pay_by', rec.pay_by, 'version', rec.version, 'at', now)
+  record_change(orders, stream, id, rec, now)
 end
 
 -- A reservation gives its seats back: to stock, and to the user's allowance. `why` is the

@@ -56,7 +56,10 @@ impl Lifecycle {
     pub fn new(redis: ConnectionManager) -> Self {
         Self {
             redis,
-            script: Arc::new(Script::new(include_str!("lifecycle.lua"))),
+            script: Arc::new(Script::new(concat!(
+                include_str!("common.lua"),
+                include_str!("lifecycle.lua")
+            ))),
         }
     }
 

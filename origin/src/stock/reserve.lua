@@ -27,9 +27,7 @@ end
 local remaining, limit = tonumber(s[1]), tonumber(s[2])
 local starts_at, ends_at, ttl_ms, gate = tonumber(s[3]), tonumber(s[4]), tonumber(s[5]), s[6]
 
--- One clock for every origin: Redis's own.
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = now_ms()
 
 -- The operator's `open` opens a sale early; it never keeps it open past ends_at.
 if gate == 'closed' or now >= ends_at then
@@ -55,10 +53,8 @@ redis.call('HINCRBY', seats, 'remaining', -qty)
 redis.call('HINCRBY', seats, 'reserved', qty)
 redis.call('HSET', holders, user, held + qty)
 redis.call('HSET', nonces, nonce, order_id)
-redis.call('HSET', orders, order_id, cjson.encode({
+record_change(orders, stream, order_id, {
   user = user, qty = qty, status = 'reserved', pay_by = pay_by, version = 1, created = now
-}))
+}, now)
 redis.call('ZADD', deadlines, pay_by, order_id)
-redis.call('XADD', stream, '*', 'order', order_id, 'user', user, 'qty', qty,
-  'status', 'reserved', 'pay_by', pay_by, 'version', 1, 'at', now)
 return {'reserved', order_id, pay_by, remaining - qty}

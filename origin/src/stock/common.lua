@@ -1,0 +1,17 @@
+-- Shared by the reservation and lifecycle scripts; prepended to each when it is loaded, so
+-- both read the clock and record an order's change the same way.
+
+-- Redis's own clock in Unix milliseconds: one clock for every origin.
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+-- Stores order `id` as `rec` and appends the change to the event's stream, which the ledger
+-- follows: every field the ledger reads, with the order's new version.
+local function record_change(orders, stream, id, rec, now)
+  redis.call('HSET', orders, id, cjson.encode(rec))
+  redis.call('XADD', stream, '*', 'order', id, 'user', rec.user, 'qty', rec.qty,
+    'status', rec.status, 'pay_by', rec.pay_by, 'version', rec.version, 'at', now)
+end
+
