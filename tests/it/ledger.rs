@@ -101,10 +101,12 @@ async fn a_consumer_killed_mid_drain_loses_and_duplicates_nothing(database: Data
 
     stack.start_origin(0);
     let store = stack.store().await;
-    let mut written = 0;
-    while written == 0 {
-        written = store.orders("demo").await.unwrap().len();
-    }
+    crate::harness::eventually(
+        "the first rows written",
+        std::time::Duration::from_secs(30),
+        || async { !store.orders("demo").await.unwrap().is_empty() },
+    )
+    .await;
     stack.kill_origin(0);
     let at_kill = store.orders("demo").await.unwrap().len();
     assert!(

@@ -100,6 +100,35 @@ pub async fn fresh_postgres_database() -> String {
     format!("{base}/{name}")
 }
 
+/// Drops the test database at `url` (made by [`fresh_postgres_database`]), from a thread of its
+/// own so it works from `Drop` inside or outside a runtime. A failure leaves the database behind
+/// and says so; it fails no test.
+pub fn drop_postgres_database(url: &str) {
+    let (Ok(server), Some((_, name))) = (
+        std::env::var("FLASHGATE_TEST_POSTGRES"),
+        url.rsplit_once('/'),
+    ) else {
+        return;
+    };
+    let name = name.to_owned();
+    let dropped = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        runtime.block_on(async {
+            let mut admin = sqlx::PgConnection::connect(&server).await?;
+            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .execute(&mut admin)
+                .await?;
+            Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
+        })
+    })
+    .join();
+    if !matches!(dropped, Ok(Ok(()))) {
+        eprintln!("test database at {url} was left behind");
+    }
+}
+
 fn hex_id() -> String {
     format!("{:016x}", rand_u64())
 }

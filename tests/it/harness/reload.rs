@@ -1,0 +1,86 @@
+//! Changing a running stack's config and reloading its components the way operators do.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use flashgate::stack::ready;
+
+use super::{Stack, StackOptions, config_text, eventually};
+
+impl Stack {
+    /// Rewrites the config file with `change` applied to the stack's options (same ports,
+    /// Redis and database), for reload tests.
+    pub fn rewrite_config(&mut self, change: impl FnOnce(&mut StackOptions)) {
+        change(&mut self.options);
+        let weights = self.options.weights.iter().copied();
+        let origins: Vec<(SocketAddr, u32)> =
+            self.origin_addrs.iter().copied().zip(weights).collect();
+        let redis = self.redis.lock().expect("redis handle").addr;
+        let text = config_text(
+            redis,
+            self.edge_addr,
+            self.admin_addr,
+            &self.database_url,
+            &origins,
+            &self.options,
+        );
+        std::fs::write(&self.config_path, text).expect("config written");
+    }
+
+    /// Writes `text` as the config file, valid or not.
+    pub fn write_config_text(&self, text: &str) {
+        std::fs::write(&self.config_path, text).expect("config written");
+    }
+
+    /// Sends SIGHUP to the edge.
+    pub fn hangup_edge(&self) {
+        self.edge
+            .as_ref()
+            .expect("edge running")
+            .signal(nix::sys::signal::Signal::SIGHUP)
+            .expect("signal delivered");
+    }
+
+    /// The config version origin `i` reports on `/healthz` (1 until it reloads).
+    pub fn origin_config_version(&self, i: usize) -> Option<u64> {
+        ready::http_body(self.origin_addrs[i], "/healthz", "")
+            .and_then(|body| body.strip_prefix("ok ")?.trim().parse().ok())
+    }
+
+    /// Reloads every component the way `flashgate up` does on SIGHUP: each origin, waiting
+    /// until it reports the new file in force, then the edge, waiting for its new version.
+    pub async fn reload_everything(&self) {
+        for (i, origin) in self.origins.iter().enumerate() {
+            let Some(origin) = origin else { continue };
+            let before = self.origin_config_version(i);
+            origin
+                .signal(nix::sys::signal::Signal::SIGHUP)
+                .expect("signal delivered");
+            eventually(
+                &format!("origin {i} reloading"),
+                Duration::from_secs(10),
+                || async { self.origin_config_version(i) > before },
+            )
+            .await;
+        }
+        let (_, status) = self.admin(reqwest::Method::GET, "/admin/status").await;
+        let version = status["config_version"].as_u64().expect("a config version");
+        self.hangup_edge();
+        self.wait_for_config_version(version + 1).await;
+    }
+
+    /// Sends SIGHUP to origin `i`.
+    pub fn hangup_origin(&self, i: usize) {
+        self.signal_origin(i, nix::sys::signal::Signal::SIGHUP);
+    }
+
+    /// Sends `signal` to origin `i` (SIGSTOP freezes it with requests in flight; SIGKILL, a
+    /// crash, then cuts them).
+    pub fn signal_origin(&self, i: usize, signal: nix::sys::signal::Signal) {
+        self.origins[i]
+            .as_ref()
+            .expect("origin running")
+            .signal(signal)
+            .expect("signal delivered");
+    }
+}
