@@ -1,8 +1,11 @@
 //! The Pingora `ProxyHttp` implementation: a table of phases, each delegating to a domain module.
-//! `request_filter` asks the [`gate`](crate::gate) and either answers or admits; `request_body_filter` enforces the body
-//! limit on bodies without a length; `upstream_peer` picks an origin; `upstream_request_filter`
-//! rewrites and signs; `response_filter` learns from the origin's answer (sold out, token used);
-//! the error phases retry only what never reached an origin; `logging` records metrics.
+//! `request_filter` asks the [`gate`](crate::gate) and either answers or admits (the md5 scheme's
+//! Redis steps in [`tokens::stored`](crate::tokens::stored)); `request_body_filter` enforces the
+//! body limit on bodies without a length; `upstream_peer` picks an origin
+//! ([`upstreams`](crate::upstreams)); `upstream_request_filter` and `response_filter` are the
+//! [`exchange`](crate::upstreams::exchange) with it (rewrite and sign; learn sold out and the
+//! order bought); the error phases retry only what never reached an origin; `logging` records
+//! metrics.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -14,9 +17,7 @@ use pingora::http::{RequestHeader, ResponseHeader};
 use pingora::prelude::*;
 use pingora::proxy::{FailToProxy, ProxyHttp, Session};
 use pingora::upstreams::peer::HttpPeer;
-use pingora::{Error, ErrorSource, ErrorType};
-use sale::Refusal;
-use sale::edge_signature::{self, Claims, SIGNED_HEADERS};
+use pingora::{Error, ErrorType};
 
 use crate::gate::{self, Decision, Forward, Inputs};
 use crate::live_config::{Live, Snapshot};
@@ -24,8 +25,8 @@ use crate::metrics::EdgeMetrics;
 use crate::respond::{Answer, write};
 use crate::routes::Route;
 use crate::tokens::stored::StoredTokens;
-use crate::tokens::used::{Bought, UsedTokens};
-use crate::upstreams::{self, Origins};
+use crate::tokens::used::UsedTokens;
+use crate::upstreams::{self, Origins, exchange};
 use crate::view::EventView;
 use crate::{client_ip, respond};
 
@@ -191,35 +192,15 @@ impl ProxyHttp for Gatekeeper {
         upstream: &mut RequestHeader,
         ctx: &mut RequestCtx,
     ) -> Result<()> {
-        let (snapshot, Some(forward)) = (&ctx.snapshot, &ctx.forward) else {
-            return Err(Error::new(ErrorType::InternalError));
-        };
-        // Nothing the client sent may pose as the edge's word, and the session stays here.
-        for name in SIGNED_HEADERS {
-            upstream.remove_header(name);
-        }
-        upstream.remove_header(&http::header::COOKIE);
-        upstream.remove_header(&http::header::AUTHORIZATION);
-        let uri: http::Uri = forward
-            .path
-            .parse()
-            .map_err(|_| Error::new(ErrorType::InternalError))?;
-        upstream.set_uri(uri);
-        let claims = Claims {
-            user: Some(forward.user.clone()),
-            nonce: forward.purchase.as_ref().map(|p| p.nonce.clone()),
-            signed_at: sale::time::now_millis(),
-        };
-        let method = upstream.method.as_str().to_owned();
-        for (name, value) in edge_signature::sign(
-            &snapshot.config.secrets.internal_keys,
-            &method,
-            &forward.path,
-            &claims,
-        ) {
-            upstream.insert_header(name, value)?;
-        }
-        Ok(())
+        let forward = ctx
+            .forward
+            .as_ref()
+            .ok_or_else(|| Error::new(ErrorType::InternalError))?;
+        exchange::prepare(
+            upstream,
+            &ctx.snapshot.config.secrets.internal_keys,
+            forward,
+        )
     }
 
     async fn response_filter(
@@ -228,35 +209,9 @@ impl ProxyHttp for Gatekeeper {
         response: &mut ResponseHeader,
         ctx: &mut RequestCtx,
     ) -> Result<()> {
-        if let Some(purchase) = ctx.forward.as_ref().and_then(|f| f.purchase.as_ref()) {
-            if response
-                .headers
-                .contains_key(edge_signature::HEADER_SOLD_OUT)
-            {
-                self.view.report_sold_out(purchase.event.as_str());
-            }
-            let bought = response
-                .headers
-                .get(edge_signature::HEADER_ORDER)
-                .and_then(|v| v.to_str().ok())
-                .and_then(Bought::parse);
-            if let Some(bought) = bought.filter(|_| response.status.as_u16() == 201) {
-                self.used.record(
-                    purchase.nonce.clone(),
-                    purchase.expires_at,
-                    bought,
-                    sale::time::now_millis(),
-                );
-            }
-        }
-        response.remove_header(edge_signature::HEADER_SOLD_OUT);
-        response.remove_header(edge_signature::HEADER_ORDER);
-        if let Some(refusal) = response.remove_header(edge_signature::HEADER_REFUSAL) {
-            ctx.code = refusal
-                .to_str()
-                .ok()
-                .and_then(Refusal::from_code)
-                .map(Refusal::code);
+        let refused = exchange::learn(response, ctx.forward.as_ref(), &self.view, &self.used);
+        if refused.is_some() {
+            ctx.code = refused;
         }
         Ok(())
     }
@@ -282,20 +237,7 @@ impl ProxyHttp for Gatekeeper {
         e: &Error,
         ctx: &mut RequestCtx,
     ) -> FailToProxy {
-        let refusal = match e.etype() {
-            ErrorType::HTTPStatus(413) => Refusal::TooLarge,
-            ErrorType::ReadTimedout if *e.esource() == ErrorSource::Downstream => {
-                Refusal::RequestTimeout
-            }
-            _ if ctx.no_origin => Refusal::NoOrigin,
-            ErrorType::ConnectRefused | ErrorType::ConnectTimedout | ErrorType::ConnectError => {
-                Refusal::NoOrigin
-            }
-            _ => {
-                tracing::warn!(error = %e, "origin failed after the request was sent");
-                Refusal::OriginFailed
-            }
-        };
+        let refusal = exchange::failure_refusal(e, ctx.no_origin);
         ctx.code = Some(refusal.code());
         // The connection is not reused after this answer, so the answer says so: a client that
         // sent its next request on it would otherwise meet a reset.

@@ -1,7 +1,9 @@
 //! The origins the edge balances over: pingora's weighted round-robin `LoadBalancer`, fed by a
 //! discovery that reads the live config (so a reload changes origins and weights), with an HTTP
 //! health check on each origin's `/healthz` so a dead origin leaves the rotation within one probe
-//! interval and returns by itself.
+//! interval and returns by itself. What one request exchanges with an origin is in [`exchange`].
+
+pub mod exchange;
 
 use std::collections::{BTreeSet, HashMap};
 use std::net::SocketAddr;

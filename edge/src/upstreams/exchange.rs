@@ -1,0 +1,95 @@
+//! What crosses between the edge and an origin on one request: the request the origin gets
+//! (client-sent internal headers and credentials stripped, the path rewritten, the edge's
+//! signature added), what the edge learns from the answer (sold out, the order a token bought,
+//! the origin's refusal code) before the client sees it stripped of those internal headers, and
+//! which refusal a failed exchange becomes.
+
+use pingora::http::{RequestHeader, ResponseHeader};
+use pingora::{Error, ErrorSource, ErrorType, Result};
+use sale::Refusal;
+use sale::edge_signature::{self, Claims, SIGNED_HEADERS};
+use sale::key_ring::KeyRing;
+
+use crate::gate::Forward;
+use crate::tokens::used::{Bought, UsedTokens};
+use crate::view::EventView;
+
+/// Turns the client's request into the origin's: nothing the client sent may pose as the
+/// edge's word, and the session stays at the edge.
+pub fn prepare(upstream: &mut RequestHeader, keys: &KeyRing, forward: &Forward) -> Result<()> {
+    for name in SIGNED_HEADERS {
+        upstream.remove_header(name);
+    }
+    upstream.remove_header(&http::header::COOKIE);
+    upstream.remove_header(&http::header::AUTHORIZATION);
+    let uri: http::Uri = forward
+        .path
+        .parse()
+        .map_err(|_| Error::new(ErrorType::InternalError))?;
+    upstream.set_uri(uri);
+    let claims = Claims {
+        user: Some(forward.user.clone()),
+        nonce: forward.purchase.as_ref().map(|p| p.nonce.clone()),
+        signed_at: sale::time::now_millis(),
+    };
+    let method = upstream.method.as_str().to_owned();
+    for (name, value) in edge_signature::sign(keys, &method, &forward.path, &claims) {
+        upstream.insert_header(name, value)?;
+    }
+    Ok(())
+}
+
+/// Learns from an origin's answer to `forward` and strips what only the edge may see; returns
+/// the origin's refusal code, if it refused.
+pub fn learn(
+    response: &mut ResponseHeader,
+    forward: Option<&Forward>,
+    view: &EventView,
+    used: &UsedTokens,
+) -> Option<&'static str> {
+    if let Some(purchase) = forward.and_then(|f| f.purchase.as_ref()) {
+        if response
+            .headers
+            .contains_key(edge_signature::HEADER_SOLD_OUT)
+        {
+            view.report_sold_out(purchase.event.as_str());
+        }
+        let bought = response
+            .headers
+            .get(edge_signature::HEADER_ORDER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(Bought::parse);
+        if let Some(bought) = bought.filter(|_| response.status.as_u16() == 201) {
+            let now = sale::time::now_millis();
+            used.record(purchase.nonce.clone(), purchase.expires_at, bought, now);
+        }
+    }
+    response.remove_header(edge_signature::HEADER_SOLD_OUT);
+    response.remove_header(edge_signature::HEADER_ORDER);
+    let refusal = response.remove_header(edge_signature::HEADER_REFUSAL)?;
+    refusal
+        .to_str()
+        .ok()
+        .and_then(Refusal::from_code)
+        .map(Refusal::code)
+}
+
+/// The refusal for a request the edge could not complete: the client's fault (too large, too
+/// slow), no origin to try, or an origin that failed after the request was sent (the outcome
+/// unknown: the same link retried returns the order if there is one).
+pub fn failure_refusal(e: &Error, no_origin: bool) -> Refusal {
+    match e.etype() {
+        ErrorType::HTTPStatus(413) => Refusal::TooLarge,
+        ErrorType::ReadTimedout if *e.esource() == ErrorSource::Downstream => {
+            Refusal::RequestTimeout
+        }
+        _ if no_origin => Refusal::NoOrigin,
+        ErrorType::ConnectRefused | ErrorType::ConnectTimedout | ErrorType::ConnectError => {
+            Refusal::NoOrigin
+        }
+        _ => {
+            tracing::warn!(error = %e, "origin failed after the request was sent");
+            Refusal::OriginFailed
+        }
+    }
+}
