@@ -13,7 +13,9 @@ pub mod user;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use anyhow::{Context, Result, anyhow, bail};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -131,7 +133,7 @@ async fn simulate(config: &Config, options: &RushOptions) -> Result<Summary> {
                     let intended = match rate {
                         Some(rate) => {
                             let due = started + Duration::from_secs_f64(index as f64 / rate);
-                            tokio::time::sleep_until(due.into()).await;
+                            tokio::time::sleep_until(due).await;
                             due
                         }
                         None => Instant::now(),

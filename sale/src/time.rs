@@ -8,6 +8,10 @@ pub type UnixMillis = u64;
 
 /// The current wall-clock time. The only place the crate reads the clock; everything else takes
 /// `now` as an argument.
+#[allow(
+    clippy::disallowed_methods,
+    reason = "the one place the wall clock is read"
+)]
 pub fn now_millis() -> UnixMillis {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)

@@ -2,7 +2,9 @@
 //! opens (stopping if it is sold out or over), fetch a purchase token, buy with the returned URL,
 //! then pay, cancel, or walk away and let the reservation expire.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use rand::Rng;
 use sale::UserId;

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
@@ -67,12 +67,14 @@ impl Component {
             return Some(status);
         }
         let _ = self.signal(Signal::SIGTERM);
-        let deadline = Instant::now() + STOP_GRACE;
-        while Instant::now() < deadline {
-            if let Some(status) = self.exited() {
-                return Some(status);
-            }
-            std::thread::sleep(Duration::from_millis(20));
+        let mut status = None;
+        let name = self.name.clone();
+        let exited = super::ready::wait_until(&name, STOP_GRACE, || {
+            status = self.exited();
+            status.is_some()
+        });
+        if exited.is_ok() {
+            return status;
         }
         let _ = self.child.kill();
         self.child.wait().ok()

@@ -5,7 +5,12 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
-/// Polls `probe` every 25 ms until it returns true or `timeout` passes.
+/// Polls `probe` every 25 ms until it returns true or `timeout` passes: the one place a thread
+/// of this binary sleeps, always on a real condition, always bounded.
+#[allow(
+    clippy::disallowed_methods,
+    reason = "the sanctioned bounded wait, for callers without a runtime"
+)]
 pub fn wait_until(
     what: &str,
     timeout: Duration,

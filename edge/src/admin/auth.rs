@@ -8,7 +8,7 @@
 //! while (`lockout`).
 
 use std::net::{IpAddr, SocketAddr};
-use std::time::Instant;
+use tokio::time::Instant;
 
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, Method, header};

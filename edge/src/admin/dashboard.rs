@@ -3,7 +3,7 @@
 //! static folder and no network, and nothing on the public listener can replace it. The data
 //! comes from the admin API (`/admin/status`, `/metrics`), which the page polls.
 
-use std::time::Instant;
+use tokio::time::Instant;
 
 use axum::extract::{FromRequest, Request, State};
 use axum::http::{StatusCode, header};

@@ -133,9 +133,10 @@ fn hex_id() -> String {
     format!("{:016x}", rand_u64())
 }
 
+/// A random number: `RandomState`'s keys are random per instance, so hashing anything gives one.
 fn rand_u64() -> u64 {
     use std::hash::{BuildHasher, RandomState};
-    RandomState::new().hash_one(std::time::SystemTime::now())
+    RandomState::new().hash_one(std::process::id())
 }
 
 pub fn config_text(
