@@ -17,6 +17,7 @@ pub mod page;
 pub mod proxy;
 pub mod redis_handle;
 pub mod reload;
+pub mod request_shape;
 pub mod respond;
 pub mod routes;
 pub mod tokens;

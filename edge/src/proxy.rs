@@ -28,7 +28,7 @@ use crate::tokens::stored::StoredTokens;
 use crate::tokens::used::UsedTokens;
 use crate::upstreams::{self, Origins, exchange};
 use crate::view::EventView;
-use crate::{client_ip, respond};
+use crate::{client_ip, request_shape, respond};
 
 /// The gatekeeper.
 pub struct Gatekeeper {
@@ -119,7 +119,7 @@ impl ProxyHttp for Gatekeeper {
             now: sale::time::now_millis(),
             // The raw header is copied out only for chunked requests, the rare case.
             both_lengths: req.headers.contains_key(http::header::TRANSFER_ENCODING)
-                && gate::sent_both_lengths(req, &session.to_h1_raw()),
+                && request_shape::sent_both_lengths(req, &session.to_h1_raw()),
         };
         let decision = gate::decide(&inputs, &route, req);
         match decision {
