@@ -18,12 +18,14 @@ use redis::streams::{
     StreamAutoClaimOptions, StreamAutoClaimReply, StreamId, StreamReadOptions, StreamReadReply,
 };
 use redis::{AsyncCommands, AsyncConnectionConfig, Client, RedisResult};
+use sale::EventId;
 use sale::redis_keys::EventKeys;
-use sale::{EventId, OrderStatus};
 use tokio::sync::watch;
 
+use super::LedgerError;
+use super::dead_letters::{RowRefusals, set_aside};
 use super::store::{OrderChange, OrderStore};
-use crate::metrics::{EventLabel, Metrics};
+use crate::metrics::Metrics;
 
 /// The consumer group every origin joins.
 pub const GROUP: &str = "ledger";
@@ -48,8 +50,8 @@ pub struct Ledger {
     store: OrderStore,
     consumer: String,
     metrics: Arc<Metrics>,
-    /// Database refusals per stream entry (stream key, entry id), for [`MAX_ROW_ATTEMPTS`].
-    refusals: Arc<std::sync::Mutex<HashMap<(String, String), u32>>>,
+    /// Database refusals per stream entry, for [`MAX_ROW_ATTEMPTS`].
+    refusals: Arc<RowRefusals>,
 }
 
 /// Which entries a read asks for.
@@ -244,13 +246,13 @@ impl Ledger {
         let mut readable: Vec<&StreamId> = Vec::with_capacity(entries.len());
         let mut changes: Vec<OrderChange> = Vec::with_capacity(entries.len());
         for entry in entries {
-            match parse_entry(event, entry) {
+            match super::entry::parse_entry(event, entry) {
                 Ok(change) => {
                     readable.push(entry);
                     changes.push(change);
                 }
                 Err(problem) => {
-                    self.set_aside(con, event, entry, &problem).await?;
+                    set_aside(con, event, entry, &problem, &self.metrics).await?;
                     acked.push(entry.id.as_str());
                 }
             }
@@ -264,16 +266,16 @@ impl Ledger {
                 for (entry, change) in readable.iter().zip(&changes) {
                     match self.store.apply_one(change).await {
                         Ok(()) => {
-                            self.forget_refusals(stream, entry);
+                            self.refusals.forget(stream, entry);
                             acked.push(entry.id.as_str());
                         }
                         // The database refused this row itself (a constraint, a bad value):
                         // counted, and set aside once it keeps failing.
                         Err(sqlx::Error::Database(e)) => {
                             let refusal = LedgerError::Refused(e.to_string());
-                            if self.refused_again(stream, entry) >= MAX_ROW_ATTEMPTS {
-                                self.set_aside(con, event, entry, &refusal).await?;
-                                self.forget_refusals(stream, entry);
+                            if self.refusals.count(stream, entry) >= MAX_ROW_ATTEMPTS {
+                                set_aside(con, event, entry, &refusal, &self.metrics).await?;
+                                self.refusals.forget(stream, entry);
                                 acked.push(entry.id.as_str());
                             } else {
                                 tracing::warn!(order = %change.order_id, error = %refusal, "ledger row not written; will retry");
@@ -291,59 +293,6 @@ impl Ledger {
         }
         Ok(())
     }
-
-    /// Counts one more database refusal of `entry`; returns the count.
-    fn refused_again(&self, stream: &str, entry: &StreamId) -> u32 {
-        let mut refusals = self
-            .refusals
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let count = refusals
-            .entry((stream.to_owned(), entry.id.clone()))
-            .or_default();
-        *count += 1;
-        *count
-    }
-
-    fn forget_refusals(&self, stream: &str, entry: &StreamId) {
-        let mut refusals = self
-            .refusals
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if !refusals.is_empty() {
-            refusals.remove(&(stream.to_owned(), entry.id.clone()));
-        }
-    }
-
-    /// Copies an entry that cannot be written, with why, to the event's dead-letter stream. The caller
-    /// acknowledges it afterwards; a crash in between only copies it twice.
-    async fn set_aside(
-        &self,
-        con: &mut MultiplexedConnection,
-        event: &EventId,
-        entry: &StreamId,
-        problem: &LedgerError,
-    ) -> RedisResult<()> {
-        tracing::error!(event = %event, entry = %entry.id, %problem, "ledger entry set aside as a dead letter");
-        let mut fields: Vec<(String, Vec<u8>)> = vec![
-            ("source_id".to_owned(), entry.id.clone().into_bytes()),
-            ("problem".to_owned(), problem.to_string().into_bytes()),
-        ];
-        for field in entry.map.keys() {
-            let value = entry.get::<Vec<u8>>(field).unwrap_or_default();
-            fields.push((format!("original.{field}"), value));
-        }
-        let _: String = con
-            .xadd(EventKeys::new(event).dead_letters, "*", &fields)
-            .await?;
-        self.metrics
-            .dead_letters
-            .get_or_create(&EventLabel {
-                event: event.as_str().to_owned(),
-            })
-            .inc();
-        Ok(())
-    }
 }
 
 async fn ensure_group(con: &mut MultiplexedConnection, stream: &str) -> RedisResult<()> {
@@ -352,46 +301,4 @@ async fn ensure_group(con: &mut MultiplexedConnection, stream: &str) -> RedisRes
         Err(e) if e.code() == Some("BUSYGROUP") => Ok(()),
         other => other,
     }
-}
-
-fn parse_entry(event: &EventId, entry: &StreamId) -> Result<OrderChange, LedgerError> {
-    let text = |field: &str| -> Result<String, LedgerError> {
-        entry
-            .get::<String>(field)
-            .ok_or_else(|| LedgerError::Malformed(format!("entry {} has no {field}", entry.id)))
-    };
-    let number = |field: &str| -> Result<i64, LedgerError> {
-        text(field)?.parse().map_err(|_| {
-            LedgerError::Malformed(format!("entry {} has a non-numeric {field}", entry.id))
-        })
-    };
-    Ok(OrderChange {
-        order_id: text("order")?,
-        event_id: event.as_str().to_owned(),
-        user_id: text("user")?,
-        quantity: number("qty")?,
-        status: OrderStatus::parse(&text("status")?).ok_or_else(|| {
-            LedgerError::Malformed(format!("entry {} has an unknown status", entry.id))
-        })?,
-        pay_by_ms: number("pay_by")?,
-        version: number("version")?,
-        at_ms: number("at")?,
-    })
-}
-
-/// Why a ledger pass stopped; the consumer logs it and starts over.
-#[derive(Debug, thiserror::Error)]
-pub enum LedgerError {
-    /// Redis connection or command failure.
-    #[error("redis: {0}")]
-    Redis(#[from] redis::RedisError),
-    /// The order database failed.
-    #[error("database: {0}")]
-    Database(#[from] sqlx::Error),
-    /// A stream entry without the fields the scripts always write.
-    #[error("malformed stream entry: {0}")]
-    Malformed(String),
-    /// The database refused one row (not the connection), [`MAX_ROW_ATTEMPTS`] times at most.
-    #[error("database refused the row: {0}")]
-    Refused(String),
 }

@@ -1,0 +1,33 @@
+//! Reading a stream entry back into the order change the scripts wrote.
+
+use redis::streams::StreamId;
+use sale::{EventId, OrderStatus};
+
+use super::LedgerError;
+use super::store::OrderChange;
+
+/// The change `entry` of `event`'s stream records.
+pub fn parse_entry(event: &EventId, entry: &StreamId) -> Result<OrderChange, LedgerError> {
+    let text = |field: &str| -> Result<String, LedgerError> {
+        entry
+            .get::<String>(field)
+            .ok_or_else(|| LedgerError::Malformed(format!("entry {} has no {field}", entry.id)))
+    };
+    let number = |field: &str| -> Result<i64, LedgerError> {
+        text(field)?.parse().map_err(|_| {
+            LedgerError::Malformed(format!("entry {} has a non-numeric {field}", entry.id))
+        })
+    };
+    Ok(OrderChange {
+        order_id: text("order")?,
+        event_id: event.as_str().to_owned(),
+        user_id: text("user")?,
+        quantity: number("qty")?,
+        status: OrderStatus::parse(&text("status")?).ok_or_else(|| {
+            LedgerError::Malformed(format!("entry {} has an unknown status", entry.id))
+        })?,
+        pay_by_ms: number("pay_by")?,
+        version: number("version")?,
+        at_ms: number("at")?,
+    })
+}
