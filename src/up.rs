@@ -2,6 +2,9 @@
 //! `[[origins]]` entry and the edge, each a child process in its own process group (so Ctrl-C
 //! reaches only `up`, which then stops them in order: edge, origins, Redis). If any child dies, the
 //! rest are stopped and the message says which one and where its log is.
+//!
+//! Over 300 lines because starting, supervising and reloading the stack are one sequence an
+//! operator reads top to bottom.
 
 use std::net::SocketAddr;
 use std::os::unix::process::CommandExt;

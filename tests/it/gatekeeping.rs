@@ -1,5 +1,7 @@
 //! Every refusal of the contract that the edge owns: status, code, Retry-After where due, and
 //! never a request reaching an origin.
+//!
+//! Over 300 lines because it holds every edge refusal of the contract, each its own test.
 
 use crate::harness::{Stack, StackOptions, fetch_token, post, status_and_json, token_and_buy};
 

@@ -1,5 +1,7 @@
 //! What operators and browsers rely on beyond buying: the page's caching and compression, the
 //! admin gate that opens or closes a sale early, the metrics, and the dashboard's sign-in.
+//!
+//! Over 300 lines because it holds each operator surface's own test.
 
 use reqwest::Method;
 use reqwest::header::{

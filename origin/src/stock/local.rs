@@ -9,6 +9,8 @@
 //! expired reservations are sold by whoever is still selling. When Redis reports zero seats the
 //! node remembers the event as sold out (and tells the edge); when seats come back, it forgets.
 //! A reload replaces the shares (events, weights, buffer) whole and keeps every allowance held.
+//!
+//! Over 300 lines with its unit tests (a third of the file), which build real configs.
 
 use std::collections::HashMap;
 use std::sync::Arc;
