@@ -8,6 +8,7 @@
 mod buy_path;
 mod classic_tokens;
 mod dashboard;
+mod docs;
 mod failover;
 mod gatekeeping;
 mod harness;
