@@ -62,6 +62,6 @@ impl Housekeeping {
 #[async_trait]
 impl BackgroundService for Housekeeping {
     async fn start(&self, shutdown: ShutdownWatch) {
-        sale::periodic::every(PERIOD, shutdown, || async { self.run_once() }).await;
+        sale::background::every(PERIOD, shutdown, || async { self.run_once() }).await;
     }
 }

@@ -6,7 +6,6 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use pingora::server::ShutdownWatch;
 use pingora::services::background::BackgroundService;
-use tokio::signal::unix::{SignalKind, signal};
 
 use crate::live_config::Live;
 use crate::upstreams::Origins;
@@ -21,25 +20,16 @@ pub struct ReloadOnHangup {
 
 #[async_trait]
 impl BackgroundService for ReloadOnHangup {
-    async fn start(&self, mut shutdown: ShutdownWatch) {
-        let mut hangups = match signal(SignalKind::hangup()) {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::error!(error = %e, "cannot listen for SIGHUP; reload through the admin API only");
-                return;
+    async fn start(&self, shutdown: ShutdownWatch) {
+        let reload = || async {
+            if self.live.reload().is_ok()
+                && let Err(e) = self.origins.update().await
+            {
+                tracing::warn!(error = %e, "origin list update failed after reload");
             }
         };
-        loop {
-            tokio::select! {
-                _ = hangups.recv() => {
-                    if self.live.reload().is_ok()
-                        && let Err(e) = self.origins.update().await
-                    {
-                        tracing::warn!(error = %e, "origin list update failed after reload");
-                    }
-                }
-                _ = shutdown.changed() => return,
-            }
+        if let Err(e) = sale::background::on_hangup(shutdown, reload).await {
+            tracing::error!(error = %e, "cannot listen for SIGHUP; reload through the admin API only");
         }
     }
 }

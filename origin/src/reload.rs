@@ -72,23 +72,17 @@ impl Reloader {
     }
 
     /// Reloads on every SIGHUP until `shutdown` turns true.
-    pub async fn on_hangup(self, mut shutdown: watch::Receiver<bool>) {
-        use tokio::signal::unix::{SignalKind, signal};
-        let mut hangups = match signal(SignalKind::hangup()) {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::error!(error = %e, "cannot listen for SIGHUP; this origin will not reload");
-                return;
+    pub async fn on_hangup(self, shutdown: watch::Receiver<bool>) {
+        let reload = || async {
+            match self.reload().await {
+                Ok(()) => tracing::info!("config reloaded"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "config reload refused; the running config stays")
+                }
             }
         };
-        loop {
-            tokio::select! {
-                _ = hangups.recv() => match self.reload().await {
-                    Ok(()) => tracing::info!("config reloaded"),
-                    Err(e) => tracing::warn!(error = %e, "config reload refused; the running config stays"),
-                },
-                _ = shutdown.changed() => return,
-            }
+        if let Err(e) = sale::background::on_hangup(shutdown, reload).await {
+            tracing::error!(error = %e, "cannot listen for SIGHUP; this origin will not reload");
         }
     }
 }

@@ -26,7 +26,7 @@ pub async fn run(
             sweep(&lifecycle, event).await;
         }
     };
-    sale::periodic::every(PERIOD, shutdown, sweep_all).await;
+    sale::background::every(PERIOD, shutdown, sweep_all).await;
 }
 
 async fn sweep(lifecycle: &Lifecycle, event: &EventId) {

@@ -5,6 +5,8 @@
 //! Everything here is pure (no I/O but reading the config file) and takes the current time as an
 //! argument, so callers and tests control the clock.
 
+#[cfg(feature = "tasks")]
+pub mod background;
 pub mod config;
 pub mod edge_signature;
 pub mod envelope;
@@ -14,8 +16,6 @@ pub mod ids;
 pub mod key_ring;
 pub mod operator_session;
 pub mod order_status;
-#[cfg(feature = "tasks")]
-pub mod periodic;
 pub mod purchase_token;
 pub mod redis_keys;
 pub mod refusal;

@@ -29,6 +29,16 @@ fn change(order: &str, user: &str, status: &str, version: i64) -> OrderChange {
     }
 }
 
+/// Reserves one seat for buyer `i` through the origin's own script, as a buy would.
+async fn reserve(engine: &StockEngine, event: &EventId, i: usize) {
+    let user = UserId::parse(&format!("u{i}")).unwrap();
+    let reply = engine
+        .reserve(event, &user, 1, &format!("nonce-{i}"))
+        .await
+        .unwrap();
+    assert!(matches!(reply, Reservation::Reserved { .. }), "{reply:?}");
+}
+
 async fn writes_are_idempotent_and_ordered(database: Database) {
     let stack = Stack::prepare(StackOptions {
         database,
@@ -145,20 +155,9 @@ async fn an_unreadable_entry_is_set_aside_and_the_orders_around_it_are_written()
     let engine = StockEngine::new(stack.redis().await);
     let event = stack.config.event("demo").unwrap().clone();
     engine.seed(&event).await.unwrap();
-    let reserve = |i: usize| {
-        let (engine, event) = (engine.clone(), event.clone());
-        async move {
-            let user = UserId::parse(&format!("u{i}")).unwrap();
-            let reply = engine
-                .reserve(&event.id, &user, 1, &format!("nonce-{i}"))
-                .await
-                .unwrap();
-            assert!(matches!(reply, Reservation::Reserved { .. }), "{reply:?}");
-        }
-    };
     // One entry no script would write, between real orders, all in the consumer's first batch.
-    reserve(0).await;
-    reserve(1).await;
+    reserve(&engine, &event.id, 0).await;
+    reserve(&engine, &event.id, 1).await;
     let keys = EventKeys::new(&event.id);
     let _: String = stack
         .redis()
@@ -170,8 +169,8 @@ async fn an_unreadable_entry_is_set_aside_and_the_orders_around_it_are_written()
         )
         .await
         .unwrap();
-    reserve(2).await;
-    reserve(3).await;
+    reserve(&engine, &event.id, 2).await;
+    reserve(&engine, &event.id, 3).await;
 
     stack.start_origin(0);
     let rows = stack.orders_reaching(4).await;
@@ -250,12 +249,7 @@ async fn a_row_the_database_keeps_refusing_is_set_aside_and_the_orders_behind_it
         .await
         .unwrap();
     for i in 0..3 {
-        let user = UserId::parse(&format!("u{i}")).unwrap();
-        let reply = engine
-            .reserve(&event.id, &user, 1, &format!("nonce-{i}"))
-            .await
-            .unwrap();
-        assert!(matches!(reply, Reservation::Reserved { .. }), "{reply:?}");
+        reserve(&engine, &event.id, i).await;
     }
 
     stack.start_origin(0);
@@ -291,20 +285,10 @@ async fn the_stream_is_trimmed_of_what_the_ledger_acknowledged_and_nothing_pendi
     engine.seed(&event).await.unwrap();
     let keys = EventKeys::new(&event.id);
     let mut redis = stack.redis().await;
-    let reserve = |i: usize| {
-        let (engine, event) = (engine.clone(), event.clone());
-        async move {
-            let user = UserId::parse(&format!("u{i}")).unwrap();
-            engine
-                .reserve(&event.id, &user, 1, &format!("nonce-{i}"))
-                .await
-                .unwrap();
-        }
-    };
     // Ten entries the group starts after (never needed by it), then one that stays pending on a
     // consumer that never comes back, then ten for the ledger.
     for i in 0..10 {
-        reserve(i).await;
+        reserve(&engine, &event.id, i).await;
     }
     let _: () = redis::cmd("XGROUP")
         .arg("CREATE")
@@ -314,7 +298,7 @@ async fn the_stream_is_trimmed_of_what_the_ledger_acknowledged_and_nothing_pendi
         .query_async(&mut redis)
         .await
         .unwrap();
-    reserve(10).await;
+    reserve(&engine, &event.id, 10).await;
     let options = redis::streams::StreamReadOptions::default()
         .group(origin::ledger::consumer::GROUP, "gone")
         .count(1);
@@ -324,7 +308,7 @@ async fn the_stream_is_trimmed_of_what_the_ledger_acknowledged_and_nothing_pendi
         .unwrap();
     let pending_id = taken.keys[0].ids[0].id.clone();
     for i in 11..21 {
-        reserve(i).await;
+        reserve(&engine, &event.id, i).await;
     }
 
     stack.start_origin(0);

@@ -4,7 +4,7 @@
 
 use reqwest::Method;
 
-use crate::harness::{Stack, StackOptions, eventually, fetch_token, post};
+use crate::harness::{Stack, StackOptions, eventually, fetch_token, post, token_and_buy};
 
 async fn buy_url(client: &reqwest::Client, stack: &Stack, user: &str) -> String {
     let (status, body) = fetch_token(client, stack, &stack.session(user)).await;
@@ -80,13 +80,7 @@ async fn a_second_pay_or_cancel_answers_the_order_as_it_is() {
     let stack = Stack::start(StackOptions::default()).await;
     let client = reqwest::Client::new();
     let alice = stack.session("alice");
-    let (status, order) = post(
-        &client,
-        &stack,
-        &buy_url(&client, &stack, "alice").await,
-        &alice,
-    )
-    .await;
+    let (status, order) = token_and_buy(&client, &stack, "alice").await;
     assert_eq!(status, 201);
     let pay = format!("/api/orders/{}/pay", order["order_id"].as_str().unwrap());
     for attempt in ["first", "retried"] {
@@ -99,13 +93,7 @@ async fn a_second_pay_or_cancel_answers_the_order_as_it_is() {
     }
 
     let bob = stack.session("bob");
-    let (status, order) = post(
-        &client,
-        &stack,
-        &buy_url(&client, &stack, "bob").await,
-        &bob,
-    )
-    .await;
+    let (status, order) = token_and_buy(&client, &stack, "bob").await;
     assert_eq!(status, 201);
     let id = order["order_id"].as_str().unwrap();
     for attempt in ["first", "retried"] {
@@ -175,26 +163,13 @@ async fn a_limit_above_one_writes_every_accepted_order_and_the_ledger_keeps_flow
     })
     .await;
     let client = reqwest::Client::new();
-    let alice = stack.session("alice");
     let mut accepted = Vec::new();
     for _ in 0..2 {
-        let (status, order) = post(
-            &client,
-            &stack,
-            &buy_url(&client, &stack, "alice").await,
-            &alice,
-        )
-        .await;
+        let (status, order) = token_and_buy(&client, &stack, "alice").await;
         assert_eq!(status, 201, "{order}");
         accepted.push(order["order_id"].as_str().unwrap().to_owned());
     }
-    let (status, body) = post(
-        &client,
-        &stack,
-        &buy_url(&client, &stack, "alice").await,
-        &alice,
-    )
-    .await;
+    let (status, body) = token_and_buy(&client, &stack, "alice").await;
     assert_eq!(
         (status, body["code"].as_str()),
         (409, Some("already_bought"))
@@ -205,14 +180,7 @@ async fn a_limit_above_one_writes_every_accepted_order_and_the_ledger_keeps_flow
     stack.kill_origin(0);
     stack.start_origin(0);
     stack.wait_until_origins_healthy().await;
-    let bob = stack.session("bob");
-    let (status, order) = post(
-        &client,
-        &stack,
-        &buy_url(&client, &stack, "bob").await,
-        &bob,
-    )
-    .await;
+    let (status, order) = token_and_buy(&client, &stack, "bob").await;
     assert_eq!(status, 201, "{order}");
     accepted.push(order["order_id"].as_str().unwrap().to_owned());
     let rows = stack.orders_reaching(3).await;

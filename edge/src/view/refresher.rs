@@ -80,7 +80,7 @@ async fn read_all(
 #[async_trait]
 impl BackgroundService for EventViewRefresher {
     async fn start(&self, shutdown: ShutdownWatch) {
-        sale::periodic::every(REFRESH, shutdown, || self.refresh()).await;
+        sale::background::every(REFRESH, shutdown, || self.refresh()).await;
     }
 }
 

@@ -233,7 +233,7 @@ pub async fn refill(
         }
         stock.publish(&metrics);
     };
-    sale::periodic::every(REFILL_PERIOD, shutdown, refill_once).await;
+    sale::background::every(REFILL_PERIOD, shutdown, refill_once).await;
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
-//! The one loop every background task of the edge and the origin runs: do a step every period
-//! until shutdown. A missed tick is not made up with a burst: the next step waits a full period.
+//! The loops the background tasks of the edge and the origin run, until shutdown: a step every
+//! period (a missed tick is not made up with a burst: the next step waits a full period), or a
+//! step on every SIGHUP.
 
 use std::future::Future;
 use std::time::Duration;
@@ -20,6 +21,26 @@ where
         tokio::select! {
             _ = ticker.tick() => step().await,
             _ = shutdown.changed() => return,
+        }
+    }
+}
+
+/// Runs `step` on every SIGHUP until `shutdown` turns true or its sender is gone; an error only
+/// when the handler cannot be installed.
+pub async fn on_hangup<F, Fut>(
+    mut shutdown: watch::Receiver<bool>,
+    mut step: F,
+) -> std::io::Result<()>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = ()>,
+{
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut hangups = signal(SignalKind::hangup())?;
+    loop {
+        tokio::select! {
+            _ = hangups.recv() => step().await,
+            _ = shutdown.changed() => return Ok(()),
         }
     }
 }
