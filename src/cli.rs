@@ -6,9 +6,6 @@ use clap::{Parser, Subcommand};
 
 use crate::commands;
 
-/// The default config path, relative to the repository root.
-pub const DEFAULT_CONFIG: &str = "config/flashgate.toml";
-
 /// flashgate: a flash-sale gatekeeper that sells every seat exactly once.
 #[derive(Debug, Parser)]
 #[command(name = "flashgate", version, about)]

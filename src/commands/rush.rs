@@ -6,7 +6,7 @@ use std::time::Duration;
 use anyhow::Result;
 use clap::Args;
 
-use crate::cli::DEFAULT_CONFIG;
+use super::DEFAULT_CONFIG;
 
 /// Simulate a flash crowd against a running stack and check every invariant afterwards.
 #[derive(Debug, Args)]

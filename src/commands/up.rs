@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::Args;
 
-use crate::cli::DEFAULT_CONFIG;
+use super::DEFAULT_CONFIG;
 
 /// Run the whole stack on this machine: Redis, the origins and the edge.
 #[derive(Debug, Args)]
