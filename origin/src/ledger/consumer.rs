@@ -104,6 +104,9 @@ impl Ledger {
         }
     }
 
+    /// The consumer's own connection, apart from the process's shared one: a blocking
+    /// XREADGROUP holds its connection for up to BLOCK_MS, which would stall every buy queued
+    /// behind it on a shared multiplexed connection.
     async fn connect(&self) -> RedisResult<MultiplexedConnection> {
         // Reads block for BLOCK_MS, so the reply timeout must be longer than that.
         let config = AsyncConnectionConfig::new()
