@@ -74,7 +74,10 @@ fn server_conf(live: &Live) -> ServerConf {
         upstream_keepalive_pool_size: 1024,
         // One retry per other origin: only connection failures are retried (nothing was sent).
         max_retries: config.origins.len().max(1),
-        work_stealing: true,
+        // Measured (docs/benchmarks.md): with two threads, stealing moved connections' tasks
+        // between cores and two threads served fewer refusals than one; without it each
+        // connection stays on the thread that accepted it.
+        work_stealing: false,
         ..ServerConf::default()
     }
 }
