@@ -29,6 +29,20 @@ fn change(order: &str, user: &str, status: &str, version: i64) -> OrderChange {
     }
 }
 
+/// Redis and a config for one origin (not started yet), with `demo` seeded through the origin's
+/// own engine.
+async fn one_origin_seeded() -> (Stack, StockEngine, sale::config::EventConfig) {
+    let stack = Stack::prepare(StackOptions {
+        weights: vec![1],
+        ..StackOptions::default()
+    })
+    .await;
+    let engine = StockEngine::new(stack.redis().await);
+    let event = stack.config.event("demo").unwrap().clone();
+    engine.seed(&event).await.unwrap();
+    (stack, engine, event)
+}
+
 /// Reserves one seat for buyer `i` through the origin's own script, as a buy would.
 async fn reserve(engine: &StockEngine, event: &EventId, i: usize) {
     let user = UserId::parse(&format!("u{i}")).unwrap();
@@ -147,14 +161,7 @@ async fn postgres_consumer_killed_mid_drain_loses_and_duplicates_nothing() {
 
 #[tokio::test]
 async fn an_unreadable_entry_is_set_aside_and_the_orders_around_it_are_written() {
-    let mut stack = Stack::prepare(StackOptions {
-        weights: vec![1],
-        ..StackOptions::default()
-    })
-    .await;
-    let engine = StockEngine::new(stack.redis().await);
-    let event = stack.config.event("demo").unwrap().clone();
-    engine.seed(&event).await.unwrap();
+    let (mut stack, engine, event) = one_origin_seeded().await;
     // One entry no script would write, between real orders, all in the consumer's first batch.
     reserve(&engine, &event.id, 0).await;
     reserve(&engine, &event.id, 1).await;
@@ -206,14 +213,7 @@ async fn an_unreadable_entry_is_set_aside_and_the_orders_around_it_are_written()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_row_the_database_keeps_refusing_is_set_aside_and_the_orders_behind_it_flow() {
-    let mut stack = Stack::prepare(StackOptions {
-        weights: vec![1],
-        ..StackOptions::default()
-    })
-    .await;
-    let engine = StockEngine::new(stack.redis().await);
-    let event = stack.config.event("demo").unwrap().clone();
-    engine.seed(&event).await.unwrap();
+    let (mut stack, engine, event) = one_origin_seeded().await;
     stack.store().await;
     let sale::config::DatabaseUrl::Sqlite(path) = &stack.config.origin.database_url else {
         panic!("the default test database is SQLite");
@@ -275,14 +275,7 @@ async fn a_row_the_database_keeps_refusing_is_set_aside_and_the_orders_behind_it
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_stream_is_trimmed_of_what_the_ledger_acknowledged_and_nothing_pending() {
-    let mut stack = Stack::prepare(StackOptions {
-        weights: vec![1],
-        ..StackOptions::default()
-    })
-    .await;
-    let engine = StockEngine::new(stack.redis().await);
-    let event = stack.config.event("demo").unwrap().clone();
-    engine.seed(&event).await.unwrap();
+    let (mut stack, engine, event) = one_origin_seeded().await;
     let keys = EventKeys::new(&event.id);
     let mut redis = stack.redis().await;
     // Ten entries the group starts after (never needed by it), then one that stays pending on a
