@@ -112,10 +112,7 @@ impl Stack {
     /// keeps the old one too.
     fn reload(&self, origins: &[SocketAddr]) {
         println!("reloading the config: origins, then the edge");
-        let version = |addr: SocketAddr| {
-            ready::http_body(addr, "/healthz", "")
-                .and_then(|body| body.strip_prefix("ok ")?.trim().parse::<u64>().ok())
-        };
+        let version = ready::origin_config_version;
         let before: Vec<Option<u64>> = origins.iter().map(|a| version(*a)).collect();
         for child in &self.origins {
             if let Err(e) = child.signal(nix::sys::signal::Signal::SIGHUP) {

@@ -9,10 +9,8 @@ use pingora::Result;
 use pingora::http::ResponseHeader;
 use pingora::proxy::Session;
 use sale::Refusal;
+use sale::refusal_response::RETRY_AFTER_SECS;
 use serde::Serialize;
-
-/// `Retry-After` of a 5xx: the same second the origin's answers give.
-const RETRY_AFTER: &str = "1";
 
 /// Headers beyond the defaults.
 pub type Extra<'a> = &'a [(&'static str, String)];
@@ -99,7 +97,7 @@ static REFUSAL_BODIES: LazyLock<HashMap<Refusal, Bytes>> = LazyLock::new(|| {
 /// Sends a contract refusal; a 5xx, always temporary, says when to retry.
 pub async fn refuse(session: &mut Session, refusal: Refusal, extra: Extra<'_>) -> Result<()> {
     let body = REFUSAL_BODIES.get(&refusal).cloned().unwrap_or_default();
-    let retry = [("retry-after", RETRY_AFTER.to_owned())];
+    let retry = [("retry-after", RETRY_AFTER_SECS.to_string())];
     let extra = if refusal.status() >= 500 && extra.is_empty() {
         &retry
     } else {

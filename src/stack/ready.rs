@@ -64,6 +64,12 @@ pub fn http_body(addr: SocketAddr, path: &str, bearer: &str) -> Option<String> {
     (head.starts_with("HTTP/1.") && head.get(9..12) == Some("200")).then(|| body.to_owned())
 }
 
+/// The config version an origin at `addr` reports on `/healthz` (`ok N`: the configs it has put
+/// in force, 1 until it reloads), if it answers.
+pub fn origin_config_version(addr: SocketAddr) -> Option<u64> {
+    http_body(addr, "/healthz", "").and_then(|body| body.strip_prefix("ok ")?.trim().parse().ok())
+}
+
 /// Whether something accepts TCP connections on `addr`.
 pub fn port_open(addr: SocketAddr) -> bool {
     TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok()

@@ -43,8 +43,7 @@ impl Stack {
 
     /// The config version origin `i` reports on `/healthz` (1 until it reloads).
     pub fn origin_config_version(&self, i: usize) -> Option<u64> {
-        ready::http_body(self.origin_addrs[i], "/healthz", "")
-            .and_then(|body| body.strip_prefix("ok ")?.trim().parse().ok())
+        ready::origin_config_version(self.origin_addrs[i])
     }
 
     /// Reloads every component the way `flashgate up` does on SIGHUP: each origin, waiting
