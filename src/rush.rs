@@ -31,8 +31,9 @@ use self::user::Flow;
 pub struct RushOptions {
     /// The config of the stack (for session keys, Redis and the database).
     pub config: PathBuf,
-    /// The edge, `http://host:port`; defaults to the config's `edge.listen`.
-    pub target: Option<String>,
+    /// The edges, `http://host:port`, buyers spread over them; defaults to the config's
+    /// `edge.listen`.
+    pub edges: Vec<String>,
     /// The event.
     pub event: String,
     /// Distinct buyers.
@@ -84,10 +85,11 @@ pub fn run(options: RushOptions) -> Result<()> {
 }
 
 async fn simulate(config: &Config, options: &RushOptions) -> Result<Summary> {
-    let base = options
-        .target
-        .clone()
-        .unwrap_or_else(|| format!("http://{}", config.edge.listen));
+    let mut edges = options.edges.clone();
+    if edges.is_empty() {
+        edges.push(format!("http://{}", config.edge.listen));
+    }
+    let base = edges[0].clone();
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(options.concurrency)
         .tcp_nodelay(true)
@@ -96,7 +98,7 @@ async fn simulate(config: &Config, options: &RushOptions) -> Result<Summary> {
     let started = Instant::now();
     let flow = Arc::new(Flow {
         client: client.clone(),
-        base: base.clone(),
+        edges,
         event: options.event.clone(),
         session_keys: config.secrets.session_keys.clone(),
         pay_share: options.pay_share,

@@ -1,7 +1,8 @@
-//! `flashgate up`: the whole stack on this machine. Starts a private Redis, one origin per
-//! `[[origins]]` entry and the edge, each a child process in its own process group (so Ctrl-C
-//! reaches only `up`, which then stops them in order: edge, origins, Redis). If any child dies, the
-//! rest are stopped and the message says which one and where its log is.
+//! `flashgate up`: the whole stack on this machine. Starts a private Redis (one server, or with
+//! `--redis-cluster` a real local Redis Cluster), one origin per `[[origins]]` entry and the edge
+//! (or `--edges N` of them), each a child process in its own process group (so Ctrl-C reaches only
+//! `up`, which then stops them in order: edges, origins, Redis). If any child dies, the rest are
+//! stopped and the message says which one and where its log is.
 //!
 //! Over 300 lines because starting, supervising and reloading the stack are one sequence an
 //! operator reads top to bottom.
@@ -16,7 +17,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use sale::Config;
 use sale::config::Environment;
 
-use crate::stack::{Component, RedisServer, ready};
+use crate::stack::{Component, RedisCluster, RedisServer, ready};
 
 /// How long each component gets to become ready.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
@@ -42,6 +43,10 @@ pub struct Rehearsal {
     pub opens_in: Option<String>,
     /// Start from empty Redis data and order database.
     pub fresh: bool,
+    /// Run on a local Redis Cluster as `[up] redis_cluster` describes, instead of one server.
+    pub redis_cluster: bool,
+    /// How many edges to run (at least 1).
+    pub edges: u16,
 }
 
 impl Rehearsal {
@@ -70,16 +75,35 @@ fn component(config: &Path, vars: &[(&'static str, String)], args: &[&str]) -> R
     Ok(command)
 }
 
+/// The stack's Redis: one server or a cluster.
+enum StackRedis {
+    Node(RedisServer),
+    Cluster(RedisCluster),
+}
+
+impl StackRedis {
+    fn processes(&mut self) -> Vec<&mut Component> {
+        match self {
+            Self::Node(server) => server.process_mut().into_iter().collect(),
+            Self::Cluster(cluster) => cluster
+                .nodes
+                .iter_mut()
+                .filter_map(RedisServer::process_mut)
+                .collect(),
+        }
+    }
+}
+
 /// The running stack, stopped in dependency order when dropped.
 struct Stack {
-    edge: Option<Component>,
+    edges: Vec<Component>,
     origins: Vec<Component>,
-    redis: Option<RedisServer>,
+    redis: Option<StackRedis>,
 }
 
 impl Drop for Stack {
     fn drop(&mut self) {
-        if let Some(mut edge) = self.edge.take() {
+        for mut edge in self.edges.drain(..) {
             edge.stop();
         }
         for mut origin in self.origins.drain(..) {
@@ -92,9 +116,13 @@ impl Drop for Stack {
 impl Stack {
     /// The first child that has exited, with its status.
     fn crashed(&mut self) -> Option<String> {
-        let redis = self.redis.as_mut().and_then(RedisServer::process_mut);
+        let redis = self
+            .redis
+            .as_mut()
+            .map(StackRedis::processes)
+            .unwrap_or_default();
         let children = self
-            .edge
+            .edges
             .iter_mut()
             .chain(self.origins.iter_mut())
             .chain(redis);
@@ -106,7 +134,7 @@ impl Stack {
         None
     }
 
-    /// Forwards a reload to every component: origins first, and the edge only once every
+    /// Forwards a reload to every component: origins first, and the edges only once every
     /// origin has put the new file in force, so an event or key the edge starts using is
     /// already known behind it. If an origin refuses the file (its log says why), the edge
     /// keeps the old one too.
@@ -131,40 +159,68 @@ impl Stack {
                 return;
             }
         }
-        if let Some(edge) = &self.edge
-            && let Err(e) = edge.signal(nix::sys::signal::Signal::SIGHUP)
-        {
-            eprintln!("cannot signal the edge: {e}");
+        for edge in &self.edges {
+            if let Err(e) = edge.signal(nix::sys::signal::Signal::SIGHUP) {
+                eprintln!("cannot signal {}: {e}", edge.name);
+            }
         }
     }
 }
 
-fn preflight(config: &Config, redis: SocketAddr) -> Result<()> {
-    if !crate::stack::redis_server::installed(&config.up.redis_server) {
-        bail!(
-            "{} is not installed; run scripts/up (which installs it) or apt-get install redis-server",
-            config.up.redis_server
-        );
+/// Every address the stack will listen on, with its owner, for a clear message when one is
+/// taken.
+fn needed_addresses(config: &Config, rehearsal: &Rehearsal) -> Result<Vec<(SocketAddr, String)>> {
+    let mut needs = Vec::new();
+    if rehearsal.redis_cluster {
+        for port in config.up.redis_cluster.ports() {
+            let node = SocketAddr::from(([127, 0, 0, 1], port));
+            let bus = SocketAddr::from(([127, 0, 0, 1], port + 10_000));
+            needs.push((node, format!("Redis Cluster node {node}")));
+            needs.push((bus, format!("the cluster bus of node {node}")));
+        }
+    } else {
+        let sale::config::RedisTarget::Node(url) = &config.redis.target else {
+            bail!("`up` starts its own Redis: give redis.url (or run with --redis-cluster)");
+        };
+        needs.push((redis_addr(url)?, "redis-server".to_owned()));
     }
-    let mut needs = vec![(redis, "redis-server".to_owned())];
     needs.extend(
         config
             .origins
             .iter()
             .map(|o| (o.listen, format!("origin {}", o.listen))),
     );
-    needs.push((config.edge.listen, "the edge".to_owned()));
-    needs.push((
-        config.edge.admin_listen,
-        "the edge's admin listener".to_owned(),
-    ));
-    for (addr, owner) in needs {
+    for i in 0..rehearsal.edges {
+        let (listen, admin) = edge_addresses(config, i);
+        needs.push((listen, format!("edge {i}")));
+        needs.push((admin, format!("edge {i}'s admin listener")));
+    }
+    Ok(needs)
+}
+
+/// The public and admin addresses of edge `i` of the fleet.
+fn edge_addresses(config: &Config, i: u16) -> (SocketAddr, SocketAddr) {
+    let mut listen = config.edge.listen;
+    let mut admin = config.edge.admin_listen;
+    listen.set_port(listen.port().saturating_add(i));
+    admin.set_port(admin.port().saturating_add(i));
+    (listen, admin)
+}
+
+fn preflight(config: &Config, rehearsal: &Rehearsal) -> Result<()> {
+    if !crate::stack::redis_server::installed(&config.up.redis_server) {
+        bail!(
+            "{} is not installed; run scripts/up (which installs it) or apt-get install redis-server",
+            config.up.redis_server
+        );
+    }
+    for (addr, owner) in needed_addresses(config, rehearsal)? {
         ready::ensure_free(addr, &owner).map_err(|e| anyhow!(e))?;
     }
     Ok(())
 }
 
-fn print_banner(config: &Config, config_path: &Path, log_dir: &Path) {
+fn print_banner(config: &Config, edges: u16, config_path: &Path, log_dir: &Path) {
     let base = format!("http://{}", config.edge.listen);
     println!("flashgate is up");
     for event in &config.events {
@@ -189,11 +245,12 @@ fn print_banner(config: &Config, config_path: &Path, log_dir: &Path) {
             origin.weight.get()
         );
     }
-    println!(
-        "  dashboard http://{}/admin/dashboard (sign in with secrets.admin_token)",
-        config.edge.admin_listen
-    );
-    println!("  redis     {}", config.redis_url);
+    for i in 0..edges {
+        let (listen, admin) = edge_addresses(config, i);
+        println!("  edge      http://{listen}, dashboard http://{admin}/admin/dashboard");
+    }
+    println!("  (sign in to a dashboard with secrets.admin_token)");
+    println!("  redis     {}", config.redis.target);
     println!("  logs      {}", log_dir.display());
     println!(
         "  session   flashgate mint-session --config {} --user alice",
@@ -204,10 +261,11 @@ fn print_banner(config: &Config, config_path: &Path, log_dir: &Path) {
 
 /// Removes the Redis data and (SQLite) order database of previous runs.
 fn forget_data(config: &Config, var: &Path) -> Result<()> {
-    let redis_dir = var.join("redis");
-    if redis_dir.exists() {
-        std::fs::remove_dir_all(&redis_dir)
-            .with_context(|| format!("cannot remove {}", redis_dir.display()))?;
+    for redis_dir in [var.join("redis"), var.join("redis-cluster")] {
+        if redis_dir.exists() {
+            std::fs::remove_dir_all(&redis_dir)
+                .with_context(|| format!("cannot remove {}", redis_dir.display()))?;
+        }
     }
     if let sale::config::DatabaseUrl::Sqlite(path) = &config.origin.database_url {
         for suffix in ["", "-wal", "-shm"] {
@@ -221,18 +279,34 @@ fn forget_data(config: &Config, var: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Starts the stack and supervises it until Ctrl-C, SIGTERM or a crash.
-pub fn run(config_path: &Path, rehearsal: &Rehearsal) -> Result<()> {
-    let config_path = std::path::absolute(config_path).context("cannot resolve the config path")?;
-    let vars = rehearsal.vars(sale::time::now_millis());
+/// The config as every component will see it, with `vars` applied.
+fn load(config_path: &Path, vars: &[(&'static str, String)]) -> Result<Config> {
     let mut env = Environment::from_process();
     env.vars
         .extend(vars.iter().map(|(k, v)| ((*k).to_owned(), v.clone())));
     env.epoch = vars[0].1.parse().unwrap_or(env.epoch);
-    let config = Config::load(&config_path, &env)
-        .with_context(|| format!("config {}", config_path.display()))?;
-    let redis_addr = redis_addr(&config.redis_url)?;
-    preflight(&config, redis_addr)?;
+    Config::load(config_path, &env).with_context(|| format!("config {}", config_path.display()))
+}
+
+/// Starts the stack and supervises it until Ctrl-C, SIGTERM or a crash.
+pub fn run(config_path: &Path, rehearsal: &Rehearsal) -> Result<()> {
+    let config_path = std::path::absolute(config_path).context("cannot resolve the config path")?;
+    if rehearsal.edges == 0 {
+        bail!("--edges must be at least 1");
+    }
+    let mut vars = rehearsal.vars(sale::time::now_millis());
+    let mut config = load(&config_path, &vars)?;
+    if rehearsal.redis_cluster {
+        let seeds: Vec<String> = config
+            .up
+            .redis_cluster
+            .ports()
+            .map(|port| format!("redis://127.0.0.1:{port}"))
+            .collect();
+        vars.push((Environment::REDIS_CLUSTER_VAR, seeds.join(",")));
+        config = load(&config_path, &vars)?;
+    }
+    preflight(&config, rehearsal)?;
 
     let var = config.up.var_dir.clone();
     if rehearsal.fresh {
@@ -240,14 +314,30 @@ pub fn run(config_path: &Path, rehearsal: &Rehearsal) -> Result<()> {
     }
     let log_dir: PathBuf = var.join("log");
     let mut stack = Stack {
-        edge: None,
+        edges: Vec::new(),
         origins: Vec::new(),
         redis: None,
     };
-    stack.redis = Some(
-        RedisServer::start(&config.up.redis_server, redis_addr, &var.join("redis"))
+    stack.redis = Some(match &config.redis.target {
+        sale::config::RedisTarget::Cluster(_) => {
+            println!("starting a local Redis Cluster");
+            let plan = config.up.redis_cluster;
+            let localhost = std::net::IpAddr::from([127, 0, 0, 1]);
+            let dir = var.join("redis-cluster");
+            StackRedis::Cluster(
+                RedisCluster::start(&config.up.redis_server, plan, localhost, &dir)
+                    .map_err(|e| anyhow!(e))?,
+            )
+        }
+        sale::config::RedisTarget::Node(url) => StackRedis::Node(
+            RedisServer::start(
+                &config.up.redis_server,
+                redis_addr(url)?,
+                &var.join("redis"),
+            )
             .map_err(|e| anyhow!(e))?,
-    );
+        ),
+    });
 
     for node in &config.origins {
         let addr = node.listen.to_string();
@@ -261,15 +351,25 @@ pub fn run(config_path: &Path, rehearsal: &Rehearsal) -> Result<()> {
         stack.origins.push(child);
     }
 
-    let log = log_dir.join("edge.log");
-    let mut edge = Component::spawn("edge", component(&config_path, &vars, &["edge"])?, &log)?;
-    ready::wait_until("the edge", START_TIMEOUT, || {
-        edge.exited().is_none() && ready::http_ok(config.edge.listen, "/")
-    })
-    .map_err(|e| anyhow!("{e}; see {}", log.display()))?;
-    stack.edge = Some(edge);
+    for i in 0..rehearsal.edges {
+        let mut edge_vars = vars.clone();
+        edge_vars.push((Environment::EDGE_INDEX_VAR, i.to_string()));
+        let (name, log) = if rehearsal.edges == 1 {
+            ("edge".to_owned(), log_dir.join("edge.log"))
+        } else {
+            (format!("edge {i}"), log_dir.join(format!("edge-{i}.log")))
+        };
+        let command = component(&config_path, &edge_vars, &["edge"])?;
+        let mut edge = Component::spawn(name.clone(), command, &log)?;
+        let (listen, _) = edge_addresses(&config, i);
+        ready::wait_until(&name, START_TIMEOUT, || {
+            edge.exited().is_none() && ready::http_ok(listen, "/")
+        })
+        .map_err(|e| anyhow!("{e}; see {}", log.display()))?;
+        stack.edges.push(edge);
+    }
 
-    print_banner(&config, &config_path, &log_dir);
+    print_banner(&config, rehearsal.edges, &config_path, &log_dir);
     let origins: Vec<SocketAddr> = config.origins.iter().map(|o| o.listen).collect();
     supervise(&mut stack, &origins)
 }
@@ -296,7 +396,7 @@ fn supervise(stack: &mut Stack, origins: &[SocketAddr]) -> Result<()> {
                 }
             }
         }
-        println!("stopping: edge, origins, redis");
+        println!("stopping: edges, origins, redis");
         Ok(())
     })
 }

@@ -39,9 +39,6 @@ pub enum LoadError {
     /// The static folder it names cannot be served.
     #[error("edge.static_dir: {0}")]
     Page(#[from] PageError),
-    /// `redis.url` cannot be used.
-    #[error("redis.url: {0}")]
-    Redis(redis::RedisError),
 }
 
 /// The current snapshot and where to reload it from.

@@ -4,8 +4,8 @@
 //! weaker Redis, or one that will not say (`CONFIG` renamed away, as managed services do), is
 //! refused at start, or only warned about when `redis.on_weak_durability = "warn"`.
 
-use redis::aio::ConnectionLike;
 use sale::config::{Durability, Fsync};
+use sale::redis_link::RedisLink;
 
 /// What the check found, when it is not what the config requires.
 #[derive(Debug, thiserror::Error)]
@@ -29,31 +29,42 @@ pub enum DurabilityError {
     Unknown(redis::RedisError),
 }
 
-async fn config_value(con: &mut impl ConnectionLike, name: &str) -> redis::RedisResult<String> {
-    let (_, value): (String, String) = redis::cmd("CONFIG")
-        .arg("GET")
-        .arg(name)
-        .query_async(con)
-        .await?;
-    Ok(value)
+/// `CONFIG GET name` on every primary.
+async fn config_values(con: &mut RedisLink, name: &str) -> redis::RedisResult<Vec<String>> {
+    let mut get = redis::cmd("CONFIG");
+    get.arg("GET").arg(name);
+    let mut values = Vec::new();
+    for (_, reply) in con.on_every_primary(get).await? {
+        let (_, value): (String, String) = redis::FromRedisValue::from_redis_value(reply)?;
+        values.push(value);
+    }
+    Ok(values)
 }
 
-/// How Redis persists, as it reports it.
-async fn persistence(con: &mut impl ConnectionLike) -> Result<Fsync, DurabilityError> {
-    let appendonly = config_value(con, "appendonly")
+/// How Redis persists, as it reports it: on a cluster, the weakest of its primaries, since an
+/// order is only as safe as the shard that holds it.
+async fn persistence(con: &mut RedisLink) -> Result<Fsync, DurabilityError> {
+    let appendonly = config_values(con, "appendonly")
         .await
         .map_err(DurabilityError::Unknown)?;
-    let appendfsync = config_value(con, "appendfsync")
+    let appendfsync = config_values(con, "appendfsync")
         .await
         .map_err(DurabilityError::Unknown)?;
-    Ok(Fsync::of_redis(&appendonly, &appendfsync))
+    appendonly
+        .iter()
+        .zip(&appendfsync)
+        .map(|(only, fsync)| Fsync::of_redis(only, fsync))
+        .min()
+        .ok_or_else(|| {
+            DurabilityError::Unknown(redis::RedisError::from((
+                redis::ErrorKind::Client,
+                "no primary answered CONFIG GET",
+            )))
+        })
 }
 
 /// Checks Redis against `required`: an error only when the config says to refuse.
-pub async fn check(
-    con: &mut impl ConnectionLike,
-    required: Durability,
-) -> Result<(), DurabilityError> {
+pub async fn check(con: &mut RedisLink, required: Durability) -> Result<(), DurabilityError> {
     let verdict = match persistence(con).await {
         Ok(found) if found >= required.required => return Ok(()),
         Ok(found) => DurabilityError::Weaker {

@@ -16,6 +16,15 @@ pub enum OriginError {
     /// with the same purchase token finds the order instead of reserving twice.
     #[error("redis: {0}")]
     Redis(#[from] redis::RedisError),
+    /// 503 `unavailable`: the change was made but fewer replicas than `redis.min_replica_acks`
+    /// confirmed it in time. A retry of the same link returns the order once they do.
+    #[error("only {acked} of {wanted} replicas confirmed the change in time")]
+    NotReplicated {
+        /// Replicas that confirmed.
+        acked: u32,
+        /// Replicas required.
+        wanted: u32,
+    },
     /// 503 `unavailable`: the order database did not answer.
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
@@ -35,7 +44,7 @@ impl OriginError {
     pub fn refusal(&self) -> Refusal {
         match self {
             Self::Refused(refusal) => *refusal,
-            Self::Redis(_) | Self::Database(_) => Refusal::Unavailable,
+            Self::Redis(_) | Self::NotReplicated { .. } | Self::Database(_) => Refusal::Unavailable,
             Self::Unexpected(_) => Refusal::Internal,
         }
     }
@@ -45,7 +54,7 @@ impl IntoResponse for OriginError {
     fn into_response(self) -> Response {
         match &self {
             Self::Refused(_) => {}
-            Self::Redis(_) | Self::Database(_) => {
+            Self::Redis(_) | Self::NotReplicated { .. } | Self::Database(_) => {
                 tracing::warn!(error = %self, "dependency unavailable")
             }
             Self::Unexpected(_) => tracing::error!(error = %self, "internal error"),

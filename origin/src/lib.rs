@@ -21,8 +21,8 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use redis::aio::ConnectionManagerConfig;
 use sale::Config;
+use sale::redis_link::{LinkOptions, RedisLink};
 use thiserror::Error;
 use tokio::net::TcpListener;
 
@@ -32,6 +32,7 @@ use crate::state::AppState;
 use crate::stock::StockEngine;
 use crate::stock::lifecycle::Lifecycle;
 use crate::stock::local::LocalStock;
+use crate::stock::replication::Replication;
 
 /// Longest a buy waits on Redis before answering 503. Far above a healthy script's microseconds,
 /// short enough that a client's retry (same token, same order) comes soon.
@@ -67,15 +68,16 @@ pub async fn run(
 ) -> Result<(), OriginStartError> {
     let addr = listener.local_addr()?;
     let node = format!("origin@{addr}");
-    let client = redis::Client::open(config.redis_url.as_str())?;
-    let manager_config = ConnectionManagerConfig::new()
-        .set_response_timeout(Some(REDIS_REPLY_TIMEOUT))
-        .set_connection_timeout(Some(Duration::from_secs(1)));
-    let redis = client
-        .get_connection_manager_with_config(manager_config)
-        .await?;
-    durability::check(&mut redis.clone(), config.redis_durability).await?;
-    let stock = StockEngine::new(redis.clone());
+    let options = LinkOptions {
+        response_timeout: Some(REDIS_REPLY_TIMEOUT),
+        connection_timeout: Duration::from_secs(1),
+        retries: 2,
+    };
+    let redis = RedisLink::open(&config.redis.target, options).await?;
+    let redis_target = config.redis.target.clone();
+    durability::check(&mut redis.clone(), config.redis.durability).await?;
+    let replication = Replication::new(config.redis.replica_acks);
+    let stock = StockEngine::new(redis.clone(), replication);
     let local = Arc::new(LocalStock::new(&config, addr));
     for event in &config.events {
         let remaining = stock.seed(event).await?;
@@ -87,7 +89,7 @@ pub async fn run(
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let (events, events_in_force) =
         tokio::sync::watch::channel(config.events.iter().map(|e| e.id.clone()).collect());
-    let lifecycle = Lifecycle::new(redis.clone());
+    let lifecycle = Lifecycle::new(redis.clone(), replication);
     let metrics = Arc::new(metrics::Metrics::new());
     let state = AppState::new(
         Arc::new(config),
@@ -98,7 +100,7 @@ pub async fn run(
     );
     let mut background = vec![
         tokio::spawn(
-            Ledger::new(client, store, node.clone(), metrics.clone())
+            Ledger::new(redis_target, store, node.clone(), metrics.clone())
                 .run(events_in_force.clone(), stopped.clone()),
         ),
         tokio::spawn(sweeper::run(lifecycle, events_in_force, stopped.clone())),

@@ -14,10 +14,10 @@ use std::fmt;
 use std::time::Duration;
 
 use redis::AsyncCommands;
-use redis::aio::ConnectionManager;
 use sale::OrderStatus;
 use sale::config::EventConfig;
 use sale::redis_keys::EventKeys;
+use sale::redis_link::RedisLink;
 
 use crate::ledger::consumer::GROUP;
 use crate::ledger::{OrderStore, StoredOrder};
@@ -93,7 +93,7 @@ pub enum ReconcileError {
 /// Reads a whole hash in slices (HSCAN), so a big event neither stalls Redis with one huge
 /// reply nor runs into the client's reply timeout.
 async fn scan_hash<V: redis::FromRedisValue>(
-    redis: &mut ConnectionManager,
+    redis: &mut RedisLink,
     key: &str,
 ) -> Result<HashMap<String, V>, ReconcileError> {
     let mut all = HashMap::new();
@@ -116,7 +116,7 @@ async fn scan_hash<V: redis::FromRedisValue>(
 
 /// Stream entries the ledger has not acknowledged: pending plus not yet delivered.
 pub async fn ledger_backlog(
-    redis: &mut ConnectionManager,
+    redis: &mut RedisLink,
     event: &EventConfig,
 ) -> Result<u64, ReconcileError> {
     let stream = EventKeys::new(&event.id).stream;
@@ -151,7 +151,7 @@ pub async fn ledger_backlog(
 /// Compares Redis and the database for `event`, first waiting up to `wait` for the ledger to
 /// catch up (a backlog is not a mismatch, just not yet written).
 pub async fn reconcile(
-    redis: &mut ConnectionManager,
+    redis: &mut RedisLink,
     store: &OrderStore,
     event: &EventConfig,
     wait: Duration,

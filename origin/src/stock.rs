@@ -7,15 +7,17 @@
 pub mod lifecycle;
 pub mod local;
 pub mod purchase;
+pub mod replication;
 
-use redis::aio::ConnectionManager;
 use redis::{AsyncCommands, Script};
 use sale::config::EventConfig;
 use sale::redis_keys::EventKeys;
+use sale::redis_link::RedisLink;
 use sale::{EventId, OrderId, Refusal, UserId};
 
 use crate::error::OriginError;
 use crate::orders::OrderRecord;
+use replication::Replication;
 
 /// The outcome of a reservation attempt.
 #[derive(Debug)]
@@ -48,7 +50,8 @@ pub enum Reservation {
 /// Seat operations on Redis.
 #[derive(Clone)]
 pub struct StockEngine {
-    redis: ConnectionManager,
+    redis: RedisLink,
+    replication: Replication,
     seed: std::sync::Arc<Script>,
     reserve: std::sync::Arc<Script>,
 }
@@ -60,10 +63,11 @@ impl std::fmt::Debug for StockEngine {
 }
 
 impl StockEngine {
-    /// An engine over `redis`.
-    pub fn new(redis: ConnectionManager) -> Self {
+    /// An engine over `redis`, confirming each reservation as `replication` says.
+    pub fn new(redis: RedisLink, replication: Replication) -> Self {
         Self {
             redis,
+            replication,
             seed: std::sync::Arc::new(Script::new(include_str!("stock/seed.lua"))),
             reserve: std::sync::Arc::new(Script::new(concat!(
                 include_str!("stock/common.lua"),
@@ -117,6 +121,7 @@ impl StockEngine {
     ) -> Result<Reservation, OriginError> {
         let keys = EventKeys::new(event);
         let order_id = OrderId::generate(event);
+        let mut redis = self.redis.clone();
         let reply: Vec<String> = self
             .reserve
             .key(&keys.seats)
@@ -129,9 +134,13 @@ impl StockEngine {
             .arg(quantity)
             .arg(nonce)
             .arg(order_id.as_str())
-            .invoke_async(&mut self.redis.clone())
+            .invoke_async(&mut redis)
             .await?;
-        parse_reply(&reply)
+        let reservation = parse_reply(&reply)?;
+        if !matches!(reservation, Reservation::Refused { .. }) {
+            self.replication.confirm(&mut redis, &keys.seats).await?;
+        }
+        Ok(reservation)
     }
 }
 

@@ -6,6 +6,7 @@
 //! section; parsing, validation and reload rules live in `config/`.
 
 mod raw;
+mod redis_section;
 pub mod reload;
 mod validate;
 pub mod values;
@@ -34,10 +35,8 @@ pub struct Config {
     pub origins: Vec<OriginNode>,
     /// Settings every origin shares.
     pub origin: OriginConfig,
-    /// Redis connection URL.
-    pub redis_url: String,
-    /// What an origin requires of Redis's persistence.
-    pub redis_durability: Durability,
+    /// Where Redis is and what an origin requires of it.
+    pub redis: RedisConfig,
     /// Keys and tokens.
     pub secrets: Secrets,
     /// Purchase token and session lifetimes.
@@ -174,6 +173,64 @@ impl Fsync {
     }
 }
 
+/// `[redis]`, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RedisConfig {
+    /// One server or a cluster.
+    pub target: RedisTarget,
+    /// What an origin requires of Redis's persistence.
+    pub durability: Durability,
+    /// The replication every order change waits for.
+    pub replica_acks: ReplicaAcks,
+}
+
+/// Where Redis is: `redis.url` or `redis.cluster`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RedisTarget {
+    /// One server.
+    Node(String),
+    /// A Redis Cluster, reached through these seed nodes.
+    Cluster(Vec<String>),
+}
+
+impl fmt::Display for RedisTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Node(url) => f.write_str(url),
+            Self::Cluster(seeds) => write!(f, "cluster {}", seeds.join(" ")),
+        }
+    }
+}
+
+/// `redis.min_replica_acks` and `redis.replica_ack_timeout`, validated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReplicaAcks {
+    /// Replicas that must hold an order change before it is answered; 0 = no `WAIT`.
+    pub min: u32,
+    /// How long to wait for them.
+    pub timeout: Duration,
+}
+
+/// `[up] redis_cluster`, validated: the local cluster `up --redis-cluster` starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClusterPlan {
+    /// Primaries (shards).
+    pub primaries: u16,
+    /// Replicas of each primary.
+    pub replicas: u16,
+    /// The first node's port; the others count up from it.
+    pub first_port: u16,
+}
+
+impl ClusterPlan {
+    /// Every node's port, primaries first (the order `redis-cli --cluster create` assigns).
+    pub fn ports(&self) -> impl Iterator<Item = u16> + use<> {
+        let count = self.primaries * (1 + self.replicas);
+        let first = self.first_port;
+        (0..count).map(move |i| first + i)
+    }
+}
+
 /// `redis.durability` and `redis.on_weak_durability`, validated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Durability {
@@ -234,6 +291,8 @@ pub struct UpConfig {
     pub var_dir: PathBuf,
     /// The Redis server program.
     pub redis_server: String,
+    /// The local cluster `up --redis-cluster` starts.
+    pub redis_cluster: ClusterPlan,
 }
 
 impl Config {
@@ -257,7 +316,10 @@ impl Config {
         let mut raw: RawConfig =
             toml::from_str(text).map_err(|e| ConfigError::Syntax(e.to_string()))?;
         env.apply_overrides(&mut raw);
-        validate::validate(raw, base, env).map_err(ConfigError::Invalid)
+        let mut config = validate::validate(raw, base, env).map_err(ConfigError::Invalid)?;
+        env.place_edge(&mut config.edge)
+            .map_err(ConfigError::Invalid)?;
+        Ok(config)
     }
 }
 
@@ -280,9 +342,19 @@ impl Environment {
     pub const STOCK_VAR: &'static str = "FLASHGATE_EVENT_STOCK";
     /// Overrides every event's `starts_at` (`flashgate up --opens-in`), for rehearsals.
     pub const STARTS_AT_VAR: &'static str = "FLASHGATE_EVENT_STARTS_AT";
+    /// Replaces `[redis]`'s target by a cluster of these comma-separated seed URLs (`flashgate up
+    /// --redis-cluster`, which starts that cluster).
+    pub const REDIS_CLUSTER_VAR: &'static str = "FLASHGATE_REDIS_CLUSTER";
+    /// Which edge of a fleet this process is (`flashgate up --edges N`): its public and admin
+    /// ports are the configured ones plus this index.
+    pub const EDGE_INDEX_VAR: &'static str = "FLASHGATE_EDGE_INDEX";
 
-    /// Applies the rehearsal overrides to every event, before validation checks the result.
+    /// Applies the rehearsal overrides, before validation checks the result.
     fn apply_overrides(&self, raw: &mut RawConfig) {
+        if let Some(seeds) = self.vars.get(Self::REDIS_CLUSTER_VAR) {
+            raw.redis.url = None;
+            raw.redis.cluster = Some(seeds.split(',').map(str::to_owned).collect());
+        }
         let stock = self.vars.get(Self::STOCK_VAR).and_then(|s| s.parse().ok());
         let starts_at = self.vars.get(Self::STARTS_AT_VAR);
         for event in &mut raw.events {
@@ -293,6 +365,30 @@ impl Environment {
                 event.starts_at.clone_from(starts_at);
             }
         }
+    }
+
+    /// Moves this edge's listeners up by its fleet index ([`Self::EDGE_INDEX_VAR`]).
+    fn place_edge(&self, edge: &mut EdgeConfig) -> Result<(), Vec<Problem>> {
+        let Some(index) = self.vars.get(Self::EDGE_INDEX_VAR) else {
+            return Ok(());
+        };
+        let problem = |message: String| {
+            vec![Problem {
+                field: Self::EDGE_INDEX_VAR.into(),
+                message,
+            }]
+        };
+        let index: u16 = index
+            .parse()
+            .map_err(|_| problem(format!("must be a small number, got {index:?}")))?;
+        for addr in [&mut edge.listen, &mut edge.admin_listen] {
+            let port = addr
+                .port()
+                .checked_add(index)
+                .ok_or_else(|| problem(format!("puts port {} past 65535", addr.port())))?;
+            addr.set_port(port);
+        }
+        Ok(())
     }
 
     /// This process's environment; the epoch comes from [`Self::EPOCH_VAR`] or else is now.

@@ -18,6 +18,8 @@ pub mod operator_session;
 pub mod order_status;
 pub mod purchase_token;
 pub mod redis_keys;
+#[cfg(feature = "redis")]
+pub mod redis_link;
 pub mod refusal;
 #[cfg(feature = "http")]
 pub mod refusal_response;

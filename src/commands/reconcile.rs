@@ -31,9 +31,7 @@ impl ReconcileArgs {
             .clone();
         let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
         let report = runtime.block_on(async {
-            let client = redis::Client::open(config.redis_url.as_str())?;
-            let mut redis = client
-                .get_connection_manager_with_config(crate::stack::ready::batch_redis_config())
+            let mut redis = crate::stack::ready::batch_redis(&config.redis.target)
                 .await
                 .context("cannot reach Redis")?;
             let store = origin::ledger::OrderStore::connect(&config.origin.database_url)

@@ -14,9 +14,10 @@ pub struct RushArgs {
     /// The config of the stack.
     #[arg(long, default_value = DEFAULT_CONFIG)]
     pub config: PathBuf,
-    /// The edge to load, `http://host:port` (default: the config's `edge.listen`).
-    #[arg(long)]
-    pub target: Option<String>,
+    /// An edge to load, `http://host:port`; repeat it to spread the buyers over several edges
+    /// (default: the config's `edge.listen`).
+    #[arg(long = "edge", alias = "target")]
+    pub edges: Vec<String>,
     /// The event.
     #[arg(long, default_value = "demo")]
     pub event: String,
@@ -48,7 +49,7 @@ impl RushArgs {
     pub fn run(self) -> Result<()> {
         crate::rush::run(crate::rush::RushOptions {
             config: self.config,
-            target: self.target,
+            edges: self.edges,
             event: self.event,
             users: self.users,
             concurrency: self.concurrency,

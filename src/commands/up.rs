@@ -7,7 +7,7 @@ use clap::Args;
 
 use super::DEFAULT_CONFIG;
 
-/// Run the whole stack on this machine: Redis, the origins and the edge.
+/// Run the whole stack on this machine: Redis, the origins and the edges.
 #[derive(Debug, Args)]
 pub struct UpArgs {
     /// The config file.
@@ -22,6 +22,13 @@ pub struct UpArgs {
     /// Start from empty Redis data and order database (removes them from `up.var_dir`).
     #[arg(long)]
     pub fresh: bool,
+    /// Run on a real local Redis Cluster, as `[up] redis_cluster` describes (default 3
+    /// primaries with a replica each, ports from 7000), instead of one redis-server.
+    #[arg(long)]
+    pub redis_cluster: bool,
+    /// Run N edges, the i-th (from 0) on the configured public and admin ports plus i.
+    #[arg(long, default_value_t = 1)]
+    pub edges: u16,
 }
 
 impl UpArgs {
@@ -31,6 +38,8 @@ impl UpArgs {
             stock: self.stock,
             opens_in: self.opens_in,
             fresh: self.fresh,
+            redis_cluster: self.redis_cluster,
+            edges: self.edges,
         };
         crate::up::run(&self.config, &rehearsal)
     }

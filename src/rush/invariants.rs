@@ -31,9 +31,7 @@ pub async fn check(
     accepted: &[String],
     ledger_wait: Duration,
 ) -> Result<(Vec<Check>, u32)> {
-    let client = redis::Client::open(config.redis_url.as_str())?;
-    let mut redis = client
-        .get_connection_manager_with_config(crate::stack::ready::batch_redis_config())
+    let mut redis = crate::stack::ready::batch_redis(&config.redis.target)
         .await
         .context("cannot reach Redis")?;
     // A rehearsal stack (`up --stock`) may sell a different stock than the file says: the total

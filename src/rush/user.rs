@@ -17,8 +17,9 @@ use super::stats::Recorder;
 pub struct Flow {
     /// HTTP client with keep-alive, like a browser.
     pub client: reqwest::Client,
-    /// `http://host:port` of the edge.
-    pub base: String,
+    /// `http://host:port` of each edge; buyer `i` uses edge `i mod n`, as an L4 balancer would
+    /// keep one client on one edge.
+    pub edges: Vec<String>,
     /// The event id.
     pub event: String,
     /// To mint sessions, as the site's login service would.
@@ -73,11 +74,12 @@ impl Flow {
             index & 255
         );
         let mut since = intended;
+        let base = &self.edges[(index % self.edges.len() as u64) as usize];
 
         loop {
             let response = self
                 .client
-                .get(format!("{}/api/events/{}", self.base, self.event))
+                .get(format!("{}/api/events/{}", base, self.event))
                 .header("x-forwarded-for", &address)
                 .send()
                 .await;
@@ -99,7 +101,7 @@ impl Flow {
         let start = Instant::now();
         let response = self
             .client
-            .post(format!("{}/api/events/{}/token", self.base, self.event))
+            .post(format!("{}/api/events/{}/token", base, self.event))
             .header("x-forwarded-for", &address)
             .bearer_auth(&session)
             .send()
@@ -117,7 +119,7 @@ impl Flow {
         let start = Instant::now();
         let response = self
             .client
-            .post(format!("{}{buy_url}", self.base))
+            .post(format!("{}{buy_url}", base))
             .header("x-forwarded-for", &address)
             .bearer_auth(&session)
             .send()
@@ -144,7 +146,7 @@ impl Flow {
         let start = Instant::now();
         let response = self
             .client
-            .post(format!("{}/api/orders/{order}/{action}", self.base))
+            .post(format!("{}/api/orders/{order}/{action}", base))
             .header("x-forwarded-for", &address)
             .bearer_auth(&session)
             .send()

@@ -82,8 +82,15 @@ pub fn ensure_free(addr: SocketAddr, owner: &str) -> Result<(), String> {
         .map_err(|e| format!("{owner} needs {addr}, but it is not available ({e}); stop what uses it or change the config"))
 }
 
-/// Redis settings for batch tools (reconcile, the rush's checks): they read whole events, which
-/// can take longer than the default half-second reply timeout.
-pub fn batch_redis_config() -> redis::aio::ConnectionManagerConfig {
-    redis::aio::ConnectionManagerConfig::new().set_response_timeout(Some(Duration::from_secs(30)))
+/// A Redis link for batch tools (reconcile, the rush's checks): they read whole events, which
+/// can take longer than a request path's half-second reply timeout.
+pub async fn batch_redis(
+    target: &sale::config::RedisTarget,
+) -> redis::RedisResult<sale::redis_link::RedisLink> {
+    let options = sale::redis_link::LinkOptions {
+        response_timeout: Some(Duration::from_secs(30)),
+        connection_timeout: Duration::from_secs(2),
+        retries: 3,
+    };
+    sale::redis_link::RedisLink::open(target, options).await
 }

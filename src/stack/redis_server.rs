@@ -18,6 +18,9 @@ pub struct RedisServer {
     pub addr: SocketAddr,
     program: String,
     dir: PathBuf,
+    /// Set for a member of a Redis Cluster: how long it may be unreachable before its replica
+    /// takes over.
+    cluster_node_timeout: Option<Duration>,
     process: Option<Component>,
 }
 
@@ -32,6 +35,26 @@ pub fn installed(program: &str) -> bool {
 impl RedisServer {
     /// Starts `program` on `addr` with data under `dir`, and waits until it answers.
     pub fn start(program: &str, addr: SocketAddr, dir: &Path) -> Result<Self, String> {
+        Self::start_with(program, addr, dir, None)
+    }
+
+    /// Starts `program` as a Redis Cluster node (`--cluster-enabled yes`, its cluster state in
+    /// `dir/nodes.conf`) that is declared failed after `node_timeout`.
+    pub fn start_cluster_node(
+        program: &str,
+        addr: SocketAddr,
+        dir: &Path,
+        node_timeout: Duration,
+    ) -> Result<Self, String> {
+        Self::start_with(program, addr, dir, Some(node_timeout))
+    }
+
+    fn start_with(
+        program: &str,
+        addr: SocketAddr,
+        dir: &Path,
+        cluster_node_timeout: Option<Duration>,
+    ) -> Result<Self, String> {
         if !installed(program) {
             return Err(format!(
                 "{program} is not installed; run scripts/setup (or apt-get install redis-server)"
@@ -41,6 +64,7 @@ impl RedisServer {
             addr,
             program: program.to_owned(),
             dir: dir.to_owned(),
+            cluster_node_timeout,
             process: None,
         };
         server.restart()?;
@@ -70,6 +94,17 @@ impl RedisServer {
             .arg("")
             .arg("--protected-mode")
             .arg("yes");
+        if let Some(timeout) = self.cluster_node_timeout {
+            command
+                .args([
+                    "--cluster-enabled",
+                    "yes",
+                    "--cluster-config-file",
+                    "nodes.conf",
+                ])
+                .arg("--cluster-node-timeout")
+                .arg(timeout.as_millis().to_string());
+        }
         let log = self.dir.join("redis.log");
         let mut process = Component::spawn(format!("redis-server {}", self.addr), command, &log)
             .map_err(|e| e.to_string())?;

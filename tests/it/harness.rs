@@ -7,6 +7,7 @@
 
 mod browser;
 mod client;
+mod cluster;
 mod config;
 mod metrics;
 mod minting;
@@ -23,7 +24,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use flashgate::stack::{Component, RedisServer, ready};
+use flashgate::stack::{Component, RedisCluster, RedisServer, ready};
 use sale::Config;
 use sale::config::Environment;
 
@@ -44,21 +45,84 @@ pub struct Stack {
     // Dropped in this order: processes stop before their folder is removed.
     edge: Option<Component>,
     origins: Vec<Option<Component>>,
-    redis: std::sync::Mutex<RedisServer>,
+    redis: std::sync::Mutex<TestRedis>,
     dir: tempfile::TempDir,
 }
 
+/// The stack's Redis.
+pub enum TestRedis {
+    /// One server.
+    Node(RedisServer),
+    /// A cluster.
+    Cluster(RedisCluster),
+}
+
+impl TestRedis {
+    fn start(kind: RedisKind, dir: &Path) -> Self {
+        match kind {
+            RedisKind::Node => Self::Node(
+                RedisServer::start("redis-server", free_addr(), &dir.join("redis"))
+                    .expect("redis-server starts"),
+            ),
+            RedisKind::Cluster {
+                primaries,
+                replicas,
+            } => {
+                let nodes = primaries * (1 + replicas);
+                let plan = sale::config::ClusterPlan {
+                    primaries,
+                    replicas,
+                    first_port: free_cluster_ports(nodes),
+                };
+                let localhost = std::net::IpAddr::from([127, 0, 0, 1]);
+                Self::Cluster(
+                    RedisCluster::start("redis-server", plan, localhost, &dir.join("cluster"))
+                        .expect("the Redis Cluster forms"),
+                )
+            }
+        }
+    }
+
+    /// The `[redis]` line that names it.
+    fn config_line(&self) -> String {
+        match self {
+            Self::Node(server) => format!("url = \"{}\"", server.url()),
+            Self::Cluster(cluster) => {
+                let seeds: Vec<String> =
+                    cluster.seeds().iter().map(|s| format!("\"{s}\"")).collect();
+                format!("cluster = [{}]", seeds.join(", "))
+            }
+        }
+    }
+
+    fn node(&mut self) -> &mut RedisServer {
+        match self {
+            Self::Node(server) => server,
+            Self::Cluster(_) => panic!("this test needs a single-node Redis"),
+        }
+    }
+}
+
+fn ephemeral_low() -> u32 {
+    std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|text| text.split_whitespace().next()?.parse().ok())
+        .unwrap_or(32_768)
+}
+
+/// Where single servers' ports end and Redis Cluster nodes' ports begin (their cluster bus ports
+/// are 10000 above theirs, so both stay out of the single servers' range).
+const CLUSTER_PORTS: u32 = 20_000;
+
 /// A loopback port nobody listens on, for a server a test starts. Picked below the kernel's
 /// ephemeral range, which the tests' own client sockets draw from (a port the kernel handed out
-/// and took back could go to a client before the server binds it), and never twice in one run.
+/// and took back could go to a client before the server binds it), below the cluster nodes'
+/// range, and never twice in one run.
 pub fn free_addr() -> SocketAddr {
     use std::sync::atomic::{AtomicU32, Ordering};
     static NEXT: AtomicU32 = AtomicU32::new(0);
-    let ephemeral_low: u32 = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
-        .ok()
-        .and_then(|text| text.split_whitespace().next()?.parse().ok())
-        .unwrap_or(32_768);
-    let (low, span) = (10_000, ephemeral_low.saturating_sub(10_000).max(1));
+    let top = ephemeral_low().min(CLUSTER_PORTS);
+    let (low, span) = (10_000, top.saturating_sub(10_000).max(1));
     // Parallel test runs on one machine start at different places.
     let start = std::process::id() * 7_919 % span;
     loop {
@@ -68,6 +132,34 @@ pub fn free_addr() -> SocketAddr {
         let addr = SocketAddr::from(([127, 0, 0, 1], port));
         if TcpListener::bind(addr).is_ok() {
             return addr;
+        }
+    }
+}
+
+/// The first of `count` consecutive free loopback ports for Redis Cluster nodes, whose bus
+/// ports (10000 above each) are free too, all below the ephemeral range; never twice in one run.
+pub fn free_cluster_ports(count: u16) -> u16 {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let count = u32::from(count);
+    let slots = ephemeral_low().saturating_sub(CLUSTER_PORTS + 10_000) / count;
+    assert!(
+        slots > 0,
+        "no room for cluster ports below the ephemeral range"
+    );
+    let start = std::process::id() % slots;
+    loop {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        assert!(n < slots, "no free cluster ports left");
+        let first = CLUSTER_PORTS + (start + n) % slots * count;
+        let free = (first..first + count).all(|port| {
+            [port, port + 10_000].iter().all(|p| {
+                let p = u16::try_from(*p).expect("ports fit in u16");
+                TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], p))).is_ok()
+            })
+        });
+        if free {
+            return u16::try_from(first).expect("ports fit in u16");
         }
     }
 }
@@ -87,8 +179,7 @@ impl Stack {
     pub async fn prepare(options: StackOptions) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let epoch = sale::time::now_millis();
-        let redis = RedisServer::start("redis-server", free_addr(), &dir.path().join("redis"))
-            .expect("redis-server starts");
+        let redis = TestRedis::start(options.redis, dir.path());
         let database_url = match options.database {
             Database::Sqlite => "sqlite://orders.db".to_owned(),
             Database::Postgres => fresh_postgres_database().await,
@@ -99,7 +190,7 @@ impl Stack {
         let config_path = dir.path().join("flashgate.toml");
         let admin_addr = free_addr();
         let text = config_text(
-            redis.addr,
+            &redis.config_line(),
             edge_addr,
             admin_addr,
             &database_url,
@@ -235,14 +326,14 @@ impl Stack {
 
     /// Kills Redis without warning (SIGKILL: a crash).
     pub fn kill_redis(&self) {
-        self.redis.lock().expect("redis handle").kill();
+        self.redis.lock().expect("redis handle").node().kill();
     }
 
     /// Starts Redis again on the same data (AOF replay) and waits for it. Blocks the calling
     /// thread; call it from a multi-threaded runtime.
     pub fn start_redis_again(&self) {
         let mut redis = self.redis.lock().expect("redis handle");
-        tokio::task::block_in_place(|| redis.restart().expect("redis-server restarts"));
+        tokio::task::block_in_place(|| redis.node().restart().expect("redis-server restarts"));
     }
 
     /// The config file the components run with.

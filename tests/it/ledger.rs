@@ -8,6 +8,7 @@ use std::collections::HashSet;
 
 use futures::StreamExt;
 use origin::ledger::OrderChange;
+use origin::stock::replication::Replication;
 use origin::stock::{Reservation, StockEngine};
 use redis::AsyncCommands;
 use redis::streams::StreamRangeReply;
@@ -37,7 +38,8 @@ async fn one_origin_seeded() -> (Stack, StockEngine, sale::config::EventConfig) 
         ..StackOptions::default()
     })
     .await;
-    let engine = StockEngine::new(stack.redis().await);
+    let replication = Replication::new(stack.config.redis.replica_acks);
+    let engine = StockEngine::new(stack.redis().await, replication);
     let event = stack.config.event("demo").unwrap().clone();
     engine.seed(&event).await.unwrap();
     (stack, engine, event)
@@ -102,7 +104,8 @@ async fn a_consumer_killed_mid_drain_loses_and_duplicates_nothing(database: Data
     .await;
 
     // Fill the stream while no consumer runs: reserve through the same script the origin uses.
-    let engine = StockEngine::new(stack.redis().await);
+    let replication = Replication::new(stack.config.redis.replica_acks);
+    let engine = StockEngine::new(stack.redis().await, replication);
     let event = stack.config.event("demo").unwrap().clone();
     engine.seed(&event).await.unwrap();
     let reserved: usize = futures::stream::iter(0..BACKLOG)

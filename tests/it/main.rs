@@ -7,6 +7,7 @@
 
 mod buy_path;
 mod classic_tokens;
+mod cluster;
 mod dashboard;
 mod docs;
 mod failover;

@@ -212,7 +212,9 @@ ends_at = "+1h"
 async fn a_reload_that_needs_a_restart_is_refused_with_the_reason() {
     let mut stack = Stack::start(StackOptions::default()).await;
     let text = std::fs::read_to_string(stack.config_path()).unwrap();
-    let redis = stack.config.redis_url.clone();
+    let sale::config::RedisTarget::Node(redis) = stack.config.redis.target.clone() else {
+        panic!("this stack runs on one Redis");
+    };
     stack.write_config_text(
         &text
             .replace(&redis, "redis://127.0.0.1:1")

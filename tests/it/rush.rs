@@ -30,7 +30,7 @@ async fn a_small_rush_keeps_every_invariant_and_writes_its_report() {
                 ])
                 .arg("--config")
                 .arg(&config)
-                .arg("--target")
+                .arg("--edge")
                 .arg(&target)
                 .arg("--out")
                 .arg(&out)

@@ -41,7 +41,7 @@ pub fn well_formed(token: &str) -> bool {
 }
 
 impl StoredTokens {
-    async fn connection(&self) -> Result<redis::aio::ConnectionManager, Refusal> {
+    async fn connection(&self) -> Result<sale::redis_link::RedisLink, Refusal> {
         self.redis.connection().await.map_err(|e| unavailable(&e))
     }
 

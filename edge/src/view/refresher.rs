@@ -27,34 +27,40 @@ pub struct EventViewRefresher {
     pub redis: Arc<RedisHandle>,
 }
 
+type Reply = (
+    Option<u64>,
+    Option<u64>,
+    Option<String>,
+    Option<u64>,
+    Option<u64>,
+    Option<u64>,
+    Option<u64>,
+);
+
+/// One event's counters. Each event is read on its own: its keys live in its own cluster slot,
+/// and a pipeline may not span slots.
+async fn read_one(mut con: impl ConnectionLike, event: &EventConfig) -> redis::RedisResult<Reply> {
+    redis::cmd("HMGET")
+        .arg(EventKeys::new(&event.id).seats)
+        .arg(&[
+            "total",
+            "remaining",
+            "gate",
+            "reserved",
+            "paid",
+            "expired",
+            "canceled",
+        ])
+        .query_async(&mut con)
+        .await
+}
+
 async fn read_all(
-    con: &mut impl ConnectionLike,
+    con: &(impl ConnectionLike + Clone),
     events: &[EventConfig],
 ) -> redis::RedisResult<HashMap<String, Seats>> {
-    let mut pipe = redis::pipe();
-    for event in events {
-        pipe.cmd("HMGET")
-            .arg(EventKeys::new(&event.id).seats)
-            .arg(&[
-                "total",
-                "remaining",
-                "gate",
-                "reserved",
-                "paid",
-                "expired",
-                "canceled",
-            ]);
-    }
-    type Reply = (
-        Option<u64>,
-        Option<u64>,
-        Option<String>,
-        Option<u64>,
-        Option<u64>,
-        Option<u64>,
-        Option<u64>,
-    );
-    let replies: Vec<Reply> = pipe.query_async(con).await?;
+    let replies =
+        futures::future::try_join_all(events.iter().map(|e| read_one(con.clone(), e))).await?;
     Ok(events
         .iter()
         .zip(replies)
@@ -89,7 +95,7 @@ impl EventViewRefresher {
     async fn refresh(&self) {
         let snapshot = self.live.snapshot();
         let read = match self.redis.connection().await {
-            Ok(mut con) => read_all(&mut con, &snapshot.config.events).await,
+            Ok(con) => read_all(&con, &snapshot.config.events).await,
             Err(e) => Err(e),
         };
         match read {

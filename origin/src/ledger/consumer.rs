@@ -13,13 +13,14 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use redis::aio::MultiplexedConnection;
 use redis::streams::{
     StreamAutoClaimOptions, StreamAutoClaimReply, StreamId, StreamReadOptions, StreamReadReply,
 };
-use redis::{AsyncCommands, AsyncConnectionConfig, Client, RedisResult};
+use redis::{AsyncCommands, RedisResult};
 use sale::EventId;
+use sale::config::RedisTarget;
 use sale::redis_keys::EventKeys;
+use sale::redis_link::{LinkOptions, RedisLink};
 use tokio::sync::watch;
 
 use super::LedgerError;
@@ -46,7 +47,7 @@ pub const MAX_ROW_ATTEMPTS: u32 = 5;
 /// Drains event streams into the order database.
 #[derive(Debug, Clone)]
 pub struct Ledger {
-    client: Client,
+    redis: RedisTarget,
     store: OrderStore,
     consumer: String,
     metrics: Arc<Metrics>,
@@ -66,9 +67,14 @@ enum Cursor<'a> {
 
 impl Ledger {
     /// A consumer named `consumer` (unique per origin node).
-    pub fn new(client: Client, store: OrderStore, consumer: String, metrics: Arc<Metrics>) -> Self {
+    pub fn new(
+        redis: RedisTarget,
+        store: OrderStore,
+        consumer: String,
+        metrics: Arc<Metrics>,
+    ) -> Self {
         Self {
-            client,
+            redis,
             store,
             consumer,
             metrics,
@@ -107,13 +113,14 @@ impl Ledger {
     /// The consumer's own connection, apart from the process's shared one: a blocking
     /// XREADGROUP holds its connection for up to BLOCK_MS, which would stall every buy queued
     /// behind it on a shared multiplexed connection.
-    async fn connect(&self) -> RedisResult<MultiplexedConnection> {
-        // Reads block for BLOCK_MS, so the reply timeout must be longer than that.
-        let config = AsyncConnectionConfig::new()
-            .set_response_timeout(Some(Duration::from_millis(BLOCK_MS as u64 * 5)));
-        self.client
-            .get_multiplexed_async_connection_with_config(&config)
-            .await
+    async fn connect(&self) -> RedisResult<RedisLink> {
+        let options = LinkOptions {
+            // Reads block for BLOCK_MS, so the reply timeout must be longer than that.
+            response_timeout: Some(Duration::from_millis(BLOCK_MS as u64 * 5)),
+            connection_timeout: Duration::from_secs(1),
+            retries: 1,
+        };
+        RedisLink::open(&self.redis, options).await
     }
 
     async fn consume(self, event: EventId, mut shutdown: watch::Receiver<bool>) {
@@ -158,7 +165,7 @@ impl Ledger {
     /// never makes this pass read it again.
     async fn retry_own_pending(
         &self,
-        con: &mut MultiplexedConnection,
+        con: &mut RedisLink,
         event: &EventId,
         stream: &str,
     ) -> Result<(), LedgerError> {
@@ -177,7 +184,7 @@ impl Ledger {
     /// Reads one batch and writes it; returns the last entry id it handled, if any.
     async fn drain(
         &self,
-        con: &mut MultiplexedConnection,
+        con: &mut RedisLink,
         event: &EventId,
         stream: &str,
         cursor: Cursor<'_>,
@@ -206,7 +213,7 @@ impl Ledger {
     /// Takes over entries another consumer left pending too long (it crashed) and writes them.
     async fn claim_orphans(
         &self,
-        con: &mut MultiplexedConnection,
+        con: &mut RedisLink,
         event: &EventId,
         stream: &str,
     ) -> Result<(), LedgerError> {
@@ -237,7 +244,7 @@ impl Ledger {
     /// Writes entries to the database, then acknowledges the ones written.
     async fn write(
         &self,
-        con: &mut MultiplexedConnection,
+        con: &mut RedisLink,
         event: &EventId,
         stream: &str,
         entries: &[StreamId],
@@ -298,7 +305,7 @@ impl Ledger {
     }
 }
 
-async fn ensure_group(con: &mut MultiplexedConnection, stream: &str) -> RedisResult<()> {
+async fn ensure_group(con: &mut RedisLink, stream: &str) -> RedisResult<()> {
     let created: RedisResult<()> = con.xgroup_create_mkstream(stream, GROUP, "0").await;
     match created {
         Err(e) if e.code() == Some("BUSYGROUP") => Ok(()),

@@ -7,11 +7,11 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use redis::aio::MultiplexedConnection;
 use redis::streams::StreamId;
 use redis::{AsyncCommands, RedisResult};
 use sale::EventId;
 use sale::redis_keys::EventKeys;
+use sale::redis_link::RedisLink;
 
 use super::LedgerError;
 use crate::metrics::{EventLabel, Metrics};
@@ -51,7 +51,7 @@ impl RowRefusals {
 /// Copies `entry`, with `problem`, to the event's dead-letter stream and counts it. The caller
 /// acknowledges it afterwards; a crash in between only copies it twice.
 pub async fn set_aside(
-    con: &mut MultiplexedConnection,
+    con: &mut RedisLink,
     event: &EventId,
     entry: &StreamId,
     problem: &LedgerError,

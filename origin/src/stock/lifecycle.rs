@@ -5,10 +5,11 @@
 use std::sync::Arc;
 
 use redis::Script;
-use redis::aio::ConnectionManager;
 use sale::redis_keys::EventKeys;
+use sale::redis_link::RedisLink;
 use sale::{EventId, OrderId, Refusal, UserId};
 
+use super::replication::Replication;
 use crate::error::OriginError;
 use crate::orders::OrderRecord;
 
@@ -24,7 +25,8 @@ pub enum UserAction {
 /// Runs the lifecycle script.
 #[derive(Clone)]
 pub struct Lifecycle {
-    redis: ConnectionManager,
+    redis: RedisLink,
+    replication: Replication,
     script: Arc<Script>,
 }
 
@@ -52,10 +54,11 @@ fn invocation<'a>(
 }
 
 impl Lifecycle {
-    /// Transitions over `redis`.
-    pub fn new(redis: ConnectionManager) -> Self {
+    /// Transitions over `redis`, each confirmed as `replication` says.
+    pub fn new(redis: RedisLink, replication: Replication) -> Self {
         Self {
             redis,
+            replication,
             script: Arc::new(Script::new(concat!(
                 include_str!("common.lua"),
                 include_str!("lifecycle.lua")
@@ -74,13 +77,18 @@ impl Lifecycle {
             UserAction::Pay => "pay",
             UserAction::Cancel => "cancel",
         };
+        let mut redis = self.redis.clone();
         let reply: Vec<String> = invocation(&self.script, &order.event(), name)
             .arg(order.as_str())
             .arg(user.as_str())
-            .invoke_async(&mut self.redis.clone())
+            .invoke_async(&mut redis)
             .await?;
         match reply.as_slice() {
-            [ok, record] if ok == "ok" => OrderRecord::from_json(record),
+            [ok, record] if ok == "ok" => {
+                let seats = EventKeys::new(&order.event()).seats;
+                self.replication.confirm(&mut redis, &seats).await?;
+                OrderRecord::from_json(record)
+            }
             [refused, code] if refused == "refused" => Err(Refusal::from_code(code).map_or_else(
                 || OriginError::Unexpected(format!("lifecycle replied {reply:?}")),
                 OriginError::from,
@@ -107,10 +115,15 @@ impl Lifecycle {
         action: &str,
         batch: usize,
     ) -> Result<usize, OriginError> {
+        let mut redis = self.redis.clone();
         let (_, count): (String, usize) = invocation(&self.script, event, action)
             .arg(batch)
-            .invoke_async(&mut self.redis.clone())
+            .invoke_async(&mut redis)
             .await?;
+        if count > 0 {
+            let seats = EventKeys::new(event).seats;
+            self.replication.confirm(&mut redis, &seats).await?;
+        }
         Ok(count)
     }
 }

@@ -18,10 +18,10 @@ use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
-use redis::aio::ConnectionManager;
 use sale::Config;
 use sale::config::EventConfig;
 use sale::redis_keys::EventKeys;
+use sale::redis_link::RedisLink;
 use tokio::sync::watch;
 
 use crate::metrics::{EventLabel, Metrics};
@@ -215,7 +215,7 @@ impl LocalStock {
 pub async fn refill(
     stock: Arc<LocalStock>,
     metrics: Arc<Metrics>,
-    redis: ConnectionManager,
+    redis: RedisLink,
     shutdown: watch::Receiver<bool>,
 ) {
     let refill_once = || async {

@@ -136,8 +136,17 @@ pub struct RawOrigin {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawRedis {
-    /// `redis://host:port[/db]` or `unix:///path/to/socket`.
-    pub url: String,
+    /// One Redis server: `redis://host:port[/db]` or `unix:///path/to/socket`. Exactly one of
+    /// `url` and `cluster`.
+    pub url: Option<String>,
+    /// A Redis Cluster: seed nodes as `redis://host:port`; the client learns the rest of the
+    /// cluster (and follows failovers) from them. Exactly one of `url` and `cluster`.
+    pub cluster: Option<Vec<String>>,
+    /// Replicas that must confirm every order change (Redis `WAIT`) before an origin answers;
+    /// fewer in time and the answer is 503. 0 to 5; default 0 with `url`, 1 with `cluster`.
+    pub min_replica_acks: Option<u32>,
+    /// How long an origin waits for those replicas, e.g. `"200ms"`; 1 ms to 10 s, default 200 ms.
+    pub replica_ack_timeout: Option<String>,
     /// The durability an origin requires of Redis before it sells: `"always"` (AOF with
     /// `appendfsync always`: an acknowledged reservation survives a crash of Redis), `"everysec"`
     /// (up to a second of acknowledged reservations may be lost) or `"none"`.
@@ -224,4 +233,20 @@ pub struct RawUp {
     pub var_dir: Option<String>,
     /// The Redis server program to start; defaults to `redis-server` on `PATH`.
     pub redis_server: Option<String>,
+    /// The local Redis Cluster `up --redis-cluster` starts.
+    #[serde(default)]
+    pub redis_cluster: RawClusterPlan,
+}
+
+/// `[up] redis_cluster = { primaries, replicas, first_port }`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawClusterPlan {
+    /// Primaries (shards), 3 to 16; default 3 (Redis Cluster needs at least 3).
+    pub primaries: Option<u32>,
+    /// Replicas of each primary, 0 to 5; default 1.
+    pub replicas: Option<u32>,
+    /// The first node's port; the others count up from it, and each node's cluster bus listens
+    /// 10000 above its port. Default 7000.
+    pub first_port: Option<u32>,
 }

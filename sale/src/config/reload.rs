@@ -39,7 +39,8 @@ fn unchanged<T: PartialEq + std::fmt::Debug>(
 pub fn unreloadable(now: &Config, next: &Config, component: Component) -> Vec<Problem> {
     let mut problems = Vec::new();
     let p = &mut problems;
-    unchanged(p, "redis.url", &now.redis_url, &next.redis_url, component);
+    let target = (&now.redis.target, &next.redis.target);
+    unchanged(p, "redis.url/redis.cluster", target.0, target.1, component);
     match component {
         Component::Edge => {
             unchanged(
@@ -62,8 +63,10 @@ pub fn unreloadable(now: &Config, next: &Config, component: Component) -> Vec<Pr
         Component::Origin => {
             let db = (&now.origin.database_url, &next.origin.database_url);
             unchanged(p, "origin.database_url", db.0, db.1, component);
-            let durability = (&now.redis_durability, &next.redis_durability);
+            let durability = (&now.redis.durability, &next.redis.durability);
             unchanged(p, "redis.durability", durability.0, durability.1, component);
+            let acks = (&now.redis.replica_acks, &next.redis.replica_acks);
+            unchanged(p, "redis.min_replica_acks", acks.0, acks.1, component);
         }
     }
     for (i, event) in next.events.iter().enumerate() {

@@ -375,12 +375,101 @@ fn unknown_durability_words_are_refused() {
     assert_eq!(refused(&text), ["redis.on_weak_durability"]);
     let c = parse(VALID).unwrap();
     assert_eq!(
-        c.redis_durability,
+        c.redis.durability,
         super::Durability {
             required: super::Fsync::Always,
             refuse_weaker: true
         }
     );
+}
+
+const ONE_NODE: &str = "url = \"redis://127.0.0.1:6390\"";
+
+#[test]
+fn a_redis_cluster_is_named_by_its_seeds_and_waits_for_one_replica() {
+    let text = with(
+        ONE_NODE,
+        r#"cluster = ["redis://127.0.0.1:7000", "redis://127.0.0.1:7001"]"#,
+    );
+    let c = parse(&text).unwrap();
+    assert_eq!(
+        c.redis.target,
+        super::RedisTarget::Cluster(vec![
+            "redis://127.0.0.1:7000".into(),
+            "redis://127.0.0.1:7001".into()
+        ])
+    );
+    assert_eq!(c.redis.replica_acks.min, 1);
+    assert_eq!(parse(VALID).unwrap().redis.replica_acks.min, 0);
+    let plan = c.up.redis_cluster;
+    assert_eq!(
+        plan.ports().collect::<Vec<_>>(),
+        (7000..7006).collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn both_or_neither_redis_target_is_refused() {
+    let both = with(
+        ONE_NODE,
+        &format!("{ONE_NODE}\ncluster = [\"redis://127.0.0.1:7000\"]"),
+    );
+    assert_eq!(refused(&both), ["redis"]);
+    assert_eq!(refused(&with(ONE_NODE, "")), ["redis"]);
+}
+
+#[test]
+fn bad_cluster_seeds_are_refused() {
+    assert_eq!(refused(&with(ONE_NODE, "cluster = []")), ["redis.cluster"]);
+    let text = with(
+        ONE_NODE,
+        r#"cluster = ["redis://127.0.0.1:7000", "unix:///tmp/r.sock"]"#,
+    );
+    assert_eq!(refused(&text), ["redis.cluster[1]"]);
+}
+
+#[test]
+fn too_many_replica_acks_are_refused() {
+    let text = with(ONE_NODE, &format!("{ONE_NODE}\nmin_replica_acks = 6"));
+    assert_eq!(refused(&text), ["redis.min_replica_acks"]);
+}
+
+#[test]
+fn bad_replica_ack_timeouts_are_refused() {
+    for bad in ["0ms", "11s", "soon"] {
+        let text = with(
+            ONE_NODE,
+            &format!("{ONE_NODE}\nreplica_ack_timeout = \"{bad}\""),
+        );
+        assert_eq!(refused(&text), ["redis.replica_ack_timeout"], "{bad}");
+    }
+}
+
+#[test]
+fn bad_cluster_plans_are_refused() {
+    for (plan, field) in [
+        ("primaries = 2", "up.redis_cluster.primaries"),
+        ("primaries = 17", "up.redis_cluster.primaries"),
+        ("replicas = 6", "up.redis_cluster.replicas"),
+        ("first_port = 60000", "up.redis_cluster.first_port"),
+        ("first_port = 0", "up.redis_cluster.first_port"),
+    ] {
+        let text = format!("{VALID}\n[up]\nredis_cluster = {{ {plan} }}\n");
+        assert_eq!(refused(&text), [field], "{plan}");
+    }
+}
+
+#[test]
+fn an_edge_index_moves_both_listeners() {
+    let mut env = env();
+    env.vars
+        .insert(Environment::EDGE_INDEX_VAR.into(), "2".into());
+    let c = Config::parse(VALID, Path::new("."), &env).unwrap();
+    assert_eq!(c.edge.listen.port(), 8082);
+    assert_eq!(c.edge.admin_listen.port(), 9182);
+    env.vars
+        .insert(Environment::EDGE_INDEX_VAR.into(), "60000".into());
+    assert!(Config::parse(VALID, Path::new("."), &env).is_err());
 }
 
 #[test]
@@ -407,7 +496,7 @@ fn a_reload_may_not_move_what_is_bound_at_start() {
         panic!("the reload must be refused");
     };
     let fields: Vec<&str> = problems.iter().map(|p| p.field.as_str()).collect();
-    assert_eq!(fields, ["redis.url", "events[0].stock"]);
+    assert_eq!(fields, ["redis.url/redis.cluster", "events[0].stock"]);
     assert!(problems[0].message.contains("restart of the edge"));
     let window_moved =
         parse(&VALID.replacen("ends_at = ", "ends_at = \"2031-01-01T00:00:00Z\"\n# ", 1));

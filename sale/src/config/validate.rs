@@ -11,8 +11,8 @@ use std::time::Duration;
 use super::raw::{RawConfig, RawEvent, RawKey, RawRate};
 use super::values::{self, Network, Rate, SaleWindow, ValueResult, Weight};
 use super::{
-    Config, DatabaseUrl, Durability, EdgeConfig, Environment, EventConfig, Fsync, LimitsConfig,
-    OriginConfig, OriginNode, Problem, Secrets, TokenConfig, TokenScheme, UpConfig,
+    Config, DatabaseUrl, EdgeConfig, Environment, EventConfig, LimitsConfig, OriginConfig,
+    OriginNode, Problem, Secrets, TokenConfig, TokenScheme, UpConfig,
 };
 use crate::ids::EventId;
 use crate::key_ring::{KeyId, KeyRing, Secret, SigningKey};
@@ -23,10 +23,14 @@ const MIN: Duration = Duration::from_secs(60);
 const DAY: Duration = Duration::from_secs(86_400);
 
 #[derive(Default)]
-struct Problems(Vec<Problem>);
+pub(super) struct Problems(Vec<Problem>);
 
 impl Problems {
-    fn check<T>(&mut self, field: impl Into<String>, result: ValueResult<T>) -> Option<T> {
+    pub(super) fn check<T>(
+        &mut self,
+        field: impl Into<String>,
+        result: ValueResult<T>,
+    ) -> Option<T> {
         result
             .map_err(|message| {
                 self.0.push(Problem {
@@ -37,7 +41,7 @@ impl Problems {
             .ok()
     }
 
-    fn duration(
+    pub(super) fn duration(
         &mut self,
         field: &str,
         text: Option<&str>,
@@ -326,37 +330,8 @@ pub fn validate(raw: RawConfig, base: &Path, env: &Environment) -> Result<Config
         in_range(buffer.into(), 0, 100),
     );
 
-    let redis_url = p.check(
-        "redis.url",
-        if ["redis://", "rediss://", "unix://", "redis+unix://"]
-            .iter()
-            .any(|s| raw.redis.url.starts_with(s))
-        {
-            Ok(raw.redis.url.clone())
-        } else {
-            Err("must start with redis://, rediss:// or unix://".into())
-        },
-    );
-
-    let durability = p.check(
-        "redis.durability",
-        match raw.redis.durability.as_deref().unwrap_or("always") {
-            "always" => Ok(Fsync::Always),
-            "everysec" => Ok(Fsync::EverySec),
-            "none" => Ok(Fsync::None),
-            other => Err(format!(
-                "must be \"always\", \"everysec\" or \"none\", got {other:?}"
-            )),
-        },
-    );
-    let refuse_weaker = p.check(
-        "redis.on_weak_durability",
-        match raw.redis.on_weak_durability.as_deref().unwrap_or("refuse") {
-            "refuse" => Ok(true),
-            "warn" => Ok(false),
-            other => Err(format!("must be \"refuse\" or \"warn\", got {other:?}")),
-        },
-    );
+    let redis = super::redis_section::validate(&mut p, &raw.redis);
+    let redis_cluster = super::redis_section::cluster_plan(&mut p, &raw.up.redis_cluster);
 
     let s = &raw.secrets;
     let admin_token = p.secret("secrets.admin_token", &s.admin_token, env);
@@ -407,15 +382,6 @@ pub fn validate(raw: RawConfig, base: &Path, env: &Environment) -> Result<Config
         events.extend(event(&mut p, i, raw_event, env));
     }
 
-    let up = UpConfig {
-        var_dir: base.join(raw.up.var_dir.as_deref().unwrap_or("../var")),
-        redis_server: raw
-            .up
-            .redis_server
-            .clone()
-            .unwrap_or_else(|| "redis-server".into()),
-    };
-
     let complete = || -> Option<Config> {
         Some(Config {
             edge: EdgeConfig {
@@ -448,11 +414,7 @@ pub fn validate(raw: RawConfig, base: &Path, env: &Environment) -> Result<Config
                 signature_max_age: max_age?,
                 local_stock_buffer_percent: u32::try_from(buffer?).ok()?,
             },
-            redis_url: redis_url?,
-            redis_durability: Durability {
-                required: durability?,
-                refuse_weaker: refuse_weaker?,
-            },
+            redis: redis?,
             secrets: Secrets {
                 admin_token: admin_token?,
                 session_keys: session_keys?,
@@ -465,7 +427,15 @@ pub fn validate(raw: RawConfig, base: &Path, env: &Environment) -> Result<Config
                 session_ttl: session_ttl?,
             },
             events,
-            up,
+            up: UpConfig {
+                var_dir: base.join(raw.up.var_dir.as_deref().unwrap_or("../var")),
+                redis_server: raw
+                    .up
+                    .redis_server
+                    .clone()
+                    .unwrap_or_else(|| "redis-server".into()),
+                redis_cluster: redis_cluster?,
+            },
         })
     };
     match complete() {

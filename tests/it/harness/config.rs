@@ -15,6 +15,20 @@ pub enum Database {
     Postgres,
 }
 
+/// Which Redis the stack runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RedisKind {
+    /// One `redis-server`.
+    Node,
+    /// A real local Redis Cluster of `primaries` shards with `replicas` each.
+    Cluster {
+        /// Shards.
+        primaries: u16,
+        /// Replicas per shard.
+        replicas: u16,
+    },
+}
+
 /// What a test wants of its stack.
 #[derive(Debug, Clone)]
 pub struct StackOptions {
@@ -32,6 +46,8 @@ pub struct StackOptions {
     pub reservation_ttl: &'static str,
     /// The order database.
     pub database: Database,
+    /// The Redis.
+    pub redis: RedisKind,
     /// `[edge] limits = …` as an inline table.
     pub limits: &'static str,
     /// `[secrets] token_keys = …`.
@@ -69,6 +85,7 @@ impl Default for StackOptions {
             ends: "+1h",
             reservation_ttl: "10m",
             database: Database::Sqlite,
+            redis: RedisKind::Node,
             limits: NO_LIMITS,
             token_keys: TOKEN_KEY_T1,
             token_scheme: "hmac-sha256",
@@ -139,8 +156,10 @@ fn rand_u64() -> u64 {
     RandomState::new().hash_one(std::process::id())
 }
 
+/// The config file of a stack; `redis` is its `[redis]` target line (`url = …` or
+/// `cluster = […]`).
 pub fn config_text(
-    redis: SocketAddr,
+    redis: &str,
     edge: SocketAddr,
     admin: SocketAddr,
     database_url: &str,
@@ -165,7 +184,7 @@ limits = {limits}
 database_url = "{database_url}"
 
 [redis]
-url = "redis://{redis}"
+{redis}
 {redis_options}
 
 [secrets]

@@ -15,9 +15,9 @@ impl Stack {
         let weights = self.options.weights.iter().copied();
         let origins: Vec<(SocketAddr, u32)> =
             self.origin_addrs.iter().copied().zip(weights).collect();
-        let redis = self.redis.lock().expect("redis handle").addr;
+        let redis = self.redis.lock().expect("redis handle").config_line();
         let text = config_text(
-            redis,
+            &redis,
             self.edge_addr,
             self.admin_addr,
             &self.database_url,

@@ -5,21 +5,17 @@ use std::time::Duration;
 
 use origin::ledger::{OrderStore, StoredOrder};
 use origin::reconcile::Report;
-use redis::aio::ConnectionManager;
 use sale::EventId;
+use sale::redis_link::RedisLink;
 
 use super::{Stack, eventually};
 
 impl Stack {
     /// A connection to the stack's Redis.
-    pub async fn redis(&self) -> ConnectionManager {
+    pub async fn redis(&self) -> RedisLink {
         // Test tools read whole events at once; under a loaded parallel suite that takes longer
-        // than the default half-second reply timeout.
-        let config = redis::aio::ConnectionManagerConfig::new()
-            .set_response_timeout(Some(Duration::from_secs(10)));
-        redis::Client::open(self.config.redis_url.as_str())
-            .expect("valid redis url")
-            .get_connection_manager_with_config(config)
+        // than a request path's half-second reply timeout.
+        flashgate::stack::ready::batch_redis(&self.config.redis.target)
             .await
             .expect("redis reachable")
     }
