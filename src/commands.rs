@@ -15,13 +15,12 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 use sale::Config;
-use sale::config::Environment;
 
 /// The default config path, relative to the repository root.
 pub const DEFAULT_CONFIG: &str = "config/flashgate.toml";
 
 /// Loads and validates the config at `path`, naming the file in any error.
 fn load(path: &Path) -> Result<Config> {
-    Config::load(path, &Environment::from_process())
+    Config::load(path, &crate::stack::running::environment(path))
         .with_context(|| format!("config {}", path.display()))
 }

@@ -20,7 +20,6 @@ use tokio::time::Instant;
 use anyhow::{Context, Result, anyhow, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use sale::Config;
-use sale::config::Environment;
 
 use self::report::Summary;
 use self::stats::Recorder;
@@ -54,8 +53,11 @@ pub struct RushOptions {
 
 /// Runs the rush; fails if an invariant broke.
 pub fn run(options: RushOptions) -> Result<()> {
-    let config = Config::load(&options.config, &Environment::from_process())
-        .with_context(|| format!("config {}", options.config.display()))?;
+    let config = Config::load(
+        &options.config,
+        &crate::stack::running::environment(&options.config),
+    )
+    .with_context(|| format!("config {}", options.config.display()))?;
     let event = config
         .event(&options.event)
         .ok_or_else(|| anyhow!("no event {:?} in the config", options.event))?

@@ -6,6 +6,7 @@ pub mod process;
 pub mod ready;
 pub mod redis_cluster;
 pub mod redis_server;
+pub mod running;
 
 pub use process::Component;
 pub use redis_cluster::RedisCluster;

@@ -96,6 +96,8 @@ impl StackRedis {
 
 /// The running stack, stopped in dependency order when dropped.
 struct Stack {
+    /// Where the running cluster's seeds are left for tools run beside `up`.
+    cluster_seeds: PathBuf,
     edges: Vec<Component>,
     origins: Vec<Component>,
     redis: Option<StackRedis>,
@@ -106,6 +108,7 @@ impl Drop for Stack {
         for mut edge in self.edges.drain(..) {
             edge.stop();
         }
+        let _ = std::fs::remove_file(&self.cluster_seeds);
         for mut origin in self.origins.drain(..) {
             origin.stop();
         }
@@ -313,7 +316,11 @@ pub fn run(config_path: &Path, rehearsal: &Rehearsal) -> Result<()> {
         forget_data(&config, &var)?;
     }
     let log_dir: PathBuf = var.join("log");
+    // A cluster left by an earlier run is not what this run serves.
+    let cluster_seeds = crate::stack::running::seeds_file(&var);
+    let _ = std::fs::remove_file(&cluster_seeds);
     let mut stack = Stack {
+        cluster_seeds,
         edges: Vec::new(),
         origins: Vec::new(),
         redis: None,
@@ -324,10 +331,12 @@ pub fn run(config_path: &Path, rehearsal: &Rehearsal) -> Result<()> {
             let plan = config.up.redis_cluster;
             let localhost = std::net::IpAddr::from([127, 0, 0, 1]);
             let dir = var.join("redis-cluster");
-            StackRedis::Cluster(
-                RedisCluster::start(&config.up.redis_server, plan, localhost, &dir)
-                    .map_err(|e| anyhow!(e))?,
-            )
+            let cluster = RedisCluster::start(&config.up.redis_server, plan, localhost, &dir)
+                .map_err(|e| anyhow!(e))?;
+            let seeds = crate::stack::running::seeds_file(&var);
+            std::fs::write(&seeds, cluster.seeds().join(","))
+                .with_context(|| format!("cannot write {}", seeds.display()))?;
+            StackRedis::Cluster(cluster)
         }
         sale::config::RedisTarget::Node(url) => StackRedis::Node(
             RedisServer::start(
