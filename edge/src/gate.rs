@@ -53,16 +53,17 @@ pub enum Decision {
     Answer(Answer),
     /// Send to an origin.
     Forward(Forward),
-    /// Classic md5 scheme: mint a token and store it in Redis, then answer with it.
-    IssueStoredToken {
+    /// Issue a purchase token once the fleet-wide per-user cap agrees (signed, or under the
+    /// classic md5 scheme minted and stored in Redis).
+    IssueToken {
         /// The event.
         event: EventId,
         /// The buyer.
         user: UserId,
     },
     /// Classic md5 scheme: forward once Redis confirms the token (the purchase nonce) and the
-    /// global admission cap lets it through.
-    CheckStoredToken(Forward, Purchase),
+    /// admission caps let it through.
+    CheckStoredToken(Forward),
 }
 
 /// Everything a decision may consult.
@@ -205,13 +206,10 @@ fn admit(inputs: &Inputs<'_>, route: &Route, req: &RequestHeader) -> Result<Deci
             open_now(event, view, now, grace)?;
             let user = user()?;
             limits.check_user(user.as_str())?;
-            match config.tokens.scheme {
-                TokenScheme::HmacSha256 => Ok(json(tokens::issue(config, event, &user, now))),
-                TokenScheme::Md5 { .. } => Ok(Decision::IssueStoredToken {
-                    event: event.id.clone(),
-                    user,
-                }),
-            }
+            Ok(Decision::IssueToken {
+                event: event.id.clone(),
+                user,
+            })
         }
         Route::Buy { event: id, token } => {
             let event = event(snapshot, id)?;
@@ -243,20 +241,19 @@ fn admit(inputs: &Inputs<'_>, route: &Route, req: &RequestHeader) -> Result<Deci
                 nonce,
                 expires_at,
             };
-            let mut forward = Forward {
+            let forward = Forward {
                 user,
                 path: route.origin_path().ok_or(Refusal::NotFound)?,
-                purchase: None,
+                purchase: Some(purchase),
             };
             match config.tokens.scheme {
                 TokenScheme::HmacSha256 => {
                     limits.admit()?;
-                    forward.purchase = Some(purchase);
                     Ok(Decision::Forward(forward))
                 }
                 // Admission is spent only once Redis has confirmed the token, so junk tokens
                 // of the right shape cannot use up the origins' capacity.
-                TokenScheme::Md5 { .. } => Ok(Decision::CheckStoredToken(forward, purchase)),
+                TokenScheme::Md5 { .. } => Ok(Decision::CheckStoredToken(forward)),
             }
         }
         Route::Order { .. } => Ok(Decision::Forward(Forward {

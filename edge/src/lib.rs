@@ -38,6 +38,7 @@ use sale::config::Environment;
 use crate::admin::{Admin, AdminService};
 use crate::client_timeout::ClientTimeout;
 use crate::housekeeping::Housekeeping;
+use crate::limits::fleet::FleetCaps;
 use crate::live_config::{Live, LoadError};
 use crate::metrics::EdgeMetrics;
 use crate::proxy::Gatekeeper;
@@ -141,7 +142,10 @@ pub fn run(config_path: &Path, env: Environment, upgrade: bool) -> Result<(), Lo
         view,
         used,
         metrics,
-        stored: StoredTokens { redis },
+        stored: StoredTokens {
+            redis: redis.clone(),
+        },
+        fleet: FleetCaps::new(redis),
     };
     let mut proxy = pingora::proxy::http_proxy(&server.configuration, gatekeeper);
     let mut options = HttpServerOptions::default();

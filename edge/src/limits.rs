@@ -11,7 +11,12 @@
 //! empty one — a brief amnesty for everyone rather than unbounded growth under a flood of
 //! distinct keys.
 //!
+//! These are each edge's own limiters; [`fleet`] counts the per-user cap and the admission rate
+//! for all edges together, behind them.
+//!
 //! Over 300 lines with its unit tests, including the million-key memory bound.
+
+pub mod fleet;
 
 use std::hash::{BuildHasher, Hash};
 use std::net::IpAddr;
@@ -233,6 +238,7 @@ mod tests {
             per_ip: rate("2/s", 2),
             admission: rate("1000/s", 1000),
             max_keys: 1_000,
+            scope: sale::config::CapScope::Edge,
         };
         (Limits::with_clock(config, clock.clone()), clock)
     }
@@ -268,6 +274,7 @@ mod tests {
             per_ip: rate,
             admission: rate,
             max_keys: MAX_KEYS,
+            scope: sale::config::CapScope::Edge,
         });
         let mut peak = (0, 0);
         for i in 0..1_000_000u32 {

@@ -20,6 +20,7 @@ use pingora::upstreams::peer::HttpPeer;
 use pingora::{Error, ErrorType};
 
 use crate::gate::{self, Decision, Forward, Inputs};
+use crate::limits::fleet::FleetCaps;
 use crate::live_config::{Live, Snapshot};
 use crate::metrics::EdgeMetrics;
 use crate::respond::{Answer, write};
@@ -28,7 +29,8 @@ use crate::tokens::stored::StoredTokens;
 use crate::tokens::used::UsedTokens;
 use crate::upstreams::{self, Origins, exchange};
 use crate::view::EventView;
-use crate::{client_ip, request_shape, respond};
+use crate::{client_ip, request_shape, respond, tokens};
+use sale::config::TokenScheme;
 
 /// The gatekeeper.
 pub struct Gatekeeper {
@@ -44,6 +46,8 @@ pub struct Gatekeeper {
     pub metrics: Arc<EdgeMetrics>,
     /// Classic md5 tokens in Redis.
     pub stored: StoredTokens,
+    /// The per-user cap and admission rate for the whole fleet.
+    pub fleet: FleetCaps,
 }
 
 /// Per-request state.
@@ -72,6 +76,52 @@ impl Gatekeeper {
     ) -> Result<bool> {
         ctx.code = Some(write(session, answer).await?);
         Ok(true)
+    }
+
+    /// Answers a token request the local cap let through, once the fleet's cap agrees.
+    async fn issue_token(
+        &self,
+        ctx: &RequestCtx,
+        event: &sale::EventId,
+        user: &sale::UserId,
+    ) -> Answer {
+        let config = &ctx.snapshot.config;
+        if let Err(limited) = self.fleet.check_user(&config.edge.limits, user).await {
+            return limited.answer();
+        }
+        let now = sale::time::now_millis();
+        match (&config.tokens.scheme, config.event(event.as_str())) {
+            (TokenScheme::HmacSha256, Some(event)) => {
+                let token = tokens::issue(config, event, user, now);
+                Answer::Json(
+                    200,
+                    serde_json::to_value(token).unwrap_or_default(),
+                    Vec::new(),
+                )
+            }
+            _ => self.stored.issue_answer(config, event, user, now).await,
+        }
+    }
+
+    /// Admits a buy the local caps let through, once the fleet's caps agree: the user's first,
+    /// then (for a stored token, after Redis confirmed it) the admission rate.
+    async fn admit_buy(&self, ctx: &RequestCtx, forward: &Forward) -> Result<(), Answer> {
+        let limits = &ctx.snapshot.config.edge.limits;
+        let fleet = &self.fleet;
+        fleet
+            .check_user(limits, &forward.user)
+            .await
+            .map_err(|l| l.answer())?;
+        if let Some(purchase) = &forward.purchase {
+            let local = &ctx.snapshot.limits;
+            if let TokenScheme::Md5 { .. } = ctx.snapshot.config.tokens.scheme {
+                self.stored
+                    .admit(local, &purchase.event, &forward.user, &purchase.nonce)
+                    .await?;
+            }
+            fleet.admit(limits).await.map_err(|l| l.answer())?;
+        }
+        Ok(())
     }
 
     /// Lets the request on to an origin.
@@ -124,27 +174,16 @@ impl ProxyHttp for Gatekeeper {
         let decision = gate::decide(&inputs, &route, req);
         match decision {
             Decision::Answer(answer) => self.answer(session, ctx, answer).await,
-            Decision::Forward(forward) => Ok(self.forward(ctx, forward)),
-            Decision::IssueStoredToken { event, user } => {
-                let now = sale::time::now_millis();
-                let config = &ctx.snapshot.config;
-                let answer = self.stored.issue_answer(config, &event, &user, now).await;
+            Decision::Forward(forward) if forward.purchase.is_none() => {
+                Ok(self.forward(ctx, forward))
+            }
+            Decision::IssueToken { event, user } => {
+                let answer = self.issue_token(ctx, &event, &user).await;
                 self.answer(session, ctx, answer).await
             }
-            Decision::CheckStoredToken(forward, purchase) => {
-                let limits = &ctx.snapshot.limits;
-                let admitted = self
-                    .stored
-                    .admit(limits, &purchase.event, &forward.user, &purchase.nonce)
-                    .await;
-                match admitted {
-                    Ok(()) => Ok(self.forward(
-                        ctx,
-                        Forward {
-                            purchase: Some(purchase),
-                            ..forward
-                        },
-                    )),
+            Decision::Forward(forward) | Decision::CheckStoredToken(forward) => {
+                match self.admit_buy(ctx, &forward).await {
+                    Ok(()) => Ok(self.forward(ctx, forward)),
                     Err(answer) => self.answer(session, ctx, answer).await,
                 }
             }

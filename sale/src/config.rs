@@ -97,6 +97,17 @@ pub struct LimitsConfig {
     pub admission: Rate,
     /// Keys each limiter may remember.
     pub max_keys: usize,
+    /// Where the per-user cap and the admission rate hold.
+    pub scope: CapScope,
+}
+
+/// `edge.limits.scope`: where the per-user cap and the admission rate hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CapScope {
+    /// For the whole edge fleet together (counted in Redis, each edge's limiter in front).
+    Fleet,
+    /// For each edge alone.
+    Edge,
 }
 
 /// One origin node.

@@ -44,6 +44,7 @@ pub struct Stack {
     options: StackOptions,
     // Dropped in this order: processes stop before their folder is removed.
     edge: Option<Component>,
+    more_edges: Vec<Component>,
     origins: Vec<Option<Component>>,
     redis: std::sync::Mutex<TestRedis>,
     dir: tempfile::TempDir,
@@ -136,8 +137,9 @@ pub fn free_addr() -> SocketAddr {
     }
 }
 
-/// The first of `count` consecutive free loopback ports for Redis Cluster nodes, whose bus
-/// ports (10000 above each) are free too, all below the ephemeral range; never twice in one run.
+/// The first of `count` consecutive free loopback ports (for Redis Cluster nodes, or an edge
+/// fleet's listeners), whose ports 10000 above (a cluster node's bus) are free too, all below the
+/// ephemeral range; never twice in one run.
 pub fn free_cluster_ports(count: u16) -> u16 {
     use std::sync::atomic::{AtomicU32, Ordering};
     static NEXT: AtomicU32 = AtomicU32::new(0);
@@ -172,6 +174,9 @@ impl Stack {
             stack.start_origin(i);
         }
         stack.start_edge();
+        for i in 1..stack.options.edges {
+            stack.start_fleet_edge(i);
+        }
         stack
     }
 
@@ -184,11 +189,15 @@ impl Stack {
             Database::Sqlite => "sqlite://orders.db".to_owned(),
             Database::Postgres => fresh_postgres_database().await,
         };
-        let edge_addr = free_addr();
+        let consecutive = |count: u16| match count {
+            1 => free_addr(),
+            _ => SocketAddr::from(([127, 0, 0, 1], free_cluster_ports(count))),
+        };
+        let edge_addr = consecutive(options.edges);
         let origins: Vec<(SocketAddr, u32)> =
             options.weights.iter().map(|w| (free_addr(), *w)).collect();
         let config_path = dir.path().join("flashgate.toml");
-        let admin_addr = free_addr();
+        let admin_addr = consecutive(options.edges);
         let text = config_text(
             &redis.config_line(),
             edge_addr,
@@ -213,6 +222,7 @@ impl Stack {
             database_url,
             options,
             edge: None,
+            more_edges: Vec::new(),
             origins: origins.iter().map(|_| None).collect(),
             redis: std::sync::Mutex::new(redis),
             dir,
@@ -299,6 +309,41 @@ impl Stack {
         self.edge = Some(edge);
     }
 
+    /// Starts edge `i` of the fleet (on the first edge's ports plus `i`) and waits until it sells.
+    fn start_fleet_edge(&mut self, i: u16) {
+        let log = self.log(&format!("edge-{i}.log"));
+        let mut command = self.command(&["edge"]);
+        command.env(Environment::EDGE_INDEX_VAR, i.to_string());
+        let mut edge = Component::spawn(format!("edge {i}"), command, &log).expect("edge spawns");
+        let (addr, admin) = (self.fleet_edge(i), self.fleet_admin(i));
+        ready::wait_until(&format!("edge {i}"), Duration::from_secs(20), || {
+            edge.exited().is_none()
+                && ready::http_ok(addr, "/")
+                && ready::http_body(admin, "/admin/status", ADMIN_TOKEN)
+                    .is_some_and(|body| !body.contains("\"stale\":true"))
+        })
+        .unwrap_or_else(|e| {
+            panic!(
+                "{e}; log:\n{}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            )
+        });
+        self.more_edges.push(edge);
+    }
+
+    /// The public address of edge `i` of the fleet (0 is [`Self::edge_addr`]).
+    pub fn fleet_edge(&self, i: u16) -> SocketAddr {
+        let mut addr = self.edge_addr;
+        addr.set_port(addr.port() + i);
+        addr
+    }
+
+    fn fleet_admin(&self, i: u16) -> SocketAddr {
+        let mut addr = self.admin_addr;
+        addr.set_port(addr.port() + i);
+        addr
+    }
+
     /// Stops the edge (SIGTERM) and starts it again: a fresh process that remembers nothing.
     pub fn restart_edge(&mut self) {
         if let Some(mut edge) = self.edge.take() {
@@ -357,6 +402,7 @@ impl Drop for Stack {
     /// PostgreSQL database (a SQLite file goes with the temp folder).
     fn drop(&mut self) {
         drop(self.edge.take());
+        self.more_edges.clear();
         self.origins.iter_mut().for_each(|o| drop(o.take()));
         if self.options.database == Database::Postgres {
             drop_postgres_database(&self.database_url);

@@ -11,6 +11,7 @@ mod cluster;
 mod dashboard;
 mod docs;
 mod failover;
+mod fleet;
 mod gatekeeping;
 mod harness;
 mod ledger;

@@ -96,6 +96,10 @@ pub struct RawLimits {
     /// Most distinct users or addresses each limiter remembers; beyond it the limiter forgets
     /// everyone (a brief amnesty) rather than grow without bound.
     pub max_keys: Option<usize>,
+    /// Where `per_user` and `admission` hold: `"fleet"` (default: for all edges together, kept in
+    /// Redis behind each edge's own limiter) or `"edge"` (each edge alone; only for a single edge,
+    /// saving a Redis call per token and two per buy). `per_ip` is always per edge.
+    pub scope: Option<String>,
 }
 
 /// One rate cap.

@@ -409,6 +409,19 @@ fn a_redis_cluster_is_named_by_its_seeds_and_waits_for_one_replica() {
 }
 
 #[test]
+fn an_unknown_cap_scope_is_refused() {
+    let text = with(
+        "threads = 2",
+        "threads = 2\nlimits = { scope = \"planet\" }",
+    );
+    assert_eq!(refused(&text), ["edge.limits.scope"]);
+    assert_eq!(
+        parse(VALID).unwrap().edge.limits.scope,
+        super::CapScope::Fleet
+    );
+}
+
+#[test]
 fn both_or_neither_redis_target_is_refused() {
     let both = with(
         ONE_NODE,

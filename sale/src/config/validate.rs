@@ -11,8 +11,8 @@ use std::time::Duration;
 use super::raw::{RawConfig, RawEvent, RawKey, RawRate};
 use super::values::{self, Network, Rate, SaleWindow, ValueResult, Weight};
 use super::{
-    Config, DatabaseUrl, EdgeConfig, Environment, EventConfig, LimitsConfig, OriginConfig,
-    OriginNode, Problem, Secrets, TokenConfig, TokenScheme, UpConfig,
+    CapScope, Config, DatabaseUrl, EdgeConfig, Environment, EventConfig, LimitsConfig,
+    OriginConfig, OriginNode, Problem, Secrets, TokenConfig, TokenScheme, UpConfig,
 };
 use crate::ids::EventId;
 use crate::key_ring::{KeyId, KeyRing, Secret, SigningKey};
@@ -278,6 +278,14 @@ pub fn validate(raw: RawConfig, base: &Path, env: &Environment) -> Result<Config
     let per_user = rate("per_user", limits.per_user.as_ref(), "5/s", 10);
     let per_ip = rate("per_ip", limits.per_ip.as_ref(), "50/s", 100);
     let admission = rate("admission", limits.admission.as_ref(), "20000/s", 20_000);
+    let scope = p.check(
+        "edge.limits.scope",
+        match limits.scope.as_deref().unwrap_or("fleet") {
+            "fleet" => Ok(CapScope::Fleet),
+            "edge" => Ok(CapScope::Edge),
+            other => Err(format!("must be \"fleet\" or \"edge\", got {other:?}")),
+        },
+    );
     let max_keys = p.check(
         "edge.limits.max_keys",
         in_range(
@@ -406,6 +414,7 @@ pub fn validate(raw: RawConfig, base: &Path, env: &Environment) -> Result<Config
                     per_ip: per_ip?,
                     admission: admission?,
                     max_keys: usize::try_from(max_keys?).ok()?,
+                    scope: scope?,
                 },
             },
             origins,

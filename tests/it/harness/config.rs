@@ -48,6 +48,8 @@ pub struct StackOptions {
     pub database: Database,
     /// The Redis.
     pub redis: RedisKind,
+    /// Edges in the fleet (the i-th on the first's ports plus i).
+    pub edges: u16,
     /// `[edge] limits = …` as an inline table.
     pub limits: &'static str,
     /// `[secrets] token_keys = …`.
@@ -86,6 +88,7 @@ impl Default for StackOptions {
             reservation_ttl: "10m",
             database: Database::Sqlite,
             redis: RedisKind::Node,
+            edges: 1,
             limits: NO_LIMITS,
             token_keys: TOKEN_KEY_T1,
             token_scheme: "hmac-sha256",
