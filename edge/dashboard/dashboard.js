@@ -189,6 +189,15 @@ function showStatus(status) {
     row.append(cell(o.addr), cell(o.weight), health, strip);
     return row;
   }));
+  const redis = status.redis || { nodes: [] };
+  $("redis-nodes").replaceChildren(...redis.nodes.map((n) => {
+    const row = document.createElement("tr");
+    const health = cell(n.healthy ? "healthy" : "failing");
+    health.className = n.healthy ? "healthy" : "unhealthy";
+    row.append(cell(n.address), cell(n.role), health, cell(n.events.join(", ") || "–"));
+    return row;
+  }));
+  $("redis-error").textContent = redis.error ? `Cannot list the Redis nodes: ${redis.error}` : "";
   $("limiter-keys").textContent =
     `${status.limiter_keys.user} users, ${status.limiter_keys.ip} addresses`;
 }

@@ -115,6 +115,7 @@ async fn status(State(admin): State<Admin>) -> Response {
         })
         .collect();
     let (user_keys, ip_keys) = snapshot.limits.sizes();
+    let redis = redis_nodes(&admin, &snapshot.config).await;
     Json(json!({
         "now": sale::time::rfc3339(now),
         "config_version": snapshot.version,
@@ -122,8 +123,55 @@ async fn status(State(admin): State<Admin>) -> Response {
         "events": events,
         "origins": origins,
         "limiter_keys": { "user": user_keys, "ip": ip_keys },
+        "redis": redis,
     }))
     .into_response()
+}
+
+/// The Redis servers behind the edge: each one's role, health and the events whose slot it
+/// serves (on one server, every event), or why they could not be listed.
+async fn redis_nodes(admin: &Admin, config: &sale::Config) -> serde_json::Value {
+    let events = &config.events;
+    let listed = async {
+        let mut con = admin.redis.connection().await?;
+        let nodes = con.nodes().await?;
+        let mut slots = Vec::new();
+        for event in events {
+            let seats = EventKeys::new(&event.id).seats;
+            slots.push((event.id.as_str(), con.slot_of(&seats).await?));
+        }
+        redis::RedisResult::Ok((nodes, slots))
+    };
+    match listed.await {
+        Ok((nodes, slots)) => {
+            let single = nodes.len() == 1 && nodes[0].slots.is_empty();
+            let nodes: Vec<_> = nodes
+                .iter()
+                .map(|node| {
+                    let owns: Vec<&str> = slots
+                        .iter()
+                        .filter(|(_, slot)| {
+                            (single && node.role == "primary")
+                                || node.slots.iter().any(|(a, b)| (a..=b).contains(&slot))
+                        })
+                        .map(|(id, _)| *id)
+                        .collect();
+                    let address = match &config.redis.target {
+                        sale::config::RedisTarget::Node(url) => url.clone(),
+                        sale::config::RedisTarget::Cluster(_) => node.address.clone(),
+                    };
+                    json!({
+                        "address": address,
+                        "role": node.role,
+                        "healthy": node.healthy,
+                        "events": owns,
+                    })
+                })
+                .collect();
+            json!({ "nodes": nodes })
+        }
+        Err(e) => json!({ "nodes": [], "error": e.to_string() }),
+    }
 }
 
 async fn reload(State(admin): State<Admin>) -> Response {

@@ -53,7 +53,7 @@ pub struct LinkOptions {
 /// One Redis server as a cluster member (or the one server) sees itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NodeInfo {
-    /// `host:port`.
+    /// `host:port` (on one server, which does not know the address clients use: `redis`).
     pub address: String,
     /// `primary` or `replica`.
     pub role: String,

@@ -1,5 +1,6 @@
 //! The stack on a real Redis Cluster of 3 primaries with a replica each: the whole order lifecycle
-//! on both ledgers, and a primary killed in the middle of a rush.
+//! on both ledgers (and both token schemes: the classic one keeps its tokens in Redis), the
+//! operator's view of the nodes, and a primary killed in the middle of a rush.
 
 use std::collections::HashSet;
 use std::sync::Mutex;
@@ -18,10 +19,11 @@ const THREE_BY_ONE: RedisKind = RedisKind::Cluster {
     replicas: 1,
 };
 
-async fn pay_cancel_expire_and_resell(database: Database) {
+async fn pay_cancel_expire_and_resell(database: Database, token_scheme: &'static str) {
     let stack = Stack::start(StackOptions {
         redis: THREE_BY_ONE,
         database,
+        token_scheme,
         stock: 3,
         reservation_ttl: "1s",
         ..StackOptions::default()
@@ -31,6 +33,24 @@ async fn pay_cancel_expire_and_resell(database: Database) {
         stack.config.redis.replica_acks.min, 1,
         "a cluster waits for a replica by default"
     );
+    // The operator sees every node, its role and health, and which events it holds.
+    let (_, status) = stack.admin(reqwest::Method::GET, "/admin/status").await;
+    let nodes = status["redis"]["nodes"]
+        .as_array()
+        .expect("the Redis nodes")
+        .clone();
+    assert_eq!(nodes.len(), 6, "{status}");
+    assert!(nodes.iter().all(|n| n["healthy"] == true), "{status}");
+    let primaries: Vec<_> = nodes.iter().filter(|n| n["role"] == "primary").collect();
+    assert_eq!(primaries.len(), 3, "{status}");
+    let owner = stack
+        .primary_of("{ev:demo}")
+        .expect("demo's slot has a primary");
+    let holder = primaries
+        .iter()
+        .find(|n| n["events"].as_array().unwrap().contains(&"demo".into()))
+        .expect("a primary holds demo");
+    assert_eq!(holder["address"], owner.to_string());
     let client = reqwest::Client::new();
     let mut orders = Vec::new();
     for user in ["alice", "bob", "carol"] {
@@ -68,12 +88,12 @@ async fn pay_cancel_expire_and_resell(database: Database) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_whole_lifecycle_runs_on_a_redis_cluster_with_sqlite() {
-    pay_cancel_expire_and_resell(Database::Sqlite).await;
+    pay_cancel_expire_and_resell(Database::Sqlite, "hmac-sha256").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_whole_lifecycle_runs_on_a_redis_cluster_with_postgres() {
-    pay_cancel_expire_and_resell(Database::Postgres).await;
+async fn the_whole_lifecycle_runs_on_a_redis_cluster_with_postgres_and_md5_tokens() {
+    pay_cancel_expire_and_resell(Database::Postgres, "md5").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

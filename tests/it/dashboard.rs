@@ -43,6 +43,13 @@ async fn the_dashboard_shows_the_sale_moving() {
     for addr in &stack.origin_addrs {
         assert!(origins.contains(&addr.to_string()), "{origins}");
     }
+    let redis = browser
+        .wait_for_text("#redis-nodes", "the Redis node", |t| t.contains("healthy"))
+        .await;
+    assert!(
+        redis.contains("primary") && redis.contains("demo, other"),
+        "{redis}"
+    );
 
     // Five buyers, one of whom tries twice, and one who pays.
     let client = reqwest::Client::new();
