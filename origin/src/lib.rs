@@ -77,7 +77,7 @@ pub async fn run(
     let redis_target = config.redis.target.clone();
     durability::check(&mut redis.clone(), config.redis.durability).await?;
     let replication = Replication::new(config.redis.replica_acks);
-    let stock = StockEngine::new(redis.clone(), replication);
+    let stock = StockEngine::new(redis.clone(), replication.clone());
     let local = Arc::new(LocalStock::new(&config, addr));
     for event in &config.events {
         let remaining = stock.seed(event).await?;

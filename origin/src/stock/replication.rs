@@ -6,37 +6,81 @@
 //! the replicas again). `WAIT` does not make Redis strongly consistent (a failover may still pick
 //! a replica that missed a write acknowledged to fewer replicas than wanted); docs/scaling.md
 //! says what reconcile does about that.
+//!
+//! `WAIT` blocks the connection it is sent on until the replicas answer, and every buy of a
+//! process shares one multiplexed connection per Redis node, so one `WAIT` per buy would
+//! serialise them all. Instead the waits of one event are grouped, like a database's group
+//! commit: `WAIT` covers everything the connection wrote before it, so one `WAIT` sent after
+//! many scripts have answered confirms them all, and the buys that finish while it is out share
+//! the next one.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use sale::config::ReplicaAcks;
 use sale::redis_link::RedisLink;
 
 use crate::error::OriginError;
 
+/// The changes written through the link for one event, and how many of them replicas confirmed.
+#[derive(Debug, Default)]
+struct Group {
+    /// Changes whose script has answered, counted in order.
+    written: AtomicU64,
+    /// The highest count a `WAIT` has confirmed.
+    confirmed: AtomicU64,
+    /// Held by the one `WAIT` in flight.
+    waiting: tokio::sync::Mutex<()>,
+}
+
 /// The replication every order change waits for.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Replication {
     acks: ReplicaAcks,
+    groups: Arc<Mutex<HashMap<String, Arc<Group>>>>,
 }
 
 impl Replication {
     /// Waits as `acks` says (not at all when it asks for no replica).
     pub fn new(acks: ReplicaAcks) -> Self {
-        Self { acks }
+        Self {
+            acks,
+            groups: Arc::default(),
+        }
     }
 
-    /// Returns once enough replicas hold what `redis` last wrote to the shard of `key`.
+    fn group(&self, key: &str) -> Arc<Group> {
+        let mut groups = self.groups.lock().unwrap_or_else(|p| p.into_inner());
+        groups.entry(key.to_owned()).or_default().clone()
+    }
+
+    /// Returns once enough replicas hold what `redis` wrote to the shard of `key` up to now
+    /// (call it after the script's answer arrived).
     pub async fn confirm(&self, redis: &mut RedisLink, key: &str) -> Result<(), OriginError> {
         let wanted = self.acks.min;
         if wanted == 0 {
             return Ok(());
         }
+        let group = self.group(key);
+        let mine = group.written.fetch_add(1, Ordering::SeqCst) + 1;
+        if group.confirmed.load(Ordering::SeqCst) >= mine {
+            return Ok(());
+        }
+        let _turn = group.waiting.lock().await;
+        // The `WAIT` that held the turn may have covered this change already.
+        if group.confirmed.load(Ordering::SeqCst) >= mine {
+            return Ok(());
+        }
+        // Every change counted so far has had its answer, so it was sent before this WAIT.
+        let covered = group.written.load(Ordering::SeqCst);
         let acked = redis
             .replicas_holding(key, wanted, self.acks.timeout)
             .await?;
-        if acked >= wanted {
-            Ok(())
-        } else {
-            Err(OriginError::NotReplicated { acked, wanted })
+        if acked < wanted {
+            return Err(OriginError::NotReplicated { acked, wanted });
         }
+        group.confirmed.fetch_max(covered, Ordering::SeqCst);
+        Ok(())
     }
 }
