@@ -22,6 +22,7 @@ mod outage;
 mod product_page;
 mod refusals;
 mod reload;
+mod replication;
 mod retries;
 mod rush;
 mod stock;

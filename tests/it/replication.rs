@@ -1,0 +1,84 @@
+//! Acknowledged means replicated: with `redis.min_replica_acks = 1` and no replica in sync, a buy
+//! is answered 503 (never a 201 that one node alone holds), and the same link retried once a
+//! replica holds the change returns that very order.
+
+use std::time::Duration;
+
+use flashgate::stack::RedisServer;
+
+use crate::harness::{Stack, StackOptions, eventually, fetch_token, post};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_buy_no_replica_confirmed_is_503_and_its_retry_returns_the_order() {
+    let stack = Stack::start(StackOptions {
+        redis_options: "min_replica_acks = 1\nreplica_ack_timeout = \"50ms\"",
+        ..StackOptions::default()
+    })
+    .await;
+    let client = reqwest::Client::new();
+    let session = stack.session("alice");
+    let (status, token) = fetch_token(&client, &stack, &session).await;
+    assert_eq!(status, 200, "{token}");
+    let buy_url = token["buy_url"].as_str().unwrap().to_owned();
+
+    let response = client
+        .post(stack.url(&buy_url))
+        .bearer_auth(&session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 503);
+    assert_eq!(response.headers()["retry-after"], "1");
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["code"], "unavailable");
+    // The seat is held all the same: the outcome was unknown, not "nothing happened".
+    assert_eq!(stack.seat_counter("reserved").await, 1);
+
+    // A replica joins and catches up; the retried link finds its order, now replicated.
+    let primary = match &stack.config.redis.target {
+        sale::config::RedisTarget::Node(url) => url.trim_start_matches("redis://").to_owned(),
+        sale::config::RedisTarget::Cluster(_) => unreachable!("one server"),
+    };
+    let (host, port) = primary.split_once(':').unwrap();
+    let replica = tokio::task::block_in_place(|| {
+        RedisServer::start(
+            "redis-server",
+            crate::harness::free_addr(),
+            &stack.scratch("replica"),
+        )
+        .expect("the replica starts")
+    });
+    let mut con = redis::Client::open(replica.url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let _: () = redis::cmd("REPLICAOF")
+        .arg(host)
+        .arg(port)
+        .query_async(&mut con)
+        .await
+        .unwrap();
+    eventually("the replica in sync", Duration::from_secs(20), || async {
+        let info: String = redis::cmd("INFO")
+            .arg("replication")
+            .query_async(&mut stack.redis().await)
+            .await
+            .unwrap();
+        info.contains("state=online")
+    })
+    .await;
+    let (status, retried) = post(&client, &stack, &buy_url, &session).await;
+    assert_eq!(status, 201, "{retried}");
+    assert_eq!(
+        stack.seat_counter("reserved").await,
+        1,
+        "one seat, one order"
+    );
+    let rows = stack.orders_reaching(1).await;
+    assert_eq!(rows.len(), 1);
+    assert_eq!(retried["order_id"], rows[0].order_id.as_str());
+    let report = stack.reconcile().await;
+    assert!(report.is_clean(), "{report}");
+    drop(replica);
+}
