@@ -93,6 +93,7 @@ mod tests {
             per_user_limit: 1,
             window: SaleWindow::new(10_000, 20_000).unwrap(),
             reservation_ttl: Duration::from_secs(1),
+            queue: None,
         }
     }
 

@@ -5,6 +5,7 @@
 //! Over 300 lines because it is the typed shape of the whole file, one documented struct per
 //! section; parsing, validation and reload rules live in `config/`.
 
+mod queue_section;
 mod raw;
 mod redis_section;
 pub mod reload;
@@ -293,6 +294,21 @@ pub struct EventConfig {
     pub window: SaleWindow,
     /// How long a reservation waits for payment.
     pub reservation_ttl: Duration,
+    /// The waiting room, when enabled.
+    pub queue: Option<QueueConfig>,
+}
+
+/// `[events.queue]`, validated (present only when enabled).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueueConfig {
+    /// How long before `starts_at` the pre-queue opens.
+    pub opens_before: Duration,
+    /// How fast buyers are let through, fleet-wide (one per `period`).
+    pub admit_rate: Rate,
+    /// How long an admission lasts.
+    pub admission_ttl: Duration,
+    /// Proof-of-work bits a join needs (0: none).
+    pub pow_bits: u32,
 }
 
 /// `[up]`, validated.

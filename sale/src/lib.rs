@@ -8,6 +8,7 @@
 #[cfg(feature = "tasks")]
 pub mod background;
 pub mod config;
+pub mod draw;
 pub mod edge_signature;
 pub mod envelope;
 #[cfg(feature = "http")]

@@ -58,7 +58,9 @@ pub enum Refusal {
     RateLimited,
     /// 503 `no_origin`: no healthy origin to serve the request.
     NoOrigin,
-    /// 503 `unavailable`: Redis or the order database is unreachable; nothing was reserved.
+    /// 503 `unavailable`: Redis or the order database is unreachable, or a change was not
+    /// confirmed by enough replicas in time; retrying the same link returns the order if one was
+    /// made.
     Unavailable,
     /// 502 `origin_failed`: an origin accepted the request but did not answer; a buy may or may
     /// not have reserved, and retrying with the same link finds the order if it did.
@@ -187,7 +189,7 @@ impl Refusal {
             Self::RateLimited => "Too many requests; retry after the indicated time.",
             Self::NoOrigin => "No server is available right now; retry shortly.",
             Self::Unavailable => {
-                "The service is briefly unavailable; nothing was reserved. Retry shortly."
+                "The service is briefly unavailable. Retry shortly with the same link: if your order went through, you get it back."
             }
             Self::Internal => "Something went wrong on our side.",
             Self::OriginFailed => {

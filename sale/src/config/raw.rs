@@ -227,6 +227,27 @@ pub struct RawEvent {
     pub ends_at: String,
     /// How long a reservation waits for payment before its seat returns (e.g. `"10m"`).
     pub reservation_ttl: Option<String>,
+    /// The waiting room in front of the sale; off unless `enabled = true`.
+    pub queue: Option<RawQueue>,
+}
+
+/// `[events.queue]`: the waiting room.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawQueue {
+    /// Turns the waiting room on for this event.
+    #[serde(default)]
+    pub enabled: bool,
+    /// How long before `starts_at` the pre-queue opens (everyone joining before `starts_at` is in
+    /// the draw), e.g. `"30m"`; 1 s to 7 days, default 15 minutes.
+    pub opens_before: Option<String>,
+    /// How fast buyers are let through, for the whole fleet: `"N/s"` or `"N/m"`; default `"50/s"`.
+    pub admit_rate: Option<String>,
+    /// How long an admitted buyer has to get a purchase token and buy, e.g. `"10m"`; 10 s to 1 h,
+    /// default 10 minutes.
+    pub admission_ttl: Option<String>,
+    /// Leading zero bits of proof-of-work a join must carry; 0 (default) turns it off, at most 24.
+    pub pow_bits: Option<u32>,
 }
 
 /// `[up]`.

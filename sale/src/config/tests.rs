@@ -408,6 +408,48 @@ fn a_redis_cluster_is_named_by_its_seeds_and_waits_for_one_replica() {
     );
 }
 
+const EVENT_END: &str = r#"ends_at = "2030-01-01T00:00:00Z""#;
+
+fn with_queue(fields: &str) -> String {
+    with(
+        EVENT_END,
+        &format!("{EVENT_END}\nqueue = {{ enabled = true{fields} }}"),
+    )
+}
+
+#[test]
+fn a_queue_is_off_unless_enabled_and_typed_when_on() {
+    assert_eq!(parse(VALID).unwrap().events[0].queue, None);
+    let off = with(
+        EVENT_END,
+        &format!("{EVENT_END}\nqueue = {{ admit_rate = \"5/s\" }}"),
+    );
+    assert_eq!(parse(&off).unwrap().events[0].queue, None);
+    let on = parse(&with_queue(", admit_rate = \"20/s\", pow_bits = 8")).unwrap();
+    let queue = on.events[0].queue.expect("the queue is on");
+    assert_eq!(
+        queue.admit_rate.period,
+        std::time::Duration::from_millis(50)
+    );
+    assert_eq!(queue.pow_bits, 8);
+    assert_eq!(queue.opens_before, std::time::Duration::from_secs(900));
+    assert_eq!(queue.admission_ttl, std::time::Duration::from_secs(600));
+}
+
+#[test]
+fn bad_queue_values_are_refused() {
+    for (fields, field) in [
+        (", opens_before = \"0s\"", "events[0].queue.opens_before"),
+        (", opens_before = \"8d\"", "events[0].queue.opens_before"),
+        (", admit_rate = \"fast\"", "events[0].queue.admit_rate"),
+        (", admission_ttl = \"1s\"", "events[0].queue.admission_ttl"),
+        (", admission_ttl = \"2h\"", "events[0].queue.admission_ttl"),
+        (", pow_bits = 25", "events[0].queue.pow_bits"),
+    ] {
+        assert_eq!(refused(&with_queue(fields)), [field], "{fields}");
+    }
+}
+
 #[test]
 fn an_unknown_cap_scope_is_refused() {
     let text = with(

@@ -154,6 +154,7 @@ fn event(p: &mut Problems, i: usize, raw: &RawEvent, env: &Environment) -> Optio
         SEC,
         DAY,
     );
+    let queue = super::queue_section::validate(p, &f("queue"), raw.queue.as_ref());
     Some(EventConfig {
         id: id?,
         name: name?,
@@ -163,6 +164,7 @@ fn event(p: &mut Problems, i: usize, raw: &RawEvent, env: &Environment) -> Optio
         per_user_limit: u32::try_from(per_user_limit?).ok()?,
         window: window?,
         reservation_ttl: reservation_ttl?,
+        queue: queue?,
     })
 }
 

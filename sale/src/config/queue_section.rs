@@ -1,0 +1,56 @@
+//! `[events.queue]`: the waiting room in front of one event's sale, validated into a
+//! [`QueueConfig`] when it is enabled (and into nothing when it is not).
+
+use std::time::Duration;
+
+use super::QueueConfig;
+use super::raw::RawQueue;
+use super::validate::Problems;
+use super::values::Rate;
+
+const SEC: Duration = Duration::from_secs(1);
+const MIN: Duration = Duration::from_secs(60);
+const DAY: Duration = Duration::from_secs(86_400);
+
+/// `Some(None)` when the queue is off, `Some(Some(_))` when on and valid, `None` on a problem
+/// (recorded in `p` under `field`).
+pub(super) fn validate(
+    p: &mut Problems,
+    field: &str,
+    raw: Option<&RawQueue>,
+) -> Option<Option<QueueConfig>> {
+    let Some(raw) = raw.filter(|q| q.enabled) else {
+        return Some(None);
+    };
+    let opens_before = p.duration(
+        &format!("{field}.opens_before"),
+        raw.opens_before.as_deref(),
+        "15m",
+        SEC,
+        7 * DAY,
+    );
+    let rate = p.check(
+        format!("{field}.admit_rate"),
+        Rate::parse(raw.admit_rate.as_deref().unwrap_or("50/s"), Some(1)),
+    );
+    let admission_ttl = p.duration(
+        &format!("{field}.admission_ttl"),
+        raw.admission_ttl.as_deref(),
+        "10m",
+        10 * SEC,
+        60 * MIN,
+    );
+    let pow_bits = p.check(
+        format!("{field}.pow_bits"),
+        match raw.pow_bits.unwrap_or(0) {
+            bits @ 0..=24 => Ok(bits),
+            other => Err(format!("must be 0 to 24, got {other}")),
+        },
+    );
+    Some(Some(QueueConfig {
+        opens_before: opens_before?,
+        admit_rate: rate?,
+        admission_ttl: admission_ttl?,
+        pow_bits: pow_bits?,
+    }))
+}
