@@ -6,6 +6,7 @@
 mod auth;
 mod dashboard;
 mod lockout;
+mod queue;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -48,6 +49,8 @@ pub struct Admin {
     pub lockout: Arc<Lockout>,
     /// The process's Redis.
     pub redis: Arc<crate::redis_handle::RedisHandle>,
+    /// The waiting rooms as last read.
+    pub queue: Arc<crate::queue::QueueView>,
 }
 
 /// The 429 for a locked-out address.
@@ -64,6 +67,8 @@ pub fn router(admin: Admin) -> Router {
         .route("/admin/reload", post(reload))
         .route("/admin/events/{id}/open", post(open))
         .route("/admin/events/{id}/close", post(close))
+        .route("/admin/events/{id}/queue/pause", post(queue::pause))
+        .route("/admin/events/{id}/queue/resume", post(queue::resume))
         .route("/metrics", get(metrics))
         .layer(middleware::from_fn_with_state(
             admin.clone(),
@@ -124,6 +129,7 @@ async fn status(State(admin): State<Admin>) -> Response {
         "origins": origins,
         "limiter_keys": { "user": user_keys, "ip": ip_keys },
         "redis": redis,
+        "queues": queue::status(&admin, &snapshot.config),
     }))
     .into_response()
 }

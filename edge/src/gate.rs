@@ -17,6 +17,7 @@ use sale::{EventId, Refusal, UserId};
 
 use crate::limits::Limited;
 use crate::live_config::Snapshot;
+use crate::queue::ticket::Ticket;
 use crate::request_shape::{self, ShapeLimits};
 use crate::respond::Answer;
 use crate::routes::Route;
@@ -64,6 +65,34 @@ pub enum Decision {
     /// Classic md5 scheme: forward once Redis confirms the token (the purchase nonce) and the
     /// admission caps let it through.
     CheckStoredToken(Forward),
+    /// A waiting-room request, answered by [`crate::queue::serve`].
+    Queue(QueueRequest),
+}
+
+/// A waiting-room request the gate let through.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueRequest {
+    /// The event (it has a waiting room).
+    pub event: EventId,
+    /// What is asked.
+    pub kind: QueueKind,
+    /// The signed-in user (required for the place, optional for a challenge).
+    pub user: Option<UserId>,
+}
+
+/// Which waiting-room endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QueueKind {
+    /// The buyer's place.
+    Status,
+    /// Joining.
+    Join,
+    /// A proof-of-work challenge.
+    Challenge,
+    /// The fairness record.
+    Fairness,
+    /// The entrant list.
+    Entrants,
 }
 
 /// Everything a decision may consult.
@@ -206,6 +235,13 @@ fn admit(inputs: &Inputs<'_>, route: &Route, req: &RequestHeader) -> Result<Deci
             open_now(event, view, now, grace)?;
             let user = user()?;
             limits.check_user(user.as_str())?;
+            if event.queue.is_some() {
+                let ring = &config.secrets.token_keys;
+                let ticket = Ticket::from_request(req, ring, &event.id, &user);
+                if !ticket.is_some_and(|t| t.admitted_at(now)) {
+                    return Err(Refusal::NotAdmitted.into());
+                }
+            }
             Ok(Decision::IssueToken {
                 event: event.id.clone(),
                 user,
@@ -255,6 +291,40 @@ fn admit(inputs: &Inputs<'_>, route: &Route, req: &RequestHeader) -> Result<Deci
                 // of the right shape cannot use up the origins' capacity.
                 TokenScheme::Md5 { .. } => Ok(Decision::CheckStoredToken(forward)),
             }
+        }
+        Route::QueueStatus(id)
+        | Route::QueueJoin(id)
+        | Route::QueueChallenge(id)
+        | Route::Fairness(id)
+        | Route::FairnessEntrants(id) => {
+            let event = event(snapshot, id)?;
+            let kind = match route {
+                Route::QueueStatus(_) => QueueKind::Status,
+                Route::QueueJoin(_) => QueueKind::Join,
+                Route::QueueChallenge(_) => QueueKind::Challenge,
+                Route::Fairness(_) => QueueKind::Fairness,
+                _ => QueueKind::Entrants,
+            };
+            if event.queue.is_none() {
+                return Err(match kind {
+                    QueueKind::Join => Refusal::QueueClosed,
+                    _ => Refusal::NotFound,
+                }
+                .into());
+            }
+            let user = match kind {
+                QueueKind::Status | QueueKind::Join => Some(user()?),
+                QueueKind::Challenge => user().ok(),
+                QueueKind::Fairness | QueueKind::Entrants => None,
+            };
+            if matches!(kind, QueueKind::Status | QueueKind::Join) {
+                fresh()?;
+            }
+            Ok(Decision::Queue(QueueRequest {
+                event: event.id.clone(),
+                kind,
+                user,
+            }))
         }
         Route::Order { .. } => Ok(Decision::Forward(Forward {
             user: user()?,

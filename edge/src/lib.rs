@@ -15,6 +15,7 @@ pub mod live_config;
 pub mod metrics;
 pub mod page;
 pub mod proxy;
+pub mod queue;
 pub mod redis_handle;
 pub mod reload;
 pub mod request_shape;
@@ -42,6 +43,8 @@ use crate::limits::fleet::FleetCaps;
 use crate::live_config::{Live, LoadError};
 use crate::metrics::EdgeMetrics;
 use crate::proxy::Gatekeeper;
+use crate::queue::QueueView;
+use crate::queue::keeper::QueueKeeper;
 use crate::redis_handle::RedisHandle;
 use crate::reload::ReloadOnHangup;
 use crate::tokens::stored::StoredTokens;
@@ -115,6 +118,12 @@ pub fn run(config_path: &Path, env: Environment, upgrade: bool) -> Result<(), Lo
         view: view.clone(),
         redis: redis.clone(),
     };
+    let queue = Arc::new(QueueView::default());
+    let keeper = QueueKeeper {
+        live: live.clone(),
+        view: queue.clone(),
+        redis: redis.clone(),
+    };
     let hangup = ReloadOnHangup {
         live: live.clone(),
         origins: origins.clone(),
@@ -126,6 +135,7 @@ pub fn run(config_path: &Path, env: Environment, upgrade: bool) -> Result<(), Lo
         metrics: metrics.clone(),
         lockout: Arc::default(),
         redis: redis.clone(),
+        queue: queue.clone(),
     });
     let housekeeping = Housekeeping {
         live: live.clone(),
@@ -145,7 +155,8 @@ pub fn run(config_path: &Path, env: Environment, upgrade: bool) -> Result<(), Lo
         stored: StoredTokens {
             redis: redis.clone(),
         },
-        fleet: FleetCaps::new(redis),
+        fleet: FleetCaps::new(redis.clone()),
+        queue: queue.clone(),
     };
     let mut proxy = pingora::proxy::http_proxy(&server.configuration, gatekeeper);
     let mut options = HttpServerOptions::default();
@@ -161,6 +172,7 @@ pub fn run(config_path: &Path, env: Environment, upgrade: bool) -> Result<(), Lo
     server.add_service(proxy);
     server.add_service(balancer);
     server.add_service(background_service("event view", refresher));
+    server.add_service(background_service("waiting rooms", keeper));
     server.add_service(background_service("reload on SIGHUP", hangup));
     server.add_service(background_service("admin", admin));
     server.add_service(background_service("housekeeping", housekeeping));

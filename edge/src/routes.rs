@@ -37,6 +37,16 @@ pub enum Route<'a> {
         /// Which action.
         action: OrderAction,
     },
+    /// `GET /api/events/{id}/queue`: the buyer's place in the waiting room.
+    QueueStatus(&'a str),
+    /// `POST /api/events/{id}/queue`: join the waiting room.
+    QueueJoin(&'a str),
+    /// `GET /api/events/{id}/queue/challenge`: a proof-of-work challenge.
+    QueueChallenge(&'a str),
+    /// `GET /api/events/{id}/fairness`: the draw's commitment, and its seed once drawn.
+    Fairness(&'a str),
+    /// `GET /api/events/{id}/fairness/entrants`: the frozen entrant list.
+    FairnessEntrants(&'a str),
     /// `POST /api/dev/session?user=ID`.
     DevSession,
     /// The path exists, but not for this method.
@@ -73,6 +83,11 @@ impl<'a> Route<'a> {
             ["api", "events", id] => only(get, Route::EventView(id)),
             ["api", "events", id, "token"] => only(post, Route::Token(id)),
             ["api", "events", event, "buy", token] => only(post, Route::Buy { event, token }),
+            ["api", "events", id, "queue"] if get => Route::QueueStatus(id),
+            ["api", "events", id, "queue"] => only(post, Route::QueueJoin(id)),
+            ["api", "events", id, "queue", "challenge"] => only(get, Route::QueueChallenge(id)),
+            ["api", "events", id, "fairness"] => only(get, Route::Fairness(id)),
+            ["api", "events", id, "fairness", "entrants"] => only(get, Route::FairnessEntrants(id)),
             ["api", "orders", id] => only(get, order(id, OrderAction::Show)),
             ["api", "orders", id, "pay"] => only(post, order(id, OrderAction::Pay)),
             ["api", "orders", id, "cancel"] => only(post, order(id, OrderAction::Cancel)),
@@ -111,6 +126,8 @@ impl<'a> Route<'a> {
             Self::Token(_) => "token",
             Self::Buy { .. } => "buy",
             Self::Order { .. } => "order",
+            Self::QueueStatus(_) | Self::QueueJoin(_) | Self::QueueChallenge(_) => "queue",
+            Self::Fairness(_) | Self::FairnessEntrants(_) => "fairness",
             Self::DevSession => "dev_session",
             Self::MethodNotAllowed | Self::NotFound => "other",
         }

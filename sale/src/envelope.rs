@@ -23,6 +23,10 @@ pub enum Purpose {
     PurchaseToken,
     /// An operator signed in to the dashboard, keyed by the admin token.
     OperatorSession,
+    /// A buyer's place in an event's waiting room.
+    QueueTicket,
+    /// A proof-of-work challenge for joining a waiting room.
+    PowChallenge,
 }
 
 impl Purpose {
@@ -31,6 +35,8 @@ impl Purpose {
             Self::Session => b"flashgate/session/v1",
             Self::PurchaseToken => b"flashgate/purchase-token/v1",
             Self::OperatorSession => b"flashgate/operator-session/v1",
+            Self::QueueTicket => b"flashgate/queue-ticket/v1",
+            Self::PowChallenge => b"flashgate/pow-challenge/v1",
         }
     }
 }

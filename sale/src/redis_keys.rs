@@ -26,6 +26,19 @@ pub struct EventKeys {
     /// Stream: entries of `stream` the ledger could not read, set aside with the reason so one
     /// bad entry cannot stop the ledger; reconcile reports any as a problem.
     pub dead_letters: String,
+    /// Hash: the waiting room's state (salt, seed, commitment, frozen entrant count, joined
+    /// count, serving counter, paused, drawn).
+    pub queue: String,
+    /// Hash: entrant id (8 bytes) → join number, or position once drawn.
+    pub queue_joined: String,
+    /// List: entrant ids in join order; the first `frozen` are the draw's entrants.
+    pub queue_order: String,
+    /// Hash: entrant id → when its admission ends (Unix ms), for everyone ever admitted.
+    pub queue_granted: String,
+    /// Sorted set: entrant ids admitted and not yet bought, by admission end.
+    pub queue_live: String,
+    /// List: every admission as granted, `id:position:serving:ms`, for the audit.
+    pub queue_grants: String,
 }
 
 impl EventKeys {
@@ -46,6 +59,12 @@ impl EventKeys {
             paid: format!("{tag}:paid"),
             stream: format!("{tag}:stream"),
             dead_letters: format!("{tag}:ledger-dead"),
+            queue: format!("{tag}:queue"),
+            queue_joined: format!("{tag}:queue:joined"),
+            queue_order: format!("{tag}:queue:order"),
+            queue_granted: format!("{tag}:queue:granted"),
+            queue_live: format!("{tag}:queue:live"),
+            queue_grants: format!("{tag}:queue:grants"),
         }
     }
 }
@@ -66,6 +85,12 @@ mod tests {
             &keys.paid,
             &keys.stream,
             &keys.dead_letters,
+            &keys.queue,
+            &keys.queue_joined,
+            &keys.queue_order,
+            &keys.queue_granted,
+            &keys.queue_live,
+            &keys.queue_grants,
         ] {
             assert!(key.starts_with("{ev:demo}:"), "{key}");
         }

@@ -26,6 +26,15 @@ pub enum Refusal {
     TokenExpired,
     /// 403 `wrong_user`: a genuine purchase token issued to another user.
     WrongUser,
+    /// 403 `not_admitted`: a purchase token asked for without a live admission from the event's
+    /// waiting room (never admitted, or the admission expired).
+    NotAdmitted,
+    /// 403 `pow_required`: joining this waiting room needs a proof of work.
+    PowRequired,
+    /// 400 `bad_pow`: the proof of work is wrong, expired or for another event or user.
+    BadPow,
+    /// 409 `queue_closed`: the event has no waiting room, or its pre-queue is not open yet.
+    QueueClosed,
     /// 403 `cross_site`: a dashboard request that would change something, signed in by cookie
     /// but without the dashboard's own header, as a forged cross-site request would be.
     CrossSite,
@@ -71,7 +80,11 @@ pub enum Refusal {
 
 impl Refusal {
     /// Every refusal, for building per-refusal tables once.
-    pub const ALL: [Refusal; 28] = [
+    pub const ALL: [Refusal; 32] = [
+        Self::NotAdmitted,
+        Self::PowRequired,
+        Self::BadPow,
+        Self::QueueClosed,
         Self::BadRequest,
         Self::AmbiguousLength,
         Self::NoSession,
@@ -105,16 +118,20 @@ impl Refusal {
     /// The HTTP status.
     pub fn status(self) -> u16 {
         match self {
-            Self::BadRequest | Self::AmbiguousLength => 400,
+            Self::BadRequest | Self::AmbiguousLength | Self::BadPow => 400,
             Self::NoSession | Self::BadSession | Self::Unsigned | Self::BadAdminToken => 401,
             Self::NotStarted
             | Self::BadToken
             | Self::TokenExpired
             | Self::WrongUser
+            | Self::NotAdmitted
+            | Self::PowRequired
             | Self::CrossSite => 403,
             Self::NotFound | Self::UnknownEvent => 404,
             Self::MethodNotAllowed => 405,
-            Self::AlreadyBought | Self::TokenUsed | Self::IllegalTransition => 409,
+            Self::AlreadyBought | Self::TokenUsed | Self::IllegalTransition | Self::QueueClosed => {
+                409
+            }
             Self::Ended | Self::SoldOut | Self::Expired => 410,
             Self::RequestTimeout => 408,
             Self::TooLarge => 413,
@@ -140,6 +157,10 @@ impl Refusal {
             Self::TokenExpired => "token_expired",
             Self::WrongUser => "wrong_user",
             Self::CrossSite => "cross_site",
+            Self::NotAdmitted => "not_admitted",
+            Self::PowRequired => "pow_required",
+            Self::BadPow => "bad_pow",
+            Self::QueueClosed => "queue_closed",
             Self::NotFound => "not_found",
             Self::UnknownEvent => "unknown_event",
             Self::MethodNotAllowed => "method_not_allowed",
@@ -174,6 +195,10 @@ impl Refusal {
             Self::TokenExpired => "This purchase link has expired; get a new one.",
             Self::WrongUser => "This purchase link belongs to another user.",
             Self::CrossSite => "Changes from the dashboard must come from the dashboard page.",
+            Self::NotAdmitted => "Wait for your turn in the queue before buying.",
+            Self::PowRequired => "Joining this queue needs a proof of work; fetch a challenge.",
+            Self::BadPow => "The proof of work is not valid; fetch a new challenge.",
+            Self::QueueClosed => "This queue is not open.",
             Self::NotFound => "Not found.",
             Self::UnknownEvent => "No such event.",
             Self::MethodNotAllowed => "This method is not allowed here.",

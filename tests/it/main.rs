@@ -20,6 +20,7 @@ mod operator;
 mod origin_trust;
 mod outage;
 mod product_page;
+mod queue;
 mod refusals;
 mod reload;
 mod replication;

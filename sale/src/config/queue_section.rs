@@ -37,7 +37,7 @@ pub(super) fn validate(
         &format!("{field}.admission_ttl"),
         raw.admission_ttl.as_deref(),
         "10m",
-        10 * SEC,
+        SEC,
         60 * MIN,
     );
     let pow_bits = p.check(

@@ -243,7 +243,7 @@ pub struct RawQueue {
     pub opens_before: Option<String>,
     /// How fast buyers are let through, for the whole fleet: `"N/s"` or `"N/m"`; default `"50/s"`.
     pub admit_rate: Option<String>,
-    /// How long an admitted buyer has to get a purchase token and buy, e.g. `"10m"`; 10 s to 1 h,
+    /// How long an admitted buyer has to get a purchase token and buy, e.g. `"10m"`; 1 s to 1 h,
     /// default 10 minutes.
     pub admission_ttl: Option<String>,
     /// Leading zero bits of proof-of-work a join must carry; 0 (default) turns it off, at most 24.

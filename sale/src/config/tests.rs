@@ -442,7 +442,10 @@ fn bad_queue_values_are_refused() {
         (", opens_before = \"0s\"", "events[0].queue.opens_before"),
         (", opens_before = \"8d\"", "events[0].queue.opens_before"),
         (", admit_rate = \"fast\"", "events[0].queue.admit_rate"),
-        (", admission_ttl = \"1s\"", "events[0].queue.admission_ttl"),
+        (
+            ", admission_ttl = \"500ms\"",
+            "events[0].queue.admission_ttl",
+        ),
         (", admission_ttl = \"2h\"", "events[0].queue.admission_ttl"),
         (", pow_bits = 25", "events[0].queue.pow_bits"),
     ] {

@@ -66,6 +66,8 @@ pub struct StackOptions {
     pub internal_keys: &'static str,
     /// More TOML after the events, e.g. another `[[events]]`.
     pub extra: &'static str,
+    /// The `demo` event's waiting room, as an inline table (empty: none).
+    pub queue: &'static str,
 }
 
 /// The default internal key ring.
@@ -97,6 +99,7 @@ impl Default for StackOptions {
             redis_options: "",
             internal_keys: INTERNAL_KEY_I1,
             extra: "",
+            queue: "",
         }
     }
 }
@@ -212,6 +215,7 @@ per_user_limit = {limit}
 starts_at = "{starts}"
 ends_at = "{ends}"
 reservation_ttl = "{ttl}"
+{queue}
 
 [[events]]
 id = "other"
@@ -241,6 +245,11 @@ var_dir = "var"
         redis_options = o.redis_options,
         internal_keys = o.internal_keys,
         extra = o.extra,
+        queue = if o.queue.is_empty() {
+            String::new()
+        } else {
+            format!("queue = {}", o.queue)
+        },
     );
     for (addr, weight) in origins {
         text.push_str(&format!(

@@ -1,0 +1,299 @@
+//! The waiting room's Redis side: one script per step (open, join, freeze, advance, grant), each
+//! atomic and on Redis's clock, plus the draw's reads and writes. Every key carries the event's
+//! hash tag, so each call touches one slot.
+
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+use redis::{AsyncCommands, RedisResult, Script};
+use sale::config::{EventConfig, QueueConfig};
+use sale::draw::EntrantId;
+use sale::redis_keys::EventKeys;
+use sale::redis_link::RedisLink;
+
+use super::QueueState;
+
+static OPEN: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("open.lua")));
+static JOIN: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("join.lua")));
+static FREEZE: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("freeze.lua")));
+static ADVANCE: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("advance.lua")));
+static GRANT: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("grant.lua")));
+
+/// Entrant ids are read and written this many at a time during the draw.
+const DRAW_CHUNK: isize = 10_000;
+
+/// When the pre-queue of `event` opens, Unix ms.
+pub fn opens_at(event: &EventConfig, queue: &QueueConfig) -> u64 {
+    event
+        .window
+        .starts_at
+        .saturating_sub(sale::time::millis(queue.opens_before))
+}
+
+/// Reads the room's state.
+pub async fn read(con: &mut RedisLink, event: &EventConfig) -> RedisResult<QueueState> {
+    let fields: Vec<Option<String>> = redis::cmd("HMGET")
+        .arg(EventKeys::new(&event.id).queue)
+        .arg(&[
+            "salt",
+            "commitment",
+            "seed",
+            "frozen",
+            "joined",
+            "drawn",
+            "serving",
+            "paused",
+            "granted",
+        ])
+        .query_async(con)
+        .await?;
+    let number = |i: usize| fields[i].as_deref().and_then(|v| v.parse::<f64>().ok());
+    let drawn = fields[5].as_deref() == Some("1");
+    Ok(QueueState {
+        salt: fields[0].as_deref().and_then(|s| hex::decode(s).ok()),
+        commitment: fields[1].clone(),
+        seed: fields[2].clone().filter(|_| drawn),
+        frozen: number(3).map(|n| n as u64),
+        joined: number(4).unwrap_or(0.0) as u64,
+        drawn,
+        serving: number(6).unwrap_or(0.0).floor() as u64,
+        paused: fields[7].as_deref() == Some("1"),
+        granted: number(8).unwrap_or(0.0) as u64,
+    })
+}
+
+/// Opens the room if nobody has: a fresh salt and seed, and the seed's commitment. Returns the
+/// salt in force.
+pub async fn open(con: &mut RedisLink, event: &EventConfig) -> RedisResult<Vec<u8>> {
+    use rand::RngCore;
+    let (mut salt, mut seed) = ([0u8; 32], [0u8; 32]);
+    rand::rng().fill_bytes(&mut salt);
+    rand::rng().fill_bytes(&mut seed);
+    let (stored, _): (String, String) = OPEN
+        .key(EventKeys::new(&event.id).queue)
+        .arg(hex::encode(salt))
+        .arg(hex::encode(seed))
+        .arg(sale::draw::commitment(&seed))
+        .invoke_async(con)
+        .await?;
+    Ok(hex::decode(stored).unwrap_or_default())
+}
+
+/// What a join found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Joined {
+    /// Before `opens_before`.
+    Closed,
+    /// After `ends_at`.
+    Ended,
+    /// In line with this number; `positioned` when it is already the position.
+    Placed {
+        /// Join number or position.
+        number: u64,
+        /// Whether `number` is the position.
+        positioned: bool,
+    },
+}
+
+/// Joins `entrant`, once.
+pub async fn join(
+    con: &mut RedisLink,
+    event: &EventConfig,
+    queue: &QueueConfig,
+    entrant: EntrantId,
+) -> RedisResult<Joined> {
+    let keys = EventKeys::new(&event.id);
+    let reply: Vec<redis::Value> = JOIN
+        .key(&keys.queue)
+        .key(&keys.queue_joined)
+        .key(&keys.queue_order)
+        .arg(&entrant.0[..])
+        .arg(opens_at(event, queue))
+        .arg(event.window.starts_at)
+        .arg(event.window.ends_at)
+        .invoke_async(con)
+        .await?;
+    let text = |i: usize| redis::from_redis_value_ref::<String>(&reply[i]).unwrap_or_default();
+    let int = |i: usize| redis::from_redis_value_ref::<i64>(&reply[i]).unwrap_or(-1);
+    Ok(match text(0).as_str() {
+        "closed" => Joined::Closed,
+        "ended" => Joined::Ended,
+        _ => {
+            let (number, frozen, drawn) = (int(1), int(2), int(3));
+            Joined::Placed {
+                number: number.max(0) as u64,
+                positioned: drawn == 1 || (frozen >= 0 && number > frozen),
+            }
+        }
+    })
+}
+
+/// The number Redis holds for `entrant` (join number, or position once drawn), if it joined.
+pub async fn number_of(
+    con: &mut RedisLink,
+    event: &EventConfig,
+    entrant: EntrantId,
+) -> RedisResult<Option<u64>> {
+    con.hget(EventKeys::new(&event.id).queue_joined, &entrant.0[..])
+        .await
+}
+
+/// What a grant found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Grant {
+    /// Admitted until this instant (Unix ms; in the past if the admission expired).
+    Admitted(u64),
+    /// Not yet: the counter has not reached the position, or every seat left is spoken for.
+    Waiting,
+    /// Nothing left to buy.
+    SoldOut,
+}
+
+/// Grants `entrant` at `position` its admission, if its turn has come.
+pub async fn grant(
+    con: &mut RedisLink,
+    event: &EventConfig,
+    queue: &QueueConfig,
+    entrant: EntrantId,
+    position: u64,
+) -> RedisResult<Grant> {
+    let keys = EventKeys::new(&event.id);
+    let reply: Vec<redis::Value> = GRANT
+        .key(&keys.queue)
+        .key(&keys.queue_granted)
+        .key(&keys.queue_live)
+        .key(&keys.queue_grants)
+        .key(&keys.seats)
+        .arg(&entrant.0[..])
+        .arg(position)
+        .arg(sale::time::millis(queue.admission_ttl))
+        .arg(entrant.to_string())
+        .invoke_async(con)
+        .await?;
+    let kind = redis::from_redis_value_ref::<String>(&reply[0]).unwrap_or_default();
+    Ok(match kind.as_str() {
+        "admitted" => Grant::Admitted(
+            reply
+                .get(1)
+                .and_then(|v| redis::from_redis_value_ref::<u64>(v).ok())
+                .unwrap_or(0),
+        ),
+        "sold_out" => Grant::SoldOut,
+        _ => Grant::Waiting,
+    })
+}
+
+/// Frees the admission of `entrant`, who bought: it no longer holds back a seat from the next.
+pub async fn bought(
+    con: &mut RedisLink,
+    event: &EventConfig,
+    entrant: EntrantId,
+) -> RedisResult<()> {
+    con.zrem(EventKeys::new(&event.id).queue_live, &entrant.0[..])
+        .await
+}
+
+/// Advances the serving counter by the time since its last advance.
+pub async fn advance(
+    con: &mut RedisLink,
+    event: &EventConfig,
+    queue: &QueueConfig,
+) -> RedisResult<u64> {
+    let keys = EventKeys::new(&event.id);
+    ADVANCE
+        .key(&keys.queue)
+        .key(&keys.seats)
+        .arg(1.0 / queue.admit_rate.period.as_secs_f64())
+        .invoke_async(con)
+        .await
+}
+
+/// Pauses or resumes admission.
+pub async fn set_paused(con: &mut RedisLink, event: &EventConfig, paused: bool) -> RedisResult<()> {
+    con.hset(EventKeys::new(&event.id).queue, "paused", u8::from(paused))
+        .await
+}
+
+/// The frozen entrant list, in join order.
+pub async fn entrants(
+    con: &mut RedisLink,
+    event: &EventConfig,
+    frozen: u64,
+) -> RedisResult<Vec<EntrantId>> {
+    let keys = EventKeys::new(&event.id);
+    let mut ids = Vec::with_capacity(usize::try_from(frozen).unwrap_or(0));
+    let frozen = isize::try_from(frozen).unwrap_or(isize::MAX);
+    let mut start = 0;
+    while start < frozen {
+        let stop = (start + DRAW_CHUNK).min(frozen) - 1;
+        let chunk: Vec<Vec<u8>> = con.lrange(&keys.queue_order, start, stop).await?;
+        ids.extend(
+            chunk
+                .into_iter()
+                .filter_map(|b| Some(EntrantId(b.try_into().ok()?))),
+        );
+        start = stop + 1;
+    }
+    Ok(ids)
+}
+
+/// Runs the draw if it is due and nobody has: freezes the entrants, takes the draw's lease, writes
+/// every entrant's position and marks the room drawn. Returns whether this call drew.
+pub async fn draw_if_due(con: &mut RedisLink, event: &EventConfig) -> RedisResult<bool> {
+    let keys = EventKeys::new(&event.id);
+    let (frozen, drawn): (i64, i64) = FREEZE
+        .key(&keys.queue)
+        .arg(event.window.starts_at)
+        .invoke_async(con)
+        .await?;
+    if frozen < 0 || drawn == 1 {
+        return Ok(false);
+    }
+    let lease = format!("{}:drawing", keys.queue);
+    let leased: bool = redis::cmd("SET")
+        .arg(&lease)
+        .arg(1)
+        .arg("NX")
+        .arg("PX")
+        .arg(60_000)
+        .query_async::<Option<String>>(con)
+        .await?
+        .is_some();
+    if !leased {
+        return Ok(false);
+    }
+    let seed: String = con.hget(&keys.queue, "seed").await?;
+    let seed = hex::decode(seed).unwrap_or_default();
+    let ids = entrants(con, event, frozen as u64).await?;
+    let positions = sale::draw::draw(&seed, &ids);
+    for chunk in ids
+        .iter()
+        .zip(&positions)
+        .collect::<Vec<_>>()
+        .chunks(DRAW_CHUNK as usize)
+    {
+        let pairs: Vec<(&[u8], u32)> = chunk.iter().map(|(id, p)| (&id.0[..], **p)).collect();
+        let _: () = con.hset_multiple(&keys.queue_joined, &pairs).await?;
+    }
+    let _: () = con.hset(&keys.queue, "drawn", 1).await?;
+    tracing::info!(event = %event.id, entrants = ids.len(), "waiting room drawn");
+    Ok(true)
+}
+
+/// Every queued event's state, read concurrently (one slot each).
+pub async fn read_all(
+    con: &RedisLink,
+    events: &[&EventConfig],
+) -> RedisResult<HashMap<String, QueueState>> {
+    let reads = events.iter().map(|e| {
+        let mut con = con.clone();
+        async move {
+            read(&mut con, e)
+                .await
+                .map(|s| (e.id.as_str().to_owned(), s))
+        }
+    });
+    futures::future::try_join_all(reads)
+        .await
+        .map(|states| states.into_iter().collect())
+}
