@@ -27,6 +27,7 @@ pub enum Command {
     BenchRequests(commands::bench_requests::BenchRequestsArgs),
     Rush(commands::rush::RushArgs),
     Reconcile(commands::reconcile::ReconcileArgs),
+    Audit(commands::audit::AuditArgs),
 }
 
 /// Runs a parsed command line.
@@ -42,6 +43,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::BenchRequests(args) => args.run(),
         Command::Rush(args) => args.run(),
         Command::Reconcile(args) => args.run(),
+        Command::Audit(args) => args.run(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,6 +1,7 @@
 //! One subcommand per file: each holds its command-line arguments (`#[derive(Args)]`) and a
 //! `run` that loads what it needs and calls into the component.
 
+pub mod audit;
 pub mod bench_origin;
 pub mod bench_requests;
 pub mod check_config;

@@ -2,6 +2,7 @@
 //! one machine (`up`), and the operator tools (`check-config`, `mint-session`). The binary's
 //! `main` only parses the command line and calls into here.
 
+pub mod audit;
 pub mod bench_origin;
 pub mod bench_requests;
 pub mod cli;

@@ -436,3 +436,80 @@ async fn joining_takes_the_proof_of_work_when_asked() {
     .await;
     assert_eq!(status, 200, "{body}");
 }
+
+fn audit(stack: &Stack) -> (bool, String) {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_flashgate"))
+        .args(["audit", "--event", "demo", "--config"])
+        .arg(stack.config_path())
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.success(), text)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_audit_passes_an_honest_sale_and_fails_an_altered_list_or_record() {
+    use redis::AsyncCommands;
+    let stack = Stack::start(StackOptions {
+        starts: "+3s",
+        queue: ROOM,
+        ..StackOptions::default()
+    })
+    .await;
+    let mut tickets = Vec::new();
+    for i in 0..4 {
+        let user = format!("early-{i}");
+        tickets.push((
+            user.clone(),
+            join(&stack, &user).await["ticket"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        ));
+    }
+    for (user, ticket) in &tickets {
+        until_admitted(&stack, user, ticket).await;
+    }
+    let late = join(&stack, "late").await;
+    until_admitted(&stack, "late", late["ticket"].as_str().unwrap()).await;
+    let (passed, text) = audit(&stack);
+    assert!(passed, "{text}");
+    assert!(
+        text.contains("5 admissions checked") && text.contains("audit passed"),
+        "{text}"
+    );
+
+    let keys = sale::redis_keys::EventKeys::new(&sale::EventId::parse("demo").unwrap());
+    let mut redis = stack.redis().await;
+    let order: Vec<Vec<u8>> = redis.lrange(&keys.queue_order, 0, 1).await.unwrap();
+    let _: () = redis.lset(&keys.queue_order, 0, &order[1]).await.unwrap();
+    let _: () = redis.lset(&keys.queue_order, 1, &order[0]).await.unwrap();
+    let (passed, text) = audit(&stack);
+    assert!(
+        !passed,
+        "a reordered entrant list must fail the audit:\n{text}"
+    );
+    let _: () = redis.lset(&keys.queue_order, 0, &order[0]).await.unwrap();
+    let _: () = redis.lset(&keys.queue_order, 1, &order[1]).await.unwrap();
+    assert!(audit(&stack).0, "restored, it passes again");
+
+    let grants: Vec<String> = redis.lrange(&keys.queue_grants, 0, -1).await.unwrap();
+    let fields: Vec<&str> = grants[0].split(':').collect();
+    // Recorded as admitted one place off its drawn position (and within the counter, so only
+    // the position is wrong).
+    let position: u64 = fields[1].parse().unwrap();
+    let other = if position == 1 { 2 } else { position - 1 };
+    let serving = fields[2].parse::<u64>().unwrap().max(other);
+    let moved = format!("{}:{other}:{serving}:{}", fields[0], fields[3]);
+    let _: () = redis.lset(&keys.queue_grants, 0, moved).await.unwrap();
+    let (passed, text) = audit(&stack);
+    assert!(
+        !passed,
+        "an altered admission record must fail the audit:\n{text}"
+    );
+    assert!(text.contains("MISMATCH"), "{text}");
+}
