@@ -6,6 +6,7 @@
 //! any broken invariant makes the command fail.
 
 pub mod invariants;
+pub mod queue_flow;
 pub mod report;
 pub mod stats;
 pub mod user;
@@ -49,6 +50,8 @@ pub struct RushOptions {
     pub ledger_wait: Duration,
     /// Where the report goes.
     pub out: PathBuf,
+    /// Through the event's waiting room: join, wait for the turn, then buy.
+    pub queue: bool,
 }
 
 /// Runs the rush; fails if an invariant broke.
@@ -72,6 +75,21 @@ pub fn run(options: RushOptions) -> Result<()> {
     ))?;
     summary.invariants = checks;
     summary.stock = stock;
+    if let Some(queue) = &mut summary.queue {
+        let (ok, detail) = match crate::commands::audit::verdict(&config, &event) {
+            Ok(verdict) => (
+                verdict.passed(),
+                verdict.to_string().trim().replace('\n', "; "),
+            ),
+            Err(e) => (false, format!("audit could not run: {e:#}")),
+        };
+        queue.audit.clone_from(&detail);
+        summary.invariants.push(invariants::Check {
+            name: "the waiting room's audit passes",
+            ok,
+            detail,
+        });
+    }
     report::write(&options.out, &summary)?;
     println!(
         "{}",
@@ -109,6 +127,9 @@ async fn simulate(config: &Config, options: &RushOptions) -> Result<Summary> {
     });
     let next = Arc::new(AtomicU64::new(0));
     let done = Arc::new(AtomicU64::new(0));
+    if options.queue {
+        return simulate_queue(config, options, client, &flow, started).await;
+    }
     let progress = ProgressBar::new(options.users);
     progress.set_style(
         ProgressStyle::with_template(
@@ -179,6 +200,55 @@ async fn simulate(config: &Config, options: &RushOptions) -> Result<Summary> {
         seats,
         invariants: Vec::new(),
         order_ids: total.orders,
+        queue: None,
+    })
+}
+
+/// The rush through the waiting room ([`queue_flow`]).
+async fn simulate_queue(
+    config: &Config,
+    options: &RushOptions,
+    client: reqwest::Client,
+    flow: &Flow,
+    started: Instant,
+) -> Result<Summary> {
+    let url = format!("{}/api/events/{}", flow.edges[0], options.event);
+    let document: serde_json::Value = client.get(&url).send().await?.json().await?;
+    let starts_at = document["starts_at"]
+        .as_str()
+        .and_then(|t| sale::config::values::instant(t, 0).ok())
+        .ok_or_else(|| anyhow!("the edge did not say when {} starts", options.event))?;
+    let (stop_monitor, monitor) = seats_monitor(client, url, started);
+    let recorder = std::sync::Mutex::new(Recorder::default());
+    let figures = queue_flow::simulate(
+        flow,
+        options.users,
+        options.concurrency,
+        starts_at,
+        &recorder,
+    )
+    .await;
+    let wall = started.elapsed();
+    let _ = stop_monitor.send(());
+    let seats = monitor.await?;
+    let total = recorder.into_inner().unwrap_or_else(|p| p.into_inner());
+    let requests: u64 = total.outcomes.values().flat_map(|c| c.values()).sum();
+    Ok(Summary {
+        users: options.users,
+        concurrency: options.concurrency,
+        model: "waiting room".to_owned(),
+        stock: config.event(&options.event).map_or(0, |e| e.stock),
+        wall_seconds: wall.as_secs_f64(),
+        requests,
+        requests_per_second: requests as f64 / wall.as_secs_f64().max(0.001),
+        orders: total.orders.len() as u64,
+        latency: total.percentiles(),
+        outcomes: total.outcomes,
+        timeline: total.timeline,
+        seats,
+        invariants: Vec::new(),
+        order_ids: total.orders,
+        queue: Some(figures),
     })
 }
 

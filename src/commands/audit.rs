@@ -28,6 +28,25 @@ impl AuditArgs {
         let event = config
             .event(&self.event)
             .with_context(|| format!("no event {:?} in {}", self.event, self.config.display()))?;
+        let verdict = verdict(&config, event)?;
+        print!("{verdict}");
+        if verdict.passed() {
+            Ok(())
+        } else {
+            bail!(
+                "{} mismatch(es) with the published draw",
+                verdict.problems.len()
+            )
+        }
+    }
+}
+
+/// Audits `event`'s draw against what Redis recorded.
+pub fn verdict(
+    config: &sale::Config,
+    event: &sale::config::EventConfig,
+) -> Result<crate::audit::Verdict> {
+    {
         if event.queue.is_none() {
             bail!("event {} has no waiting room", event.id);
         }
@@ -65,15 +84,6 @@ impl AuditArgs {
                 grants: redis.lrange(&keys.queue_grants, 0, -1).await?,
             })
         })?;
-        let verdict = crate::audit::audit(&record);
-        print!("{verdict}");
-        if verdict.passed() {
-            Ok(())
-        } else {
-            bail!(
-                "{} mismatch(es) with the published draw",
-                verdict.problems.len()
-            )
-        }
+        Ok(crate::audit::audit(&record))
     }
 }

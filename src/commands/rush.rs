@@ -42,6 +42,10 @@ pub struct RushArgs {
     /// Output folder for the report.
     #[arg(long, default_value = "rush-report")]
     pub out: PathBuf,
+    /// Play the event's waiting room: buyers join (at random, before and after the start), wait
+    /// their turn, then buy; the report adds time in the queue, fairness and the audit.
+    #[arg(long)]
+    pub queue: bool,
 }
 
 impl RushArgs {
@@ -58,6 +62,7 @@ impl RushArgs {
             poll: Duration::from_secs_f64(self.poll),
             ledger_wait: Duration::from_secs(self.ledger_wait),
             out: self.out,
+            queue: self.queue,
         })
     }
 }

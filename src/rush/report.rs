@@ -42,6 +42,8 @@ pub struct Summary {
     pub seats: Vec<(u64, u64)>,
     /// The invariants and whether they held.
     pub invariants: Vec<Check>,
+    /// The waiting room's figures, for `--queue`.
+    pub queue: Option<super::queue_flow::QueueFigures>,
     /// The id of every accepted order (not serialised: the database has them).
     #[serde(skip)]
     pub order_ids: Vec<String>,
@@ -68,6 +70,10 @@ pub fn write(dir: &Path, summary: &Summary) -> Result<()> {
     Ok(())
 }
 
+fn correlation(value: Option<f64>) -> String {
+    value.map_or_else(|| "n/a (fewer than two)".to_owned(), |v| format!("{v:.3}"))
+}
+
 fn markdown(s: &Summary) -> String {
     let mut md = String::new();
     let _ = writeln!(md, "# Rush report\n");
@@ -91,6 +97,24 @@ fn markdown(s: &Summary) -> String {
             if check.ok { "✔" } else { "✘" },
             check.name,
             check.detail
+        );
+    }
+    if let Some(q) = &s.queue {
+        let [p50, p90, p99, max] = q.time_in_queue_seconds;
+        let _ = writeln!(
+            md,
+            "\n## The waiting room\n\n{} joined before the start (the draw), {} after; {} admitted.\n\n\
+             Time in the queue (join to admission, s): p50 {p50:.1}, p90 {p90:.1}, p99 {p99:.1}, max {max:.1}.\n\n\
+             Fairness, Spearman's rank correlation between join order and position in line:\n\
+             - pre-queue entrants: **{}** (expect about 0: joining early does not help)\n\
+             - late joiners: **{}** (expect 1: first come, first served)\n\n\
+             Audit: {}",
+            q.pre_queue,
+            q.late,
+            q.admitted,
+            correlation(q.pre_queue_rank_correlation),
+            correlation(q.late_rank_correlation),
+            q.audit
         );
     }
     let _ = writeln!(

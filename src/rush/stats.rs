@@ -8,7 +8,7 @@ use hdrhistogram::Histogram;
 use serde::Serialize;
 
 /// The steps of one simulated user.
-pub const STEPS: [&str; 4] = ["view", "token", "buy", "settle"];
+pub const STEPS: [&str; 6] = ["view", "join", "queue", "token", "buy", "settle"];
 
 /// One worker's measurements.
 #[derive(Debug)]
@@ -51,7 +51,7 @@ impl Recorder {
             .or_default()
             .entry(code.to_owned())
             .or_default() += 1;
-        if step != "view" {
+        if step != "view" && step != "queue" {
             *self
                 .timeline
                 .entry(second)

@@ -33,7 +33,7 @@ pub struct Flow {
 }
 
 /// A response's outcome code: the status for successes, the contract `code` for refusals.
-async fn outcome(
+pub async fn outcome(
     response: reqwest::Result<reqwest::Response>,
 ) -> (String, Option<serde_json::Value>) {
     match response {
@@ -54,27 +54,20 @@ async fn outcome(
 }
 
 impl Flow {
-    fn second(&self) -> u64 {
+    /// Seconds since the rush started.
+    pub fn second(&self) -> u64 {
         self.started.elapsed().as_secs()
     }
 
     /// Runs buyer `index`, whose first request was meant to start at `intended` (open model:
     /// lateness counts as latency, so a stalled system cannot hide it).
     pub async fn buyer(&self, index: u64, intended: Instant, recorder: &mut Recorder) {
-        let Ok(user) = UserId::parse(&format!("rush-{index}")) else {
+        // Each buyer is its own client address, as the edge sees it behind a trusted proxy.
+        let Some((_, session, address)) = self.identity(index) else {
             return;
         };
-        let expires_at = sale::time::now_millis() + 3_600_000;
-        let session = sale::session::mint(&self.session_keys, &user, expires_at);
-        // Each buyer is its own client address, as the edge sees it behind a trusted proxy.
-        let address = format!(
-            "10.{}.{}.{}",
-            (index >> 16) & 255,
-            (index >> 8) & 255,
-            index & 255
-        );
         let mut since = intended;
-        let base = &self.edges[(index % self.edges.len() as u64) as usize];
+        let base = self.edge(index);
 
         loop {
             let response = self
@@ -98,14 +91,49 @@ impl Flow {
             }
         }
 
+        self.purchase(base, &session, &address, None, recorder)
+            .await;
+    }
+
+    /// The session and client address of buyer `index`, as the site and a balancer would give.
+    pub fn identity(&self, index: u64) -> Option<(UserId, String, String)> {
+        let user = UserId::parse(&format!("rush-{index}")).ok()?;
+        let expires_at = sale::time::now_millis() + 3_600_000;
+        let session = sale::session::mint(&self.session_keys, &user, expires_at);
+        let address = format!(
+            "10.{}.{}.{}",
+            (index >> 16) & 255,
+            (index >> 8) & 255,
+            index & 255
+        );
+        Some((user, session, address))
+    }
+
+    /// The edge buyer `index` talks to.
+    pub fn edge(&self, index: u64) -> &str {
+        &self.edges[(index % self.edges.len() as u64) as usize]
+    }
+
+    /// Token, buy, then pay, cancel or walk away; with the waiting room, the token request
+    /// carries the buyer's queue `ticket`. Returns whether an order was accepted.
+    pub async fn purchase(
+        &self,
+        base: &str,
+        session: &str,
+        address: &str,
+        ticket: Option<&str>,
+        recorder: &mut Recorder,
+    ) -> bool {
         let start = Instant::now();
-        let response = self
+        let mut request = self
             .client
             .post(format!("{}/api/events/{}/token", base, self.event))
-            .header("x-forwarded-for", &address)
-            .bearer_auth(&session)
-            .send()
-            .await;
+            .header("x-forwarded-for", address)
+            .bearer_auth(session);
+        if let Some(ticket) = ticket {
+            request = request.header("x-fg-queue", ticket);
+        }
+        let response = request.send().await;
         let (code, body) = outcome(response).await;
         recorder.record("token", &code, micros(start), self.second());
         let Some(buy_url) = body
@@ -113,15 +141,15 @@ impl Flow {
             .and_then(|b| b["buy_url"].as_str())
             .filter(|_| code == "200")
         else {
-            return;
+            return false;
         };
 
         let start = Instant::now();
         let response = self
             .client
             .post(format!("{}{buy_url}", base))
-            .header("x-forwarded-for", &address)
-            .bearer_auth(&session)
+            .header("x-forwarded-for", address)
+            .bearer_auth(session)
             .send()
             .await;
         let (code, body) = outcome(response).await;
@@ -131,7 +159,7 @@ impl Flow {
             .and_then(|b| b["order_id"].as_str())
             .filter(|_| code == "201")
         else {
-            return;
+            return false;
         };
         recorder.orders.push(order.to_owned());
 
@@ -141,14 +169,14 @@ impl Flow {
         } else if roll < self.pay_share + (1.0 - self.pay_share) / 2.0 {
             "cancel"
         } else {
-            return;
+            return true;
         };
         let start = Instant::now();
         let response = self
             .client
             .post(format!("{}/api/orders/{order}/{action}", base))
-            .header("x-forwarded-for", &address)
-            .bearer_auth(&session)
+            .header("x-forwarded-for", address)
+            .bearer_auth(session)
             .send()
             .await;
         let (code, _) = outcome(response).await;
@@ -158,9 +186,11 @@ impl Flow {
             micros(start),
             self.second(),
         );
+        true
     }
 }
 
-fn micros(since: Instant) -> u64 {
+/// Microseconds since `since`.
+pub fn micros(since: Instant) -> u64 {
     u64::try_from(since.elapsed().as_micros()).unwrap_or(u64::MAX)
 }

@@ -203,6 +203,7 @@ pub async fn advance(
     ADVANCE
         .key(&keys.queue)
         .key(&keys.seats)
+        .key(&keys.queue_live)
         .arg(1.0 / queue.admit_rate.period.as_secs_f64())
         .invoke_async(con)
         .await
