@@ -1,6 +1,6 @@
 // The product page: event state from the edge, a countdown against the server's clock (not the
-// visitor's), and the flow token -> buy -> pay, with a clear message for every outcome of the
-// contract. The visitor's identity is the site's session cookie; where the edge offers dev
+// visitor's), the waiting room when the event has one (join, place in line, turn), and the flow
+// token -> buy -> pay, with a clear message for every outcome of the contract. The visitor's identity is the site's session cookie; where the edge offers dev
 // sessions (the demo stack), a visitor without one is signed in as a new guest.
 "use strict";
 const eventId = location.pathname.startsWith("/events/") ? location.pathname.split("/")[2] : "demo";
@@ -17,6 +17,9 @@ let askedAtOpen = false; // the countdown reached zero and the edge was asked on
 // the order if the first attempt did reserve, instead of a new link that would be refused
 // "already bought" without saying which order.
 let retryUrl = null;
+let queue = null;      // the last waiting-room document, when the event has a waiting room
+let queueFirst = null; // the position when first known, for the progress bar
+let queueTimer = null;
 const UNDECIDED = new Set(["origin_failed", "unavailable", "no_origin"]);
 
 const serverNow = () => Date.now() + skew;
@@ -39,7 +42,29 @@ const explain = {
   origin_failed: "No answer from the shop; press Buy again to see whether your order went through.",
   illegal_transition: "This order cannot be changed any more.",
   expired: "The reservation expired before payment; the seat went back on sale.",
+  not_admitted: "Wait for your turn in the queue before buying.",
+  queue_closed: "The queue is not open yet.",
+  pow_required: "Joining needs a moment of work from your browser; press Join again.",
+  bad_pow: "Joining failed; press Join again.",
 };
+
+// The waiting room's states, as a buyer reads them.
+function queueText(q) {
+  const at = (t) => new Date(t).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  switch (q.state) {
+    case "not_joined": return "Join the queue to get your turn to buy.";
+    case "pre_queue": return `You're in; places are drawn at ${at(state.starts_at)}.`;
+    case "waiting": return q.position !== null
+      ? `You are number ${q.position} in line, ${q.ahead} ${q.ahead === 1 ? "person" : "people"} ahead of you` +
+        (q.eta_seconds !== null ? `, about ${duration(q.eta_seconds * 1000)} to go.` : " (admission is paused).")
+      : "You are in line.";
+    case "admitted": return `It's your turn! Buy within ${duration(Date.parse(q.admitted_until) - serverNow())}.`;
+    case "expired": return "Your turn has passed; the seats went to the next in line.";
+    case "sold_out": return "Sold out: every seat is taken.";
+    case "ended": return "The sale has ended.";
+    default: return "";
+  }
+}
 
 // Why the button is held after a 429 or a 503 with Retry-After.
 const WAIT_TEXT = {
@@ -107,7 +132,9 @@ function tick() {
     askedAtOpen = true;
     refresh();
   }
-  $("buy").disabled = busy || !open(untilOpen) || waitRetry > 0 || holdsSeat();
+  const turn = !state.queue || (queue && queue.state === "admitted");
+  $("buy").disabled = busy || !open(untilOpen) || waitRetry > 0 || holdsSeat() || !turn;
+  showQueue();
   if (waitRetry > 0) {
     say(`${WAIT_TEXT[retryCode]} Try again in ${Math.ceil(waitRetry / 1000)} s.`);
   } else if (retryAt) {
@@ -117,10 +144,11 @@ function tick() {
 }
 
 // Sends a request; returns [ok, body, status], and notes a 429's Retry-After.
-async function send(url, method = "POST") {
+async function send(url, method = "POST", payload = undefined) {
   let res;
   try {
-    res = await fetch(url, { method });
+    res = await fetch(url, payload === undefined ? { method }
+      : { method, headers: { "content-type": "application/json" }, body: JSON.stringify(payload) });
   } catch {
     return [false, { code: "origin_failed" }, 0];
   }
@@ -228,6 +256,86 @@ async function restoreOrder() {
   tick();
 }
 
+// The waiting room, when the event has one.
+function showQueue() {
+  const box = $("queue");
+  box.hidden = !state.queue;
+  if (!state.queue) return;
+  const opensIn = Date.parse(state.queue.opens_at) - serverNow();
+  const joined = queue && queue.state !== "not_joined";
+  const join = $("join");
+  join.hidden = joined;
+  join.disabled = busy || opensIn > 0 || state.state === "ended" || state.state === "sold_out";
+  let text = queueText(queue || { state: "not_joined" });
+  if (!joined && opensIn > 0) text = `The queue opens in ${duration(opensIn)}.`;
+  if ($("queue-state").textContent !== text) $("queue-state").textContent = text;
+  const bar = $("queue-progress");
+  const position = queue && queue.position;
+  bar.hidden = !(queue && queue.state === "waiting" && position);
+  if (!bar.hidden) {
+    queueFirst = Math.max(queueFirst || position, position);
+    bar.max = queueFirst;
+    bar.value = queueFirst - position + 1;
+  }
+}
+
+async function pollQueue() {
+  clearTimeout(queueTimer);
+  const [ok, body] = await send(`/api/events/${eventId}/queue`, "GET");
+  if (ok) queue = body;
+  tick();
+  const after = ok ? body.poll_after_seconds : 5;
+  if (!ok || !["sold_out", "ended", "expired"].includes(body.state)) {
+    queueTimer = setTimeout(pollQueue, 1000 * Math.min(after, queue && queue.state === "admitted" ? 5 : after));
+  }
+}
+
+// The proof of work a join may need: a nonce whose SHA-256 with the challenge starts with the
+// asked-for zero bits.
+async function solve(challenge, bits) {
+  const enc = new TextEncoder();
+  for (let nonce = 0; ; nonce++) {
+    const hash = new Uint8Array(await crypto.subtle.digest("SHA-256", enc.encode(`${challenge}:${nonce}`)));
+    let zeros = 0;
+    for (const byte of hash) {
+      if (byte === 0) { zeros += 8; continue; }
+      zeros += Math.clz32(byte) - 24;
+      break;
+    }
+    if (zeros >= bits) return String(nonce);
+  }
+}
+
+async function joinQueue() {
+  busy = true;
+  tick();
+  try {
+    const url = `/api/events/${eventId}/queue`;
+    let [ok, body, status] = await send(url);
+    if (status === 401) {
+      const guest = `guest-${Math.random().toString(36).slice(2, 10)}`;
+      await send(`/api/dev/session?user=${guest}`);
+      [ok, body, status] = await send(url);
+    }
+    if (!ok && body.code === "pow_required") {
+      $("queue-state").textContent = "Joining…";
+      const [, ch] = await send(`/api/events/${eventId}/queue/challenge`, "GET");
+      const nonce = await solve(ch.challenge, ch.bits);
+      [ok, body] = await send(url, "POST", { pow: { challenge: ch.challenge, nonce } });
+    }
+    if (ok) {
+      queue = body;
+      pollQueue();
+    } else {
+      say(explainRefusal(body));
+    }
+  } finally {
+    busy = false;
+    tick();
+  }
+}
+
+$("join").addEventListener("click", joinQueue);
 $("buy").addEventListener("click", buy);
 $("pay").addEventListener("click", pay);
 // How long until the next look at the event: every 2 s while it matters, every 10 s while the
@@ -244,5 +352,5 @@ async function poll() {
   setTimeout(poll, pollDelay());
 }
 
-poll().then(restoreOrder);
+poll().then(restoreOrder).then(() => { if (state && state.queue) pollQueue(); });
 setInterval(tick, 250);

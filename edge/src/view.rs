@@ -80,6 +80,9 @@ pub struct EventDocument<'a> {
     /// The edge has not heard from Redis for longer than it trusts its view: state and seats
     /// are the last known, and buying waits until it hears again.
     pub stale: bool,
+    /// The waiting room in front of the sale, if any: when its pre-queue opens (RFC 3339) and
+    /// the proof of work a join needs.
+    pub queue: Option<serde_json::Value>,
 }
 
 impl EventView {
@@ -152,6 +155,16 @@ impl EventView {
             price_cents: event.price_cents,
             currency: &event.currency,
             stale: self.stale(now, staleness),
+            queue: event.queue.map(|q| {
+                let opens_at = event
+                    .window
+                    .starts_at
+                    .saturating_sub(sale::time::millis(q.opens_before));
+                serde_json::json!({
+                    "opens_at": sale::time::rfc3339(opens_at),
+                    "pow_bits": q.pow_bits,
+                })
+            }),
         }
     }
 
