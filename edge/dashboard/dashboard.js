@@ -189,6 +189,20 @@ function showStatus(status) {
     row.append(cell(o.addr), cell(o.weight), health, strip);
     return row;
   }));
+  $("queues").replaceChildren(...(status.queues || []).map((q) => {
+    const row = document.createElement("tr");
+    const toggle = document.createElement("button");
+    toggle.type = "button";
+    toggle.className = "quiet";
+    toggle.textContent = q.paused ? "Resume" : "Pause";
+    toggle.addEventListener("click", () => setQueue(q.event, q.paused ? "resume" : "pause"));
+    const control = document.createElement("td");
+    control.append(q.paused ? "paused " : "admitting ", toggle);
+    const commitment = q.commitment ? `${q.commitment.slice(0, 16)}…` : "–";
+    row.append(cell(q.event), cell(q.waiting), cell(q.admitted), cell(`${q.admit_rate_per_second}/s`),
+      cell(`${q.back_of_line_eta_seconds} s`), cell(commitment), control);
+    return row;
+  }));
   const redis = status.redis || { nodes: [] };
   $("redis-nodes").replaceChildren(...redis.nodes.map((n) => {
     const row = document.createElement("tr");
@@ -307,6 +321,13 @@ async function reload() {
   } finally {
     button.disabled = false;
   }
+}
+
+async function setQueue(event, action) {
+  const [res] = await change(`/admin/events/${encodeURIComponent(event)}/queue/${action}`);
+  $("queue-result").textContent = res.ok ? `${event}: ${action === "pause" ? "paused" : "admitting again"}.`
+    : `Could not ${action} ${event}.`;
+  poll();
 }
 
 async function setGate(action) {

@@ -513,3 +513,55 @@ async fn the_audit_passes_an_honest_sale_and_fails_an_altered_list_or_record() {
     );
     assert!(text.contains("MISMATCH"), "{text}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_operator_pauses_and_resumes_admission() {
+    let stack = Stack::start(StackOptions {
+        queue: ROOM,
+        ..StackOptions::default()
+    })
+    .await;
+    let (status, _) = stack
+        .admin(reqwest::Method::POST, "/admin/events/demo/queue/pause")
+        .await;
+    assert_eq!(status, 200);
+    eventually("the pause to show", Duration::from_secs(10), || async {
+        let (_, status) = stack.admin(reqwest::Method::GET, "/admin/status").await;
+        status["queues"][0]["paused"] == true
+    })
+    .await;
+    let doc = join(&stack, "alice").await;
+    assert_eq!(
+        (doc["state"].as_str(), doc["position"].as_u64()),
+        (Some("waiting"), Some(1))
+    );
+    assert_eq!(
+        doc["eta_seconds"],
+        serde_json::Value::Null,
+        "no estimate while paused"
+    );
+    let ticket = doc["ticket"].as_str().unwrap().to_owned();
+    assert_eq!(poll(&stack, "alice", &ticket).await["state"], "waiting");
+    let (status, _) = stack
+        .admin(reqwest::Method::POST, "/admin/events/demo/queue/resume")
+        .await;
+    assert_eq!(status, 200);
+    until_admitted(&stack, "alice", &ticket).await;
+    // The operator's status follows within a refresh.
+    eventually(
+        "the admission in the status",
+        Duration::from_secs(10),
+        || async {
+            let (_, status) = stack.admin(reqwest::Method::GET, "/admin/status").await;
+            status["queues"][0]["admitted"] == 1
+        },
+    )
+    .await;
+    let (_, status) = stack.admin(reqwest::Method::GET, "/admin/status").await;
+    let room = &status["queues"][0];
+    assert_eq!(room["event"], "demo");
+    assert!(
+        room["commitment"].as_str().is_some_and(|c| c.len() == 64),
+        "{room}"
+    );
+}
