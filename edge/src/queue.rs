@@ -80,7 +80,8 @@ pub struct QueueDocument {
     pub admitted_until: Option<String>,
     /// The buyer's entrant id, to find themselves in the published list.
     pub entrant: Option<String>,
-    /// The signed ticket (also set as a cookie), for clients without cookies.
+    /// The signed ticket (also set as a cookie), for clients without cookies; only when it
+    /// changed (a poll with an unchanged ticket keeps the one it sent).
     pub ticket: Option<String>,
 }
 

@@ -204,7 +204,8 @@ pub async fn simulate(
                     else {
                         return;
                     };
-                    let ticket = doc["ticket"].as_str().map(str::to_owned);
+                    // A poll whose ticket did not change answers without one.
+                    let ticket = doc["ticket"].as_str().map(str::to_owned).or(ticket);
                     match doc["state"].as_str() {
                         Some("admitted") => {
                             admitted.fetch_add(1, Ordering::Relaxed);

@@ -61,7 +61,8 @@ async fn poll(stack: &Stack, user: &str, ticket: &str) -> serde_json::Value {
     doc
 }
 
-/// Polls until `user` is admitted; returns the last document.
+/// Polls until `user` is admitted; returns the last document, with the ticket in force (a poll
+/// whose ticket did not change answers without one).
 async fn until_admitted(stack: &Stack, user: &str, ticket: &str) -> serde_json::Value {
     let last = std::sync::Mutex::new((serde_json::Value::Null, ticket.to_owned()));
     eventually(
@@ -69,9 +70,10 @@ async fn until_admitted(stack: &Stack, user: &str, ticket: &str) -> serde_json::
         Duration::from_secs(30),
         || async {
             let ticket = last.lock().unwrap().1.clone();
-            let doc = poll(stack, user, &ticket).await;
+            let mut doc = poll(stack, user, &ticket).await;
             let admitted = doc["state"] == "admitted";
-            let next = doc["ticket"].as_str().unwrap().to_owned();
+            let next = doc["ticket"].as_str().map_or(ticket, str::to_owned);
+            doc["ticket"] = next.clone().into();
             *last.lock().unwrap() = (doc, next);
             admitted
         },

@@ -139,8 +139,10 @@ impl Room<'_> {
         Answer::Json(200, serde_json::to_value(doc).unwrap_or_default(), headers)
     }
 
-    /// `GET …/queue`: where `user` stands.
+    /// `GET …/queue`: where `user` stands. A poll whose ticket is unchanged gets no new one (no
+    /// signing, no cookie): most polls of a long wait are answered with the ticket's own facts.
     pub async fn status(&self, user: &UserId, ticket: Option<Ticket>, now: u64) -> Answer {
+        let presented = ticket.clone();
         if now >= self.event.window.ends_at {
             return self.answer(QueueDocument::bare("ended", 60), None, user);
         }
@@ -169,6 +171,10 @@ impl Room<'_> {
             return self.answer(QueueDocument::bare("not_joined", 5), None, user);
         };
         match self.place(ticket, now).await {
+            Ok((mut doc, ticket)) if presented.as_ref() == Some(&ticket) => {
+                doc.entrant = Some(ticket.entrant.to_string());
+                self.answer(doc, None, user)
+            }
             Ok((doc, ticket)) => self.answer(doc, Some(&ticket), user),
             Err(refusal) => Answer::Refuse(refusal, Vec::new()),
         }
