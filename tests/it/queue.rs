@@ -567,3 +567,52 @@ async fn the_operator_pauses_and_resumes_admission() {
         "{room}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_waiting_room_works_on_a_redis_cluster_too() {
+    let stack = Stack::start(StackOptions {
+        redis: crate::harness::RedisKind::Cluster {
+            primaries: 3,
+            replicas: 1,
+        },
+        // Forming the cluster takes a few seconds of the stack's start.
+        starts: "+12s",
+        queue: ROOM,
+        ..StackOptions::default()
+    })
+    .await;
+    let mut tickets = Vec::new();
+    for i in 0..3 {
+        let user = format!("early-{i}");
+        let doc = join(&stack, &user).await;
+        assert_eq!(doc["state"], "pre_queue", "{doc}");
+        tickets.push((user, doc["ticket"].as_str().unwrap().to_owned()));
+    }
+    let mut positions = Vec::new();
+    for (user, ticket) in &tickets {
+        let doc = until_admitted(&stack, user, ticket).await;
+        positions.push(doc["position"].as_u64().unwrap());
+        let ticket = doc["ticket"].as_str().unwrap();
+        let path = "/api/events/demo/token";
+        let (status, token) = call(
+            &stack,
+            0,
+            reqwest::Method::POST,
+            path,
+            user,
+            Some(ticket),
+            None,
+        )
+        .await;
+        assert_eq!(status, 200, "{token}");
+        let buy = token["buy_url"].as_str().unwrap().to_owned();
+        let (status, order) = call(&stack, 0, reqwest::Method::POST, &buy, user, None, None).await;
+        assert_eq!(status, 201, "{order}");
+    }
+    positions.sort_unstable();
+    assert_eq!(positions, [1, 2, 3]);
+    let (passed, text) = audit(&stack);
+    assert!(passed, "{text}");
+    let report = stack.reconcile().await;
+    assert!(report.is_clean(), "{report}");
+}
