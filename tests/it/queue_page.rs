@@ -6,7 +6,8 @@ use crate::harness::{Browser, Stack, StackOptions};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_page_walks_a_buyer_from_the_pre_queue_to_a_paid_order() {
     let stack = Stack::start(StackOptions {
-        starts: "+6s",
+        // Far enough ahead that the join lands before the start even on a loaded machine.
+        starts: "+10s",
         queue: r#"{ enabled = true, opens_before = "1h", admit_rate = "100/s", admission_ttl = "2m" }"#,
         ..StackOptions::default()
     })
