@@ -581,7 +581,7 @@ async fn the_waiting_room_works_on_a_redis_cluster_too() {
             replicas: 1,
         },
         // Forming the cluster takes a few seconds of the stack's start.
-        starts: "+12s",
+        starts: "+20s",
         queue: ROOM,
         ..StackOptions::default()
     })
