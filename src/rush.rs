@@ -182,13 +182,27 @@ async fn simulate(config: &Config, options: &RushOptions) -> Result<Summary> {
     let _ = stop_monitor.send(());
     let seats = monitor.await?;
 
+    let model = options
+        .rate
+        .map_or_else(|| "closed".to_owned(), |r| format!("open ({r} users/s)"));
+    Ok(summarise(config, options, model, wall, total, seats, None))
+}
+
+/// What a rush measured, before its invariants are checked.
+fn summarise(
+    config: &Config,
+    options: &RushOptions,
+    model: String,
+    wall: Duration,
+    total: Recorder,
+    seats: Vec<(u64, u64)>,
+    queue: Option<queue_flow::QueueFigures>,
+) -> Summary {
     let requests: u64 = total.outcomes.values().flat_map(|c| c.values()).sum();
-    Ok(Summary {
+    Summary {
         users: options.users,
         concurrency: options.concurrency,
-        model: options
-            .rate
-            .map_or_else(|| "closed".to_owned(), |r| format!("open ({r} users/s)")),
+        model,
         stock: config.event(&options.event).map_or(0, |e| e.stock),
         wall_seconds: wall.as_secs_f64(),
         requests,
@@ -200,8 +214,8 @@ async fn simulate(config: &Config, options: &RushOptions) -> Result<Summary> {
         seats,
         invariants: Vec::new(),
         order_ids: total.orders,
-        queue: None,
-    })
+        queue,
+    }
 }
 
 /// The rush through the waiting room ([`queue_flow`]).
@@ -232,24 +246,16 @@ async fn simulate_queue(
     let _ = stop_monitor.send(());
     let seats = monitor.await?;
     let total = recorder.into_inner().unwrap_or_else(|p| p.into_inner());
-    let requests: u64 = total.outcomes.values().flat_map(|c| c.values()).sum();
-    Ok(Summary {
-        users: options.users,
-        concurrency: options.concurrency,
-        model: "waiting room".to_owned(),
-        stock: config.event(&options.event).map_or(0, |e| e.stock),
-        wall_seconds: wall.as_secs_f64(),
-        requests,
-        requests_per_second: requests as f64 / wall.as_secs_f64().max(0.001),
-        orders: total.orders.len() as u64,
-        latency: total.percentiles(),
-        outcomes: total.outcomes,
-        timeline: total.timeline,
+    let model = "waiting room".to_owned();
+    Ok(summarise(
+        config,
+        options,
+        model,
+        wall,
+        total,
         seats,
-        invariants: Vec::new(),
-        order_ids: total.orders,
-        queue: Some(figures),
-    })
+        Some(figures),
+    ))
 }
 
 /// Samples the event's remaining seats once a second, until told to stop.
