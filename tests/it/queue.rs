@@ -82,6 +82,17 @@ async fn until_admitted(stack: &Stack, user: &str, ticket: &str) -> serde_json::
     last.into_inner().unwrap().0
 }
 
+/// An admitted buyer (`doc` is their admitted queue document) gets a token and a seat.
+async fn buy_admitted(stack: &Stack, user: &str, doc: &serde_json::Value) {
+    let ticket = doc["ticket"].as_str();
+    let path = "/api/events/demo/token";
+    let (status, token) = call(stack, 0, reqwest::Method::POST, path, user, ticket, None).await;
+    assert_eq!(status, 200, "{token}");
+    let buy = token["buy_url"].as_str().unwrap().to_owned();
+    let (status, order) = call(stack, 0, reqwest::Method::POST, &buy, user, None, None).await;
+    assert_eq!(status, 201, "{order}");
+}
+
 const ROOM: &str =
     r#"{ enabled = true, opens_before = "1h", admit_rate = "100/s", admission_ttl = "1m" }"#;
 
@@ -215,21 +226,7 @@ async fn the_pre_queue_is_drawn_as_published_and_late_joiners_follow_in_order() 
         let doc = until_admitted(&stack, &user, &tickets[&user]).await;
         positions.push(doc["position"].as_u64().unwrap() as u32);
         // Admitted: a token, then a seat.
-        let ticket = doc["ticket"].as_str().unwrap();
-        let (status, token) = call(
-            &stack,
-            0,
-            reqwest::Method::POST,
-            "/api/events/demo/token",
-            &user,
-            Some(ticket),
-            None,
-        )
-        .await;
-        assert_eq!(status, 200, "{token}");
-        let buy = token["buy_url"].as_str().unwrap().to_owned();
-        let (status, order) = call(&stack, 0, reqwest::Method::POST, &buy, &user, None, None).await;
-        assert_eq!(status, 201, "{order}");
+        buy_admitted(&stack, &user, &doc).await;
     }
     assert_eq!(
         positions, expected,
@@ -339,29 +336,7 @@ async fn sold_out_reaches_everyone_waiting() {
     let doc = until_admitted(&stack, "first", &tickets[0]).await;
     let second = poll(&stack, "second", &tickets[1]).await;
     assert_eq!(second["state"], "waiting", "{second}");
-    let ticket = doc["ticket"].as_str().unwrap();
-    let (status, token) = call(
-        &stack,
-        0,
-        reqwest::Method::POST,
-        "/api/events/demo/token",
-        "first",
-        Some(ticket),
-        None,
-    )
-    .await;
-    assert_eq!(status, 200, "{token}");
-    let (status, _) = call(
-        &stack,
-        0,
-        reqwest::Method::POST,
-        token["buy_url"].as_str().unwrap(),
-        "first",
-        None,
-        None,
-    )
-    .await;
-    assert_eq!(status, 201);
+    buy_admitted(&stack, "first", &doc).await;
     for (user, ticket) in [("second", &tickets[1]), ("third", &tickets[2])] {
         eventually(
             &format!("{user} told sold out"),
@@ -597,22 +572,7 @@ async fn the_waiting_room_works_on_a_redis_cluster_too() {
     for (user, ticket) in &tickets {
         let doc = until_admitted(&stack, user, ticket).await;
         positions.push(doc["position"].as_u64().unwrap());
-        let ticket = doc["ticket"].as_str().unwrap();
-        let path = "/api/events/demo/token";
-        let (status, token) = call(
-            &stack,
-            0,
-            reqwest::Method::POST,
-            path,
-            user,
-            Some(ticket),
-            None,
-        )
-        .await;
-        assert_eq!(status, 200, "{token}");
-        let buy = token["buy_url"].as_str().unwrap().to_owned();
-        let (status, order) = call(&stack, 0, reqwest::Method::POST, &buy, user, None, None).await;
-        assert_eq!(status, 201, "{order}");
+        buy_admitted(&stack, user, &doc).await;
     }
     positions.sort_unstable();
     assert_eq!(positions, [1, 2, 3]);
