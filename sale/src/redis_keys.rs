@@ -39,6 +39,10 @@ pub struct EventKeys {
     pub queue_live: String,
     /// List: every admission as granted, `id:position:serving:ms`, for the audit.
     pub queue_grants: String,
+    /// Sorted set: entrant id by the position it was admitted at.
+    pub queue_granted_positions: String,
+    /// List: `ms:serving` checkpoints of the serving counter over the last admission lifetime.
+    pub queue_reached: String,
 }
 
 impl EventKeys {
@@ -65,6 +69,8 @@ impl EventKeys {
             queue_granted: format!("{tag}:queue:granted"),
             queue_live: format!("{tag}:queue:live"),
             queue_grants: format!("{tag}:queue:grants"),
+            queue_granted_positions: format!("{tag}:queue:granted-positions"),
+            queue_reached: format!("{tag}:queue:reached"),
         }
     }
 }
@@ -91,6 +97,8 @@ mod tests {
             &keys.queue_granted,
             &keys.queue_live,
             &keys.queue_grants,
+            &keys.queue_granted_positions,
+            &keys.queue_reached,
         ] {
             assert!(key.starts_with("{ev:demo}:"), "{key}");
         }

@@ -581,3 +581,32 @@ async fn the_waiting_room_works_on_a_redis_cluster_too() {
     let report = stack.reconcile().await;
     assert!(report.is_clean(), "{report}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_place_nobody_claims_stops_holding_a_seat_and_its_turn_passes() {
+    let stack = Stack::start(StackOptions {
+        stock: 1,
+        queue: r#"{ enabled = true, opens_before = "1h", admit_rate = "100/s", admission_ttl = "1s" }"#,
+        ..StackOptions::default()
+    })
+    .await;
+    let absent = join(&stack, "absent").await;
+    assert_eq!(absent["position"], 1);
+    let present = join(&stack, "present").await;
+    assert_eq!(present["position"], 2);
+    // One seat: place 1 is reached and holds it while its buyer is away; place 2 waits, then,
+    // once place 1 has gone unclaimed for an admission's lifetime, gets its turn.
+    let ticket = present["ticket"].as_str().unwrap();
+    let first_look = poll(&stack, "present", ticket).await;
+    assert_eq!(first_look["state"], "waiting", "{first_look}");
+    let turn = until_admitted(&stack, "present", ticket).await;
+    let late = poll(&stack, "absent", absent["ticket"].as_str().unwrap()).await;
+    assert_eq!(
+        late["state"], "expired",
+        "the absent buyer's turn passed: {late}"
+    );
+    assert_eq!(late["admitted_until"], serde_json::Value::Null);
+    buy_admitted(&stack, "present", &turn).await;
+    let (passed, text) = audit(&stack);
+    assert!(passed, "{text}");
+}

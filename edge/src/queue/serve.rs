@@ -14,6 +14,10 @@ use super::{QueueDocument, QueueState, eta, poll_after};
 use crate::redis_handle::RedisHandle;
 use crate::respond::Answer;
 
+/// The `admitted_until` of a ticket whose turn passed unclaimed: an admission that ended before
+/// it began.
+const PASSED: u64 = 1;
+
 /// One event's room as a request sees it.
 pub struct Room<'a> {
     /// The config in force.
@@ -96,6 +100,10 @@ impl Room<'_> {
                     return Ok((self.admitted(&ticket, now), ticket));
                 }
                 Grant::SoldOut => return Ok((QueueDocument::bare("sold_out", 30), ticket)),
+                Grant::Passed => {
+                    ticket.admitted_until = PASSED;
+                    return Ok((self.admitted(&ticket, now), ticket));
+                }
                 Grant::Waiting => {}
             }
         }
@@ -117,7 +125,8 @@ impl Room<'_> {
         doc.position = Some(ticket.number);
         doc.ahead = Some(0);
         doc.eta_seconds = Some(0);
-        doc.admitted_until = Some(sale::time::rfc3339(ticket.admitted_until));
+        doc.admitted_until =
+            (ticket.admitted_until != PASSED).then(|| sale::time::rfc3339(ticket.admitted_until));
         doc
     }
 

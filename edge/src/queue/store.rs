@@ -147,6 +147,8 @@ pub enum Grant {
     Waiting,
     /// Nothing left to buy.
     SoldOut,
+    /// The place was reached an admission's lifetime ago and never claimed: the turn passed.
+    Passed,
 }
 
 /// Grants `entrant` at `position` its admission, if its turn has come.
@@ -164,6 +166,7 @@ pub async fn grant(
         .key(&keys.queue_live)
         .key(&keys.queue_grants)
         .key(&keys.seats)
+        .key(&keys.queue_granted_positions)
         .arg(&entrant.0[..])
         .arg(position)
         .arg(sale::time::millis(queue.admission_ttl))
@@ -179,6 +182,7 @@ pub async fn grant(
                 .unwrap_or(0),
         ),
         "sold_out" => Grant::SoldOut,
+        "passed" => Grant::Passed,
         _ => Grant::Waiting,
     })
 }
@@ -204,7 +208,10 @@ pub async fn advance(
         .key(&keys.queue)
         .key(&keys.seats)
         .key(&keys.queue_live)
+        .key(&keys.queue_reached)
+        .key(&keys.queue_granted_positions)
         .arg(1.0 / queue.admit_rate.period.as_secs_f64())
+        .arg(sale::time::millis(queue.admission_ttl))
         .invoke_async(con)
         .await
 }
