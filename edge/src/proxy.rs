@@ -1,7 +1,7 @@
 //! The Pingora `ProxyHttp` implementation: a table of phases, each delegating to a domain module.
-//! `request_filter` asks the [`gate`](crate::gate) and either answers or admits (the md5 scheme's
-//! Redis steps in [`tokens::stored`](crate::tokens::stored)); `request_body_filter` enforces the
-//! body limit on bodies without a length; `upstream_peer` picks an origin
+//! `request_filter` asks the [`gate`](crate::gate) and either answers or admits (the fleet-wide
+//! caps and the md5 scheme's Redis steps in [`admission`], the waiting room in
+//! [`queue_requests`]); `request_body_filter` enforces the body limit on bodies without a length; `upstream_peer` picks an origin
 //! ([`upstreams`](crate::upstreams)); `upstream_request_filter` and `response_filter` are the
 //! [`exchange`](crate::upstreams::exchange) with it (rewrite and sign; learn sold out and the
 //! order bought); the error phases retry only what never reached an origin; `logging` records
@@ -19,21 +19,21 @@ use pingora::proxy::{FailToProxy, ProxyHttp, Session};
 use pingora::upstreams::peer::HttpPeer;
 use pingora::{Error, ErrorType};
 
-use crate::gate::{self, Decision, Forward, Inputs, QueueKind, QueueRequest};
+use crate::gate::{self, Decision, Forward, Inputs};
 use crate::limits::fleet::FleetCaps;
 use crate::live_config::{Live, Snapshot};
 use crate::metrics::EdgeMetrics;
 use crate::queue::QueueView;
-use crate::queue::serve::{self, Room};
-use crate::queue::ticket::Ticket;
 use crate::respond::{Answer, write};
 use crate::routes::Route;
 use crate::tokens::stored::StoredTokens;
 use crate::tokens::used::UsedTokens;
 use crate::upstreams::{self, Origins, exchange};
 use crate::view::EventView;
-use crate::{client_ip, request_shape, respond, tokens};
-use sale::config::TokenScheme;
+use crate::{client_ip, request_shape, respond};
+
+mod admission;
+mod queue_requests;
 
 /// The gatekeeper.
 pub struct Gatekeeper {
@@ -53,35 +53,6 @@ pub struct Gatekeeper {
     pub fleet: FleetCaps,
     /// The waiting rooms as last read.
     pub queue: Arc<QueueView>,
-}
-
-/// The proof of work a join's body carries: `{"pow": {"challenge": …, "nonce": …}}`.
-async fn join_proof(
-    session: &mut Session,
-    limit: u64,
-) -> std::result::Result<Option<(String, String)>, sale::Refusal> {
-    let mut body = Vec::new();
-    while let Some(chunk) = session
-        .read_request_body()
-        .await
-        .map_err(|_| sale::Refusal::BadRequest)?
-    {
-        body.extend_from_slice(&chunk);
-        if body.len() as u64 > limit {
-            return Err(sale::Refusal::TooLarge);
-        }
-    }
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(None);
-    }
-    let value: serde_json::Value =
-        serde_json::from_slice(&body).map_err(|_| sale::Refusal::BadRequest)?;
-    let pow = &value["pow"];
-    match (pow["challenge"].as_str(), pow["nonce"].as_str()) {
-        (Some(challenge), Some(nonce)) => Ok(Some((challenge.to_owned(), nonce.to_owned()))),
-        _ if pow.is_null() => Ok(None),
-        _ => Err(sale::Refusal::BadPow),
-    }
 }
 
 /// Per-request state.
@@ -110,126 +81,6 @@ impl Gatekeeper {
     ) -> Result<bool> {
         ctx.code = Some(write(session, answer).await?);
         Ok(true)
-    }
-
-    /// Answers a token request the local cap let through, once the fleet's cap agrees.
-    async fn issue_token(
-        &self,
-        ctx: &RequestCtx,
-        event: &sale::EventId,
-        user: &sale::UserId,
-    ) -> Answer {
-        let config = &ctx.snapshot.config;
-        if let Err(limited) = self.fleet.check_user(&config.edge.limits, user).await {
-            return limited.answer();
-        }
-        let now = sale::time::now_millis();
-        match (&config.tokens.scheme, config.event(event.as_str())) {
-            (TokenScheme::HmacSha256, Some(event)) => {
-                let token = tokens::issue(config, event, user, now);
-                Answer::Json(
-                    200,
-                    serde_json::to_value(token).unwrap_or_default(),
-                    Vec::new(),
-                )
-            }
-            _ => self.stored.issue_answer(config, event, user, now).await,
-        }
-    }
-
-    /// Admits a buy the local caps let through, once the fleet's caps agree: the user's first,
-    /// then (for a stored token, after Redis confirmed it) the admission rate.
-    async fn admit_buy(&self, ctx: &RequestCtx, forward: &Forward) -> Result<(), Answer> {
-        let limits = &ctx.snapshot.config.edge.limits;
-        let fleet = &self.fleet;
-        fleet
-            .check_user(limits, &forward.user)
-            .await
-            .map_err(|l| l.answer())?;
-        if let Some(purchase) = &forward.purchase {
-            let local = &ctx.snapshot.limits;
-            if let TokenScheme::Md5 { .. } = ctx.snapshot.config.tokens.scheme {
-                self.stored
-                    .admit(local, &purchase.event, &forward.user, &purchase.nonce)
-                    .await?;
-            }
-            fleet.admit(limits).await.map_err(|l| l.answer())?;
-        }
-        Ok(())
-    }
-
-    /// Answers a waiting-room request.
-    async fn queue(
-        &self,
-        session: &mut Session,
-        ctx: &RequestCtx,
-        request: QueueRequest,
-    ) -> Answer {
-        let config = &ctx.snapshot.config;
-        let Some(event) = config.event(request.event.as_str()) else {
-            return Answer::Refuse(sale::Refusal::UnknownEvent, Vec::new());
-        };
-        let Some(queue) = &event.queue else {
-            return Answer::Refuse(sale::Refusal::NotFound, Vec::new());
-        };
-        let room = Room {
-            config,
-            event,
-            queue,
-            state: self.queue.get(event.id.as_str()),
-            sold_out: self.view.sold_out(event.id.as_str()),
-            redis: &self.stored.redis,
-        };
-        let now = sale::time::now_millis();
-        match (request.kind, &request.user) {
-            (QueueKind::Status, Some(user)) => {
-                let ring = &config.secrets.token_keys;
-                let ticket = Ticket::from_request(session.req_header(), ring, &event.id, user);
-                room.status(user, ticket, now).await
-            }
-            (QueueKind::Join, Some(user)) => {
-                match join_proof(session, config.edge.max_body_bytes).await {
-                    Ok(pow) => room.join(user, pow, now).await,
-                    Err(refusal) => Answer::Refuse(refusal, Vec::new()),
-                }
-            }
-            (QueueKind::Challenge, user) => serve::challenge(config, event, user.as_ref(), now),
-            (QueueKind::Fairness, _) => room.fairness(),
-            (QueueKind::Entrants, _) => room.entrants().await,
-            (QueueKind::Status | QueueKind::Join, None) => {
-                Answer::Refuse(sale::Refusal::NoSession, Vec::new())
-            }
-        }
-    }
-
-    /// A queued buyer bought: their admission no longer holds a seat back from the next in line
-    /// (done in the background; a failure only delays the next admission until this one ends).
-    fn free_admission(&self, ctx: &RequestCtx) {
-        let Some(forward) = &ctx.forward else { return };
-        let Some(purchase) = &forward.purchase else {
-            return;
-        };
-        let config = &ctx.snapshot.config;
-        let Some(event) = config
-            .event(purchase.event.as_str())
-            .filter(|e| e.queue.is_some())
-        else {
-            return;
-        };
-        let Some(salt) = self.queue.get(event.id.as_str()).salt else {
-            return;
-        };
-        let entrant = sale::draw::entrant_id(&salt, &event.id, &forward.user);
-        let (event, redis) = (event.clone(), self.stored.redis.clone());
-        tokio::spawn(async move {
-            let freed = async {
-                let mut con = redis.connection().await?;
-                crate::queue::store::bought(&mut con, &event, entrant).await
-            };
-            if let Err(e) = freed.await {
-                tracing::warn!(error = %e, "waiting room: could not free an admission");
-            }
-        });
     }
 
     /// Lets the request on to an origin.
