@@ -8,6 +8,9 @@
 //! token reuse, and last the global admission cap, so only a buy that would otherwise be forwarded spends admission capacity.
 //! A buy checks the window only after its token: a genuine token may already have bought, and
 //! its retry must get that order back even once the event sold out or ended.
+//!
+//! Over 300 lines because the decision is one ordered list of checks per route, read top to
+//! bottom; what each check means lives in the modules it calls.
 
 use std::net::IpAddr;
 
@@ -20,7 +23,7 @@ use crate::live_config::Snapshot;
 use crate::queue::ticket::Ticket;
 use crate::request_shape::{self, ShapeLimits};
 use crate::respond::Answer;
-use crate::routes::Route;
+use crate::routes::{QueueKind, Route};
 use crate::tokens::used::UsedTokens;
 use crate::view::EventView;
 use crate::{identity, page, tokens, window};
@@ -78,21 +81,6 @@ pub struct QueueRequest {
     pub kind: QueueKind,
     /// The signed-in user (required for the place, optional for a challenge).
     pub user: Option<UserId>,
-}
-
-/// Which waiting-room endpoint.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum QueueKind {
-    /// The buyer's place.
-    Status,
-    /// Joining.
-    Join,
-    /// A proof-of-work challenge.
-    Challenge,
-    /// The fairness record.
-    Fairness,
-    /// The entrant list.
-    Entrants,
 }
 
 /// Everything a decision may consult.
@@ -292,37 +280,26 @@ fn admit(inputs: &Inputs<'_>, route: &Route, req: &RequestHeader) -> Result<Deci
                 TokenScheme::Md5 { .. } => Ok(Decision::CheckStoredToken(forward)),
             }
         }
-        Route::QueueStatus(id)
-        | Route::QueueJoin(id)
-        | Route::QueueChallenge(id)
-        | Route::Fairness(id)
-        | Route::FairnessEntrants(id) => {
+        Route::Queue(id, kind) => {
             let event = event(snapshot, id)?;
-            let kind = match route {
-                Route::QueueStatus(_) => QueueKind::Status,
-                Route::QueueJoin(_) => QueueKind::Join,
-                Route::QueueChallenge(_) => QueueKind::Challenge,
-                Route::Fairness(_) => QueueKind::Fairness,
-                _ => QueueKind::Entrants,
-            };
             if event.queue.is_none() {
-                return Err(match kind {
+                let refusal = match kind {
                     QueueKind::Join => Refusal::QueueClosed,
                     _ => Refusal::NotFound,
-                }
-                .into());
+                };
+                return Err(refusal.into());
             }
             let user = match kind {
-                QueueKind::Status | QueueKind::Join => Some(user()?),
                 QueueKind::Challenge => user().ok(),
-                QueueKind::Fairness | QueueKind::Entrants => None,
+                _ if kind.personal() => Some(user()?),
+                _ => None,
             };
-            if matches!(kind, QueueKind::Status | QueueKind::Join) {
+            if kind.personal() {
                 fresh()?;
             }
             Ok(Decision::Queue(QueueRequest {
                 event: event.id.clone(),
-                kind,
+                kind: *kind,
                 user,
             }))
         }

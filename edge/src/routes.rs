@@ -14,6 +14,29 @@ pub enum OrderAction {
     Cancel,
 }
 
+/// Which waiting-room endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QueueKind {
+    /// `GET /api/events/{id}/queue`: the buyer's place.
+    Status,
+    /// `POST /api/events/{id}/queue`: joining.
+    Join,
+    /// `GET /api/events/{id}/queue/challenge`: a proof-of-work challenge.
+    Challenge,
+    /// `GET /api/events/{id}/fairness`: the commitment, and the seed once drawn.
+    Fairness,
+    /// `GET /api/events/{id}/fairness/entrants`: the frozen entrant list.
+    Entrants,
+}
+
+impl QueueKind {
+    /// Whether the endpoint is about the signed-in buyer's own place (a session is required,
+    /// and a stale view cannot answer it).
+    pub fn personal(self) -> bool {
+        matches!(self, Self::Status | Self::Join)
+    }
+}
+
 /// A recognised request, borrowing from the request path (no allocation per request).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Route<'a> {
@@ -37,16 +60,8 @@ pub enum Route<'a> {
         /// Which action.
         action: OrderAction,
     },
-    /// `GET /api/events/{id}/queue`: the buyer's place in the waiting room.
-    QueueStatus(&'a str),
-    /// `POST /api/events/{id}/queue`: join the waiting room.
-    QueueJoin(&'a str),
-    /// `GET /api/events/{id}/queue/challenge`: a proof-of-work challenge.
-    QueueChallenge(&'a str),
-    /// `GET /api/events/{id}/fairness`: the draw's commitment, and its seed once drawn.
-    Fairness(&'a str),
-    /// `GET /api/events/{id}/fairness/entrants`: the frozen entrant list.
-    FairnessEntrants(&'a str),
+    /// A waiting-room endpoint of an event.
+    Queue(&'a str, QueueKind),
     /// `POST /api/dev/session?user=ID`.
     DevSession,
     /// The path exists, but not for this method.
@@ -83,11 +98,15 @@ impl<'a> Route<'a> {
             ["api", "events", id] => only(get, Route::EventView(id)),
             ["api", "events", id, "token"] => only(post, Route::Token(id)),
             ["api", "events", event, "buy", token] => only(post, Route::Buy { event, token }),
-            ["api", "events", id, "queue"] if get => Route::QueueStatus(id),
-            ["api", "events", id, "queue"] => only(post, Route::QueueJoin(id)),
-            ["api", "events", id, "queue", "challenge"] => only(get, Route::QueueChallenge(id)),
-            ["api", "events", id, "fairness"] => only(get, Route::Fairness(id)),
-            ["api", "events", id, "fairness", "entrants"] => only(get, Route::FairnessEntrants(id)),
+            ["api", "events", id, "queue"] if get => Route::Queue(id, QueueKind::Status),
+            ["api", "events", id, "queue"] => only(post, Route::Queue(id, QueueKind::Join)),
+            ["api", "events", id, "queue", "challenge"] => {
+                only(get, Route::Queue(id, QueueKind::Challenge))
+            }
+            ["api", "events", id, "fairness"] => only(get, Route::Queue(id, QueueKind::Fairness)),
+            ["api", "events", id, "fairness", "entrants"] => {
+                only(get, Route::Queue(id, QueueKind::Entrants))
+            }
             ["api", "orders", id] => only(get, order(id, OrderAction::Show)),
             ["api", "orders", id, "pay"] => only(post, order(id, OrderAction::Pay)),
             ["api", "orders", id, "cancel"] => only(post, order(id, OrderAction::Cancel)),
@@ -126,8 +145,8 @@ impl<'a> Route<'a> {
             Self::Token(_) => "token",
             Self::Buy { .. } => "buy",
             Self::Order { .. } => "order",
-            Self::QueueStatus(_) | Self::QueueJoin(_) | Self::QueueChallenge(_) => "queue",
-            Self::Fairness(_) | Self::FairnessEntrants(_) => "fairness",
+            Self::Queue(_, QueueKind::Fairness | QueueKind::Entrants) => "fairness",
+            Self::Queue(..) => "queue",
             Self::DevSession => "dev_session",
             Self::MethodNotAllowed | Self::NotFound => "other",
         }
@@ -137,6 +156,32 @@ impl<'a> Route<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn waiting_room_routes_parse_by_method() {
+        let queue = "/api/events/demo/queue";
+        assert_eq!(
+            Route::parse(&Method::GET, queue),
+            Route::Queue("demo", QueueKind::Status)
+        );
+        assert_eq!(
+            Route::parse(&Method::POST, queue),
+            Route::Queue("demo", QueueKind::Join)
+        );
+        assert_eq!(
+            Route::parse(&Method::DELETE, queue),
+            Route::MethodNotAllowed
+        );
+        let challenge = Route::parse(&Method::GET, "/api/events/demo/queue/challenge");
+        assert_eq!(challenge, Route::Queue("demo", QueueKind::Challenge));
+        let entrants = Route::parse(&Method::GET, "/api/events/demo/fairness/entrants");
+        assert_eq!(entrants, Route::Queue("demo", QueueKind::Entrants));
+        assert_eq!(entrants.label(), "fairness");
+        assert_eq!(
+            Route::parse(&Method::POST, "/api/events/demo/fairness"),
+            Route::MethodNotAllowed
+        );
+    }
 
     #[test]
     fn contract_routes_parse() {

@@ -5,10 +5,11 @@
 use pingora::proxy::Session;
 
 use super::{Gatekeeper, RequestCtx};
-use crate::gate::{QueueKind, QueueRequest};
+use crate::gate::QueueRequest;
 use crate::queue::serve::{self, Room};
 use crate::queue::ticket::Ticket;
 use crate::respond::Answer;
+use crate::routes::QueueKind;
 
 /// The proof of work a join's body carries: `{"pow": {"challenge": …, "nonce": …}}`.
 async fn join_proof(
