@@ -82,13 +82,17 @@ async fn until_admitted(stack: &Stack, user: &str, ticket: &str) -> serde_json::
     last.into_inner().unwrap().0
 }
 
+/// A purchase token for `user`, with their queue `ticket` if any.
+async fn token(stack: &Stack, user: &str, ticket: Option<&str>) -> (u16, serde_json::Value) {
+    let path = "/api/events/demo/token";
+    call(stack, 0, reqwest::Method::POST, path, user, ticket, None).await
+}
+
 /// An admitted buyer (`doc` is their admitted queue document) gets a token and a seat.
 async fn buy_admitted(stack: &Stack, user: &str, doc: &serde_json::Value) {
-    let ticket = doc["ticket"].as_str();
-    let path = "/api/events/demo/token";
-    let (status, token) = call(stack, 0, reqwest::Method::POST, path, user, ticket, None).await;
-    assert_eq!(status, 200, "{token}");
-    let buy = token["buy_url"].as_str().unwrap().to_owned();
+    let (status, issued) = token(stack, user, doc["ticket"].as_str()).await;
+    assert_eq!(status, 200, "{issued}");
+    let buy = issued["buy_url"].as_str().unwrap().to_owned();
     let (status, order) = call(stack, 0, reqwest::Method::POST, &buy, user, None, None).await;
     assert_eq!(status, 201, "{order}");
 }
@@ -147,18 +151,10 @@ async fn the_pre_queue_is_drawn_as_published_and_late_joiners_follow_in_order() 
         .expect("committed when the pre-queue opened")
         .to_owned();
 
-    // A token before admission is refused, with the queue on.
-    let (status, body) = call(
-        &stack,
-        0,
-        reqwest::Method::POST,
-        "/api/events/demo/token",
-        "early-0",
-        tickets.get("early-0").map(String::as_str),
-        None,
-    )
-    .await;
-    assert!(status == 403, "{body}");
+    // Before the sale no token, ticket or not.
+    let early = tickets.get("early-0").map(String::as_str);
+    let (status, body) = token(&stack, "early-0", early).await;
+    assert_eq!((status, body["code"].as_str()), (403, Some("not_started")));
 
     // The draw at starts_at.
     eventually("the draw", Duration::from_secs(30), || async {
@@ -238,16 +234,7 @@ async fn the_pre_queue_is_drawn_as_published_and_late_joiners_follow_in_order() 
         assert_eq!(doc["position"], expected, "late joiners in arrival order");
     }
     // Without its ticket, an admitted buyer's token request is still refused.
-    let (status, body) = call(
-        &stack,
-        0,
-        reqwest::Method::POST,
-        "/api/events/demo/token",
-        "late-0",
-        None,
-        None,
-    )
-    .await;
+    let (status, body) = token(&stack, "late-0", None).await;
     assert_eq!((status, body["code"].as_str()), (403, Some("not_admitted")));
 }
 
@@ -302,16 +289,7 @@ async fn one_place_per_user_across_two_edges_and_expired_admissions_get_no_token
         || async { poll(&stack, "alice", &ticket).await["state"] == "expired" },
     )
     .await;
-    let (status, body) = call(
-        &stack,
-        0,
-        reqwest::Method::POST,
-        "/api/events/demo/token",
-        "alice",
-        Some(&ticket),
-        None,
-    )
-    .await;
+    let (status, body) = token(&stack, "alice", Some(&ticket)).await;
     assert_eq!((status, body["code"].as_str()), (403, Some("not_admitted")));
 }
 
