@@ -3,7 +3,9 @@
 
 use futures::StreamExt;
 
-use crate::harness::{Stack, StackOptions, token_and_buy};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use crate::harness::{Stack, StackOptions, patient_buy, token_and_buy};
 
 #[tokio::test]
 async fn a_buy_through_the_edge_lands_in_the_order_database() {
@@ -50,25 +52,33 @@ async fn buys_split_over_origins_by_weight() {
     .await;
     let client = reqwest::Client::new();
     let users: Vec<String> = (0..400).map(|i| format!("user-{i}")).collect();
+    // Buyers retry a 5xx like the page does: on a loaded machine (the suite runs Redis Clusters
+    // beside this test) a reply can miss its deadline; the split is what is under test.
+    let retries = AtomicUsize::new(0);
     let statuses: Vec<u16> = futures::stream::iter(users.iter())
         .map(|user| {
-            let (client, stack) = (&client, &stack);
-            async move { token_and_buy(client, stack, user).await.0 }
+            let (client, stack, retries) = (&client, &stack, &retries);
+            async move { patient_buy(client, stack, user, retries).await.0 }
         })
         .buffer_unordered(16)
         .collect()
         .await;
     assert!(statuses.iter().all(|s| *s == 201), "{statuses:?}");
+    // A retried buy may have reached an origin twice; each retry shifts the counts by one at most.
+    let slack = retries.load(Ordering::Relaxed) as u64;
 
     let light = stack.origin_requests(0, "buy").await;
     let heavy = stack.origin_requests(1, "buy").await;
-    assert_eq!(light + heavy, 400);
     assert!(
-        (98..=102).contains(&light),
+        (400..=400 + slack).contains(&(light + heavy)),
+        "{light} + {heavy} buys for 400 buyers and {slack} retries"
+    );
+    assert!(
+        (98..=102 + slack).contains(&light),
         "weight 1 origin got {light} of 400"
     );
     assert!(
-        (294..=306).contains(&heavy),
+        (294..=306 + slack).contains(&heavy),
         "weight 3 origin got {heavy} of 400"
     );
 
