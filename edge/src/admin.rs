@@ -157,8 +157,7 @@ async fn redis_nodes(admin: &Admin, config: &sale::Config) -> serde_json::Value 
                     let owns: Vec<&str> = slots
                         .iter()
                         .filter(|(_, slot)| {
-                            (single && node.role == "primary")
-                                || node.slots.iter().any(|(a, b)| (a..=b).contains(&slot))
+                            (single && node.role == "primary") || node.serves(*slot)
                         })
                         .map(|(id, _)| *id)
                         .collect();

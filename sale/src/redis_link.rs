@@ -170,8 +170,15 @@ impl RedisLink {
     }
 }
 
+impl NodeInfo {
+    /// Whether this node serves `slot`.
+    pub fn serves(&self, slot: u16) -> bool {
+        self.slots.iter().any(|(a, b)| (*a..=*b).contains(&slot))
+    }
+}
+
 /// Parses `CLUSTER NODES`: `id host:port@bus flags primary-id ping pong epoch link slots...`.
-fn parse_cluster_nodes(text: &str) -> Vec<NodeInfo> {
+pub fn parse_cluster_nodes(text: &str) -> Vec<NodeInfo> {
     let mut nodes: Vec<NodeInfo> = text
         .lines()
         .filter_map(|line| {
@@ -249,6 +256,7 @@ c3 127.0.0.1:7001@17001 master,fail - 0 1 2 disconnected 5461-10922 12000
         assert_eq!(nodes[0].role, "primary");
         assert!(nodes[0].healthy);
         assert_eq!(nodes[0].slots, [(0, 5460)]);
+        assert!(nodes[0].serves(5460) && !nodes[0].serves(5461));
         assert_eq!(nodes[1].address, "127.0.0.1:7001");
         assert!(!nodes[1].healthy);
         assert_eq!(nodes[1].slots, [(5461, 10922), (12000, 12000)]);

@@ -144,19 +144,11 @@ impl RedisCluster {
         let first = self.nodes.iter().find(|n| ready::port_open(n.addr))?;
         let slot: u16 = query(first.addr, redis::cmd("CLUSTER").arg("KEYSLOT").arg(key))?;
         let text: String = query(first.addr, redis::cmd("CLUSTER").arg("NODES"))?;
-        text.lines().find_map(|line| {
-            let fields: Vec<&str> = line.split_whitespace().collect();
-            let flags = fields.get(2)?;
-            if !flags.contains("master") || flags.contains("fail") {
-                return None;
-            }
-            let serves = fields.iter().skip(8).any(|range| {
-                let (a, b) = range.split_once('-').unwrap_or((range, range));
-                matches!((a.parse::<u16>(), b.parse::<u16>()), (Ok(a), Ok(b)) if (a..=b).contains(&slot))
-            });
-            serves
-                .then(|| fields.get(1)?.split('@').next()?.parse().ok())
-                .flatten()
-        })
+        sale::redis_link::parse_cluster_nodes(&text)
+            .into_iter()
+            .find(|n| n.role == "primary" && n.healthy && n.serves(slot))?
+            .address
+            .parse()
+            .ok()
     }
 }

@@ -38,11 +38,17 @@ async fn one_origin_seeded() -> (Stack, StockEngine, sale::config::EventConfig) 
         ..StackOptions::default()
     })
     .await;
+    let (engine, event) = seeded_engine(&stack).await;
+    (stack, engine, event)
+}
+
+/// The origin's own engine on `stack`'s Redis, with `demo` seeded through it.
+async fn seeded_engine(stack: &Stack) -> (StockEngine, sale::config::EventConfig) {
     let replication = Replication::new(stack.config.redis.replica_acks);
     let engine = StockEngine::new(stack.redis().await, replication);
     let event = stack.config.event("demo").unwrap().clone();
     engine.seed(&event).await.unwrap();
-    (stack, engine, event)
+    (engine, event)
 }
 
 /// Reserves one seat for buyer `i` through the origin's own script, as a buy would.
@@ -104,10 +110,7 @@ async fn a_consumer_killed_mid_drain_loses_and_duplicates_nothing(database: Data
     .await;
 
     // Fill the stream while no consumer runs: reserve through the same script the origin uses.
-    let replication = Replication::new(stack.config.redis.replica_acks);
-    let engine = StockEngine::new(stack.redis().await, replication);
-    let event = stack.config.event("demo").unwrap().clone();
-    engine.seed(&event).await.unwrap();
+    let (engine, _) = seeded_engine(&stack).await;
     let reserved: usize = futures::stream::iter(0..BACKLOG)
         .map(|i| {
             let engine = engine.clone();
