@@ -172,7 +172,11 @@ impl Stack {
 
 /// Every address the stack will listen on, with its owner, for a clear message when one is
 /// taken.
-fn needed_addresses(config: &Config, rehearsal: &Rehearsal) -> Result<Vec<(SocketAddr, String)>> {
+fn needed_addresses(
+    config: &Config,
+    rehearsal: &Rehearsal,
+    edges: &[(SocketAddr, SocketAddr)],
+) -> Result<Vec<(SocketAddr, String)>> {
     let mut needs = Vec::new();
     if rehearsal.redis_cluster {
         for port in config.up.redis_cluster.ports() {
@@ -193,37 +197,47 @@ fn needed_addresses(config: &Config, rehearsal: &Rehearsal) -> Result<Vec<(Socke
             .iter()
             .map(|o| (o.listen, format!("origin {}", o.listen))),
     );
-    for i in 0..rehearsal.edges {
-        let (listen, admin) = edge_addresses(config, i);
-        needs.push((listen, format!("edge {i}")));
-        needs.push((admin, format!("edge {i}'s admin listener")));
+    for (i, (listen, admin)) in edges.iter().enumerate() {
+        needs.push((*listen, format!("edge {i}")));
+        needs.push((*admin, format!("edge {i}'s admin listener")));
     }
     Ok(needs)
 }
 
-/// The public and admin addresses of edge `i` of the fleet.
-fn edge_addresses(config: &Config, i: u16) -> (SocketAddr, SocketAddr) {
-    let mut listen = config.edge.listen;
-    let mut admin = config.edge.admin_listen;
-    listen.set_port(listen.port().saturating_add(i));
-    admin.set_port(admin.port().saturating_add(i));
-    (listen, admin)
+/// The public and admin addresses of each edge of the fleet.
+fn fleet(config: &Config, edges: u16) -> Result<Vec<(SocketAddr, SocketAddr)>> {
+    (0..edges)
+        .map(|i| {
+            config.edge.fleet_addresses(i).ok_or_else(|| {
+                anyhow!("--edges {edges}: edge {i}'s ports would pass 65535; configure lower ones")
+            })
+        })
+        .collect()
 }
 
-fn preflight(config: &Config, rehearsal: &Rehearsal) -> Result<()> {
+fn preflight(
+    config: &Config,
+    rehearsal: &Rehearsal,
+    edges: &[(SocketAddr, SocketAddr)],
+) -> Result<()> {
     if !crate::stack::redis_server::installed(&config.up.redis_server) {
         bail!(
             "{} is not installed; run scripts/up (which installs it) or apt-get install redis-server",
             config.up.redis_server
         );
     }
-    for (addr, owner) in needed_addresses(config, rehearsal)? {
+    for (addr, owner) in needed_addresses(config, rehearsal, edges)? {
         ready::ensure_free(addr, &owner).map_err(|e| anyhow!(e))?;
     }
     Ok(())
 }
 
-fn print_banner(config: &Config, edges: u16, config_path: &Path, log_dir: &Path) {
+fn print_banner(
+    config: &Config,
+    edges: &[(SocketAddr, SocketAddr)],
+    config_path: &Path,
+    log_dir: &Path,
+) {
     let base = format!("http://{}", config.edge.listen);
     println!("flashgate is up");
     for event in &config.events {
@@ -248,8 +262,7 @@ fn print_banner(config: &Config, edges: u16, config_path: &Path, log_dir: &Path)
             origin.weight.get()
         );
     }
-    for i in 0..edges {
-        let (listen, admin) = edge_addresses(config, i);
+    for (listen, admin) in edges {
         println!("  edge      http://{listen}, dashboard http://{admin}/admin/dashboard");
     }
     println!("  (sign in to a dashboard with secrets.admin_token)");
@@ -309,7 +322,8 @@ pub fn run(config_path: &Path, rehearsal: &Rehearsal) -> Result<()> {
         vars.push((Environment::REDIS_CLUSTER_VAR, seeds.join(",")));
         config = load(&config_path, &vars)?;
     }
-    preflight(&config, rehearsal)?;
+    let edges = fleet(&config, rehearsal.edges)?;
+    preflight(&config, rehearsal, &edges)?;
 
     let var = config.up.var_dir.clone();
     if rehearsal.fresh {
@@ -360,7 +374,7 @@ pub fn run(config_path: &Path, rehearsal: &Rehearsal) -> Result<()> {
         stack.origins.push(child);
     }
 
-    for i in 0..rehearsal.edges {
+    for (i, (listen, _)) in edges.iter().enumerate() {
         let mut edge_vars = vars.clone();
         edge_vars.push((Environment::EDGE_INDEX_VAR, i.to_string()));
         let (name, log) = if rehearsal.edges == 1 {
@@ -370,15 +384,14 @@ pub fn run(config_path: &Path, rehearsal: &Rehearsal) -> Result<()> {
         };
         let command = component(&config_path, &edge_vars, &["edge"])?;
         let mut edge = Component::spawn(name.clone(), command, &log)?;
-        let (listen, _) = edge_addresses(&config, i);
         ready::wait_until(&name, START_TIMEOUT, || {
-            edge.exited().is_none() && ready::http_ok(listen, "/")
+            edge.exited().is_none() && ready::http_ok(*listen, "/")
         })
         .map_err(|e| anyhow!("{e}; see {}", log.display()))?;
         stack.edges.push(edge);
     }
 
-    print_banner(&config, rehearsal.edges, &config_path, &log_dir);
+    print_banner(&config, &edges, &config_path, &log_dir);
     let origins: Vec<SocketAddr> = config.origins.iter().map(|o| o.listen).collect();
     supervise(&mut stack, &origins)
 }

@@ -87,6 +87,16 @@ pub struct EdgeConfig {
     pub limits: LimitsConfig,
 }
 
+impl EdgeConfig {
+    /// The public and admin addresses of edge `index` of a fleet (`flashgate up --edges N`): the
+    /// configured ports plus the index; none when that passes 65535.
+    pub fn fleet_addresses(&self, index: u16) -> Option<(SocketAddr, SocketAddr)> {
+        let shift =
+            |addr: SocketAddr| Some(SocketAddr::new(addr.ip(), addr.port().checked_add(index)?));
+        Some((shift(self.listen)?, shift(self.admin_listen)?))
+    }
+}
+
 /// `[edge.limits]`, validated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LimitsConfig {
@@ -408,13 +418,15 @@ impl Environment {
         let index: u16 = index
             .parse()
             .map_err(|_| problem(format!("must be a small number, got {index:?}")))?;
-        for addr in [&mut edge.listen, &mut edge.admin_listen] {
-            let port = addr
-                .port()
-                .checked_add(index)
-                .ok_or_else(|| problem(format!("puts port {} past 65535", addr.port())))?;
-            addr.set_port(port);
-        }
+        let (listen, admin) = edge.fleet_addresses(index).ok_or_else(|| {
+            problem(format!(
+                "puts port {} or {} past 65535",
+                edge.listen.port(),
+                edge.admin_listen.port()
+            ))
+        })?;
+        edge.listen = listen;
+        edge.admin_listen = admin;
         Ok(())
     }
 

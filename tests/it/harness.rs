@@ -315,7 +315,7 @@ impl Stack {
         let mut command = self.command(&["edge"]);
         command.env(Environment::EDGE_INDEX_VAR, i.to_string());
         let mut edge = Component::spawn(format!("edge {i}"), command, &log).expect("edge spawns");
-        let (addr, admin) = (self.fleet_edge(i), self.fleet_admin(i));
+        let (addr, admin) = self.fleet_addresses(i);
         ready::wait_until(&format!("edge {i}"), Duration::from_secs(20), || {
             edge.exited().is_none()
                 && ready::http_ok(addr, "/")
@@ -333,15 +333,14 @@ impl Stack {
 
     /// The public address of edge `i` of the fleet (0 is [`Self::edge_addr`]).
     pub fn fleet_edge(&self, i: u16) -> SocketAddr {
-        let mut addr = self.edge_addr;
-        addr.set_port(addr.port() + i);
-        addr
+        self.fleet_addresses(i).0
     }
 
-    fn fleet_admin(&self, i: u16) -> SocketAddr {
-        let mut addr = self.admin_addr;
-        addr.set_port(addr.port() + i);
-        addr
+    fn fleet_addresses(&self, i: u16) -> (SocketAddr, SocketAddr) {
+        self.config
+            .edge
+            .fleet_addresses(i)
+            .expect("the fleet's ports fit below 65536")
     }
 
     /// Stops the edge (SIGTERM) and starts it again: a fresh process that remembers nothing.
