@@ -3,7 +3,8 @@
 //! its processes). Dropping the stack stops every process (also when the test panics), drops its
 //! PostgreSQL database and removes its folder. Beside it: `config` (what a stack is made of),
 //! `client` (talking to it as a buyer, and the one bounded wait), `minting` (sessions and tokens),
-//! `state` (what Redis and the database hold), `metrics`, `waits`, `reload`, `browser`.
+//! `state` (what Redis and the database hold), `metrics`, `waits`, `reload`, `browser`, `cluster`
+//! (Redis Cluster nodes), `room` (a buyer in the waiting room).
 
 mod browser;
 mod client;
@@ -12,6 +13,7 @@ mod config;
 mod metrics;
 mod minting;
 mod reload;
+pub mod room;
 mod state;
 mod waits;
 

@@ -21,6 +21,7 @@ mod origin_trust;
 mod outage;
 mod product_page;
 mod queue;
+mod queue_operations;
 mod queue_page;
 mod refusals;
 mod reload;

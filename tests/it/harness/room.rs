@@ -1,0 +1,111 @@
+//! Talking to a stack's waiting room as a buyer does: join, poll with the ticket, wait for the
+//! turn, get a token and buy; and running `flashgate audit` on it.
+
+use std::time::Duration;
+
+use super::{Stack, eventually, status_and_json};
+
+/// `POST`/`GET` a queue path at edge `edge` as `user`, with `ticket` if any.
+pub async fn call(
+    stack: &Stack,
+    edge: u16,
+    method: reqwest::Method,
+    path: &str,
+    user: &str,
+    ticket: Option<&str>,
+    body: Option<serde_json::Value>,
+) -> (u16, serde_json::Value) {
+    let mut request = reqwest::Client::new()
+        .request(method, format!("http://{}{path}", stack.fleet_edge(edge)))
+        .bearer_auth(stack.session(user));
+    if let Some(ticket) = ticket {
+        request = request.header("x-fg-queue", ticket);
+    }
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    status_and_json(request.send().await.unwrap()).await
+}
+
+pub async fn join(stack: &Stack, user: &str) -> serde_json::Value {
+    let (status, doc) = call(
+        stack,
+        0,
+        reqwest::Method::POST,
+        "/api/events/demo/queue",
+        user,
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{doc}");
+    doc
+}
+
+pub async fn poll(stack: &Stack, user: &str, ticket: &str) -> serde_json::Value {
+    let (status, doc) = call(
+        stack,
+        0,
+        reqwest::Method::GET,
+        "/api/events/demo/queue",
+        user,
+        Some(ticket),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{doc}");
+    doc
+}
+
+/// Polls until `user` is admitted; returns the last document, with the ticket in force (a poll
+/// whose ticket did not change answers without one).
+pub async fn until_admitted(stack: &Stack, user: &str, ticket: &str) -> serde_json::Value {
+    let last = std::sync::Mutex::new((serde_json::Value::Null, ticket.to_owned()));
+    eventually(
+        &format!("{user} admitted"),
+        Duration::from_secs(30),
+        || async {
+            let ticket = last.lock().unwrap().1.clone();
+            let mut doc = poll(stack, user, &ticket).await;
+            let admitted = doc["state"] == "admitted";
+            let next = doc["ticket"].as_str().map_or(ticket, str::to_owned);
+            doc["ticket"] = next.clone().into();
+            *last.lock().unwrap() = (doc, next);
+            admitted
+        },
+    )
+    .await;
+    last.into_inner().unwrap().0
+}
+
+/// A purchase token for `user`, with their queue `ticket` if any.
+pub async fn token(stack: &Stack, user: &str, ticket: Option<&str>) -> (u16, serde_json::Value) {
+    let path = "/api/events/demo/token";
+    call(stack, 0, reqwest::Method::POST, path, user, ticket, None).await
+}
+
+/// An admitted buyer (`doc` is their admitted queue document) gets a token and a seat.
+pub async fn buy_admitted(stack: &Stack, user: &str, doc: &serde_json::Value) {
+    let (status, issued) = token(stack, user, doc["ticket"].as_str()).await;
+    assert_eq!(status, 200, "{issued}");
+    let buy = issued["buy_url"].as_str().unwrap().to_owned();
+    let (status, order) = call(stack, 0, reqwest::Method::POST, &buy, user, None, None).await;
+    assert_eq!(status, 201, "{order}");
+}
+
+pub const ROOM: &str =
+    r#"{ enabled = true, opens_before = "1h", admit_rate = "100/s", admission_ttl = "1m" }"#;
+
+pub fn audit(stack: &Stack) -> (bool, String) {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_flashgate"))
+        .args(["audit", "--event", "demo", "--config"])
+        .arg(stack.config_path())
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.success(), text)
+}
