@@ -230,7 +230,7 @@ async fn simulate_queue(
     let document: serde_json::Value = client.get(&url).send().await?.json().await?;
     let starts_at = document["starts_at"]
         .as_str()
-        .and_then(|t| sale::config::values::instant(t, 0).ok())
+        .and_then(|t| sale::time::parse_rfc3339(t).ok())
         .ok_or_else(|| anyhow!("the edge did not say when {} starts", options.event))?;
     let (stop_monitor, monitor) = seats_monitor(client, url, started);
     let recorder = std::sync::Mutex::new(Recorder::default());

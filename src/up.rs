@@ -300,7 +300,7 @@ fn load(config_path: &Path, vars: &[(&'static str, String)]) -> Result<Config> {
     let mut env = Environment::from_process();
     env.vars
         .extend(vars.iter().map(|(k, v)| ((*k).to_owned(), v.clone())));
-    env.epoch = vars[0].1.parse().unwrap_or(env.epoch);
+    env.epoch = vars[0].1.parse().ok().or(env.epoch);
     Config::load(config_path, &env).with_context(|| format!("config {}", config_path.display()))
 }
 

@@ -20,6 +20,7 @@ pub mod ticket;
 use std::collections::HashMap;
 
 use arc_swap::ArcSwap;
+use sale::config::QueueConfig;
 use serde::Serialize;
 
 /// One event's waiting room as this edge last read it from Redis.
@@ -101,12 +102,45 @@ impl QueueDocument {
     }
 }
 
-/// A poll interval for a wait of `eta` seconds: a quarter of it, between 1 and 30 seconds.
-pub fn poll_after(eta: u64) -> u64 {
-    (eta / 4).clamp(1, 30)
+/// A poll interval for a wait of `eta` seconds: a quarter of it, between the room's shortest and
+/// longest poll ([`QueueConfig::longest_poll`]).
+pub fn poll_after(eta: u64, queue: &QueueConfig) -> u64 {
+    (eta / 4).clamp(
+        QueueConfig::SHORTEST_POLL.as_secs(),
+        queue.longest_poll().as_secs(),
+    )
 }
 
 /// Seconds to admit `people` at one per `period`.
 pub fn eta(people: u64, period: std::time::Duration) -> u64 {
     (period.as_secs_f64() * people as f64).ceil() as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn room(admission_ttl: Duration) -> QueueConfig {
+        QueueConfig {
+            opens_before: Duration::from_secs(60),
+            admit_rate: sale::config::Rate::parse("10/s", Some(1)).expect("a valid rate"),
+            admission_ttl,
+            pow_bits: 0,
+        }
+    }
+
+    #[test]
+    fn a_buyer_polling_as_told_claims_a_place_before_it_lapses() {
+        for ttl in [3, 10, 60, 600] {
+            let queue = room(Duration::from_secs(ttl));
+            for eta in [0, 1, 10, 100, 10_000] {
+                let poll = poll_after(eta, &queue);
+                assert!(poll >= 1, "{eta}");
+                assert!(3 * poll <= ttl, "ttl {ttl}s, eta {eta}s: poll {poll}s");
+            }
+        }
+        assert_eq!(poll_after(10_000, &room(Duration::from_secs(600))), 30);
+    }
 }

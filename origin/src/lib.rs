@@ -6,6 +6,7 @@
 
 pub mod durability;
 pub mod error;
+pub mod health;
 pub mod ledger;
 pub mod metrics;
 pub mod orders;
@@ -50,12 +51,36 @@ pub enum OriginStartError {
     /// Redis keeps less than `redis.durability` requires.
     #[error("{0}")]
     Durability(#[from] durability::DurabilityError),
+    /// A cluster primary has fewer replicas than `redis.min_replica_acks`, so every order change
+    /// on its shard would answer 503 with its seat held.
+    #[error(
+        "redis.min_replica_acks can never be met: {0}; add replicas or lower redis.min_replica_acks"
+    )]
+    TooFewReplicas(String),
     /// The order database could not be opened or migrated.
     #[error("cannot open the order database: {0}")]
     Database(#[from] sqlx::Error),
     /// The listener failed.
     #[error("listener failed: {0}")]
     Io(#[from] std::io::Error),
+}
+
+/// Refuses a cluster whose topology cannot give every order change the replicas it waits for. One
+/// server forgets replicas that are gone, so there a missing replica shows in `/healthz` instead.
+async fn refuse_unreachable_acks(
+    redis: &mut RedisLink,
+    config: &Config,
+) -> Result<(), OriginStartError> {
+    let wanted = config.redis.replica_acks.min;
+    if wanted == 0 || !matches!(config.redis.target, sale::config::RedisTarget::Cluster(_)) {
+        return Ok(());
+    }
+    let short = stock::replication::shortfalls(&redis.nodes().await?, wanted, |n| n.replicas);
+    if short.is_empty() {
+        return Ok(());
+    }
+    let named: Vec<String> = short.iter().map(ToString::to_string).collect();
+    Err(OriginStartError::TooFewReplicas(named.join(", ")))
 }
 
 /// Serves on `listener` until `shutdown` resolves, then stops the ledger consumer too. With
@@ -74,9 +99,13 @@ pub async fn run(
         retries: 2,
     };
     let redis = RedisLink::open(&config.redis.target, options).await?;
+    // The health probe and the stock refill get their own connection: an order change's WAIT
+    // holds the one it was written on, and a lagging replica must never make this origin look dead.
+    let probe = RedisLink::open(&config.redis.target, options).await?;
     let redis_target = config.redis.target.clone();
     durability::check(&mut redis.clone(), config.redis.durability).await?;
     let replication = Replication::new(config.redis.replica_acks);
+    refuse_unreachable_acks(&mut probe.clone(), &config).await?;
     let stock = StockEngine::new(redis.clone(), replication.clone());
     let local = Arc::new(LocalStock::new(&config, addr));
     for event in &config.events {
@@ -89,7 +118,7 @@ pub async fn run(
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let (events, events_in_force) =
         tokio::sync::watch::channel(config.events.iter().map(|e| e.id.clone()).collect());
-    let lifecycle = Lifecycle::new(redis.clone(), replication);
+    let lifecycle = Lifecycle::new(redis.clone(), replication.clone());
     let metrics = Arc::new(metrics::Metrics::new());
     let state = AppState::new(
         Arc::new(config),
@@ -97,6 +126,7 @@ pub async fn run(
         lifecycle.clone(),
         local.clone(),
         metrics.clone(),
+        health::Health::new(probe.clone(), replication),
     );
     let mut background = vec![
         tokio::spawn(
@@ -104,7 +134,7 @@ pub async fn run(
                 .run(events_in_force.clone(), stopped.clone()),
         ),
         tokio::spawn(sweeper::run(lifecycle, events_in_force, stopped.clone())),
-        tokio::spawn(stock::local::refill(local, metrics, redis, stopped.clone())),
+        tokio::spawn(stock::local::refill(local, metrics, probe, stopped.clone())),
     ];
     if let Some(file) = reload_from {
         let reloader = Reloader {

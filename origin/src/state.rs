@@ -6,6 +6,7 @@ use std::sync::Arc;
 use arc_swap::ArcSwap;
 use sale::Config;
 
+use crate::health::Health;
 use crate::metrics::Metrics;
 use crate::stock::StockEngine;
 use crate::stock::lifecycle::Lifecycle;
@@ -25,6 +26,7 @@ struct Inner {
     lifecycle: Lifecycle,
     local: Arc<LocalStock>,
     metrics: Arc<Metrics>,
+    health: Health,
 }
 
 impl AppState {
@@ -35,6 +37,7 @@ impl AppState {
         lifecycle: Lifecycle,
         local: Arc<LocalStock>,
         metrics: Arc<Metrics>,
+        health: Health,
     ) -> Self {
         Self(Arc::new(Inner {
             config: ArcSwap::new(config),
@@ -43,6 +46,7 @@ impl AppState {
             lifecycle,
             local,
             metrics,
+            health,
         }))
     }
 
@@ -84,5 +88,10 @@ impl AppState {
     /// Counters.
     pub fn metrics(&self) -> &Metrics {
         &self.0.metrics
+    }
+
+    /// What `/healthz` asks.
+    pub fn health(&self) -> &Health {
+        &self.0.health
     }
 }

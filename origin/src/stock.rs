@@ -87,13 +87,6 @@ impl StockEngine {
         record.as_deref().map(OrderRecord::from_json).transpose()
     }
 
-    /// Whether Redis answers.
-    pub async fn ping(&self) -> redis::RedisResult<()> {
-        redis::cmd("PING")
-            .query_async(&mut self.redis.clone())
-            .await
-    }
-
     /// Creates the event's counters if this is the first time it is seen, and refreshes its
     /// window and limits. Returns the seats remaining.
     pub async fn seed(&self, event: &EventConfig) -> Result<u64, OriginError> {

@@ -5,6 +5,7 @@
 //! Over 300 lines because it is the typed shape of the whole file, one documented struct per
 //! section; parsing, validation and reload rules live in `config/`.
 
+mod problems;
 mod queue_section;
 mod raw;
 mod redis_section;
@@ -321,6 +322,20 @@ pub struct QueueConfig {
     pub pow_bits: u32,
 }
 
+impl QueueConfig {
+    /// The shortest poll interval the room asks of a buyer.
+    pub const SHORTEST_POLL: Duration = Duration::from_secs(1);
+    /// The longest poll interval the room asks of a buyer, however far off their turn.
+    pub const LONGEST_POLL: Duration = Duration::from_secs(30);
+
+    /// The longest the room tells a buyer to wait before polling again: a third of an
+    /// admission's life (validation keeps that at a second or more), at most [`Self::LONGEST_POLL`].
+    /// A buyer who polls as told reaches a place they were given with two polls to spare.
+    pub fn longest_poll(&self) -> Duration {
+        (self.admission_ttl / 3).clamp(Self::SHORTEST_POLL, Self::LONGEST_POLL)
+    }
+}
+
 /// `[up]`, validated.
 #[derive(Debug, Clone)]
 pub struct UpConfig {
@@ -367,8 +382,9 @@ impl Config {
 pub struct Environment {
     /// Variables that `env:NAME` values read.
     pub vars: HashMap<String, String>,
-    /// The instant `+DURATION` values count from.
-    pub epoch: UnixMillis,
+    /// The instant `+DURATION` values count from; `None` where no start is shared with the rest
+    /// of the stack, and relative instants are then refused.
+    pub epoch: Option<UnixMillis>,
 }
 
 impl Environment {
@@ -430,13 +446,23 @@ impl Environment {
         Ok(())
     }
 
-    /// This process's environment; the epoch comes from [`Self::EPOCH_VAR`] or else is now.
+    /// This process's environment for a tool that only reads the config (check-config,
+    /// reconcile, rush...): the epoch comes from [`Self::EPOCH_VAR`] or else is now.
     pub fn from_process() -> Self {
+        let shared = Self::for_component();
+        Self {
+            epoch: shared.epoch.or_else(|| Some(crate::time::now_millis())),
+            ..shared
+        }
+    }
+
+    /// This process's environment for an edge or an origin, which sell by the config's times:
+    /// the epoch comes from [`Self::EPOCH_VAR`] only, since "now" would be a different instant
+    /// in every component started on its own (and the last origin to start would move the
+    /// sale's window for all).
+    pub fn for_component() -> Self {
         let vars: HashMap<String, String> = std::env::vars().collect();
-        let epoch = vars
-            .get(Self::EPOCH_VAR)
-            .and_then(|v| v.parse().ok())
-            .unwrap_or_else(crate::time::now_millis);
+        let epoch = vars.get(Self::EPOCH_VAR).and_then(|v| v.parse().ok());
         Self { vars, epoch }
     }
 }

@@ -61,6 +61,11 @@ pub struct NodeInfo {
     pub healthy: bool,
     /// The slot ranges it serves (primaries of a cluster), as `start-end`.
     pub slots: Vec<(u16, u16)>,
+    /// Of a primary: the replicas it has, as the cluster knows them (failing ones too; on one
+    /// server, the connected ones, since it forgets the rest).
+    pub replicas: u32,
+    /// Of a primary: the replicas that are reachable and in sync.
+    pub replicas_online: u32,
 }
 
 impl RedisLink {
@@ -140,13 +145,7 @@ impl RedisLink {
                     .arg("replication")
                     .query_async(con)
                     .await?;
-                let replica = info.lines().any(|l| l.trim() == "role:slave");
-                Ok(vec![NodeInfo {
-                    address: "redis".into(),
-                    role: if replica { "replica" } else { "primary" }.into(),
-                    healthy: true,
-                    slots: Vec::new(),
-                }])
+                Ok(vec![node_of_info(&info)])
             }
             Self::Cluster(con) => {
                 let text: String = redis::cmd("CLUSTER").arg("NODES").query_async(con).await?;
@@ -177,12 +176,56 @@ impl NodeInfo {
     }
 }
 
+/// One server as its `INFO replication` describes it.
+fn node_of_info(info: &str) -> NodeInfo {
+    let field = |name: &str| {
+        info.lines()
+            .find_map(|l| l.trim().strip_prefix(name)?.strip_prefix(':'))
+    };
+    let replicas = field("connected_slaves")
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    let online = info
+        .lines()
+        .filter(|l| l.starts_with("slave") && l.contains("state=online"))
+        .count();
+    NodeInfo {
+        address: "redis".into(),
+        role: if field("role") == Some("slave") {
+            "replica"
+        } else {
+            "primary"
+        }
+        .into(),
+        healthy: true,
+        slots: Vec::new(),
+        replicas,
+        replicas_online: u32::try_from(online).unwrap_or(u32::MAX),
+    }
+}
+
 /// Parses `CLUSTER NODES`: `id host:port@bus flags primary-id ping pong epoch link slots...`.
 pub fn parse_cluster_nodes(text: &str) -> Vec<NodeInfo> {
+    // (node id, the primary it replicates, healthy) of every replica.
+    let replicas: Vec<(&str, bool)> = text
+        .lines()
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let flags = fields.get(2)?;
+            (flags.contains("slave") && !flags.contains("noaddr")).then_some((
+                *fields.get(3)?,
+                !flags.contains("fail") && fields.get(7) == Some(&"connected"),
+            ))
+        })
+        .collect();
     let mut nodes: Vec<NodeInfo> = text
         .lines()
         .filter_map(|line| {
             let fields: Vec<&str> = line.split_whitespace().collect();
+            let id = fields.first()?;
+            let mine = replicas.iter().filter(|(primary, _)| primary == id);
+            let known = u32::try_from(mine.clone().count()).unwrap_or(u32::MAX);
+            let online = u32::try_from(mine.filter(|(_, up)| *up).count()).unwrap_or(u32::MAX);
             let address = fields.get(1)?.split('@').next()?.to_owned();
             let flags = fields.get(2)?;
             let link = fields.get(7)?;
@@ -204,6 +247,8 @@ pub fn parse_cluster_nodes(text: &str) -> Vec<NodeInfo> {
                 .into(),
                 healthy: !flags.contains("fail") && *link == "connected",
                 slots,
+                replicas: known,
+                replicas_online: online,
             })
         })
         .collect();
@@ -262,5 +307,28 @@ c3 127.0.0.1:7001@17001 master,fail - 0 1 2 disconnected 5461-10922 12000
         assert_eq!(nodes[1].slots, [(5461, 10922), (12000, 12000)]);
         assert_eq!(nodes[2].role, "replica");
         assert!(nodes[2].slots.is_empty());
+        assert_eq!((nodes[0].replicas, nodes[0].replicas_online), (1, 1));
+        assert_eq!((nodes[1].replicas, nodes[1].replicas_online), (0, 0));
+    }
+
+    #[test]
+    fn failing_replicas_are_known_but_not_online() {
+        let text = "\
+a1 127.0.0.1:7000@17000 myself,master - 0 0 1 connected 0-16383
+b2 127.0.0.1:7003@17003 slave,fail a1 0 1 1 disconnected
+";
+        let nodes = parse_cluster_nodes(text);
+        assert_eq!((nodes[0].replicas, nodes[0].replicas_online), (1, 0));
+    }
+
+    #[test]
+    fn one_server_counts_its_connected_and_online_replicas() {
+        let info = "# Replication\r\nrole:master\r\nconnected_slaves:2\r\n\
+slave0:ip=127.0.0.1,port=7001,state=online,offset=1,lag=0\r\n\
+slave1:ip=127.0.0.1,port=7002,state=wait_bgsave,offset=0,lag=0\r\n";
+        let node = node_of_info(info);
+        assert_eq!(node.role, "primary");
+        assert_eq!((node.replicas, node.replicas_online), (2, 1));
+        assert_eq!(node_of_info("role:slave\r\n").role, "replica");
     }
 }

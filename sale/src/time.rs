@@ -28,7 +28,41 @@ pub fn add(at: UnixMillis, d: Duration) -> UnixMillis {
     at.saturating_add(millis(d))
 }
 
-/// RFC 3339 text for a Unix-millisecond instant, as the public API shows times.
+/// The last instant RFC 3339's four-digit years can write: 9999-12-31T23:59:59.999Z. Config
+/// validation refuses anything later, and [`rfc3339`] writes anything later as this.
+pub const LAST_INSTANT: UnixMillis = 253_402_300_799_999;
+
+/// RFC 3339 text for a Unix-millisecond instant, as the public API shows times. An instant past
+/// [`LAST_INSTANT`] (which validation never lets through) is written as that one, never a panic.
 pub fn rfc3339(at: UnixMillis) -> String {
-    humantime::format_rfc3339_millis(UNIX_EPOCH + Duration::from_millis(at)).to_string()
+    humantime::format_rfc3339_millis(UNIX_EPOCH + Duration::from_millis(at.min(LAST_INSTANT)))
+        .to_string()
+}
+
+/// Parses RFC 3339 text that names its zone (`Z` or an offset such as `+01:00`): a time without
+/// one would be read in some zone the writer did not mean.
+pub fn parse_rfc3339(text: &str) -> Result<UnixMillis, String> {
+    let at = ::time::OffsetDateTime::parse(text, &::time::format_description::well_known::Rfc3339)
+        .map_err(|e| e.to_string())?;
+    let ms = at.unix_timestamp_nanos() / 1_000_000;
+    u64::try_from(ms).map_err(|_| "is before 1970".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn instants_past_the_last_writable_one_are_written_as_it() {
+        assert_eq!(rfc3339(LAST_INSTANT), "9999-12-31T23:59:59.999Z");
+        assert_eq!(rfc3339(u64::MAX), "9999-12-31T23:59:59.999Z");
+    }
+
+    #[test]
+    fn rfc3339_needs_a_zone_and_honours_offsets() {
+        assert_eq!(parse_rfc3339("1970-01-01T00:00:01Z"), Ok(1_000));
+        assert_eq!(parse_rfc3339("1970-01-01T02:00:01.5+02:00"), Ok(1_500));
+        assert!(parse_rfc3339("1970-01-01T00:00:01").is_err());
+        assert!(parse_rfc3339("1969-12-31T23:59:59Z").is_err());
+    }
 }

@@ -21,7 +21,7 @@ pub struct EdgeArgs {
 impl EdgeArgs {
     /// Serves until stopped.
     pub fn run(self) -> Result<()> {
-        edge::run(&self.config, Environment::from_process(), self.upgrade)
+        edge::run(&self.config, Environment::for_component(), self.upgrade)
             .with_context(|| format!("config {}", self.config.display()))
     }
 }

@@ -24,7 +24,7 @@ impl OriginArgs {
         let config = super::load(&self.config)?;
         let file = origin::reload::ConfigFile {
             path: self.config.clone(),
-            env: Environment::from_process(),
+            env: Environment::for_component(),
         };
         let listen = match self
             .listen

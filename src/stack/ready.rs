@@ -67,7 +67,14 @@ pub fn http_body(addr: SocketAddr, path: &str, bearer: &str) -> Option<String> {
 /// The config version an origin at `addr` reports on `/healthz` (`ok N`: the configs it has put
 /// in force, 1 until it reloads), if it answers.
 pub fn origin_config_version(addr: SocketAddr) -> Option<u64> {
-    http_body(addr, "/healthz", "").and_then(|body| body.strip_prefix("ok ")?.trim().parse().ok())
+    http_body(addr, "/healthz", "").and_then(|body| {
+        body.lines()
+            .next()?
+            .strip_prefix("ok ")?
+            .trim()
+            .parse()
+            .ok()
+    })
 }
 
 /// Whether something accepts TCP connections on `addr`.

@@ -206,3 +206,22 @@ async fn a_primary_killed_mid_rush_fails_over_and_loses_no_accepted_order() {
     assert!(report.is_clean(), "{report}");
     assert_eq!(stack.remaining().await, 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_origin_refuses_a_cluster_whose_replicas_can_never_acknowledge() {
+    let stack = Stack::prepare(StackOptions {
+        redis: RedisKind::Cluster {
+            primaries: 3,
+            replicas: 0,
+        },
+        ..StackOptions::default()
+    })
+    .await;
+    assert_eq!(stack.config.redis.replica_acks.min, 1);
+    let log = stack.origin_refusing_to_start(0);
+    assert!(
+        log.contains("redis.min_replica_acks can never be met")
+            && log.contains("has 0 of 1 replicas"),
+        "{log}"
+    );
+}

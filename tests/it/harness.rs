@@ -210,7 +210,7 @@ impl Stack {
         );
         std::fs::write(&config_path, text).expect("config written");
         let env = Environment {
-            epoch,
+            epoch: Some(epoch),
             ..Environment::default()
         };
         let config = Config::load(&config_path, &env).expect("test config is valid");

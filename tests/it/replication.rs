@@ -33,6 +33,15 @@ async fn a_buy_no_replica_confirmed_is_503_and_its_retry_returns_the_order() {
     assert_eq!(body["code"], "unavailable");
     // The seat is held all the same: the outcome was unknown, not "nothing happened".
     assert_eq!(stack.seat_counter("reserved").await, 1);
+    // The origin says why, without looking dead to the edge.
+    let health = origin_health(&client, &stack).await;
+    assert_eq!(health.0, 200);
+    assert!(
+        health
+            .1
+            .contains("replicas missing: redis has 0 of 1 replicas"),
+        "{health:?}"
+    );
 
     // A replica joins and catches up; the retried link finds its order, now replicated.
     let primary = match &stack.config.redis.target {
@@ -83,6 +92,10 @@ async fn a_buy_no_replica_confirmed_is_503_and_its_retry_returns_the_order() {
     .await;
     let retried = retried.into_inner().unwrap();
     assert_eq!(
+        origin_health(&client, &stack).await,
+        (200, "ok 1".to_owned())
+    );
+    assert_eq!(
         stack.seat_counter("reserved").await,
         1,
         "one seat, one order"
@@ -93,4 +106,13 @@ async fn a_buy_no_replica_confirmed_is_503_and_its_retry_returns_the_order() {
     let report = stack.reconcile().await;
     assert!(report.is_clean(), "{report}");
     drop(replica);
+}
+
+async fn origin_health(client: &reqwest::Client, stack: &Stack) -> (u16, String) {
+    let response = client
+        .get(format!("http://{}/healthz", stack.origin_addrs[0]))
+        .send()
+        .await
+        .unwrap();
+    (response.status().as_u16(), response.text().await.unwrap())
 }

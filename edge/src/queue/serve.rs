@@ -40,6 +40,11 @@ fn unavailable(e: &redis::RedisError) -> Refusal {
 }
 
 impl Room<'_> {
+    /// The longest poll interval this room may tell a buyer, in seconds.
+    fn longest_poll(&self) -> u64 {
+        self.queue.longest_poll().as_secs()
+    }
+
     fn id(&self) -> &EventId {
         &self.event.id
     }
@@ -68,7 +73,7 @@ impl Room<'_> {
             return Ok((self.admitted(&ticket, now), ticket));
         }
         if self.sold_out {
-            return Ok((QueueDocument::bare("sold_out", 30), ticket));
+            return Ok((QueueDocument::bare("sold_out", self.longest_poll()), ticket));
         }
         if !ticket.positioned && self.state.drawn {
             let mut con = self.con().await?;
@@ -85,7 +90,7 @@ impl Room<'_> {
                 .starts_at
                 .saturating_sub(now)
                 .div_ceil(1000);
-            let mut doc = QueueDocument::bare("pre_queue", poll_after(eta));
+            let mut doc = QueueDocument::bare("pre_queue", poll_after(eta, self.queue));
             doc.eta_seconds = Some(eta);
             return Ok((doc, ticket));
         }
@@ -99,7 +104,9 @@ impl Room<'_> {
                     ticket.admitted_until = until;
                     return Ok((self.admitted(&ticket, now), ticket));
                 }
-                Grant::SoldOut => return Ok((QueueDocument::bare("sold_out", 30), ticket)),
+                Grant::SoldOut => {
+                    return Ok((QueueDocument::bare("sold_out", self.longest_poll()), ticket));
+                }
                 Grant::Passed => {
                     ticket.admitted_until = PASSED;
                     return Ok((self.admitted(&ticket, now), ticket));
@@ -112,7 +119,7 @@ impl Room<'_> {
             position.saturating_sub(serving),
             self.queue.admit_rate.period,
         );
-        let mut doc = QueueDocument::bare("waiting", poll_after(wait));
+        let mut doc = QueueDocument::bare("waiting", poll_after(wait, self.queue));
         doc.position = Some(position);
         doc.ahead = Some(ahead);
         doc.eta_seconds = (!self.state.paused).then_some(wait);
@@ -121,7 +128,10 @@ impl Room<'_> {
 
     fn admitted(&self, ticket: &Ticket, now: u64) -> QueueDocument {
         let live = ticket.admitted_at(now);
-        let mut doc = QueueDocument::bare(if live { "admitted" } else { "expired" }, 5);
+        let mut doc = QueueDocument::bare(
+            if live { "admitted" } else { "expired" },
+            self.longest_poll().min(5),
+        );
         doc.position = Some(ticket.number);
         doc.ahead = Some(0);
         doc.eta_seconds = Some(0);

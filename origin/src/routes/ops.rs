@@ -8,11 +8,24 @@ use sale::Refusal;
 use crate::state::AppState;
 
 /// 200 while this origin can reach Redis; 503 otherwise, so the edge stops sending it buys it
-/// could only refuse.
+/// could only refuse. The first line is `ok N` (N: the configs put in force, so a supervisor sees
+/// a reload land); a second line names the primaries short of the replicas every order change
+/// waits for, whose buys answer 503 `unavailable` until their replicas are back.
 pub async fn health(State(state): State<AppState>) -> Response {
-    match state.stock().ping().await {
-        // The config version lets a supervisor see a reload land.
-        Ok(_) => (StatusCode::OK, format!("ok {}", state.config_version())).into_response(),
+    match state.health().check().await {
+        Ok(short) if short.is_empty() => {
+            (StatusCode::OK, format!("ok {}", state.config_version())).into_response()
+        }
+        Ok(short) => {
+            let named: Vec<String> = short.iter().map(ToString::to_string).collect();
+            tracing::warn!(short = %named.join(", "), "health check: replicas missing");
+            let body = format!(
+                "ok {}\nreplicas missing: {}",
+                state.config_version(),
+                named.join(", ")
+            );
+            (StatusCode::OK, body).into_response()
+        }
         Err(e) => {
             tracing::warn!(error = %e, "health check: redis unreachable");
             (StatusCode::SERVICE_UNAVAILABLE, "redis unreachable").into_response()

@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use sale::config::ReplicaAcks;
-use sale::redis_link::RedisLink;
+use sale::redis_link::{NodeInfo, RedisLink};
 
 use crate::error::OriginError;
 
@@ -82,5 +82,83 @@ impl Replication {
         }
         group.confirmed.fetch_max(covered, Ordering::SeqCst);
         Ok(())
+    }
+}
+
+/// A primary with fewer replicas than every order change waits for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Shortfall {
+    /// The primary's address.
+    pub primary: String,
+    /// Replicas it has (known to the cluster) or has online, whichever was counted.
+    pub replicas: u32,
+    /// Replicas every order change waits for.
+    pub wanted: u32,
+}
+
+impl std::fmt::Display for Shortfall {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} has {} of {} replicas",
+            self.primary, self.replicas, self.wanted
+        )
+    }
+}
+
+/// The primaries among `nodes` whose replicas, counted by `count`, fall short of `wanted`.
+pub fn shortfalls(nodes: &[NodeInfo], wanted: u32, count: fn(&NodeInfo) -> u32) -> Vec<Shortfall> {
+    nodes
+        .iter()
+        .filter(|n| n.role == "primary" && count(n) < wanted)
+        .map(|n| Shortfall {
+            primary: n.address.clone(),
+            replicas: count(n),
+            wanted,
+        })
+        .collect()
+}
+
+impl Replication {
+    /// The primaries that cannot confirm an order change now: fewer replicas online than
+    /// `redis.min_replica_acks` (none when it asks for none).
+    pub async fn missing(&self, redis: &mut RedisLink) -> redis::RedisResult<Vec<Shortfall>> {
+        if self.acks.min == 0 {
+            return Ok(Vec::new());
+        }
+        Ok(shortfalls(&redis.nodes().await?, self.acks.min, |n| {
+            n.replicas_online
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn primary(address: &str, replicas: u32, replicas_online: u32) -> NodeInfo {
+        NodeInfo {
+            address: address.into(),
+            role: "primary".into(),
+            healthy: true,
+            slots: Vec::new(),
+            replicas,
+            replicas_online,
+        }
+    }
+
+    #[test]
+    fn a_primary_short_of_replicas_is_named() {
+        let nodes = [
+            primary("a:1", 1, 1),
+            primary("b:2", 1, 0),
+            primary("c:3", 0, 0),
+        ];
+        let known = shortfalls(&nodes, 1, |n| n.replicas);
+        assert_eq!(known.len(), 1);
+        assert_eq!(known[0].to_string(), "c:3 has 0 of 1 replicas");
+        let online = shortfalls(&nodes, 1, |n| n.replicas_online);
+        assert_eq!(online.len(), 2);
+        assert!(shortfalls(&nodes, 0, |n| n.replicas).is_empty());
     }
 }

@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use super::QueueConfig;
+use super::problems::Problems;
 use super::raw::RawQueue;
-use super::validate::Problems;
 use super::values::Rate;
 
 const SEC: Duration = Duration::from_secs(1);
@@ -33,11 +33,14 @@ pub(super) fn validate(
         format!("{field}.admit_rate"),
         Rate::parse(raw.admit_rate.as_deref().unwrap_or("50/s"), Some(1)),
     );
+    // The room tells a buyer to poll at least every second and at most every third of the
+    // admission's life, so a place reached between two polls is claimed with time to spare; an
+    // admission shorter than three polls could be forfeited by a buyer who polls as told.
     let admission_ttl = p.duration(
         &format!("{field}.admission_ttl"),
         raw.admission_ttl.as_deref(),
         "10m",
-        SEC,
+        3 * QueueConfig::SHORTEST_POLL,
         60 * MIN,
     );
     let pow_bits = p.check(

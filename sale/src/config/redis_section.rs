@@ -3,9 +3,12 @@
 
 use std::time::Duration;
 
+use super::problems::Problems;
 use super::raw::{RawClusterPlan, RawRedis};
-use super::validate::Problems;
 use super::{ClusterPlan, Durability, Fsync, RedisConfig, RedisTarget, ReplicaAcks};
+
+/// The longest `redis.replica_ack_timeout`: half an origin's deadline for any Redis reply.
+pub const MAX_REPLICA_ACK_TIMEOUT: Duration = Duration::from_secs(1);
 
 const URL_SCHEMES: [&str; 4] = ["redis://", "rediss://", "unix://", "redis+unix://"];
 
@@ -91,12 +94,15 @@ pub(super) fn validate(p: &mut Problems, raw: &RawRedis) -> Option<RedisConfig> 
             other => Err(format!("must be 0 to 5, got {other}")),
         },
     );
+    // WAIT holds the connection that wrote the change (it only counts that connection's writes),
+    // and the buys behind it wait too: the bound keeps every wait well inside an origin's 2 s
+    // deadline for a Redis reply, which a longer WAIT would turn into a dropped connection.
     let timeout = p.duration(
         "redis.replica_ack_timeout",
         raw.replica_ack_timeout.as_deref(),
         "200ms",
         Duration::from_millis(1),
-        Duration::from_secs(10),
+        MAX_REPLICA_ACK_TIMEOUT,
     );
     Some(RedisConfig {
         target: target?,
@@ -111,8 +117,20 @@ pub(super) fn validate(p: &mut Problems, raw: &RawRedis) -> Option<RedisConfig> 
     })
 }
 
-/// `[up] redis_cluster`, every problem recorded in `p`.
-pub(super) fn cluster_plan(p: &mut Problems, raw: &RawClusterPlan) -> Option<ClusterPlan> {
+/// The replica acknowledgements a cluster runs with: as configured, else one.
+fn cluster_acks(raw: &RawRedis) -> u32 {
+    raw.min_replica_acks.unwrap_or(1)
+}
+
+/// `[up] redis_cluster`, every problem recorded in `p`. When the plan is in use (`in_use`), it
+/// must give every primary at least as many replicas as each order change waits for, or every
+/// change on it would answer 503 with its seat held.
+pub(super) fn cluster_plan(
+    p: &mut Problems,
+    raw: &RawClusterPlan,
+    redis: &RawRedis,
+    in_use: bool,
+) -> Option<ClusterPlan> {
     let primaries = p.check(
         "up.redis_cluster.primaries",
         match raw.primaries.unwrap_or(3) {
@@ -122,28 +140,35 @@ pub(super) fn cluster_plan(p: &mut Problems, raw: &RawClusterPlan) -> Option<Clu
             )),
         },
     );
+    let acks = cluster_acks(redis);
     let replicas = p.check(
         "up.redis_cluster.replicas",
         match raw.replicas.unwrap_or(1) {
-            n @ 0..=5 => Ok(n),
-            other => Err(format!("must be 0 to 5, got {other}")),
+            n if n > 5 => Err(format!("must be 0 to 5, got {n}")),
+            n if in_use && n < acks => Err(format!(
+                "must be at least redis.min_replica_acks ({acks}, the default on a cluster), got {n}: \
+                 every order change waits for that many replicas; set redis.min_replica_acks = {n} to \
+                 sell without them"
+            )),
+            n => Ok(n),
         },
     );
-    let first_port = raw.first_port.unwrap_or(7000);
-    let nodes = primaries.zip(replicas).map(|(p, r)| p * (1 + r));
+    let first_port = u64::from(raw.first_port.unwrap_or(7000));
+    let nodes = u64::from(primaries.unwrap_or(3)) * (1 + u64::from(replicas.unwrap_or(1)));
     let first_port = p.check(
         "up.redis_cluster.first_port",
-        match nodes {
-            // Each node's cluster bus listens 10000 above its port.
-            Some(nodes) if first_port == 0 || first_port + nodes + 10_000 > 65_536 => Err(format!(
+        // Each node's cluster bus listens 10000 above its port.
+        if first_port == 0 || first_port + nodes + 10_000 > 65_536 {
+            Err(format!(
                 "must leave room for {nodes} nodes and their bus ports (10000 above) below 65536, got {first_port}"
-            )),
-            _ => Ok(first_port),
+            ))
+        } else {
+            u16::try_from(first_port).map_err(|e| e.to_string())
         },
     );
     Some(ClusterPlan {
         primaries: u16::try_from(primaries?).ok()?,
         replicas: u16::try_from(replicas?).ok()?,
-        first_port: u16::try_from(first_port?).ok()?,
+        first_port: first_port?,
     })
 }

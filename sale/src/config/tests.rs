@@ -50,7 +50,7 @@ ends_at = "2030-01-01T00:00:00Z"
 fn env() -> Environment {
     Environment {
         vars: HashMap::from([("ADMIN_TOKEN".into(), "admin-token-0123456789".into())]),
-        epoch: 1_000_000,
+        epoch: Some(1_000_000),
     }
 }
 

@@ -8,86 +8,19 @@ use std::collections::HashSet;
 use std::path::Path;
 use std::time::Duration;
 
-use super::raw::{RawConfig, RawEvent, RawKey, RawRate};
+use super::problems::Problems;
+use super::raw::{RawConfig, RawEvent, RawRate};
 use super::values::{self, Network, Rate, SaleWindow, ValueResult, Weight};
 use super::{
     CapScope, Config, DatabaseUrl, EdgeConfig, Environment, EventConfig, LimitsConfig,
     OriginConfig, OriginNode, Problem, Secrets, TokenConfig, TokenScheme, UpConfig,
 };
 use crate::ids::EventId;
-use crate::key_ring::{KeyId, KeyRing, Secret, SigningKey};
 
 const MS: Duration = Duration::from_millis(1);
 const SEC: Duration = Duration::from_secs(1);
 const MIN: Duration = Duration::from_secs(60);
 const DAY: Duration = Duration::from_secs(86_400);
-
-#[derive(Default)]
-pub(super) struct Problems(Vec<Problem>);
-
-impl Problems {
-    pub(super) fn check<T>(
-        &mut self,
-        field: impl Into<String>,
-        result: ValueResult<T>,
-    ) -> Option<T> {
-        result
-            .map_err(|message| {
-                self.0.push(Problem {
-                    field: field.into(),
-                    message,
-                })
-            })
-            .ok()
-    }
-
-    pub(super) fn duration(
-        &mut self,
-        field: &str,
-        text: Option<&str>,
-        default: &str,
-        min: Duration,
-        max: Duration,
-    ) -> Option<Duration> {
-        self.check(field, values::duration(text.unwrap_or(default), min, max))
-    }
-
-    fn secret(&mut self, field: &str, text: &str, env: &Environment) -> Option<Secret> {
-        let text = match text.strip_prefix("env:") {
-            Some(var) => match env.vars.get(var) {
-                Some(value) => value.as_str(),
-                None => {
-                    return self.check(
-                        field,
-                        Err(format!(
-                            "names environment variable {var}, which is not set"
-                        )),
-                    );
-                }
-            },
-            None => text,
-        };
-        self.check(field, Secret::parse(text).map_err(|e| e.to_string()))
-    }
-
-    fn ring(&mut self, field: &str, keys: &[RawKey], env: &Environment) -> Option<KeyRing> {
-        let mut ring = Vec::new();
-        for (i, key) in keys.iter().enumerate() {
-            let id = self.check(
-                format!("{field}[{i}].id"),
-                KeyId::parse(&key.id).map_err(|e| e.to_string()),
-            );
-            let secret = self.secret(&format!("{field}[{i}].secret"), &key.secret, env);
-            if let (Some(id), Some(secret)) = (id, secret) {
-                ring.push((SigningKey { id, secret }, key.accept_only));
-            }
-        }
-        if ring.len() != keys.len() {
-            return None;
-        }
-        self.check(field, KeyRing::rotating(ring).map_err(|e| e.to_string()))
-    }
-}
 
 fn in_range(value: u64, min: u64, max: u64) -> ValueResult<u64> {
     if (min..=max).contains(&value) {
@@ -341,7 +274,11 @@ pub fn validate(raw: RawConfig, base: &Path, env: &Environment) -> Result<Config
     );
 
     let redis = super::redis_section::validate(&mut p, &raw.redis);
-    let redis_cluster = super::redis_section::cluster_plan(&mut p, &raw.up.redis_cluster);
+    // The plan is in force under `up --redis-cluster`, or when the file spells out its replicas.
+    let plan_in_use = raw.up.redis_cluster.replicas.is_some()
+        || env.vars.contains_key(Environment::REDIS_CLUSTER_VAR);
+    let redis_cluster =
+        super::redis_section::cluster_plan(&mut p, &raw.up.redis_cluster, &raw.redis, plan_in_use);
 
     let s = &raw.secrets;
     let admin_token = p.secret("secrets.admin_token", &s.admin_token, env);

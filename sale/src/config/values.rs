@@ -156,27 +156,39 @@ pub fn duration(text: &str, min: Duration, max: Duration) -> ValueResult<Duratio
     Ok(d)
 }
 
-/// An instant: RFC 3339, or `+DURATION` / `-DURATION` relative to `epoch` (the stack's start).
-pub fn instant(text: &str, epoch: UnixMillis) -> ValueResult<UnixMillis> {
+/// An instant: RFC 3339 with its zone (`Z` or an offset), or `+DURATION` / `-DURATION` relative
+/// to `epoch` (the stack's start). `epoch` is `None` in a component that has no start shared with
+/// the rest of its fleet: a relative time there would mean a different instant in each process.
+/// Nothing past [`time::LAST_INSTANT`] is accepted, since nothing could show it.
+pub fn instant(text: &str, epoch: Option<UnixMillis>) -> ValueResult<UnixMillis> {
     let relative = |offset: &str| {
+        let epoch = epoch.ok_or_else(|| {
+            format!(
+                "is relative ({text:?}) but this process has no start shared with the rest of the \
+                 stack: run it under `flashgate up`, set {} to the same instant for every \
+                 component, or write an RFC 3339 time",
+                super::Environment::EPOCH_VAR
+            )
+        })?;
         humantime::parse_duration(offset)
+            .map(|d| (epoch, d))
             .map_err(|e| format!("must be RFC 3339 or ±DURATION ({e}), got {text:?}"))
     };
-    if let Some(offset) = text.strip_prefix('+') {
-        return Ok(time::add(epoch, relative(offset)?));
+    let at = if let Some(offset) = text.strip_prefix('+') {
+        let (epoch, d) = relative(offset)?;
+        time::add(epoch, d)
+    } else if let Some(offset) = text.strip_prefix('-') {
+        let (epoch, d) = relative(offset)?;
+        epoch.saturating_sub(time::millis(d))
+    } else {
+        time::parse_rfc3339(text).map_err(|e| {
+            format!("must be RFC 3339 with its zone, like 2026-12-01T20:00:00Z or 2026-12-01T21:00:00+01:00, or +DURATION ({e}), got {text:?}")
+        })?
+    };
+    if at > time::LAST_INSTANT {
+        return Err(format!("must not be past the year 9999, got {text:?}"));
     }
-    if let Some(offset) = text.strip_prefix('-') {
-        let back = crate::time::millis(relative(offset)?);
-        return Ok(epoch.saturating_sub(back));
-    }
-    let at = humantime::parse_rfc3339_weak(text).map_err(|e| {
-        format!("must be RFC 3339 like 2026-12-01T20:00:00Z or +DURATION ({e}), got {text:?}")
-    })?;
-    let ms = at
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_err(|_| format!("must not be before 1970, got {text:?}"))?
-        .as_millis();
-    u64::try_from(ms).map_err(|_| format!("is too far in the future, got {text:?}"))
+    Ok(at)
 }
 
 /// An ISO 4217 currency code.
@@ -269,11 +281,36 @@ mod tests {
 
     #[test]
     fn instants_accept_rfc3339_and_offsets_only() {
-        assert_eq!(instant("+30s", 1_000), Ok(31_000));
-        assert_eq!(instant("-1s", 1_000), Ok(0));
-        assert_eq!(instant("1970-01-01T00:00:01Z", 0), Ok(1_000));
-        assert!(instant("tomorrow", 0).is_err());
-        assert!(instant("+soon", 0).is_err());
+        assert_eq!(instant("+30s", Some(1_000)), Ok(31_000));
+        assert_eq!(instant("-1s", Some(1_000)), Ok(0));
+        assert_eq!(instant("1970-01-01T00:00:01Z", None), Ok(1_000));
+        assert_eq!(instant("1970-01-01T01:00:01+01:00", None), Ok(1_000));
+        assert!(instant("tomorrow", Some(0)).is_err());
+        assert!(instant("+soon", Some(0)).is_err());
+    }
+
+    #[test]
+    fn instants_without_a_zone_are_refused() {
+        let refused = instant("2026-12-01T20:00:00", None).unwrap_err();
+        assert!(refused.contains("with its zone"), "{refused}");
+        assert!(instant("2026-12-01 20:00:00", None).is_err());
+    }
+
+    #[test]
+    fn instants_past_the_year_9999_are_refused() {
+        assert!(instant("+20000y", Some(0)).is_err());
+        assert!(instant("+2000000000000000000s", Some(0)).is_err());
+        assert_eq!(
+            instant("9999-12-31T23:59:59.999Z", None),
+            Ok(time::LAST_INSTANT)
+        );
+    }
+
+    #[test]
+    fn relative_instants_need_a_shared_start() {
+        let refused = instant("+20s", None).unwrap_err();
+        assert!(refused.contains("FLASHGATE_EPOCH_MS"), "{refused}");
+        assert!(instant("-20s", None).is_err());
     }
 
     #[test]

@@ -71,6 +71,7 @@ fn bad_queue_values_are_refused() {
             "events[0].queue.admission_ttl",
         ),
         (", admission_ttl = \"2h\"", "events[0].queue.admission_ttl"),
+        (", admission_ttl = \"2s\"", "events[0].queue.admission_ttl"),
         (", pow_bits = 25", "events[0].queue.pow_bits"),
     ] {
         assert_eq!(refused(&with_queue(fields)), [field], "{fields}");
@@ -115,7 +116,7 @@ fn too_many_replica_acks_are_refused() {
 
 #[test]
 fn bad_replica_ack_timeouts_are_refused() {
-    for bad in ["0ms", "11s", "soon"] {
+    for bad in ["0ms", "1001ms", "11s", "soon"] {
         let text = with(
             ONE_NODE,
             &format!("{ONE_NODE}\nreplica_ack_timeout = \"{bad}\""),
@@ -132,6 +133,8 @@ fn bad_cluster_plans_are_refused() {
         ("replicas = 6", "up.redis_cluster.replicas"),
         ("first_port = 60000", "up.redis_cluster.first_port"),
         ("first_port = 0", "up.redis_cluster.first_port"),
+        ("first_port = 4294967295", "up.redis_cluster.first_port"),
+        ("first_port = 4294960000", "up.redis_cluster.first_port"),
     ] {
         let text = format!("{VALID}\n[up]\nredis_cluster = {{ {plan} }}\n");
         assert_eq!(refused(&text), [field], "{plan}");
@@ -149,4 +152,40 @@ fn an_edge_index_moves_both_listeners() {
     env.vars
         .insert(Environment::EDGE_INDEX_VAR.into(), "60000".into());
     assert!(Config::parse(VALID, Path::new("."), &env).is_err());
+}
+
+#[test]
+fn a_cluster_plan_without_the_replicas_its_acks_wait_for_is_refused() {
+    let text = format!("{VALID}\n[up]\nredis_cluster = {{ replicas = 0 }}\n");
+    let problems = match parse(&text) {
+        Err(super::super::ConfigError::Invalid(problems)) => problems,
+        other => panic!("expected a refusal, got {other:?}"),
+    };
+    assert_eq!(problems.len(), 1);
+    assert_eq!(problems[0].field, "up.redis_cluster.replicas");
+    assert!(
+        problems[0].message.contains("min_replica_acks"),
+        "{problems:?}"
+    );
+    let acks_off = text.replace(ONE_NODE, &format!("{ONE_NODE}\nmin_replica_acks = 0"));
+    assert_eq!(parse(&acks_off).unwrap().up.redis_cluster.replicas, 0);
+}
+
+#[test]
+fn up_on_its_cluster_refuses_more_acks_than_its_replicas() {
+    let text = with(ONE_NODE, &format!("{ONE_NODE}\nmin_replica_acks = 2"));
+    // A one-server config never runs on the plan, so its default plan is not held against it.
+    assert!(parse(&text).is_ok());
+    let mut env = env();
+    env.vars.insert(
+        Environment::REDIS_CLUSTER_VAR.into(),
+        "redis://127.0.0.1:7000".into(),
+    );
+    match Config::parse(&text, Path::new("."), &env) {
+        Err(super::super::ConfigError::Invalid(problems)) => {
+            let fields: Vec<&str> = problems.iter().map(|p| p.field.as_str()).collect();
+            assert_eq!(fields, ["up.redis_cluster.replicas"]);
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
 }
