@@ -5,7 +5,6 @@
 
 mod auth;
 mod dashboard;
-mod lockout;
 mod queue;
 
 use std::net::SocketAddr;
@@ -32,7 +31,7 @@ use crate::metrics::EdgeMetrics;
 use crate::upstreams::Origins;
 use crate::view::{EventDocument, EventView, Seats};
 
-pub use lockout::Lockout;
+pub use sale::lockout::Lockout;
 
 /// What the admin routes act on.
 #[derive(Clone)]

@@ -31,6 +31,7 @@ use governor::state::keyed::DashMapStateStore;
 use governor::state::{InMemoryState, NotKeyed};
 use governor::{Quota, RateLimiter};
 use sale::Refusal;
+use sale::client_key::ClientKey;
 use sale::config::{LimitsConfig, Rate};
 
 use crate::respond::Answer;
@@ -137,20 +138,6 @@ impl<K: Hash + Eq + Clone, C: Clock + Clone> Keyed<K, C> {
 
     fn len(&self) -> usize {
         self.limiter.load().len()
-    }
-}
-
-/// The key a client address is limited under.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct ClientKey(u128);
-
-impl ClientKey {
-    /// IPv4 addresses as they are; IPv6 addresses by their /64.
-    pub fn of(ip: IpAddr) -> Self {
-        match ip {
-            IpAddr::V4(v4) => Self(u128::from(u32::from(v4))),
-            IpAddr::V6(v6) => Self(u128::from(v6) & (u128::MAX << 64) | 1 << 63),
-        }
     }
 }
 

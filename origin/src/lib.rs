@@ -148,9 +148,12 @@ pub async fn run(
 
     let app = routes::router(state);
     tracing::info!(%node, "origin serving");
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let served = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await;
     let _ = stop.send(true);
     for task in background {
         if let Err(e) = task.await {

@@ -27,6 +27,8 @@ struct Inner {
     local: Arc<LocalStock>,
     metrics: Arc<Metrics>,
     health: Health,
+    /// Wrong admin tokens by client, for the metrics endpoint.
+    lockout: sale::lockout::Lockout,
 }
 
 impl AppState {
@@ -47,6 +49,7 @@ impl AppState {
             local,
             metrics,
             health,
+            lockout: sale::lockout::Lockout::default(),
         }))
     }
 
@@ -88,6 +91,11 @@ impl AppState {
     /// Counters.
     pub fn metrics(&self) -> &Metrics {
         &self.0.metrics
+    }
+
+    /// Wrong admin tokens by client.
+    pub fn lockout(&self) -> &sale::lockout::Lockout {
+        &self.0.lockout
     }
 
     /// What `/healthz` asks.

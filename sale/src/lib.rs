@@ -7,6 +7,7 @@
 
 #[cfg(feature = "tasks")]
 pub mod background;
+pub mod client_key;
 pub mod config;
 pub mod draw;
 pub mod edge_signature;
@@ -15,6 +16,8 @@ pub mod envelope;
 pub mod http_credentials;
 pub mod ids;
 pub mod key_ring;
+#[cfg(feature = "tasks")]
+pub mod lockout;
 pub mod operator_session;
 pub mod order_status;
 pub mod purchase_token;

@@ -287,6 +287,70 @@ async fn wrong_admin_tokens_lock_their_address_out_and_no_one_else() {
     assert_eq!(ok.status(), 200, "another address is not locked out");
 }
 
+#[tokio::test]
+async fn the_dashboard_pages_and_origin_metrics_count_guesses_and_honour_the_lockout() {
+    let stack = Stack::start(StackOptions::default()).await;
+    let from = |ip: [u8; 4]| {
+        reqwest::Client::builder()
+            .local_address(std::net::IpAddr::from(ip))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+    };
+    let dashboard = format!("http://{}/admin/dashboard", stack.admin_addr);
+    let guesser = from([127, 0, 0, 4]);
+    for i in 0..10 {
+        let guess = guesser
+            .get(&dashboard)
+            .bearer_auth(format!("guess-{i}-0123456789"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(guess.status(), 303, "a wrong token is sent to sign in");
+    }
+    let right = guesser
+        .get(&dashboard)
+        .bearer_auth(crate::harness::ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(right.status(), 429, "the page's guesses counted");
+    let signed_in = from([127, 0, 0, 5])
+        .get(&dashboard)
+        .bearer_auth(crate::harness::ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status(), 200);
+
+    let metrics = format!("http://{}/metrics", stack.origin_addrs[0]);
+    let guesser = from([127, 0, 0, 6]);
+    for i in 0..10 {
+        let guess = guesser
+            .get(&metrics)
+            .bearer_auth(format!("guess-{i}-0123456789"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(guess.status(), 401);
+    }
+    let right = guesser
+        .get(&metrics)
+        .bearer_auth(crate::harness::ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(right.status(), 429, "the origin counted the guesses");
+    assert!(right.headers().contains_key("retry-after"));
+    let other = from([127, 0, 0, 7])
+        .get(&metrics)
+        .bearer_auth(crate::harness::ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status(), 200);
+}
+
 /// The `demo` gate as the edge's view last read it.
 async fn viewed_gate(stack: &Stack) -> String {
     let (_, status) = stack.admin(Method::GET, "/admin/status").await;

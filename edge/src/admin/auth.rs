@@ -69,6 +69,38 @@ fn admin_token(admin: &Admin) -> Secret {
     admin.live.snapshot().config.secrets.admin_token.clone()
 }
 
+/// What authenticating a request found.
+enum Verdict {
+    /// A valid credential.
+    Operator(Credential),
+    /// No credential at all: a browser that has not signed in yet.
+    SignedOut,
+    /// A wrong credential, already counted against its client.
+    Wrong,
+    /// The client is locked out: this answer, with its Retry-After.
+    LockedOut(Response),
+}
+
+/// Every path that accepts the admin credential goes through here: a locked-out client is
+/// refused before its credential is even checked (so a lucky guess does not get through), and a
+/// wrong credential counts against its client.
+fn authenticate(admin: &Admin, request: &Request) -> Verdict {
+    let ip = client_ip(admin, request);
+    if let Some(wait) = admin.lockout.locked(ip, Instant::now()) {
+        return Verdict::LockedOut(locked_out(wait));
+    }
+    let now = sale::time::now_millis();
+    match credential(request.headers(), &admin_token(admin), now) {
+        Some(credential) => Verdict::Operator(credential),
+        None if presents_credential(request.headers()) => {
+            tracing::warn!(%ip, "wrong admin credential");
+            admin.lockout.failed(ip, Instant::now());
+            Verdict::Wrong
+        }
+        None => Verdict::SignedOut,
+    }
+}
+
 /// Middleware for the admin API: a bearer token, or a cookie plus the dashboard's header on
 /// anything but a read.
 pub async fn require_operator(
@@ -76,27 +108,17 @@ pub async fn require_operator(
     request: Request,
     next: Next,
 ) -> Response {
-    let ip = client_ip(&admin, &request);
-    if let Some(wait) = admin.lockout.locked(ip, Instant::now()) {
-        return locked_out(wait);
-    }
-    let now = sale::time::now_millis();
-    match credential(request.headers(), &admin_token(&admin), now) {
-        Some(Credential::Bearer) => next.run(request).await,
-        Some(Credential::Cookie)
+    match authenticate(&admin, &request) {
+        Verdict::Operator(Credential::Bearer) => next.run(request).await,
+        Verdict::Operator(Credential::Cookie)
             if request.method() == Method::GET
                 || request.headers().contains_key(DASHBOARD_HEADER) =>
         {
             next.run(request).await
         }
-        Some(Credential::Cookie) => Refusal::CrossSite.into_response(),
-        None => {
-            if presents_credential(request.headers()) {
-                tracing::warn!(%ip, "wrong admin credential");
-                admin.lockout.failed(ip, Instant::now());
-            }
-            Refusal::BadAdminToken.into_response()
-        }
+        Verdict::Operator(Credential::Cookie) => Refusal::CrossSite.into_response(),
+        Verdict::SignedOut | Verdict::Wrong => Refusal::BadAdminToken.into_response(),
+        Verdict::LockedOut(response) => response,
     }
 }
 
@@ -120,17 +142,16 @@ fn presents_credential(headers: &HeaderMap) -> bool {
 }
 
 /// Middleware for the dashboard's pages: a signed-out browser is sent to the sign-in form
-/// rather than shown a JSON refusal.
+/// rather than shown a JSON refusal; a wrong credential counts like anywhere else.
 pub async fn require_signed_in(
     State(admin): State<Admin>,
     request: Request,
     next: Next,
 ) -> Response {
-    let now = sale::time::now_millis();
-    if credential(request.headers(), &admin_token(&admin), now).is_some() {
-        next.run(request).await
-    } else {
-        Redirect::to(SIGN_IN_PATH).into_response()
+    match authenticate(&admin, &request) {
+        Verdict::Operator(_) => next.run(request).await,
+        Verdict::SignedOut | Verdict::Wrong => Redirect::to(SIGN_IN_PATH).into_response(),
+        Verdict::LockedOut(response) => response,
     }
 }
 

@@ -1,9 +1,12 @@
 //! Operational endpoints: the health probe the edge's balancer polls, and metrics.
 
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use sale::Refusal;
+use tokio::time::Instant;
 
 use crate::state::AppState;
 
@@ -33,15 +36,28 @@ pub async fn health(State(state): State<AppState>) -> Response {
     }
 }
 
-/// Prometheus metrics, behind the admin token.
-pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let presented = sale::http_credentials::bearer(&headers).unwrap_or("");
+/// Prometheus metrics, behind the admin token. Wrong tokens count against their client like on
+/// the edge's admin listener, and a locked-out client is refused before its token is checked.
+pub async fn metrics(State(state): State<AppState>, request: Request) -> Response {
+    let ip = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(IpAddr::from([0, 0, 0, 0]), |info| info.0.ip());
+    let lockout = state.lockout();
+    if let Some(wait) = lockout.locked(ip, Instant::now()) {
+        let mut refused = Refusal::RateLimited.into_response();
+        sale::refusal_response::with_retry_after(&mut refused, wait);
+        return refused;
+    }
+    let presented = sale::http_credentials::bearer(request.headers()).unwrap_or("");
     if !state
         .config()
         .secrets
         .admin_token
         .matches(presented.as_bytes())
     {
+        tracing::warn!(%ip, "wrong admin credential on the origin's metrics");
+        lockout.failed(ip, Instant::now());
         return Refusal::BadAdminToken.into_response();
     }
     (

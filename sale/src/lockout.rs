@@ -7,7 +7,7 @@
 //! entry is never dropped, so an attacker cannot flood the table to wipe its own lockout. Once
 //! every entry is locked out, new clients' failures go unrecorded: reaching that takes 10,000
 //! networks, each held to `MAX_FAILURES` guesses a minute. A std mutex is enough: only the admin
-//! listener, with an operator's handful of requests, touches it.
+//! listener and an origin's metrics, with an operator's handful of requests, touch it.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::limits::ClientKey;
+use crate::client_key::ClientKey;
 
 /// Wrong credentials an address may present within [`WINDOW`].
 pub const MAX_FAILURES: u32 = 10;
