@@ -43,6 +43,8 @@ pub struct EventKeys {
     pub queue_granted_positions: String,
     /// List: `ms:serving` checkpoints of the serving counter over the last admission lifetime.
     pub queue_reached: String,
+    /// String: the lease of the edge running the draw (released when it finishes or fails).
+    pub queue_draw_lease: String,
 }
 
 impl EventKeys {
@@ -71,6 +73,7 @@ impl EventKeys {
             queue_grants: format!("{tag}:queue:grants"),
             queue_granted_positions: format!("{tag}:queue:granted-positions"),
             queue_reached: format!("{tag}:queue:reached"),
+            queue_draw_lease: format!("{tag}:queue:drawing"),
         }
     }
 }
@@ -99,6 +102,7 @@ mod tests {
             &keys.queue_grants,
             &keys.queue_granted_positions,
             &keys.queue_reached,
+            &keys.queue_draw_lease,
         ] {
             assert!(key.starts_with("{ev:demo}:"), "{key}");
         }

@@ -187,3 +187,70 @@ async fn a_place_nobody_claims_stops_holding_a_seat_and_its_turn_passes() {
     let (passed, text) = audit(&stack);
     assert!(passed, "{text}");
 }
+
+/// A second queued event, starting with `demo` in [`a_failed_draw_releases_its_lease_and_stalls_no_other_room`].
+const SECOND_ROOM: &str = r#"
+[[events]]
+id = "second"
+name = "Second room"
+price_cents = 1000
+currency = "EUR"
+stock = 10
+starts_at = "+8s"
+ends_at = "+1h"
+queue = { enabled = true, opens_before = "1h", admit_rate = "100/s", admission_ttl = "1m" }
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_draw_releases_its_lease_and_stalls_no_other_room() {
+    use redis::AsyncCommands;
+    let stack = Stack::start(StackOptions {
+        starts: "+8s",
+        queue: ROOM,
+        extra: SECOND_ROOM,
+        ..StackOptions::default()
+    })
+    .await;
+    let keys = sale::redis_keys::EventKeys::new(&sale::EventId::parse("demo").unwrap());
+    let early = join(&stack, "early").await;
+    let mut redis = stack.redis().await;
+    let seed: String = redis.hget(&keys.queue, "seed").await.unwrap();
+    // The stored seed goes bad before the draw: the draw must fail, not draw with an empty seed.
+    let _: () = redis.hset(&keys.queue, "seed", "not hex").await.unwrap();
+
+    let client = reqwest::Client::new();
+    let drawn_seed = |event: &'static str| {
+        let (client, stack) = (&client, &stack);
+        async move {
+            let doc: serde_json::Value = client
+                .get(stack.url(&format!("/api/events/{event}/fairness")))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            doc["seed"].as_str().map(str::to_owned)
+        }
+    };
+    // The other room, due at the same instant, is drawn although demo's draw fails each pass.
+    eventually("the second room drawn", Duration::from_secs(30), || async {
+        drawn_seed("second").await.is_some()
+    })
+    .await;
+    let drawn: Option<String> = redis.hget(&keys.queue, "drawn").await.unwrap();
+    assert_eq!(drawn, None, "a corrupt seed draws nothing");
+    assert_eq!(drawn_seed("demo").await, None);
+
+    // Mended, the room is drawn on the next pass, not a lease's minute later.
+    let _: () = redis.hset(&keys.queue, "seed", &seed).await.unwrap();
+    eventually(
+        "demo drawn once its seed is mended",
+        Duration::from_secs(10),
+        || async { drawn_seed("demo").await.is_some() },
+    )
+    .await;
+    assert_eq!(drawn_seed("demo").await, Some(seed), "the committed seed");
+    let place = poll(&stack, "early", early["ticket"].as_str().unwrap()).await;
+    assert_eq!(place["position"], 1, "{place}");
+}

@@ -2,8 +2,10 @@
 //! when its pre-queue opens (the first edge stores the salt, the seed and the commitment), run
 //! the draw at `starts_at` (one edge, under a Redis lease), advance the serving counter (every
 //! edge adds the time since the last advance, so the fleet admits at the configured rate), and
-//! refresh this edge's [`QueueView`]. A failed pass keeps the last view and tries again.
+//! refresh this edge's [`QueueView`]. A room whose pass or read fails keeps its last view and
+//! tries again on the next pass; the other rooms go on.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -53,19 +55,44 @@ impl QueueKeeper {
         let mut con = self.redis.connection().await?;
         let now = sale::time::now_millis();
         for event in &queued {
-            let Some(queue) = &event.queue else { continue };
-            let state = self.view.get(event.id.as_str());
-            if now >= store::opens_at(event, queue) && state.salt.is_none() {
-                store::open(&mut con, event).await?;
-            }
-            if now >= event.window.starts_at && !state.drawn {
-                store::draw_if_due(&mut con, event).await?;
-            }
-            if state.drawn {
-                store::advance(&mut con, event, queue).await?;
+            // One room's failure (a failed draw, corrupt state) must not stall the others.
+            if let Err(e) = Self::step(&mut con, event, &self.view, now).await {
+                tracing::warn!(event = %event.id, error = %e, "waiting room: this pass failed; trying again");
             }
         }
-        self.view.store(store::read_all(&con, &queued).await?);
+        let mut states = HashMap::new();
+        for (event, read) in store::read_each(&con, &queued).await {
+            let id = event.id.as_str();
+            let state = read.unwrap_or_else(|e| {
+                tracing::warn!(event = id, error = %e, "waiting room: cannot read; keeping the last view");
+                self.view.get(id)
+            });
+            states.insert(id.to_owned(), state);
+        }
+        self.view.store(states);
+        Ok(())
+    }
+
+    /// One room's pass: open it, draw it, or advance its counter, as its time says.
+    async fn step(
+        con: &mut sale::redis_link::RedisLink,
+        event: &EventConfig,
+        view: &QueueView,
+        now: u64,
+    ) -> redis::RedisResult<()> {
+        let Some(queue) = &event.queue else {
+            return Ok(());
+        };
+        let state = view.get(event.id.as_str());
+        if now >= store::opens_at(event, queue) && state.salt.is_none() {
+            store::open(con, event).await?;
+        }
+        if now >= event.window.starts_at && !state.drawn {
+            store::draw_if_due(con, event).await?;
+        }
+        if state.drawn {
+            store::advance(con, event, queue).await?;
+        }
         Ok(())
     }
 }

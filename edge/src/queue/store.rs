@@ -2,10 +2,9 @@
 //! atomic and on Redis's clock, plus the draw's reads and writes. Every key carries the event's
 //! hash tag, so each call touches one slot.
 
-use std::collections::HashMap;
 use std::sync::LazyLock;
 
-use redis::{AsyncCommands, RedisResult, Script};
+use redis::{AsyncCommands, ErrorKind, RedisError, RedisResult, Script};
 use sale::config::{EventConfig, QueueConfig};
 use sale::draw::EntrantId;
 use sale::redis_keys::EventKeys;
@@ -21,6 +20,27 @@ static GRANT: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("gran
 
 /// Entrant ids are read and written this many at a time during the draw.
 const DRAW_CHUNK: isize = 10_000;
+
+/// A reply that is not what the script returns: an error, never a panic or a made-up value.
+fn malformed(what: &str) -> RedisError {
+    RedisError::from((
+        ErrorKind::Parse,
+        "unexpected waiting-room reply",
+        what.to_owned(),
+    ))
+}
+
+/// Field `i` of a script's reply, as `T`.
+fn field<T: redis::FromRedisValue>(reply: &[redis::Value], i: usize, what: &str) -> RedisResult<T> {
+    let value = reply.get(i).ok_or_else(|| malformed(what))?;
+    redis::from_redis_value_ref(value).map_err(|_| malformed(what))
+}
+
+/// Hex text from Redis (a salt, a seed) as bytes; text that is not hex is corrupt state, and an
+/// error rather than an empty value that would silently change what it keys.
+fn decode_hex(text: &str, what: &str) -> RedisResult<Vec<u8>> {
+    hex::decode(text).map_err(|_| malformed(what))
+}
 
 /// When the pre-queue of `event` opens, Unix ms.
 pub fn opens_at(event: &EventConfig, queue: &QueueConfig) -> u64 {
@@ -47,17 +67,20 @@ pub async fn read(con: &mut RedisLink, event: &EventConfig) -> RedisResult<Queue
         ])
         .query_async(con)
         .await?;
-    let number = |i: usize| fields[i].as_deref().and_then(|v| v.parse::<f64>().ok());
-    let drawn = fields[5].as_deref() == Some("1");
+    let text = |i: usize| fields.get(i).and_then(Option::as_deref);
+    let number = |i: usize| text(i).and_then(|v| v.parse::<f64>().ok());
+    let drawn = text(5) == Some("1");
     Ok(QueueState {
-        salt: fields[0].as_deref().and_then(|s| hex::decode(s).ok()),
-        commitment: fields[1].clone(),
-        seed: fields[2].clone().filter(|_| drawn),
+        salt: text(0)
+            .map(|s| decode_hex(s, "the room's salt"))
+            .transpose()?,
+        commitment: text(1).map(str::to_owned),
+        seed: text(2).map(str::to_owned).filter(|_| drawn),
         frozen: number(3).map(|n| n as u64),
         joined: number(4).unwrap_or(0.0) as u64,
         drawn,
         serving: number(6).unwrap_or(0.0).floor() as u64,
-        paused: fields[7].as_deref() == Some("1"),
+        paused: text(7) == Some("1"),
         granted: number(8).unwrap_or(0.0) as u64,
     })
 }
@@ -76,7 +99,7 @@ pub async fn open(con: &mut RedisLink, event: &EventConfig) -> RedisResult<Vec<u
         .arg(sale::draw::commitment(&seed))
         .invoke_async(con)
         .await?;
-    Ok(hex::decode(stored).unwrap_or_default())
+    decode_hex(&stored, "the room's salt")
 }
 
 /// What a join found.
@@ -113,13 +136,16 @@ pub async fn join(
         .arg(event.window.ends_at)
         .invoke_async(con)
         .await?;
-    let text = |i: usize| redis::from_redis_value_ref::<String>(&reply[i]).unwrap_or_default();
-    let int = |i: usize| redis::from_redis_value_ref::<i64>(&reply[i]).unwrap_or(-1);
-    Ok(match text(0).as_str() {
+    let what = "a join";
+    Ok(match field::<String>(&reply, 0, what)?.as_str() {
         "closed" => Joined::Closed,
         "ended" => Joined::Ended,
         _ => {
-            let (number, frozen, drawn) = (int(1), int(2), int(3));
+            let (number, frozen, drawn): (i64, i64, i64) = (
+                field(&reply, 1, what)?,
+                field(&reply, 2, what)?,
+                field(&reply, 3, what)?,
+            );
             Joined::Placed {
                 number: number.max(0) as u64,
                 positioned: drawn == 1 || (frozen >= 0 && number > frozen),
@@ -173,17 +199,13 @@ pub async fn grant(
         .arg(entrant.to_string())
         .invoke_async(con)
         .await?;
-    let kind = redis::from_redis_value_ref::<String>(&reply[0]).unwrap_or_default();
-    Ok(match kind.as_str() {
-        "admitted" => Grant::Admitted(
-            reply
-                .get(1)
-                .and_then(|v| redis::from_redis_value_ref::<u64>(v).ok())
-                .unwrap_or(0),
-        ),
+    let what = "a grant";
+    Ok(match field::<String>(&reply, 0, what)?.as_str() {
+        "admitted" => Grant::Admitted(field(&reply, 1, what)?),
         "sold_out" => Grant::SoldOut,
         "passed" => Grant::Passed,
-        _ => Grant::Waiting,
+        "waiting" => Grant::Waiting,
+        _ => return Err(malformed(what)),
     })
 }
 
@@ -246,7 +268,9 @@ pub async fn entrants(
 }
 
 /// Runs the draw if it is due and nobody has: freezes the entrants, takes the draw's lease, writes
-/// every entrant's position and marks the room drawn. Returns whether this call drew.
+/// every entrant's position and marks the room drawn. Returns whether this call drew. A draw that
+/// fails releases its lease, so the next pass (on any edge) tries again at once rather than
+/// after the lease's minute.
 pub async fn draw_if_due(con: &mut RedisLink, event: &EventConfig) -> RedisResult<bool> {
     let keys = EventKeys::new(&event.id);
     let (frozen, drawn): (i64, i64) = FREEZE
@@ -257,9 +281,8 @@ pub async fn draw_if_due(con: &mut RedisLink, event: &EventConfig) -> RedisResul
     if frozen < 0 || drawn == 1 {
         return Ok(false);
     }
-    let lease = format!("{}:drawing", keys.queue);
     let leased: bool = redis::cmd("SET")
-        .arg(&lease)
+        .arg(&keys.queue_draw_lease)
         .arg(1)
         .arg("NX")
         .arg("PX")
@@ -270,9 +293,42 @@ pub async fn draw_if_due(con: &mut RedisLink, event: &EventConfig) -> RedisResul
     if !leased {
         return Ok(false);
     }
-    let seed: String = con.hget(&keys.queue, "seed").await?;
-    let seed = hex::decode(seed).unwrap_or_default();
-    let ids = entrants(con, event, frozen as u64).await?;
+    let drew = draw(con, event, &keys, frozen.unsigned_abs()).await;
+    if drew.is_err() {
+        let released: RedisResult<()> = con.del(&keys.queue_draw_lease).await;
+        if let Err(e) = released {
+            tracing::warn!(event = %event.id, error = %e, "waiting room: cannot release the draw's lease");
+        }
+    }
+    drew.map(|()| true)
+}
+
+/// The draw itself, under the lease: the seed must be the one committed to, or nothing is drawn.
+async fn draw(
+    con: &mut RedisLink,
+    event: &EventConfig,
+    keys: &EventKeys,
+    frozen: u64,
+) -> RedisResult<()> {
+    let (seed, commitment): (String, String) = redis::cmd("HMGET")
+        .arg(&keys.queue)
+        .arg("seed")
+        .arg("commitment")
+        .query_async::<(Option<String>, Option<String>)>(con)
+        .await
+        .and_then(|(seed, commitment)| {
+            Ok((
+                seed.ok_or_else(|| malformed("no seed"))?,
+                commitment.ok_or_else(|| malformed("no commitment"))?,
+            ))
+        })?;
+    let seed = decode_hex(&seed, "the draw's seed")?;
+    if sale::draw::commitment(&seed) != commitment {
+        return Err(malformed(
+            "the draw's seed does not match its published commitment",
+        ));
+    }
+    let ids = entrants(con, event, frozen).await?;
     let positions = sale::draw::draw(&seed, &ids);
     for chunk in ids
         .iter()
@@ -285,23 +341,41 @@ pub async fn draw_if_due(con: &mut RedisLink, event: &EventConfig) -> RedisResul
     }
     let _: () = con.hset(&keys.queue, "drawn", 1).await?;
     tracing::info!(event = %event.id, entrants = ids.len(), "waiting room drawn");
-    Ok(true)
+    Ok(())
 }
 
-/// Every queued event's state, read concurrently (one slot each).
-pub async fn read_all(
+/// Every queued event's state, read concurrently (one slot each); each read succeeds or fails
+/// on its own.
+pub async fn read_each<'e>(
     con: &RedisLink,
-    events: &[&EventConfig],
-) -> RedisResult<HashMap<String, QueueState>> {
+    events: &[&'e EventConfig],
+) -> Vec<(&'e EventConfig, RedisResult<QueueState>)> {
     let reads = events.iter().map(|e| {
         let mut con = con.clone();
-        async move {
-            read(&mut con, e)
-                .await
-                .map(|s| (e.id.as_str().to_owned(), s))
-        }
+        async move { (*e, read(&mut con, e).await) }
     });
-    futures::future::try_join_all(reads)
-        .await
-        .map(|states| states.into_iter().collect())
+    futures::future::join_all(reads).await
+}
+
+#[cfg(test)]
+mod tests {
+    use redis::Value;
+
+    use super::*;
+
+    #[test]
+    fn a_short_or_strange_reply_is_an_error_not_a_panic() {
+        let short = [Value::SimpleString("placed".into())];
+        assert!(field::<i64>(&short, 1, "a join").is_err());
+        assert!(field::<String>(&[], 0, "a grant").is_err());
+        let wrong_type = [Value::SimpleString("many".into())];
+        assert!(field::<u64>(&wrong_type, 0, "a grant").is_err());
+        assert_eq!(field::<i64>(&[Value::Int(7)], 0, "a join").ok(), Some(7));
+    }
+
+    #[test]
+    fn corrupt_hex_state_is_an_error_not_an_empty_value() {
+        assert!(decode_hex("not hex", "the draw's seed").is_err());
+        assert_eq!(decode_hex("00ff", "a salt").ok(), Some(vec![0, 255]));
+    }
 }
