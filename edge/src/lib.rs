@@ -7,6 +7,7 @@
 pub mod admin;
 pub mod client_ip;
 pub mod client_timeout;
+pub mod discard;
 pub mod gate;
 pub mod housekeeping;
 pub mod identity;

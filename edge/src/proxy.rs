@@ -30,7 +30,7 @@ use crate::tokens::stored::StoredTokens;
 use crate::tokens::used::UsedTokens;
 use crate::upstreams::{self, Origins, exchange};
 use crate::view::EventView;
-use crate::{client_ip, request_shape, respond};
+use crate::{client_ip, discard, request_shape, respond};
 
 mod admission;
 mod queue_requests;
@@ -72,13 +72,17 @@ pub struct RequestCtx {
 }
 
 impl Gatekeeper {
-    /// Writes an answer of the edge's own; the request goes no further.
+    /// Writes an answer of the edge's own; the request goes no further. A small body it did not
+    /// need is read and dropped first, so the connection carries the client's next request.
     async fn answer(
         &self,
         session: &mut Session,
         ctx: &mut RequestCtx,
         answer: Answer,
     ) -> Result<bool> {
+        if !answer.closes_connection() {
+            discard::discard_body(session, ctx.snapshot.config.edge.max_body_bytes).await;
+        }
         ctx.code = Some(write(session, answer).await?);
         Ok(true)
     }

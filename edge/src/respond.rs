@@ -38,6 +38,22 @@ pub enum Answer {
     },
 }
 
+/// Whether the connection ends with `refusal`: the request's body (or what follows its head)
+/// cannot be read safely, so the connection cannot carry another request.
+fn ends_connection(refusal: Refusal) -> bool {
+    matches!(
+        refusal,
+        Refusal::HeaderTooLarge | Refusal::AmbiguousLength | Refusal::TooLarge
+    )
+}
+
+impl Answer {
+    /// Whether the connection ends with this answer.
+    pub fn closes_connection(&self) -> bool {
+        matches!(self, Self::Refuse(refusal, _) if ends_connection(*refusal))
+    }
+}
+
 /// Sends a complete response.
 pub async fn send(
     session: &mut Session,
@@ -110,12 +126,8 @@ pub async fn refuse(session: &mut Session, refusal: Refusal, extra: Extra<'_>) -
 pub async fn write(session: &mut Session, answer: Answer) -> Result<&'static str> {
     match answer {
         Answer::Refuse(refusal, headers) => {
-            if matches!(
-                refusal,
-                Refusal::HeaderTooLarge | Refusal::AmbiguousLength | Refusal::TooLarge
-            ) {
-                // The body (or what follows the head) is never read: the connection cannot
-                // carry another request, and the client is told so.
+            if ends_connection(refusal) {
+                // The client is told so.
                 session.set_keepalive(None);
             }
             refuse(session, refusal, &headers).await?;

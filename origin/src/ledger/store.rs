@@ -4,7 +4,6 @@
 //! Writes are idempotent upserts keyed by order id and guarded by the order's version: applying a
 //! change twice, or an older change after a newer one, leaves the row as the newest change says.
 
-
 use sale::OrderStatus;
 use sale::config::DatabaseUrl;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
