@@ -242,10 +242,22 @@ async function pay() {
   }
 }
 
-// A reload keeps the order this tab made: its current status comes from the shop.
+// A reload keeps the order this tab made: its current status comes from the shop. A tab that
+// never saw its answer (a new tab, an answer lost on the way) asks for the buyer's orders at this
+// event and shows the latest that still holds a seat.
 async function restoreOrder() {
   const id = sessionStorage.getItem(ORDER_KEY);
-  if (!id) return;
+  if (!id) {
+    const [listed, result] = await send(`/api/events/${eventId}/orders`, "GET");
+    const held = listed ? (result.orders || []).filter((o) =>
+      ["reserved", "paid", "finished"].includes(o.status)) : [];
+    if (held.length) {
+      order = held[held.length - 1];
+      showOrder();
+    }
+    tick();
+    return;
+  }
   const [found, result] = await send(`/api/orders/${encodeURIComponent(id)}`, "GET");
   if (found) {
     order = result;

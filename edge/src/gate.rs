@@ -5,9 +5,12 @@
 //! Order of checks, cheapest and broadest first: request shape ([`request_shape`]), per-address
 //! cap, event, sale window, staleness and sold out (public facts, so answering them before the
 //! session costs no secrecy and saves the flood a MAC check each), session, per-user cap, token,
-//! token reuse, and last the global admission cap, so only a buy that would otherwise be forwarded spends admission capacity.
-//! A buy checks the window only after its token: a genuine token may already have bought, and
-//! its retry must get that order back even once the event sold out or ended.
+//! token reuse, and last the global admission cap, so only a buy that would otherwise be
+//! forwarded spends admission capacity. A buy checks the window only after its token: a genuine
+//! token may already have bought, and its retry must get that order back even once the event sold
+//! out or ended, or the token expired (then it goes to an origin as a replay, which buys nothing).
+//! What still needs Redis (the fleet's caps, a stored md5 token) is returned in the plan
+//! ([`Admission`]) for the proxy to carry out.
 //!
 //! Over 300 lines because the decision is one ordered list of checks per route, read top to
 //! bottom; what each check means lives in the modules it calls.
@@ -37,6 +40,38 @@ pub struct Forward {
     pub path: String,
     /// On buys: the event, the token's nonce and expiry.
     pub purchase: Option<Purchase>,
+    /// What it must still pass, in Redis, before it leaves.
+    pub admission: Admission,
+}
+
+/// The steps a forwarded request still takes before it leaves for an origin: those that need
+/// Redis, which the gate (no I/O) cannot take itself. The proxy carries them out in this order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admission {
+    /// Nothing more: order requests, and links that already bought (they spend no admission).
+    Free,
+    /// A buy: the fleet's per-user cap, then its admission rate.
+    Buy,
+    /// A buy with a classic md5 token: the fleet's per-user cap, the token confirmed in Redis,
+    /// then the admission rate. A link Redis no longer holds (expired, or replaced by a newer
+    /// token) may still have bought: it is replayed instead, refused as Redis said if it did not.
+    StoredTokenBuy,
+}
+
+impl Forward {
+    /// This buy as a replay of its link: an origin answers the order its nonce bought, as it
+    /// stands now, and buys nothing; `otherwise` if it bought nothing.
+    pub fn into_replay(self, otherwise: Refusal) -> Self {
+        let path = match &self.purchase {
+            Some(purchase) => sale::wire::replay_path(purchase.event.as_str(), otherwise),
+            None => self.path,
+        };
+        Self {
+            path,
+            admission: Admission::Free,
+            ..self
+        }
+    }
 }
 
 /// What the edge remembers about an admitted buy.
@@ -65,9 +100,6 @@ pub enum Decision {
         /// The buyer.
         user: UserId,
     },
-    /// Classic md5 scheme: forward once Redis confirms the token (the purchase nonce) and the
-    /// admission caps let it through.
-    CheckStoredToken(Forward),
     /// A waiting-room request, answered by [`crate::queue::serve`].
     Queue(QueueRequest),
 }
@@ -143,19 +175,6 @@ fn json(value: impl serde::Serialize) -> Decision {
     Decision::Answer(Answer::Json(
         200,
         serde_json::to_value(value).unwrap_or_default(),
-        Vec::new(),
-    ))
-}
-
-/// The 201 of a buy this edge saw succeed, for a retry of the same link.
-fn replay(bought: &crate::tokens::used::Bought) -> Decision {
-    Decision::Answer(Answer::Json(
-        201,
-        serde_json::json!({
-            "order_id": bought.order_id,
-            "status": sale::OrderStatus::Reserved,
-            "pay_by": bought.pay_by,
-        }),
         Vec::new(),
     ))
 }
@@ -239,18 +258,46 @@ fn admit(inputs: &Inputs<'_>, route: &Route, req: &RequestHeader) -> Result<Deci
             let event = event(snapshot, id)?;
             let user = user()?;
             limits.check_user(user.as_str())?;
-            let (nonce, expires_at) = match config.tokens.scheme {
+            let (nonce, expires_at, expired) = match config.tokens.scheme {
                 TokenScheme::HmacSha256 => {
-                    let claims = tokens::verify(config, event, &user, token, now)?;
-                    (claims.nonce, claims.expires_at)
+                    let claims = tokens::verify_genuine(config, event, &user, token)?;
+                    let expired = now >= claims.expires_at;
+                    (claims.nonce, claims.expires_at, expired)
                 }
-                TokenScheme::Md5 { .. } if tokens::stored::well_formed(token) => {
-                    ((*token).to_owned(), sale::time::add(now, config.tokens.ttl))
-                }
+                TokenScheme::Md5 { .. } if tokens::stored::well_formed(token) => (
+                    (*token).to_owned(),
+                    sale::time::add(now, config.tokens.ttl),
+                    false,
+                ),
                 TokenScheme::Md5 { .. } => return Err(Refusal::BadToken.into()),
             };
-            if let Some(bought) = used.bought(&nonce) {
-                return Ok(replay(&bought));
+            let buyer = used.buyer(&nonce);
+            let buy = Forward {
+                user,
+                path: sale::wire::buy_path(event.id.as_str()),
+                purchase: Some(Purchase {
+                    event: event.id.clone(),
+                    nonce,
+                    expires_at,
+                }),
+                admission: Admission::Buy,
+            };
+            // A genuine link that can no longer buy may have bought (its answer lost, or a 503
+            // while replicas confirmed it): an origin answers that order, or `token_expired`.
+            if expired {
+                return Ok(Decision::Forward(buy.into_replay(Refusal::TokenExpired)));
+            }
+            match buyer {
+                // It bought: the script replays its order as it stands now; no admission is
+                // spent and the window does not matter.
+                Some(buyer) if buyer == buy.user => {
+                    return Ok(Decision::Forward(Forward {
+                        admission: Admission::Free,
+                        ..buy
+                    }));
+                }
+                Some(_) => return Err(Refusal::WrongUser.into()),
+                None => {}
             }
             fresh()?;
             match open_now(event, view, now, grace) {
@@ -260,24 +307,17 @@ fn admit(inputs: &Inputs<'_>, route: &Route, req: &RequestHeader) -> Result<Deci
                 Ok(()) | Err(Refused::Plain(Refusal::SoldOut | Refusal::Ended)) => {}
                 Err(refused) => return Err(refused),
             }
-            let purchase = Purchase {
-                event: event.id.clone(),
-                nonce,
-                expires_at,
-            };
-            let forward = Forward {
-                user,
-                path: route.origin_path().ok_or(Refusal::NotFound)?,
-                purchase: Some(purchase),
-            };
             match config.tokens.scheme {
                 TokenScheme::HmacSha256 => {
                     limits.admit()?;
-                    Ok(Decision::Forward(forward))
+                    Ok(Decision::Forward(buy))
                 }
                 // Admission is spent only once Redis has confirmed the token, so junk tokens
                 // of the right shape cannot use up the origins' capacity.
-                TokenScheme::Md5 { .. } => Ok(Decision::CheckStoredToken(forward)),
+                TokenScheme::Md5 { .. } => Ok(Decision::Forward(Forward {
+                    admission: Admission::StoredTokenBuy,
+                    ..buy
+                })),
             }
         }
         Route::Queue(id, kind) => {
@@ -303,10 +343,20 @@ fn admit(inputs: &Inputs<'_>, route: &Route, req: &RequestHeader) -> Result<Deci
                 user,
             }))
         }
+        Route::EventOrders(id) => {
+            let event = event(snapshot, id)?;
+            Ok(Decision::Forward(Forward {
+                user: user()?,
+                path: sale::wire::event_orders_path(event.id.as_str()),
+                purchase: None,
+                admission: Admission::Free,
+            }))
+        }
         Route::Order { .. } => Ok(Decision::Forward(Forward {
             user: user()?,
             path: route.origin_path().ok_or(Refusal::NotFound)?,
             purchase: None,
+            admission: Admission::Free,
         })),
         Route::DevSession => {
             if !config.edge.dev_sessions {

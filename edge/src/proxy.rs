@@ -87,9 +87,9 @@ impl Gatekeeper {
         Ok(true)
     }
 
-    /// Lets the request on to an origin.
-    fn forward(&self, ctx: &mut RequestCtx, forward: Forward) -> bool {
-        if forward.purchase.is_some() {
+    /// Lets the request on to an origin, counting it if it spent admission.
+    fn forward(&self, ctx: &mut RequestCtx, forward: Forward, admitted: bool) -> bool {
+        if admitted {
             self.metrics.admissions.inc();
         }
         ctx.forward = Some(forward);
@@ -137,9 +137,10 @@ impl ProxyHttp for Gatekeeper {
         let decision = gate::decide(&inputs, &route, req);
         match decision {
             Decision::Answer(answer) => self.answer(session, ctx, answer).await,
-            Decision::Forward(forward) if forward.purchase.is_none() => {
-                Ok(self.forward(ctx, forward))
-            }
+            Decision::Forward(forward) => match self.admit(ctx, forward).await {
+                Ok((forward, admitted)) => Ok(self.forward(ctx, forward, admitted)),
+                Err(answer) => self.answer(session, ctx, answer).await,
+            },
             Decision::IssueToken { event, user } => {
                 let answer = self.issue_token(ctx, &event, &user).await;
                 self.answer(session, ctx, answer).await
@@ -147,12 +148,6 @@ impl ProxyHttp for Gatekeeper {
             Decision::Queue(request) => {
                 let answer = self.queue(session, ctx, request).await;
                 self.answer(session, ctx, answer).await
-            }
-            Decision::Forward(forward) | Decision::CheckStoredToken(forward) => {
-                match self.admit_buy(ctx, &forward).await {
-                    Ok(()) => Ok(self.forward(ctx, forward)),
-                    Err(answer) => self.answer(session, ctx, answer).await,
-                }
             }
         }
     }

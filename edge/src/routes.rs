@@ -2,6 +2,7 @@
 //! phase matches on instead of re-reading the path.
 
 use http::Method;
+use sale::wire;
 
 /// What an order action does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,6 +54,8 @@ pub enum Route<'a> {
         /// The purchase token from the URL.
         token: &'a str,
     },
+    /// `GET /api/events/{id}/orders`: the signed-in user's orders there, proxied to an origin.
+    EventOrders(&'a str),
     /// An order request, proxied to an origin.
     Order {
         /// The order id.
@@ -98,6 +101,7 @@ impl<'a> Route<'a> {
             ["api", "events", id] => only(get, Route::EventView(id)),
             ["api", "events", id, "token"] => only(post, Route::Token(id)),
             ["api", "events", event, "buy", token] => only(post, Route::Buy { event, token }),
+            ["api", "events", id, "orders"] => only(get, Route::EventOrders(id)),
             ["api", "events", id, "queue"] if get => Route::Queue(id, QueueKind::Status),
             ["api", "events", id, "queue"] => only(post, Route::Queue(id, QueueKind::Join)),
             ["api", "events", id, "queue", "challenge"] => {
@@ -118,11 +122,12 @@ impl<'a> Route<'a> {
     /// The origin path this route is forwarded to, if it is forwarded at all.
     pub fn origin_path(&self) -> Option<String> {
         match self {
-            Self::Buy { event, .. } => Some(format!("/internal/events/{event}/buy")),
+            Self::Buy { event, .. } => Some(wire::buy_path(event)),
+            Self::EventOrders(event) => Some(wire::event_orders_path(event)),
             Self::Order { order, action } => Some(match action {
-                OrderAction::Show => format!("/internal/orders/{order}"),
-                OrderAction::Pay => format!("/internal/orders/{order}/pay"),
-                OrderAction::Cancel => format!("/internal/orders/{order}/cancel"),
+                OrderAction::Show => wire::order_path(order),
+                OrderAction::Pay => wire::pay_path(order),
+                OrderAction::Cancel => wire::cancel_path(order),
             }),
             _ => None,
         }
@@ -144,7 +149,7 @@ impl<'a> Route<'a> {
             Self::EventView(_) => "event",
             Self::Token(_) => "token",
             Self::Buy { .. } => "buy",
-            Self::Order { .. } => "order",
+            Self::Order { .. } | Self::EventOrders(_) => "order",
             Self::Queue(_, QueueKind::Fairness | QueueKind::Entrants) => "fairness",
             Self::Queue(..) => "queue",
             Self::DevSession => "dev_session",
@@ -214,6 +219,16 @@ mod tests {
                 .origin_path()
                 .as_deref(),
             Some("/internal/orders/o1/pay")
+        );
+        let orders = Route::parse(&Method::GET, "/api/events/demo/orders");
+        assert_eq!(orders, Route::EventOrders("demo"));
+        assert_eq!(
+            orders.origin_path().as_deref(),
+            Some("/internal/events/demo/orders")
+        );
+        assert_eq!(
+            Route::parse(&Method::POST, "/api/events/demo/orders"),
+            Route::MethodNotAllowed
         );
     }
 

@@ -9,6 +9,7 @@ mod orders;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
+use sale::wire;
 
 use crate::state::AppState;
 
@@ -20,10 +21,12 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(ops::health))
         .route("/metrics", get(ops::metrics))
-        .route("/internal/events/{event}/buy", post(buy::buy))
-        .route("/internal/orders/{order}", get(orders::get_order))
-        .route("/internal/orders/{order}/pay", post(orders::pay))
-        .route("/internal/orders/{order}/cancel", post(orders::cancel))
+        .route(wire::BUY_ROUTE, post(buy::buy))
+        .route(wire::REPLAY_ROUTE, post(buy::replay))
+        .route(wire::EVENT_ORDERS_ROUTE, get(orders::event_orders))
+        .route(wire::ORDER_ROUTE, get(orders::get_order))
+        .route(wire::PAY_ROUTE, post(orders::pay))
+        .route(wire::CANCEL_ROUTE, post(orders::cancel))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(state)
 }

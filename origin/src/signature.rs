@@ -29,7 +29,11 @@ impl FromRequestParts<AppState> for Admitted {
         let result = edge_signature::verify(
             &config.secrets.internal_keys,
             parts.method.as_str(),
-            parts.uri.path(),
+            // The query is signed too: a replay's fallback refusal is the edge's word.
+            parts
+                .uri
+                .path_and_query()
+                .map_or(parts.uri.path(), |p| p.as_str()),
             |name| parts.headers.get(name).and_then(|v| v.to_str().ok()),
             sale::time::now_millis(),
             sale::time::millis(config.origin.signature_max_age),

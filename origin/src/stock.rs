@@ -47,6 +47,22 @@ pub enum Reservation {
     },
 }
 
+/// What a call of the reservation script may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attempt {
+    /// Reserve `quantity` seats, or replay the order the nonce bought.
+    Buy {
+        /// Seats wanted.
+        quantity: u32,
+    },
+    /// Only replay the order the nonce bought (the link can no longer buy); refuse with
+    /// `otherwise` if it bought nothing.
+    Replay {
+        /// The refusal when the nonce bought nothing.
+        otherwise: Refusal,
+    },
+}
+
 /// Seat operations on Redis.
 #[derive(Clone)]
 pub struct StockEngine {
@@ -87,6 +103,42 @@ impl StockEngine {
         record.as_deref().map(OrderRecord::from_json).transpose()
     }
 
+    /// The orders `user` holds at `event`, oldest first, as Redis has them now.
+    pub async fn orders_of(
+        &self,
+        event: &EventId,
+        user: &UserId,
+    ) -> Result<Vec<(OrderId, OrderRecord)>, OriginError> {
+        let keys = EventKeys::new(event);
+        let mut redis = self.redis.clone();
+        let ids: Option<String> = redis.hget(&keys.orders_by_user, user.as_str()).await?;
+        let ids: Vec<OrderId> = ids
+            .unwrap_or_default()
+            .split_whitespace()
+            .filter_map(|id| OrderId::parse(id).ok())
+            .collect();
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut get = redis::cmd("HMGET");
+        get.arg(&keys.orders);
+        for id in &ids {
+            get.arg(id.as_str());
+        }
+        let records: Vec<Option<String>> = get.query_async(&mut redis).await?;
+        let mut orders = Vec::with_capacity(ids.len());
+        for (id, record) in ids.into_iter().zip(records) {
+            if let Some(record) = record {
+                let record = OrderRecord::from_json(&record)?;
+                // The index is the user's by construction; checked all the same.
+                if record.user == user.as_str() {
+                    orders.push((id, record));
+                }
+            }
+        }
+        Ok(orders)
+    }
+
     /// Creates the event's counters if this is the first time it is seen, and refreshes its
     /// window and limits. Returns the seats remaining.
     pub async fn seed(&self, event: &EventConfig) -> Result<u64, OriginError> {
@@ -104,16 +156,20 @@ impl StockEngine {
         Ok(remaining)
     }
 
-    /// Tries to reserve `quantity` seats of `event` for `user`, burning `nonce`.
+    /// Tries `attempt` at `event` for `user`, burning `nonce` if it reserves.
     pub async fn reserve(
         &self,
         event: &EventId,
         user: &UserId,
-        quantity: u32,
+        attempt: Attempt,
         nonce: &str,
     ) -> Result<Reservation, OriginError> {
         let keys = EventKeys::new(event);
         let order_id = OrderId::generate(event);
+        let (quantity, replay_only, otherwise) = match attempt {
+            Attempt::Buy { quantity } => (quantity, "0", ""),
+            Attempt::Replay { otherwise } => (0, "1", otherwise.code()),
+        };
         let mut redis = self.redis.clone();
         let reply: Vec<String> = self
             .reserve
@@ -123,10 +179,13 @@ impl StockEngine {
             .key(&keys.orders)
             .key(&keys.deadlines)
             .key(&keys.stream)
+            .key(&keys.orders_by_user)
             .arg(user.as_str())
             .arg(quantity)
             .arg(nonce)
             .arg(order_id.as_str())
+            .arg(replay_only)
+            .arg(otherwise)
             .invoke_async(&mut redis)
             .await?;
         let reservation = parse_reply(&reply)?;

@@ -27,17 +27,6 @@ pub const HEADER_SIG: &str = "x-fg-sig";
 /// Every header the edge owns; it strips client-sent copies before signing.
 pub const SIGNED_HEADERS: [&str; 5] =
     [HEADER_USER, HEADER_NONCE, HEADER_TS, HEADER_KID, HEADER_SIG];
-/// Set by an origin on a response once Redis says the event is sold out, so the edge can answer
-/// `sold_out` itself from then on.
-pub const HEADER_SOLD_OUT: &str = "x-fg-sold-out";
-/// Set by an origin on a buy's 201: the order id and its payment deadline (RFC 3339), separated
-/// by a space, so the edge can answer a retry of the same link with the same order itself.
-/// Removed before the answer reaches the client.
-pub const HEADER_ORDER: &str = "x-fg-order";
-/// Response header an origin puts on a refusal, naming its code, so the edge counts origin
-/// refusals by reason (the dashboard's refusals chart) without parsing bodies. Removed before
-/// the answer reaches the client.
-pub const HEADER_REFUSAL: &str = "x-fg-refusal";
 
 /// What a signed request carries.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -29,6 +29,7 @@ pub mod refusal;
 pub mod refusal_response;
 pub mod session;
 pub mod time;
+pub mod wire;
 
 pub use config::Config;
 pub use ids::{EventId, OrderId, UserId};

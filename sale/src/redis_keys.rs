@@ -43,6 +43,8 @@ pub struct EventKeys {
     pub queue_granted_positions: String,
     /// List: `ms:serving` checkpoints of the serving counter over the last admission lifetime.
     pub queue_reached: String,
+    /// Hash: user → that user's order ids at this event, space-separated, oldest first.
+    pub orders_by_user: String,
     /// String: the lease of the edge running the draw (released when it finishes or fails).
     pub queue_draw_lease: String,
 }
@@ -74,6 +76,7 @@ impl EventKeys {
             queue_granted_positions: format!("{tag}:queue:granted-positions"),
             queue_reached: format!("{tag}:queue:reached"),
             queue_draw_lease: format!("{tag}:queue:drawing"),
+            orders_by_user: format!("{tag}:orders:by-user"),
         }
     }
 }
@@ -103,6 +106,7 @@ mod tests {
             &keys.queue_granted_positions,
             &keys.queue_reached,
             &keys.queue_draw_lease,
+            &keys.orders_by_user,
         ] {
             assert!(key.starts_with("{ev:demo}:"), "{key}");
         }

@@ -8,7 +8,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::Refusal;
-use crate::edge_signature::HEADER_REFUSAL;
+use crate::wire::HEADER_REFUSAL;
 
 /// Seconds a client waits before retrying a 5xx.
 pub const RETRY_AFTER_SECS: u64 = 1;

@@ -62,9 +62,61 @@ async fn md5_tokens_buy_once_for_their_user_only() {
     assert_eq!(stack.orders_reaching(1).await.len(), 1);
     assert_eq!(
         stack.origin_traffic().await,
-        1,
-        "only the one good buy reached an origin"
+        2,
+        "only the one good buy and its retry (answered as the order stands) reached an origin"
     );
+}
+
+#[tokio::test]
+async fn an_md5_link_returns_its_order_to_its_buyer_only_even_once_replaced() {
+    let mut stack = Stack::start(StackOptions {
+        token_scheme: "md5",
+        ..StackOptions::default()
+    })
+    .await;
+    let client = reqwest::Client::new();
+    let (alice, bob) = (stack.session("alice"), stack.session("bob"));
+    let (_, token) = fetch_token(&client, &stack, &alice).await;
+    let url = token["buy_url"].as_str().unwrap().to_owned();
+    let (status, order) = post(&client, &stack, &url, &alice).await;
+    assert_eq!(status, 201, "{order}");
+
+    // Somebody else holding alice's link gets nothing of hers, from this edge's memory or
+    // (after a restart, memory gone) from an origin.
+    let (status, body) = post(&client, &stack, &url, &bob).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("wrong_user")),
+        "{body}"
+    );
+    stack.restart_edge();
+    let client = reqwest::Client::new();
+    let (status, body) = post(&client, &stack, &url, &bob).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("wrong_user")),
+        "{body}"
+    );
+
+    // Asking for a new link replaces the stored token; the old link still returns the order.
+    let (status, _) = fetch_token(&client, &stack, &alice).await;
+    assert_eq!(status, 200);
+    let (status, again) = post(&client, &stack, &url, &alice).await;
+    assert_eq!(
+        (status, &again["order_id"]),
+        (201, &order["order_id"]),
+        "{again}"
+    );
+    // And once it has lapsed in Redis too.
+    let key = EventKeys::new(&EventId::parse("demo").unwrap()).stored_token("alice");
+    let _: () = stack.redis().await.del(key).await.unwrap();
+    let (status, again) = post(&client, &stack, &url, &alice).await;
+    assert_eq!(
+        (status, &again["order_id"]),
+        (201, &order["order_id"]),
+        "{again}"
+    );
+    assert_eq!(stack.orders_reaching(1).await.len(), 1);
 }
 
 #[tokio::test]

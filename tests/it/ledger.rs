@@ -9,13 +9,15 @@ use std::collections::HashSet;
 use futures::StreamExt;
 use origin::ledger::OrderChange;
 use origin::stock::replication::Replication;
-use origin::stock::{Reservation, StockEngine};
+use origin::stock::{Attempt, Reservation, StockEngine};
 use redis::AsyncCommands;
 use redis::streams::StreamRangeReply;
 use sale::redis_keys::EventKeys;
 use sale::{EventId, UserId};
 
 use crate::harness::{Database, Stack, StackOptions};
+
+const ONE_SEAT: Attempt = Attempt::Buy { quantity: 1 };
 
 fn change(order: &str, user: &str, status: &str, version: i64) -> OrderChange {
     OrderChange {
@@ -55,7 +57,7 @@ async fn seeded_engine(stack: &Stack) -> (StockEngine, sale::config::EventConfig
 async fn reserve(engine: &StockEngine, event: &EventId, i: usize) {
     let user = UserId::parse(&format!("u{i}")).unwrap();
     let reply = engine
-        .reserve(event, &user, 1, &format!("nonce-{i}"))
+        .reserve(event, &user, ONE_SEAT, &format!("nonce-{i}"))
         .await
         .unwrap();
     assert!(matches!(reply, Reservation::Reserved { .. }), "{reply:?}");
@@ -118,7 +120,7 @@ async fn a_consumer_killed_mid_drain_loses_and_duplicates_nothing(database: Data
             async move {
                 let user = UserId::parse(&format!("u{i}")).unwrap();
                 let reply = engine
-                    .reserve(&event, &user, 1, &format!("nonce-{i}"))
+                    .reserve(&event, &user, ONE_SEAT, &format!("nonce-{i}"))
                     .await
                     .unwrap();
                 usize::from(matches!(reply, Reservation::Reserved { .. }))

@@ -163,7 +163,7 @@ async fn the_waiting_room_works_on_a_redis_cluster_too() {
 async fn a_place_nobody_claims_stops_holding_a_seat_and_its_turn_passes() {
     let stack = Stack::start(StackOptions {
         stock: 1,
-        queue: r#"{ enabled = true, opens_before = "1h", admit_rate = "100/s", admission_ttl = "1s" }"#,
+        queue: r#"{ enabled = true, opens_before = "1h", admit_rate = "100/s", admission_ttl = "3s" }"#,
         ..StackOptions::default()
     })
     .await;

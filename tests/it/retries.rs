@@ -194,3 +194,119 @@ async fn a_limit_above_one_writes_every_accepted_order_and_the_ledger_keeps_flow
     let report = stack.reconcile().await;
     assert!(report.is_clean(), "{report}");
 }
+
+/// `GET path` as `session`: status and JSON body.
+async fn get(
+    client: &reqwest::Client,
+    stack: &Stack,
+    path: &str,
+    session: &str,
+) -> (u16, serde_json::Value) {
+    let response = client
+        .get(stack.url(path))
+        .bearer_auth(session)
+        .send()
+        .await
+        .unwrap();
+    crate::harness::status_and_json(response).await
+}
+
+#[tokio::test]
+async fn a_link_past_its_token_expiry_still_returns_its_order_and_the_event_lists_it() {
+    let stack = Stack::start(StackOptions {
+        token_ttl: "1s",
+        ..StackOptions::default()
+    })
+    .await;
+    let client = reqwest::Client::new();
+    let alice = stack.session("alice");
+    let (status, token) = fetch_token(&client, &stack, &alice).await;
+    assert_eq!(status, 200, "{token}");
+    let url = token["buy_url"].as_str().unwrap().to_owned();
+    let expires_at = sale::time::parse_rfc3339(token["expires_at"].as_str().unwrap()).unwrap();
+    let (status, order) = post(&client, &stack, &url, &alice).await;
+    assert_eq!(status, 201, "{order}");
+    // A link that never bought, to show the difference once both have expired.
+    let (_, unused) = fetch_token(&client, &stack, &stack.session("bob")).await;
+    let unused = unused["buy_url"].as_str().unwrap().to_owned();
+
+    eventually(
+        "the links expiring",
+        std::time::Duration::from_secs(10),
+        || async { sale::time::now_millis() > expires_at + 1_500 },
+    )
+    .await;
+    // The answer was lost: the buyer retries after the token's expiry and gets the order.
+    let (status, again) = post(&client, &stack, &url, &alice).await;
+    assert_eq!(
+        (status, &again["order_id"], again["status"].as_str()),
+        (201, &order["order_id"], Some("reserved")),
+        "{again}"
+    );
+    let (status, body) = post(&client, &stack, &unused, &stack.session("bob")).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("token_expired"))
+    );
+    // A new link cannot buy a second seat for the same buyer.
+    let (status, body) = crate::harness::token_and_buy(&client, &stack, "alice").await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (409, Some("already_bought"))
+    );
+
+    // A page that lost every answer finds what it bought.
+    let (status, list) = get(&client, &stack, "/api/events/demo/orders", &alice).await;
+    assert_eq!(status, 200, "{list}");
+    let orders = list["orders"].as_array().unwrap();
+    assert_eq!(orders.len(), 1, "{list}");
+    assert_eq!(orders[0]["order_id"], order["order_id"]);
+    assert_eq!(orders[0]["user"], "alice");
+    assert_eq!(orders[0]["status"], "reserved");
+    let (status, list) = get(
+        &client,
+        &stack,
+        "/api/events/demo/orders",
+        &stack.session("bob"),
+    )
+    .await;
+    assert_eq!(
+        (status, list["orders"].as_array().map(Vec::len)),
+        (200, Some(0))
+    );
+    let (status, body) = get(&client, &stack, "/api/events/nope/orders", &alice).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (404, Some("unknown_event"))
+    );
+    let (status, _) = get(&client, &stack, "/api/events/demo/orders", "").await;
+    assert_eq!(status, 401);
+}
+
+#[tokio::test]
+async fn a_retried_link_reports_the_order_as_it_stands_now() {
+    let stack = Stack::start(StackOptions::default()).await;
+    let client = reqwest::Client::new();
+    for (user, action, status) in [("alice", "pay", "paid"), ("bob", "cancel", "canceled")] {
+        let session = stack.session(user);
+        let url = buy_url(&client, &stack, user).await;
+        let (code, order) = post(&client, &stack, &url, &session).await;
+        assert_eq!(code, 201, "{order}");
+        let id = order["order_id"].as_str().unwrap();
+        let (code, _) = post(
+            &client,
+            &stack,
+            &format!("/api/orders/{id}/{action}"),
+            &session,
+        )
+        .await;
+        assert_eq!(code, 200);
+        // The edge saw this link buy; its retry still tells the order's state now.
+        let (code, again) = post(&client, &stack, &url, &session).await;
+        assert_eq!(
+            (code, again["order_id"].as_str(), again["status"].as_str()),
+            (201, Some(id), Some(status)),
+            "{user}: {again}"
+        );
+    }
+}

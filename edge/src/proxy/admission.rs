@@ -4,9 +4,10 @@
 use sale::config::TokenScheme;
 
 use super::{Gatekeeper, RequestCtx};
-use crate::gate::Forward;
+use crate::gate::{Admission, Forward};
 use crate::respond::Answer;
 use crate::tokens;
+use crate::tokens::stored::StoredToken;
 
 impl Gatekeeper {
     /// Answers a token request the local cap let through, once the fleet's cap agrees.
@@ -34,28 +35,39 @@ impl Gatekeeper {
         }
     }
 
-    /// Admits a buy the local caps let through, once the fleet's caps agree: the user's first,
-    /// then (for a stored token, after Redis confirmed it) the admission rate.
-    pub(super) async fn admit_buy(
+    /// Carries out what `forward` still needs before it leaves ([`Admission`]); returns it (a
+    /// stored token Redis no longer holds turns it into a replay) and whether it spent
+    /// admission, or the answer refusing it.
+    pub(super) async fn admit(
         &self,
         ctx: &RequestCtx,
-        forward: &Forward,
-    ) -> Result<(), Answer> {
+        forward: Forward,
+    ) -> Result<(Forward, bool), Answer> {
+        let stored_token = match forward.admission {
+            Admission::Free => return Ok((forward, false)),
+            Admission::Buy => false,
+            Admission::StoredTokenBuy => true,
+        };
         let limits = &ctx.snapshot.config.edge.limits;
         let fleet = &self.fleet;
         fleet
             .check_user(limits, &forward.user)
             .await
             .map_err(|l| l.answer())?;
-        if let Some(purchase) = &forward.purchase {
-            let local = &ctx.snapshot.limits;
-            if let TokenScheme::Md5 { .. } = ctx.snapshot.config.tokens.scheme {
-                self.stored
-                    .admit(local, &purchase.event, &forward.user, &purchase.nonce)
-                    .await?;
+        if let Some(purchase) = forward.purchase.as_ref().filter(|_| stored_token) {
+            let checked = self
+                .stored
+                .check(&purchase.event, &forward.user, &purchase.nonce)
+                .await;
+            match checked {
+                Ok(StoredToken::Buys) => ctx.snapshot.limits.admit().map_err(|l| l.answer())?,
+                Ok(StoredToken::Bought { otherwise }) => {
+                    return Ok((forward.into_replay(otherwise), false));
+                }
+                Err(refusal) => return Err(Answer::Refuse(refusal, Vec::new())),
             }
-            fleet.admit(limits).await.map_err(|l| l.answer())?;
         }
-        Ok(())
+        fleet.admit(limits).await.map_err(|l| l.answer())?;
+        Ok((forward, true))
     }
 }

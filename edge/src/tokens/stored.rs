@@ -5,8 +5,9 @@
 //! bought, and a user whose reservation expired must be able to buy again.
 //!
 //! Unlike signed tokens this needs Redis on the token and buy paths and cannot tell an expired
-//! token from a forged one for certain: a missing key answers `token_expired`, a mismatch
-//! `bad_token`.
+//! token from a forged one for certain: a missing key means `token_expired`, a mismatch
+//! `bad_token`. Either way the link may have bought before it was replaced or expired, so the
+//! buy goes to an origin as a replay, which answers its order (to its buyer only) or that refusal.
 
 use std::sync::Arc;
 
@@ -19,9 +20,21 @@ use sale::redis_keys::EventKeys;
 use sale::{EventId, Refusal, UserId};
 
 use super::IssuedToken;
-use crate::limits::Limits;
 use crate::redis_handle::RedisHandle;
 use crate::respond::Answer;
+
+/// What a stored-token check found for a buy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoredToken {
+    /// The token stored for the user: it may buy.
+    Buys,
+    /// Not the stored token (expired or replaced), but it bought before: replay its order,
+    /// refused with `otherwise` if the order is not the user's to see.
+    Bought {
+        /// The refusal the link gets if it did not buy after all.
+        otherwise: Refusal,
+    },
+}
 
 /// Issues and checks stored tokens over the process's Redis handle, which reconnects after a
 /// Redis restart.
@@ -70,21 +83,6 @@ impl StoredTokens {
         }
     }
 
-    /// Lets a buy with stored `token` through: Redis must confirm the token first, and only then
-    /// is the global admission cap spent, so junk of the right shape cannot use it up.
-    pub async fn admit(
-        &self,
-        limits: &Limits,
-        event: &EventId,
-        user: &UserId,
-        token: &str,
-    ) -> Result<(), Answer> {
-        self.check(event, user, token)
-            .await
-            .map_err(|refusal| Answer::Refuse(refusal, Vec::new()))?;
-        limits.admit().map_err(|limited| limited.answer())
-    }
-
     /// Mints and stores a token for `user` at `event`.
     async fn issue(
         &self,
@@ -127,19 +125,38 @@ impl StoredTokens {
         ))
     }
 
-    /// Checks that `token` is the one stored for `user` at `event`.
-    pub async fn check(&self, event: &EventId, user: &UserId, token: &str) -> Result<(), Refusal> {
+    /// Checks `token` for `user` at `event`: the one stored for them buys; another that has
+    /// bought before (its nonce is the token) is replayed; anything else is refused here, so
+    /// junk of the right shape never reaches an origin. One round trip, both keys in the
+    /// event's slot.
+    pub async fn check(
+        &self,
+        event: &EventId,
+        user: &UserId,
+        token: &str,
+    ) -> Result<StoredToken, Refusal> {
         let mut con = self.connection().await?;
-        let key = EventKeys::new(event).stored_token(user.as_str());
-        let stored: Option<String> = redis::cmd("GET")
-            .arg(&key)
+        let keys = EventKeys::new(event);
+        let (stored, bought): (Option<String>, bool) = redis::pipe()
+            .cmd("GET")
+            .arg(keys.stored_token(user.as_str()))
+            .cmd("HEXISTS")
+            .arg(&keys.nonces)
+            .arg(token)
             .query_async(&mut con)
             .await
             .map_err(|e| unavailable(&e))?;
-        match stored {
-            None => Err(Refusal::TokenExpired),
-            Some(stored) if constant_time_eq(stored.as_bytes(), token.as_bytes()) => Ok(()),
-            Some(_) => Err(Refusal::BadToken),
+        let refusal = match stored {
+            Some(stored) if constant_time_eq(stored.as_bytes(), token.as_bytes()) => {
+                return Ok(StoredToken::Buys);
+            }
+            None => Refusal::TokenExpired,
+            Some(_) => Refusal::BadToken,
+        };
+        if bought {
+            Ok(StoredToken::Bought { otherwise: refusal })
+        } else {
+            Err(refusal)
         }
     }
 }

@@ -1,50 +1,33 @@
-//! Purchase tokens this edge has seen buy, with the order each bought: a retry of the same link
-//! (its first answer was lost on the way to the buyer) is answered here with that same order,
-//! without bothering an origin. Bounded: entries live only until the token would have expired
-//! anyway, and the table has a hard size cap; a token this edge does not remember goes to an
-//! origin, whose reservation script answers the replay from Redis.
+//! Purchase tokens this edge has seen buy, and for whom: a retry of the same link (its first
+//! answer was lost on the way to the buyer) goes to an origin as a replay, which answers the order
+//! as it stands now without spending admission or checking the window again; the same link
+//! presented by anybody else is refused `wrong_user` here. Bounded: entries live only until the
+//! token would have expired, and the table has a hard size cap; a link this edge does not
+//! remember is replayed or refused by an origin's reservation script, which remembers every nonce.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 
+use sale::UserId;
+
 /// Most nonces remembered at once.
 const CAPACITY: usize = 1_000_000;
-
-/// The order a token bought, as its buy answer described it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Bought {
-    /// The order.
-    pub order_id: String,
-    /// Its payment deadline, RFC 3339.
-    pub pay_by: String,
-}
-
-impl Bought {
-    /// Reads an origin's [`sale::edge_signature::HEADER_ORDER`] value.
-    pub fn parse(header: &str) -> Option<Self> {
-        let (order_id, pay_by) = header.split_once(' ')?;
-        Some(Self {
-            order_id: order_id.to_owned(),
-            pay_by: pay_by.to_owned(),
-        })
-    }
-}
 
 #[derive(Debug)]
 struct Entry {
     expires_at: u64,
-    bought: Bought,
+    buyer: UserId,
 }
 
-/// Nonce → the token's expiry (Unix ms) and its order.
+/// Nonce → the token's expiry (Unix ms) and who bought with it.
 #[derive(Debug, Default)]
 pub struct UsedTokens {
     nonces: Mutex<HashMap<String, Entry>>,
 }
 
 impl UsedTokens {
-    /// Remembers that the token with `nonce`, valid until `expires_at`, bought `bought`.
-    pub fn record(&self, nonce: String, expires_at: u64, bought: Bought, now: u64) {
+    /// Remembers that the token with `nonce`, valid until `expires_at`, bought for `buyer`.
+    pub fn record(&self, nonce: String, expires_at: u64, buyer: UserId, now: u64) {
         let mut nonces = self
             .nonces
             .lock()
@@ -53,20 +36,20 @@ impl UsedTokens {
             nonces.retain(|_, entry| entry.expires_at > now);
         }
         if nonces.len() < CAPACITY {
-            nonces.insert(nonce, Entry { expires_at, bought });
+            nonces.insert(nonce, Entry { expires_at, buyer });
         }
     }
 
-    /// The order the token with `nonce` bought, if this edge saw it buy.
-    pub fn bought(&self, nonce: &str) -> Option<Bought> {
+    /// Who bought with the token with `nonce`, if this edge saw it buy.
+    pub fn buyer(&self, nonce: &str) -> Option<UserId> {
         self.nonces
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .get(nonce)
-            .map(|entry| entry.bought.clone())
+            .map(|entry| entry.buyer.clone())
     }
 
-    /// Drops entries whose tokens have expired (they are refused as expired anyway).
+    /// Drops entries whose tokens have expired (an origin replays those).
     pub fn prune(&self, now: u64) {
         self.nonces
             .lock()
@@ -80,20 +63,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_recorded_nonce_keeps_its_order_until_pruned_after_expiry() {
+    fn a_recorded_nonce_keeps_its_buyer_until_pruned_after_expiry() {
         let used = UsedTokens::default();
-        let bought = Bought::parse("demo.ab 2026-01-01T00:00:00Z").unwrap();
-        used.record("n1".into(), 100, bought.clone(), 0);
-        assert_eq!(used.bought("n1"), Some(bought));
-        assert_eq!(used.bought("n2"), None);
+        let alice = UserId::parse("alice").unwrap();
+        used.record("n1".into(), 100, alice.clone(), 0);
+        assert_eq!(used.buyer("n1"), Some(alice));
+        assert_eq!(used.buyer("n2"), None);
         used.prune(50);
-        assert!(used.bought("n1").is_some());
+        assert!(used.buyer("n1").is_some());
         used.prune(100);
-        assert_eq!(used.bought("n1"), None);
-    }
-
-    #[test]
-    fn an_order_header_needs_both_parts() {
-        assert_eq!(Bought::parse("demo.ab"), None);
+        assert_eq!(used.buyer("n1"), None);
     }
 }

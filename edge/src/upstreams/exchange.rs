@@ -9,9 +9,10 @@ use pingora::{Error, ErrorSource, ErrorType, Result};
 use sale::Refusal;
 use sale::edge_signature::{self, Claims, SIGNED_HEADERS};
 use sale::key_ring::KeyRing;
+use sale::wire::{HEADER_REFUSAL, HEADER_SOLD_OUT, RESPONSE_HEADERS};
 
 use crate::gate::Forward;
-use crate::tokens::used::{Bought, UsedTokens};
+use crate::tokens::used::UsedTokens;
 use crate::view::EventView;
 
 /// Turns the client's request into the origin's: nothing the client sent may pose as the
@@ -47,27 +48,23 @@ pub fn learn(
     view: &EventView,
     used: &UsedTokens,
 ) -> Option<&'static str> {
-    if let Some(purchase) = forward.and_then(|f| f.purchase.as_ref()) {
-        if response
-            .headers
-            .contains_key(edge_signature::HEADER_SOLD_OUT)
-        {
+    if let Some(forward) = forward
+        && let Some(purchase) = &forward.purchase
+    {
+        if response.headers.contains_key(HEADER_SOLD_OUT) {
             view.report_sold_out(purchase.event.as_str());
         }
-        let bought = response
-            .headers
-            .get(edge_signature::HEADER_ORDER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(Bought::parse);
-        if let Some(bought) = bought.filter(|_| response.status.as_u16() == 201) {
+        if response.status.as_u16() == 201 {
             let now = sale::time::now_millis();
-            used.record(purchase.nonce.clone(), purchase.expires_at, bought, now);
+            let (nonce, buyer) = (purchase.nonce.clone(), forward.user.clone());
+            used.record(nonce, purchase.expires_at, buyer, now);
         }
     }
-    response.remove_header(edge_signature::HEADER_SOLD_OUT);
-    response.remove_header(edge_signature::HEADER_ORDER);
-    let refusal = response.remove_header(edge_signature::HEADER_REFUSAL)?;
-    refusal
+    let refusal = response.remove_header(HEADER_REFUSAL);
+    for name in RESPONSE_HEADERS {
+        response.remove_header(name);
+    }
+    refusal?
         .to_str()
         .ok()
         .and_then(Refusal::from_code)

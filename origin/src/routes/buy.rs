@@ -1,19 +1,21 @@
-//! `POST /internal/events/{event}/buy`: the seat is won or lost here, in one Lua call.
+//! `POST /internal/events/{event}/buy`: the seat is won or lost here, in one Lua call; and
+//! `POST /internal/events/{event}/replay`: the same call, allowed only to return what the link
+//! bought (its token can no longer buy).
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{OriginalUri, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use sale::edge_signature::{HEADER_ORDER, HEADER_SOLD_OUT};
+use sale::wire::{Created, HEADER_SOLD_OUT};
 use sale::{OrderStatus, Refusal};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::error::OriginError;
 use crate::signature::Admitted;
 use crate::state::AppState;
-use crate::stock::Reservation;
 use crate::stock::purchase::{Order, Outcome, purchase};
+use crate::stock::{Attempt, Reservation};
 
 /// The optional buy body.
 #[derive(Debug, Deserialize)]
@@ -21,17 +23,6 @@ use crate::stock::purchase::{Order, Outcome, purchase};
 struct BuyBody {
     /// Seats wanted; 1 when absent.
     quantity: Option<u32>,
-}
-
-/// The 201 body.
-#[derive(Debug, Serialize)]
-pub struct Reserved {
-    /// The order.
-    pub order_id: String,
-    /// Always `reserved` for a fresh order; a replay reports the order's current state.
-    pub status: OrderStatus,
-    /// Payment deadline, RFC 3339.
-    pub pay_by: String,
 }
 
 fn quantity(body: &[u8]) -> Result<u32, Refusal> {
@@ -42,14 +33,8 @@ fn quantity(body: &[u8]) -> Result<u32, Refusal> {
     Ok(parsed.quantity.unwrap_or(1))
 }
 
-/// A 201 for `order`, with the order header the edge remembers it by.
-fn created(order: Reserved) -> Response {
-    let header = format!("{} {}", order.order_id, order.pay_by);
-    let mut response = (StatusCode::CREATED, Json(order)).into_response();
-    if let Ok(value) = axum::http::HeaderValue::from_str(&header) {
-        response.headers_mut().insert(HEADER_ORDER, value);
-    }
-    response
+fn created(order: Created) -> Response {
+    (StatusCode::CREATED, Json(order)).into_response()
 }
 
 fn sold_out_marked(mut response: Response, sold_out: bool) -> Response {
@@ -68,13 +53,53 @@ pub async fn buy(
     admitted: Admitted,
     body: Bytes,
 ) -> Response {
-    let (code, response) = match buy_seats(&state, &event, &admitted, &body).await {
+    let outcome = buy_seats(&state, &event, &admitted, &body).await;
+    answer(&state, "buy", outcome)
+}
+
+/// Returns the order the admitted link bought, buying nothing; refused with the edge's named
+/// fallback (`token_expired` or `bad_token`) if it bought nothing.
+pub async fn replay(
+    State(state): State<AppState>,
+    Path(event): Path<String>,
+    OriginalUri(uri): OriginalUri,
+    admitted: Admitted,
+) -> Response {
+    let otherwise = sale::wire::replay_fallback(uri.query());
+    let outcome = replay_link(&state, &event, &admitted, otherwise).await;
+    answer(&state, "replay", outcome)
+}
+
+async fn replay_link(
+    state: &AppState,
+    event: &str,
+    admitted: &Admitted,
+    otherwise: Refusal,
+) -> Result<Outcome, OriginError> {
+    let config = state.config();
+    let event = config.event(event).ok_or(Refusal::UnknownEvent)?;
+    let nonce = admitted.nonce.as_deref().ok_or(Refusal::BadRequest)?;
+    let attempt = Attempt::Replay { otherwise };
+    let reservation = state
+        .stock()
+        .reserve(&event.id, &admitted.user, attempt, nonce)
+        .await?;
+    Ok(Outcome::Script(reservation))
+}
+
+/// The answer for a buy's or a replay's outcome, counted under `route`.
+fn answer(
+    state: &AppState,
+    route: &'static str,
+    outcome: Result<Outcome, OriginError>,
+) -> Response {
+    let (code, response) = match outcome {
         Ok(Outcome::Script(Reservation::Reserved {
             order_id,
             pay_by,
             remaining,
         })) => {
-            let body = Reserved {
+            let body = Created {
                 order_id: order_id.to_string(),
                 status: OrderStatus::Reserved,
                 pay_by: sale::time::rfc3339(pay_by),
@@ -82,7 +107,7 @@ pub async fn buy(
             ("ok", sold_out_marked(created(body), remaining == 0))
         }
         Ok(Outcome::Script(Reservation::Replayed { order_id, record })) => {
-            let body = Reserved {
+            let body = Created {
                 order_id: order_id.to_string(),
                 status: record.status,
                 pay_by: sale::time::rfc3339(record.pay_by),
@@ -97,7 +122,7 @@ pub async fn buy(
         Ok(Outcome::LocallyExhausted) => ("busy_local", Refusal::Unavailable.into_response()),
         Err(e) => (e.refusal().code(), e.into_response()),
     };
-    state.metrics().record("buy", code);
+    state.metrics().record(route, code);
     response
 }
 

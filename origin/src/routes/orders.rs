@@ -5,31 +5,14 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
-use sale::{OrderId, OrderStatus, Refusal};
-use serde::Serialize;
+use sale::wire::{EventOrders, OrderView};
+use sale::{OrderId, Refusal};
 
 use crate::error::OriginError;
 use crate::orders::OrderRecord;
 use crate::signature::Admitted;
 use crate::state::AppState;
 use crate::stock::lifecycle::UserAction;
-
-/// The order as the contract shows it.
-#[derive(Debug, Serialize)]
-pub struct OrderView {
-    /// The order.
-    pub order_id: String,
-    /// Its event.
-    pub event_id: String,
-    /// Its buyer.
-    pub user: String,
-    /// Seats.
-    pub quantity: u32,
-    /// Current state.
-    pub status: OrderStatus,
-    /// Payment deadline, RFC 3339.
-    pub pay_by: String,
-}
 
 /// Shows one of the admitted user's orders.
 pub async fn get_order(
@@ -71,19 +54,48 @@ async fn view(
         .await?
         .filter(|r| r.user == admitted.user.as_str())
         .ok_or(Refusal::NotFound)?;
-    Ok(OrderView::new(&order_id, record))
+    Ok(order_view(&order_id, record))
 }
 
-impl OrderView {
-    fn new(order_id: &OrderId, record: OrderRecord) -> Self {
-        Self {
-            event_id: order_id.event().to_string(),
-            order_id: order_id.to_string(),
-            user: record.user,
-            quantity: record.qty,
-            status: record.status,
-            pay_by: sale::time::rfc3339(record.pay_by),
-        }
+/// The contract's view of `record`.
+fn order_view(order_id: &OrderId, record: OrderRecord) -> OrderView {
+    OrderView {
+        event_id: order_id.event().to_string(),
+        order_id: order_id.to_string(),
+        user: record.user,
+        quantity: record.qty,
+        status: record.status,
+        pay_by: sale::time::rfc3339(record.pay_by),
+    }
+}
+
+/// The admitted user's orders at `event`, oldest first: what a page that lost every answer
+/// finds its purchases by.
+pub async fn event_orders(
+    State(state): State<AppState>,
+    Path(event): Path<String>,
+    admitted: Admitted,
+) -> Response {
+    let config = state.config();
+    let result = match config.event(&event) {
+        Some(event) => state.stock().orders_of(&event.id, &admitted.user).await,
+        None => Err(Refusal::UnknownEvent.into()),
+    };
+    state.metrics().record(
+        "event_orders",
+        result
+            .as_ref()
+            .map_or_else(|e| e.refusal().code(), |_| "ok"),
+    );
+    match result {
+        Ok(orders) => Json(EventOrders {
+            orders: orders
+                .into_iter()
+                .map(|(id, record)| order_view(&id, record))
+                .collect(),
+        })
+        .into_response(),
+        Err(e) => e.into_response(),
     }
 }
 
@@ -109,7 +121,7 @@ async fn transition(
             .lifecycle()
             .apply(action, &order_id, &admitted.user)
             .await
-            .map(|record| OrderView::new(&order_id, record)),
+            .map(|record| order_view(&order_id, record)),
         Err(_) => Err(Refusal::NotFound.into()),
     };
     answer(&state, route, result)

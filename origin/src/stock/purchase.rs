@@ -57,7 +57,9 @@ pub async fn purchase(
         // bought before the sell-out: its retry must get that order back, not "sold out".
         Take::SoldOut => 0,
     };
-    let result = stock.reserve(&event.id, user, quantity, nonce).await;
+    let result = stock
+        .reserve(&event.id, user, super::Attempt::Buy { quantity }, nonce)
+        .await;
     match &result {
         Ok(Reservation::Reserved { remaining, .. }) => local.note_remaining(id, *remaining),
         Ok(Reservation::Refused { remaining, .. }) => {

@@ -3,21 +3,31 @@
 -- "seat taken" from "order recorded".
 --
 -- KEYS[1] seats hash    KEYS[2] holders hash   KEYS[3] nonces hash
--- KEYS[4] orders hash   KEYS[5] deadlines zset KEYS[6] stream
+-- KEYS[4] orders hash   KEYS[5] deadlines zset KEYS[6] stream   KEYS[7] orders by user hash
 -- ARGV[1] user  ARGV[2] quantity  ARGV[3] token nonce  ARGV[4] new order id
+-- ARGV[5] '1': only replay (the link can no longer buy)  ARGV[6] the refusal code then
 --
 -- Returns one of
 --   {'reserved', order_id, pay_by_ms, remaining}
 --   {'replayed', order_id, order_json}        the same nonce bought before: same order
 --   {'refused', code, remaining}
-local seats, holders, nonces, orders, deadlines, stream =
-  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local seats, holders, nonces, orders, deadlines, stream, by_user =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local user, qty, nonce, order_id = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4]
+local replay_only, otherwise = ARGV[5] == '1', ARGV[6]
 
--- A retried request must find its order, not buy a second one.
+-- A retried request must find its order, not buy a second one; and only its buyer may see it
+-- (a classic md5 token carries no user, so someone else may hold the link).
 local earlier = redis.call('HGET', nonces, nonce)
 if earlier then
-  return {'replayed', earlier, redis.call('HGET', orders, earlier) or ''}
+  local record = redis.call('HGET', orders, earlier) or ''
+  if record ~= '' and cjson.decode(record).user ~= user then
+    return {'refused', 'wrong_user', tonumber(redis.call('HGET', seats, 'remaining') or '0')}
+  end
+  return {'replayed', earlier, record}
+end
+if replay_only then
+  return {'refused', otherwise, tonumber(redis.call('HGET', seats, 'remaining') or '0')}
 end
 
 local s = redis.call('HMGET', seats, 'remaining', 'limit', 'starts_at', 'ends_at', 'ttl_ms', 'gate')
@@ -53,6 +63,8 @@ redis.call('HINCRBY', seats, 'remaining', -qty)
 redis.call('HINCRBY', seats, 'reserved', qty)
 redis.call('HSET', holders, user, held + qty)
 redis.call('HSET', nonces, nonce, order_id)
+local mine = redis.call('HGET', by_user, user)
+redis.call('HSET', by_user, user, mine and (mine .. ' ' .. order_id) or order_id)
 record_change(orders, stream, order_id, {
   user = user, qty = qty, status = 'reserved', pay_by = pay_by, version = 1, created = now
 }, now)

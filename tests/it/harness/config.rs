@@ -56,6 +56,8 @@ pub struct StackOptions {
     pub token_keys: &'static str,
     /// `[tokens] scheme = …`.
     pub token_scheme: &'static str,
+    /// `[tokens] ttl = …`: how long a purchase link can buy.
+    pub token_ttl: &'static str,
     /// `[edge] client_timeout = …`.
     pub client_timeout: &'static str,
     /// `[edge] idle_timeout = …`.
@@ -94,6 +96,7 @@ impl Default for StackOptions {
             limits: NO_LIMITS,
             token_keys: TOKEN_KEY_T1,
             token_scheme: "hmac-sha256",
+            token_ttl: "10m",
             client_timeout: "10s",
             idle_timeout: "60s",
             redis_options: "",
@@ -203,7 +206,7 @@ md5_salt = "test-md5-salt-0123456789"
 
 [tokens]
 scheme = "{token_scheme}"
-ttl = "10m"
+ttl = "{token_ttl}"
 
 [[events]]
 id = "demo"
@@ -240,6 +243,7 @@ var_dir = "var"
         limits = o.limits,
         token_keys = o.token_keys,
         token_scheme = o.token_scheme,
+        token_ttl = o.token_ttl,
         client_timeout = o.client_timeout,
         idle_timeout = o.idle_timeout,
         redis_options = o.redis_options,
