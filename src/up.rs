@@ -16,6 +16,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, anyhow, bail};
 use sale::Config;
 use sale::config::Environment;
+use sale::secret_url::SecretUrl;
 
 use crate::stack::{Component, RedisCluster, RedisServer, ready};
 
@@ -26,11 +27,11 @@ const START_TIMEOUT: Duration = Duration::from_secs(30);
 const RELOAD_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The Redis address `up` must start: the config's `redis://IP:PORT`.
-fn redis_addr(url: &str) -> Result<SocketAddr> {
-    let rest = url.strip_prefix("redis://").unwrap_or("");
+fn redis_addr(url: &SecretUrl) -> Result<SocketAddr> {
+    let rest = url.expose().strip_prefix("redis://").unwrap_or("");
     let host_port = rest.split('/').next().unwrap_or("");
     host_port.parse().map_err(|_| {
-        anyhow!("`up` runs its own redis-server, so redis.url must be redis://IP:PORT, got {url:?}")
+        anyhow!("`up` runs its own redis-server, so redis.url must be redis://IP:PORT, got {url}")
     })
 }
 
@@ -429,9 +430,10 @@ mod tests {
 
     #[test]
     fn up_needs_a_plain_redis_address() {
-        assert_eq!(redis_addr("redis://127.0.0.1:6390").unwrap().port(), 6390);
-        assert_eq!(redis_addr("redis://127.0.0.1:6390/0").unwrap().port(), 6390);
-        assert!(redis_addr("unix:///tmp/r.sock").is_err());
-        assert!(redis_addr("redis://localhost:6390").is_err());
+        let addr = |url: &str| redis_addr(&SecretUrl::new(url));
+        assert_eq!(addr("redis://127.0.0.1:6390").unwrap().port(), 6390);
+        assert_eq!(addr("redis://127.0.0.1:6390/0").unwrap().port(), 6390);
+        assert!(addr("unix:///tmp/r.sock").is_err());
+        assert!(addr("redis://localhost:6390").is_err());
     }
 }

@@ -161,7 +161,7 @@ async fn redis_nodes(admin: &Admin, config: &sale::Config) -> serde_json::Value 
                         .map(|(id, _)| *id)
                         .collect();
                     let address = match &config.redis.target {
-                        sale::config::RedisTarget::Node(url) => url.clone(),
+                        sale::config::RedisTarget::Node(url) => url.redacted(),
                         sale::config::RedisTarget::Cluster(_) => node.address.clone(),
                     };
                     json!({

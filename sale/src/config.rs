@@ -26,6 +26,7 @@ pub use values::{Network, Rate, SaleWindow, Weight};
 
 use crate::ids::EventId;
 use crate::key_ring::{KeyRing, Secret};
+use crate::secret_url::SecretUrl;
 use crate::time::UnixMillis;
 
 /// The validated configuration.
@@ -136,16 +137,16 @@ pub struct OriginNode {
 pub enum DatabaseUrl {
     /// The embedded default: a SQLite file.
     Sqlite(PathBuf),
-    /// A PostgreSQL server, as its connection URL.
-    Postgres(String),
+    /// A PostgreSQL server, as its connection URL (password masked wherever it is shown).
+    Postgres(SecretUrl),
 }
 
 impl DatabaseUrl {
-    /// The URL sqlx connects to.
+    /// The URL sqlx connects to, password included: for connecting only.
     pub fn connect_url(&self) -> String {
         match self {
             Self::Sqlite(path) => format!("sqlite://{}?mode=rwc", path.display()),
-            Self::Postgres(url) => url.clone(),
+            Self::Postgres(url) => url.expose().to_owned(),
         }
     }
 }
@@ -211,16 +212,20 @@ pub struct RedisConfig {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RedisTarget {
     /// One server.
-    Node(String),
+    Node(SecretUrl),
     /// A Redis Cluster, reached through these seed nodes.
-    Cluster(Vec<String>),
+    Cluster(Vec<SecretUrl>),
 }
 
+/// Shown with passwords masked.
 impl fmt::Display for RedisTarget {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Node(url) => f.write_str(url),
-            Self::Cluster(seeds) => write!(f, "cluster {}", seeds.join(" ")),
+            Self::Node(url) => write!(f, "{url}"),
+            Self::Cluster(seeds) => {
+                let seeds: Vec<String> = seeds.iter().map(SecretUrl::redacted).collect();
+                write!(f, "cluster {}", seeds.join(" "))
+            }
         }
     }
 }

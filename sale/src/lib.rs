@@ -27,6 +27,7 @@ pub mod redis_link;
 pub mod refusal;
 #[cfg(feature = "http")]
 pub mod refusal_response;
+pub mod secret_url;
 pub mod session;
 pub mod time;
 pub mod wire;

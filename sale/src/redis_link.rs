@@ -17,6 +17,7 @@ use redis::cluster_routing::{
 use redis::{Cmd, FromRedisValue, Pipeline, RedisFuture, RedisResult, Value};
 
 use crate::config::RedisTarget;
+use crate::secret_url::SecretUrl;
 
 /// A connection to the configured Redis, cheap to clone (clones share it).
 #[derive(Clone)]
@@ -79,13 +80,13 @@ impl RedisLink {
                 if let Some(timeout) = options.response_timeout {
                     config = config.set_response_timeout(Some(timeout));
                 }
-                let client = redis::Client::open(url.as_str())?;
+                let client = redis::Client::open(url.expose())?;
                 Ok(Self::Node(
                     ConnectionManager::new_with_config(client, config).await?,
                 ))
             }
             RedisTarget::Cluster(seeds) => {
-                let mut builder = ClusterClientBuilder::new(seeds.iter().map(String::as_str))
+                let mut builder = ClusterClientBuilder::new(seeds.iter().map(SecretUrl::expose))
                     .connection_timeout(options.connection_timeout)
                     .retries(options.retries)
                     .min_retry_wait(20)

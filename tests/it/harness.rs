@@ -353,6 +353,11 @@ impl Stack {
         self.start_edge();
     }
 
+    /// What the edge has logged so far.
+    pub fn edge_log(&self) -> String {
+        std::fs::read_to_string(self.log("edge.log")).unwrap_or_default()
+    }
+
     /// What origin `i` has logged so far.
     pub fn origin_log(&self, i: usize) -> String {
         let log = self.log(&format!("origin-{}.log", self.origin_addrs[i].port()));

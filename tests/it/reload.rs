@@ -217,7 +217,7 @@ async fn a_reload_that_needs_a_restart_is_refused_with_the_reason() {
     };
     stack.write_config_text(
         &text
-            .replace(&redis, "redis://127.0.0.1:1")
+            .replace(redis.expose(), "redis://127.0.0.1:1")
             .replace("stock = 100", "stock = 7"),
     );
     let (status, body) = stack.admin(Method::POST, "/admin/reload").await;
@@ -250,4 +250,90 @@ async fn a_reload_that_needs_a_restart_is_refused_with_the_reason() {
         "only the valid file landed"
     );
     assert_eq!(buy_at(&stack, "demo", "alice").await.0, 201);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn passwords_in_urls_never_show_in_answers_or_logs() {
+    const REDIS_PASSWORD: &str = "redis-pw-5ecret";
+    const NEW_REDIS_PASSWORD: &str = "other-redis-pw-5ecret";
+    const DB_PASSWORD: &str = "postgres-pw-5ecret";
+    let mut stack = Stack::prepare(StackOptions::default()).await;
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("requirepass")
+        .arg(REDIS_PASSWORD)
+        .query_async(&mut stack.redis().await)
+        .await
+        .unwrap();
+    let sale::config::RedisTarget::Node(plain) = stack.config.redis.target.clone() else {
+        panic!("this stack runs on one Redis");
+    };
+    let text = std::fs::read_to_string(stack.config_path()).unwrap();
+    let with_password = plain
+        .expose()
+        .replace("redis://", &format!("redis://:{REDIS_PASSWORD}@"));
+    stack.write_config_text(&text.replace(plain.expose(), &with_password));
+    for i in 0..stack.origin_addrs.len() {
+        stack.start_origin(i);
+    }
+    stack.start_edge();
+
+    let (status, body) = stack.admin(Method::GET, "/admin/status").await;
+    assert_eq!(status, 200);
+    let shown = body.to_string();
+    assert!(shown.contains(":***@"), "{shown}");
+
+    // A reload that changes both URLs: refused (they take a restart), naming the fields only.
+    let changed = text
+        .replace(
+            plain.expose(),
+            &format!("redis://:{NEW_REDIS_PASSWORD}@127.0.0.1:1"),
+        )
+        .replace(
+            "sqlite://orders.db",
+            &format!("postgres://flashgate:{DB_PASSWORD}@127.0.0.1:1/orders"),
+        );
+    stack.write_config_text(&changed);
+    let (status, refusal) = stack.admin(Method::POST, "/admin/reload").await;
+    assert_eq!(status, 422, "{refusal}");
+    let refused = refusal.to_string();
+    assert!(refused.contains("redis.url"), "{refused}");
+    stack.hangup_origin(0);
+    crate::harness::eventually(
+        "the origin refusing the file",
+        std::time::Duration::from_secs(10),
+        || async {
+            let log = stack.origin_log(0);
+            log.contains("reload refused") && log.contains("origin.database_url")
+        },
+    )
+    .await;
+    // A value the validation refuses is not echoed either.
+    stack.write_config_text(&text.replace(plain.expose(), &format!("{REDIS_PASSWORD}@nowhere")));
+    let (status, invalid) = stack.admin(Method::POST, "/admin/reload").await;
+    assert_eq!(status, 422, "{invalid}");
+    let check = std::process::Command::new(env!("CARGO_BIN_EXE_flashgate"))
+        .arg("check-config")
+        .arg(stack.config_path())
+        .output()
+        .unwrap();
+    assert!(!check.status.success());
+    let checked = String::from_utf8_lossy(&check.stdout).to_string()
+        + &String::from_utf8_lossy(&check.stderr);
+    assert!(checked.contains("redis.url"), "{checked}");
+
+    let everything = [
+        shown,
+        refused,
+        invalid.to_string(),
+        checked,
+        stack.edge_log(),
+        stack.origin_log(0),
+        stack.origin_log(1),
+    ];
+    for (what, text) in everything.iter().enumerate() {
+        for secret in [REDIS_PASSWORD, NEW_REDIS_PASSWORD, DB_PASSWORD] {
+            assert!(!text.contains(secret), "{secret} shown in #{what}: {text}");
+        }
+    }
 }

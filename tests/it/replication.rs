@@ -45,7 +45,9 @@ async fn a_buy_no_replica_confirmed_is_503_and_its_retry_returns_the_order() {
 
     // A replica joins and catches up; the retried link finds its order, now replicated.
     let primary = match &stack.config.redis.target {
-        sale::config::RedisTarget::Node(url) => url.trim_start_matches("redis://").to_owned(),
+        sale::config::RedisTarget::Node(url) => {
+            url.expose().trim_start_matches("redis://").to_owned()
+        }
         sale::config::RedisTarget::Cluster(_) => unreachable!("one server"),
     };
     let (host, port) = primary.split_once(':').unwrap();

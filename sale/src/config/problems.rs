@@ -40,21 +40,30 @@ impl Problems {
         self.check(field, values::duration(text.unwrap_or(default), min, max))
     }
 
-    pub(super) fn secret(&mut self, field: &str, text: &str, env: &Environment) -> Option<Secret> {
-        let text = match text.strip_prefix("env:") {
+    /// `text`, or with `env:NAME` the value of that environment variable: how every value that
+    /// may hold a secret (keys, tokens, URLs with passwords) is kept out of the file.
+    pub(super) fn resolve_env<'a>(
+        &mut self,
+        field: &str,
+        text: &'a str,
+        env: &'a Environment,
+    ) -> Option<&'a str> {
+        match text.strip_prefix("env:") {
             Some(var) => match env.vars.get(var) {
-                Some(value) => value.as_str(),
-                None => {
-                    return self.check(
-                        field,
-                        Err(format!(
-                            "names environment variable {var}, which is not set"
-                        )),
-                    );
-                }
+                Some(value) => Some(value.as_str()),
+                None => self.check(
+                    field,
+                    Err(format!(
+                        "names environment variable {var}, which is not set"
+                    )),
+                ),
             },
-            None => text,
-        };
+            None => Some(text),
+        }
+    }
+
+    pub(super) fn secret(&mut self, field: &str, text: &str, env: &Environment) -> Option<Secret> {
+        let text = self.resolve_env(field, text, env)?;
         self.check(field, Secret::parse(text).map_err(|e| e.to_string()))
     }
 

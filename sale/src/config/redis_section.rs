@@ -5,43 +5,49 @@ use std::time::Duration;
 
 use super::problems::Problems;
 use super::raw::{RawClusterPlan, RawRedis};
-use super::{ClusterPlan, Durability, Fsync, RedisConfig, RedisTarget, ReplicaAcks};
+use super::{ClusterPlan, Durability, Environment, Fsync, RedisConfig, RedisTarget, ReplicaAcks};
+use crate::secret_url::SecretUrl;
 
 /// The longest `redis.replica_ack_timeout`: half an origin's deadline for any Redis reply.
 pub const MAX_REPLICA_ACK_TIMEOUT: Duration = Duration::from_secs(1);
 
 const URL_SCHEMES: [&str; 4] = ["redis://", "rediss://", "unix://", "redis+unix://"];
 
-fn url(text: &str) -> Result<String, String> {
+/// A Redis URL. A refusal never repeats the text: it may hold a password.
+fn url(text: &str) -> Result<SecretUrl, String> {
     if URL_SCHEMES.iter().any(|s| text.starts_with(s)) {
-        Ok(text.to_owned())
+        Ok(SecretUrl::new(text))
     } else {
-        Err(format!(
-            "must start with redis://, rediss:// or unix://, got {text:?}"
-        ))
+        Err("must start with redis://, rediss:// or unix:// (the value is not shown: it may hold a password)".into())
     }
 }
 
-fn target(p: &mut Problems, raw: &RawRedis) -> Option<RedisTarget> {
+fn target(p: &mut Problems, raw: &RawRedis, env: &Environment) -> Option<RedisTarget> {
     match (&raw.url, &raw.cluster) {
-        (Some(one), None) => p.check("redis.url", url(one)).map(RedisTarget::Node),
+        (Some(one), None) => {
+            let one = p.resolve_env("redis.url", one, env)?;
+            p.check("redis.url", url(one)).map(RedisTarget::Node)
+        }
         (None, Some(seeds)) if seeds.is_empty() => p.check(
             "redis.cluster",
             Err("must name at least one seed node".into()),
         ),
         (None, Some(seeds)) => {
-            let checked: Vec<Option<String>> = seeds
+            let checked: Vec<Option<SecretUrl>> = seeds
                 .iter()
                 .enumerate()
                 .map(|(i, seed)| {
+                    let field = format!("redis.cluster[{i}]");
+                    let seed = p.resolve_env(&field, seed, env)?;
                     let seed = url(seed).and_then(|u| {
-                        if u.starts_with("redis://") || u.starts_with("rediss://") {
+                        let tcp = ["redis://", "rediss://"];
+                        if tcp.iter().any(|s| u.expose().starts_with(s)) {
                             Ok(u)
                         } else {
                             Err("must be redis://HOST:PORT: a cluster node is a TCP address".into())
                         }
                     });
-                    p.check(format!("redis.cluster[{i}]"), seed)
+                    p.check(field, seed)
                 })
                 .collect();
             checked
@@ -72,8 +78,8 @@ fn fsync(text: &str) -> Result<Fsync, String> {
 }
 
 /// `[redis]`, every problem recorded in `p`.
-pub(super) fn validate(p: &mut Problems, raw: &RawRedis) -> Option<RedisConfig> {
-    let target = target(p, raw);
+pub(super) fn validate(p: &mut Problems, raw: &RawRedis, env: &Environment) -> Option<RedisConfig> {
+    let target = target(p, raw, env);
     let required = p.check(
         "redis.durability",
         fsync(raw.durability.as_deref().unwrap_or("always")),

@@ -16,6 +16,7 @@ use super::{
     OriginConfig, OriginNode, Problem, Secrets, TokenConfig, TokenScheme, UpConfig,
 };
 use crate::ids::EventId;
+use crate::secret_url::SecretUrl;
 
 const MS: Duration = Duration::from_millis(1);
 const SEC: Duration = Duration::from_secs(1);
@@ -42,12 +43,10 @@ fn database_url(text: &str, base: &Path) -> ValueResult<DatabaseUrl> {
         ));
     }
     if text.starts_with("postgres://") || text.starts_with("postgresql://") {
-        return Ok(DatabaseUrl::Postgres(text.to_owned()));
+        return Ok(DatabaseUrl::Postgres(SecretUrl::new(text)));
     }
-    Err(format!(
-        "must start with sqlite:// or postgres://, got {:?}",
-        text.split(':').next().unwrap_or("")
-    ))
+    // The value is not repeated: it may hold a password.
+    Err("must start with sqlite:// or postgres://".into())
 }
 
 fn event(p: &mut Problems, i: usize, raw: &RawEvent, env: &Environment) -> Option<EventConfig> {
@@ -255,10 +254,9 @@ pub fn validate(raw: RawConfig, base: &Path, env: &Environment) -> Result<Config
         }
     }
 
-    let database = p.check(
-        "origin.database_url",
-        database_url(&raw.origin.database_url, base),
-    );
+    let database = p
+        .resolve_env("origin.database_url", &raw.origin.database_url, env)
+        .and_then(|text| p.check("origin.database_url", database_url(text, base)));
     let max_age = p.duration(
         "origin.signature_max_age",
         raw.origin.signature_max_age.as_deref(),
@@ -273,7 +271,7 @@ pub fn validate(raw: RawConfig, base: &Path, env: &Environment) -> Result<Config
         in_range(buffer.into(), 0, 100),
     );
 
-    let redis = super::redis_section::validate(&mut p, &raw.redis);
+    let redis = super::redis_section::validate(&mut p, &raw.redis, env);
     // The plan is in force under `up --redis-cluster`, or when the file spells out its replicas.
     let plan_in_use = raw.up.redis_cluster.replicas.is_some()
         || env.vars.contains_key(Environment::REDIS_CLUSTER_VAR);

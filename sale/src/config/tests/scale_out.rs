@@ -189,3 +189,38 @@ fn up_on_its_cluster_refuses_more_acks_than_its_replicas() {
         other => panic!("expected a refusal, got {other:?}"),
     }
 }
+
+#[test]
+fn urls_with_passwords_may_come_from_the_environment_and_never_print() {
+    let mut env = env();
+    env.vars.insert(
+        "REDIS_URL".into(),
+        "redis://:redis-pw-5ecret@127.0.0.1:6390".into(),
+    );
+    env.vars.insert(
+        "DATABASE_URL".into(),
+        "postgres://flashgate:db-pw-5ecret@db/orders".into(),
+    );
+    let text = with(ONE_NODE, "url = \"env:REDIS_URL\"").replace(
+        "database_url = \"sqlite://orders.db\"",
+        "database_url = \"env:DATABASE_URL\"",
+    );
+    let c = Config::parse(&text, Path::new("."), &env).unwrap();
+    let RedisTarget::Node(url) = &c.redis.target else {
+        panic!("one server")
+    };
+    assert_eq!(url.expose(), "redis://:redis-pw-5ecret@127.0.0.1:6390");
+    let shown = format!("{c:?} {}", c.redis.target);
+    assert!(!shown.contains("5ecret"), "{shown}");
+    assert!(c.origin.database_url.connect_url().contains("db-pw-5ecret"));
+
+    let missing = with(ONE_NODE, "url = \"env:NOPE\"");
+    assert_eq!(refused(&missing), ["redis.url"]);
+    let junk = with(ONE_NODE, "url = \"pw-5ecret@host\"");
+    match parse(&junk) {
+        Err(super::super::ConfigError::Invalid(problems)) => {
+            assert!(!format!("{problems:?}").contains("5ecret"), "{problems:?}");
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
