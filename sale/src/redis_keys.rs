@@ -39,6 +39,8 @@ pub struct EventKeys {
     pub queue_live: String,
     /// List: every admission as granted, `id:position:serving:ms`, for the audit.
     pub queue_grants: String,
+    /// Hash: entrant id → the seats its live admission holds back (what its buyer may still buy).
+    pub queue_live_seats: String,
     /// Sorted set: entrant id by the position it was admitted at.
     pub queue_granted_positions: String,
     /// List: `ms:serving` checkpoints of the serving counter over the last admission lifetime.
@@ -76,6 +78,7 @@ impl EventKeys {
             queue_granted_positions: format!("{tag}:queue:granted-positions"),
             queue_reached: format!("{tag}:queue:reached"),
             queue_draw_lease: format!("{tag}:queue:drawing"),
+            queue_live_seats: format!("{tag}:queue:live-seats"),
             orders_by_user: format!("{tag}:orders:by-user"),
         }
     }
@@ -106,6 +109,7 @@ mod tests {
             &keys.queue_granted_positions,
             &keys.queue_reached,
             &keys.queue_draw_lease,
+            &keys.queue_live_seats,
             &keys.orders_by_user,
         ] {
             assert!(key.starts_with("{ev:demo}:"), "{key}");

@@ -254,3 +254,129 @@ async fn a_failed_draw_releases_its_lease_and_stalls_no_other_room() {
     let place = poll(&stack, "early", early["ticket"].as_str().unwrap()).await;
     assert_eq!(place["position"], 1, "{place}");
 }
+
+/// The room's state field `name` in Redis, as a number (0 when unset).
+async fn room_number(stack: &Stack, name: &str) -> f64 {
+    use redis::AsyncCommands;
+    let keys = sale::redis_keys::EventKeys::new(&sale::EventId::parse("demo").unwrap());
+    let value: Option<String> = stack.redis().await.hget(&keys.queue, name).await.unwrap();
+    value.and_then(|v| v.parse().ok()).unwrap_or(0.0)
+}
+
+/// `user`'s buy of `quantity` seats with their admitted queue document `doc`.
+async fn buy_seats(stack: &Stack, user: &str, doc: &serde_json::Value, quantity: u32) -> u16 {
+    let (status, issued) = crate::harness::room::token(stack, user, doc["ticket"].as_str()).await;
+    assert_eq!(status, 200, "{issued}");
+    let buy = issued["buy_url"].as_str().unwrap().to_owned();
+    let body = serde_json::json!({ "quantity": quantity });
+    let (status, order) = crate::harness::room::call(
+        stack,
+        0,
+        reqwest::Method::POST,
+        &buy,
+        user,
+        None,
+        Some(body),
+    )
+    .await;
+    assert_eq!(status, 201, "{order}");
+    status
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admissions_count_what_their_buyers_may_still_buy() {
+    let stack = Stack::start(StackOptions {
+        stock: 4,
+        per_user_limit: 2,
+        queue: ROOM,
+        ..StackOptions::default()
+    })
+    .await;
+    let mut tickets = Vec::new();
+    for user in ["a", "b", "c", "d"] {
+        let doc = join(&stack, user).await;
+        tickets.push((user, doc["ticket"].as_str().unwrap().to_owned()));
+    }
+    let a = until_admitted(&stack, "a", &tickets[0].1).await;
+    let b = until_admitted(&stack, "b", &tickets[1].1).await;
+    // Four seats, and each admitted buyer may take two: the room stops at two admissions, however
+    // long the counter runs (here a full second of advancing at 100 a second after both).
+    let since = room_number(&stack, "last_us").await;
+    eventually(
+        "the counter advancing for a second",
+        Duration::from_secs(10),
+        || async { room_number(&stack, "last_us").await > since + 1_000_000.0 },
+    )
+    .await;
+    assert_eq!(room_number(&stack, "serving").await.floor(), 2.0);
+    for (user, ticket) in &tickets[2..] {
+        let doc = poll(&stack, user, ticket).await;
+        assert_eq!(doc["state"], "waiting", "{user}: {doc}");
+    }
+    buy_seats(&stack, "a", &a, 2).await;
+    buy_seats(&stack, "b", &b, 2).await;
+    for (user, ticket) in &tickets[2..] {
+        eventually(
+            &format!("{user} told sold out"),
+            Duration::from_secs(10),
+            || async { poll(&stack, user, ticket).await["state"] == "sold_out" },
+        )
+        .await;
+    }
+    assert_eq!(
+        room_number(&stack, "granted").await,
+        2.0,
+        "nobody admitted to nothing"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_place_reached_while_nothing_is_for_sale_is_kept_until_seats_return() {
+    let stack = Stack::start(StackOptions {
+        stock: 1,
+        queue: r#"{ enabled = true, opens_before = "1h", admit_rate = "100/s", admission_ttl = "3s" }"#,
+        ..StackOptions::default()
+    })
+    .await;
+    let a = join(&stack, "a").await;
+    let b = join(&stack, "b").await;
+    let c = join(&stack, "c").await;
+    let (b, c) = (b["ticket"].as_str().unwrap(), c["ticket"].as_str().unwrap());
+    let admitted = until_admitted(&stack, "a", a["ticket"].as_str().unwrap()).await;
+    // A takes a link while admitted, and lets the admission run out: B's place is reached...
+    let (status, issued) =
+        crate::harness::room::token(&stack, "a", admitted["ticket"].as_str()).await;
+    assert_eq!(status, 200, "{issued}");
+    eventually("b's place reached", Duration::from_secs(20), || async {
+        room_number(&stack, "serving").await >= 2.0
+    })
+    .await;
+    // ...and before B polls, A buys with the link: nothing is for sale while B waits.
+    let (alice, buy) = (stack.session("a"), issued["buy_url"].as_str().unwrap());
+    let (status, order) = crate::harness::post(&reqwest::Client::new(), &stack, buy, &alice).await;
+    assert_eq!(status, 201, "{order}");
+    assert_eq!(poll(&stack, "b", b).await["state"], "sold_out");
+    // Longer than an admission's lifetime passes with nothing to sell.
+    let sold_at = sale::time::now_millis();
+    eventually(
+        "two admission lifetimes passing",
+        Duration::from_secs(20),
+        || async { sale::time::now_millis() > sold_at + 6_000 },
+    )
+    .await;
+    // The seat comes back: it is B's, who kept polling as told, not C's.
+    let id = order["order_id"].as_str().unwrap();
+    let (status, _) = crate::harness::post(
+        &reqwest::Client::new(),
+        &stack,
+        &format!("/api/orders/{id}/cancel"),
+        &alice,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let turn = until_admitted(&stack, "b", b).await;
+    assert_eq!(poll(&stack, "c", c).await["state"], "waiting");
+    buy_admitted(&stack, "b", &turn).await;
+    let (passed, text) = audit(&stack);
+    assert!(passed, "{text}");
+}

@@ -85,8 +85,9 @@ impl Gatekeeper {
         }
     }
 
-    /// A queued buyer bought: their admission no longer holds a seat back from the next in line
-    /// (done in the background; a failure only delays the next admission until this one ends).
+    /// A queued buyer bought: their admission holds back only what they may still buy from the
+    /// next in line (done in the background; a failure only delays the next admission until this
+    /// one ends).
     pub(super) fn free_admission(&self, ctx: &RequestCtx) {
         let Some(forward) = &ctx.forward else { return };
         let Some(purchase) = &forward.purchase else {
@@ -104,10 +105,11 @@ impl Gatekeeper {
         };
         let entrant = sale::draw::entrant_id(&salt, &event.id, &forward.user);
         let (event, redis) = (event.clone(), self.stored.redis.clone());
+        let user = forward.user.clone();
         tokio::spawn(async move {
             let freed = async {
                 let mut con = redis.connection().await?;
-                crate::queue::store::bought(&mut con, &event, entrant).await
+                crate::queue::store::bought(&mut con, &event, entrant, &user).await
             };
             if let Err(e) = freed.await {
                 tracing::warn!(error = %e, "waiting room: could not free an admission");

@@ -15,8 +15,15 @@ use super::QueueState;
 static OPEN: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("open.lua")));
 static JOIN: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("join.lua")));
 static FREEZE: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("freeze.lua")));
-static ADVANCE: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("advance.lua")));
-static GRANT: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("grant.lua")));
+static ADVANCE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(concat!(
+        include_str!("live.lua"),
+        include_str!("advance.lua")
+    ))
+});
+static GRANT: LazyLock<Script> =
+    LazyLock::new(|| Script::new(concat!(include_str!("live.lua"), include_str!("grant.lua"))));
+static BOUGHT: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("bought.lua")));
 
 /// Entrant ids are read and written this many at a time during the draw.
 const DRAW_CHUNK: isize = 10_000;
@@ -193,6 +200,7 @@ pub async fn grant(
         .key(&keys.queue_grants)
         .key(&keys.seats)
         .key(&keys.queue_granted_positions)
+        .key(&keys.queue_live_seats)
         .arg(&entrant.0[..])
         .arg(position)
         .arg(sale::time::millis(queue.admission_ttl))
@@ -209,14 +217,26 @@ pub async fn grant(
     })
 }
 
-/// Frees the admission of `entrant`, who bought: it no longer holds back a seat from the next.
+/// `entrant` (signed in as `user`) bought: their admission now holds back only what they may
+/// still buy, and nothing once that is nothing.
 pub async fn bought(
     con: &mut RedisLink,
     event: &EventConfig,
     entrant: EntrantId,
+    user: &sale::UserId,
 ) -> RedisResult<()> {
-    con.zrem(EventKeys::new(&event.id).queue_live, &entrant.0[..])
+    let keys = EventKeys::new(&event.id);
+    BOUGHT
+        .key(&keys.queue)
+        .key(&keys.queue_live)
+        .key(&keys.queue_live_seats)
+        .key(&keys.seats)
+        .key(&keys.holders)
+        .arg(&entrant.0[..])
+        .arg(user.as_str())
+        .invoke_async::<i64>(con)
         .await
+        .map(drop)
 }
 
 /// Advances the serving counter by the time since its last advance.
@@ -232,6 +252,7 @@ pub async fn advance(
         .key(&keys.queue_live)
         .key(&keys.queue_reached)
         .key(&keys.queue_granted_positions)
+        .key(&keys.queue_live_seats)
         .arg(1.0 / queue.admit_rate.period.as_secs_f64())
         .arg(sale::time::millis(queue.admission_ttl))
         .invoke_async(con)
