@@ -110,7 +110,7 @@ pub fn run(config_path: &Path, env: Environment, upgrade: bool) -> Result<(), Lo
 
     let balancer = background_service("origins", upstreams::balancer(live.clone()));
     let origins = balancer.task();
-    let redis = Arc::new(RedisHandle::new(&live.snapshot().config.redis.target));
+    let redis = Arc::new(RedisHandle::new(&live.snapshot().config.redis));
     let view = Arc::new(EventView::default());
     let metrics = Arc::new(EdgeMetrics::new());
     let used = Arc::new(UsedTokens::default());

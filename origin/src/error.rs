@@ -33,6 +33,17 @@ pub enum OriginError {
     Unexpected(String),
 }
 
+impl From<sale::replication::ReplicationError> for OriginError {
+    fn from(e: sale::replication::ReplicationError) -> Self {
+        match e {
+            sale::replication::ReplicationError::Redis(e) => Self::Redis(e),
+            sale::replication::ReplicationError::NotReplicated { acked, wanted } => {
+                Self::NotReplicated { acked, wanted }
+            }
+        }
+    }
+}
+
 impl From<Refusal> for OriginError {
     fn from(refusal: Refusal) -> Self {
         Self::Refused(refusal)

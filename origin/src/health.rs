@@ -4,7 +4,7 @@
 
 use sale::redis_link::RedisLink;
 
-use crate::stock::replication::{Replication, Shortfall};
+use sale::replication::{Replication, Shortfall};
 
 /// The probe's own Redis connection and the replication order changes wait for.
 #[derive(Debug, Clone)]

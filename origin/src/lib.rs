@@ -33,7 +33,7 @@ use crate::state::AppState;
 use crate::stock::StockEngine;
 use crate::stock::lifecycle::Lifecycle;
 use crate::stock::local::LocalStock;
-use crate::stock::replication::Replication;
+use sale::replication::Replication;
 
 /// Longest a buy waits on Redis before answering 503. Far above a healthy script's microseconds,
 /// short enough that a client's retry (same token, same order) comes soon.
@@ -75,7 +75,7 @@ async fn refuse_unreachable_acks(
     if wanted == 0 || !matches!(config.redis.target, sale::config::RedisTarget::Cluster(_)) {
         return Ok(());
     }
-    let short = stock::replication::shortfalls(&redis.nodes().await?, wanted, |n| n.replicas);
+    let short = sale::replication::shortfalls(&redis.nodes().await?, wanted, |n| n.replicas);
     if short.is_empty() {
         return Ok(());
     }

@@ -7,7 +7,6 @@
 pub mod lifecycle;
 pub mod local;
 pub mod purchase;
-pub mod replication;
 
 use redis::{AsyncCommands, Script};
 use sale::config::EventConfig;
@@ -17,7 +16,7 @@ use sale::{EventId, OrderId, Refusal, UserId};
 
 use crate::error::OriginError;
 use crate::orders::OrderRecord;
-use replication::Replication;
+use sale::replication::Replication;
 
 /// The outcome of a reservation attempt.
 #[derive(Debug)]

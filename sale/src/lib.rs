@@ -27,6 +27,8 @@ pub mod redis_link;
 pub mod refusal;
 #[cfg(feature = "http")]
 pub mod refusal_response;
+#[cfg(feature = "redis")]
+pub mod replication;
 pub mod secret_url;
 pub mod session;
 pub mod time;

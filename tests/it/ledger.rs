@@ -8,11 +8,11 @@ use std::collections::HashSet;
 
 use futures::StreamExt;
 use origin::ledger::OrderChange;
-use origin::stock::replication::Replication;
 use origin::stock::{Attempt, Reservation, StockEngine};
 use redis::AsyncCommands;
 use redis::streams::StreamRangeReply;
 use sale::redis_keys::EventKeys;
+use sale::replication::Replication;
 use sale::{EventId, UserId};
 
 use crate::harness::{Database, Stack, StackOptions};

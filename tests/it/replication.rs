@@ -44,41 +44,7 @@ async fn a_buy_no_replica_confirmed_is_503_and_its_retry_returns_the_order() {
     );
 
     // A replica joins and catches up; the retried link finds its order, now replicated.
-    let primary = match &stack.config.redis.target {
-        sale::config::RedisTarget::Node(url) => {
-            url.expose().trim_start_matches("redis://").to_owned()
-        }
-        sale::config::RedisTarget::Cluster(_) => unreachable!("one server"),
-    };
-    let (host, port) = primary.split_once(':').unwrap();
-    let replica = tokio::task::block_in_place(|| {
-        RedisServer::start(
-            "redis-server",
-            crate::harness::free_addr(),
-            &stack.scratch("replica"),
-        )
-        .expect("the replica starts")
-    });
-    let mut con = redis::Client::open(replica.url())
-        .unwrap()
-        .get_multiplexed_async_connection()
-        .await
-        .unwrap();
-    let _: () = redis::cmd("REPLICAOF")
-        .arg(host)
-        .arg(port)
-        .query_async(&mut con)
-        .await
-        .unwrap();
-    eventually("the replica in sync", Duration::from_secs(20), || async {
-        let info: String = redis::cmd("INFO")
-            .arg("replication")
-            .query_async(&mut stack.redis().await)
-            .await
-            .unwrap();
-        info.contains("state=online")
-    })
-    .await;
+    let replica = start_replica(&stack).await;
     // Retried like the page does, until the replica confirms in time.
     let retried = std::sync::Mutex::new(serde_json::Value::Null);
     eventually(
@@ -117,4 +83,99 @@ async fn origin_health(client: &reqwest::Client, stack: &Stack) -> (u16, String)
         .await
         .unwrap();
     (response.status().as_u16(), response.text().await.unwrap())
+}
+
+/// Starts a replica of the stack's one Redis and waits until it is in sync.
+async fn start_replica(stack: &Stack) -> RedisServer {
+    let primary = match &stack.config.redis.target {
+        sale::config::RedisTarget::Node(url) => {
+            url.expose().trim_start_matches("redis://").to_owned()
+        }
+        sale::config::RedisTarget::Cluster(_) => unreachable!("one server"),
+    };
+    let (host, port) = primary.split_once(':').unwrap();
+    let replica = tokio::task::block_in_place(|| {
+        RedisServer::start(
+            "redis-server",
+            crate::harness::free_addr(),
+            &stack.scratch("replica"),
+        )
+        .expect("the replica starts")
+    });
+    let mut con = redis::Client::open(replica.url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let _: () = redis::cmd("REPLICAOF")
+        .arg(host)
+        .arg(port)
+        .query_async(&mut con)
+        .await
+        .unwrap();
+    eventually("the replica in sync", Duration::from_secs(20), || async {
+        let info: String = redis::cmd("INFO")
+            .arg("replication")
+            .query_async(&mut stack.redis().await)
+            .await
+            .unwrap();
+        info.contains("state=online")
+    })
+    .await;
+    replica
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_waiting_room_publishes_and_places_only_what_replicas_hold() {
+    let stack = Stack::start(StackOptions {
+        redis_options: "min_replica_acks = 1",
+        queue: crate::harness::room::ROOM,
+        starts: "+1h",
+        ends: "+2h",
+        ..StackOptions::default()
+    })
+    .await;
+    let client = reqwest::Client::new();
+    let fairness = || async {
+        let doc: serde_json::Value = client
+            .get(stack.url("/api/events/demo/fairness"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        doc["commitment"].clone()
+    };
+    // The pre-queue is open, but with no replica to hold the seed nothing is published and
+    // nobody is given a place a failover could take back.
+    let (status, body) = crate::harness::room::call(
+        &stack,
+        0,
+        reqwest::Method::POST,
+        "/api/events/demo/queue",
+        "alice",
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (503, Some("unavailable")),
+        "{body}"
+    );
+    assert_eq!(fairness().await, serde_json::Value::Null);
+
+    let replica = start_replica(&stack).await;
+    eventually(
+        "the commitment published",
+        Duration::from_secs(20),
+        || async { fairness().await.is_string() },
+    )
+    .await;
+    let joined = crate::harness::room::join(&stack, "alice").await;
+    assert_eq!(joined["state"], "pre_queue", "{joined}");
+    let again = crate::harness::room::join(&stack, "alice").await;
+    assert_eq!(again["entrant"], joined["entrant"], "the same place");
+    drop(replica);
 }

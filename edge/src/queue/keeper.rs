@@ -13,6 +13,8 @@ use pingora::server::ShutdownWatch;
 use pingora::services::background::BackgroundService;
 use sale::config::EventConfig;
 
+use sale::replication::ReplicationError;
+
 use super::{QueueView, store};
 use crate::live_config::Live;
 use crate::redis_handle::RedisHandle;
@@ -52,11 +54,12 @@ impl QueueKeeper {
         if queued.is_empty() {
             return Ok(());
         }
-        let mut con = self.redis.connection().await?;
+        let mut con = self.redis.room_connection().await?;
         let now = sale::time::now_millis();
         for event in &queued {
-            // One room's failure (a failed draw, corrupt state) must not stall the others.
-            if let Err(e) = Self::step(&mut con, event, &self.view, now).await {
+            // One room's failure (a failed draw, corrupt state, replicas behind) must not stall
+            // the others.
+            if let Err(e) = self.step(&mut con, event, now).await {
                 tracing::warn!(event = %event.id, error = %e, "waiting room: this pass failed; trying again");
             }
         }
@@ -75,20 +78,21 @@ impl QueueKeeper {
 
     /// One room's pass: open it, draw it, or advance its counter, as its time says.
     async fn step(
+        &self,
         con: &mut sale::redis_link::RedisLink,
         event: &EventConfig,
-        view: &QueueView,
         now: u64,
-    ) -> redis::RedisResult<()> {
+    ) -> Result<(), ReplicationError> {
         let Some(queue) = &event.queue else {
             return Ok(());
         };
-        let state = view.get(event.id.as_str());
+        let state = self.view.get(event.id.as_str());
+        let replication = self.redis.replication();
         if now >= store::opens_at(event, queue) && state.salt.is_none() {
-            store::open(con, event).await?;
+            store::open(con, event, replication).await?;
         }
         if now >= event.window.starts_at && !state.drawn {
-            store::draw_if_due(con, event).await?;
+            store::draw_if_due(con, event, replication).await?;
         }
         if state.drawn {
             store::advance(con, event, queue).await?;

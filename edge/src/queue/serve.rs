@@ -34,8 +34,8 @@ pub struct Room<'a> {
     pub redis: &'a RedisHandle,
 }
 
-fn unavailable(e: &redis::RedisError) -> Refusal {
-    tracing::warn!(error = %e, "waiting room: redis unavailable");
+fn unavailable(e: &dyn std::fmt::Display) -> Refusal {
+    tracing::warn!(error = %e, "waiting room: redis unavailable or replicas behind");
     Refusal::Unavailable
 }
 
@@ -50,7 +50,20 @@ impl Room<'_> {
     }
 
     async fn con(&self) -> Result<sale::redis_link::RedisLink, Refusal> {
-        self.redis.connection().await.map_err(|e| unavailable(&e))
+        self.redis
+            .room_connection()
+            .await
+            .map_err(|e| unavailable(&e))
+    }
+
+    /// Waits until replicas hold what `con` wrote to the room; a buyer is never answered with a
+    /// place or an admission a failover could take back.
+    async fn confirm(&self, con: &mut sale::redis_link::RedisLink) -> Result<(), Refusal> {
+        let queue = sale::redis_keys::EventKeys::new(self.id()).queue;
+        self.redis
+            .confirm(con, &queue)
+            .await
+            .map_err(|e| unavailable(&e))
     }
 
     fn entrant(&self, salt: &[u8], user: &UserId) -> EntrantId {
@@ -101,6 +114,7 @@ impl Room<'_> {
             let granted = store::grant(&mut con, self.event, self.queue, entrant, position).await;
             match granted.map_err(|e| unavailable(&e))? {
                 Grant::Admitted(until) => {
+                    self.confirm(&mut con).await?;
                     ticket.admitted_until = until;
                     return Ok((self.admitted(&ticket, now), ticket));
                 }
@@ -231,13 +245,15 @@ impl Room<'_> {
         let mut con = self.con().await?;
         let salt = match &self.state.salt {
             Some(salt) => salt.clone(),
-            None => store::open(&mut con, self.event)
+            None => store::open(&mut con, self.event, self.redis.replication())
                 .await
                 .map_err(|e| unavailable(&e))?,
         };
         let entrant = self.entrant(&salt, user);
         let joined = store::join(&mut con, self.event, self.queue, entrant).await;
-        match joined.map_err(|e| unavailable(&e))? {
+        let joined = joined.map_err(|e| unavailable(&e))?;
+        self.confirm(&mut con).await?;
+        match joined {
             Joined::Closed => Err(Refusal::QueueClosed),
             Joined::Ended => Err(Refusal::Ended),
             Joined::Placed { number, positioned } => {

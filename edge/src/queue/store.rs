@@ -9,6 +9,7 @@ use sale::config::{EventConfig, QueueConfig};
 use sale::draw::EntrantId;
 use sale::redis_keys::EventKeys;
 use sale::redis_link::RedisLink;
+use sale::replication::{Replication, ReplicationError};
 
 use super::QueueState;
 
@@ -71,17 +72,21 @@ pub async fn read(con: &mut RedisLink, event: &EventConfig) -> RedisResult<Queue
             "serving",
             "paused",
             "granted",
+            "published",
         ])
         .query_async(con)
         .await?;
     let text = |i: usize| fields.get(i).and_then(Option::as_deref);
     let number = |i: usize| text(i).and_then(|v| v.parse::<f64>().ok());
     let drawn = text(5) == Some("1");
+    // Nothing of the room is used before its commitment is replicated and published.
+    let published = text(9) == Some("1");
     Ok(QueueState {
         salt: text(0)
+            .filter(|_| published)
             .map(|s| decode_hex(s, "the room's salt"))
             .transpose()?,
-        commitment: text(1).map(str::to_owned),
+        commitment: text(1).filter(|_| published).map(str::to_owned),
         seed: text(2).map(str::to_owned).filter(|_| drawn),
         frozen: number(3).map(|n| n as u64),
         joined: number(4).unwrap_or(0.0) as u64,
@@ -92,21 +97,29 @@ pub async fn read(con: &mut RedisLink, event: &EventConfig) -> RedisResult<Queue
     })
 }
 
-/// Opens the room if nobody has: a fresh salt and seed, and the seed's commitment. Returns the
-/// salt in force.
-pub async fn open(con: &mut RedisLink, event: &EventConfig) -> RedisResult<Vec<u8>> {
+/// Opens the room if nobody has: a fresh salt and seed, and the seed's commitment. The
+/// commitment is published only once `replication` confirms them, so a failover can never bring
+/// up a primary with another seed behind a commitment already shown. Returns the salt in force.
+pub async fn open(
+    con: &mut RedisLink,
+    event: &EventConfig,
+    replication: &Replication,
+) -> Result<Vec<u8>, ReplicationError> {
     use rand::RngCore;
     let (mut salt, mut seed) = ([0u8; 32], [0u8; 32]);
     rand::rng().fill_bytes(&mut salt);
     rand::rng().fill_bytes(&mut seed);
+    let queue = EventKeys::new(&event.id).queue;
     let (stored, _): (String, String) = OPEN
-        .key(EventKeys::new(&event.id).queue)
+        .key(&queue)
         .arg(hex::encode(salt))
         .arg(hex::encode(seed))
         .arg(sale::draw::commitment(&seed))
         .invoke_async(con)
         .await?;
-    decode_hex(&stored, "the room's salt")
+    replication.confirm(con, &queue).await?;
+    let () = con.hset(&queue, "published", 1).await?;
+    Ok(decode_hex(&stored, "the room's salt")?)
 }
 
 /// What a join found.
@@ -291,8 +304,13 @@ pub async fn entrants(
 /// Runs the draw if it is due and nobody has: freezes the entrants, takes the draw's lease, writes
 /// every entrant's position and marks the room drawn. Returns whether this call drew. A draw that
 /// fails releases its lease, so the next pass (on any edge) tries again at once rather than
-/// after the lease's minute.
-pub async fn draw_if_due(con: &mut RedisLink, event: &EventConfig) -> RedisResult<bool> {
+/// after the lease's minute. The frozen count is replicated before anything is drawn from it
+/// (a failover that lost it could freeze a longer list), and the draw before it is reported.
+pub async fn draw_if_due(
+    con: &mut RedisLink,
+    event: &EventConfig,
+    replication: &Replication,
+) -> Result<bool, ReplicationError> {
     let keys = EventKeys::new(&event.id);
     let (frozen, drawn): (i64, i64) = FREEZE
         .key(&keys.queue)
@@ -302,6 +320,7 @@ pub async fn draw_if_due(con: &mut RedisLink, event: &EventConfig) -> RedisResul
     if frozen < 0 || drawn == 1 {
         return Ok(false);
     }
+    replication.confirm(con, &keys.queue).await?;
     let leased: bool = redis::cmd("SET")
         .arg(&keys.queue_draw_lease)
         .arg(1)
@@ -314,7 +333,12 @@ pub async fn draw_if_due(con: &mut RedisLink, event: &EventConfig) -> RedisResul
     if !leased {
         return Ok(false);
     }
-    let drew = draw(con, event, &keys, frozen.unsigned_abs()).await;
+    let mut drew = draw(con, event, &keys, frozen.unsigned_abs())
+        .await
+        .map_err(ReplicationError::from);
+    if drew.is_ok() {
+        drew = replication.confirm(con, &keys.queue).await;
+    }
     if drew.is_err() {
         let released: RedisResult<()> = con.del(&keys.queue_draw_lease).await;
         if let Err(e) = released {

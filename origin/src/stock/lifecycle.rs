@@ -9,9 +9,9 @@ use sale::redis_keys::EventKeys;
 use sale::redis_link::RedisLink;
 use sale::{EventId, OrderId, Refusal, UserId};
 
-use super::replication::Replication;
 use crate::error::OriginError;
 use crate::orders::OrderRecord;
+use sale::replication::Replication;
 
 /// A transition a user asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

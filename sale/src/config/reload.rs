@@ -8,7 +8,8 @@ use super::{Config, ConfigError, Problem};
 /// The component reloading: each binds different values at start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Component {
-    /// The edge: its listeners, threads and Redis connection.
+    /// The edge: its listeners, threads, Redis connection and the replica acknowledgements its
+    /// waiting rooms wait for.
     Edge,
     /// An origin: its Redis connection and durability check, and the order database.
     Origin,
@@ -41,6 +42,8 @@ pub fn unreloadable(now: &Config, next: &Config, component: Component) -> Vec<Pr
     let p = &mut problems;
     let target = (&now.redis.target, &next.redis.target);
     unchanged(p, "redis.url/redis.cluster", target.0, target.1, component);
+    let acks = (&now.redis.replica_acks, &next.redis.replica_acks);
+    unchanged(p, "redis.min_replica_acks", acks.0, acks.1, component);
     match component {
         Component::Edge => {
             unchanged(
@@ -65,8 +68,6 @@ pub fn unreloadable(now: &Config, next: &Config, component: Component) -> Vec<Pr
             unchanged(p, "origin.database_url", db.0, db.1, component);
             let durability = (&now.redis.durability, &next.redis.durability);
             unchanged(p, "redis.durability", durability.0, durability.1, component);
-            let acks = (&now.redis.replica_acks, &next.redis.replica_acks);
-            unchanged(p, "redis.min_replica_acks", acks.0, acks.1, component);
         }
     }
     for (i, event) in next.events.iter().enumerate() {

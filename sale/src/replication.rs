@@ -1,9 +1,9 @@
 //! Acknowledged means replicated. After a script changes an order (reserve, pay, cancel, expire)
-//! the origin asks the primary that ran it, through the same connection, to `WAIT` until
-//! `redis.min_replica_acks` replicas hold the change or `redis.replica_ack_timeout` passes. Too
-//! few in time and the buyer gets 503 `unavailable`, never a 201 that one node alone holds: the
-//! outcome is unknown to the buyer, and the same link retried returns the order (replays wait for
-//! the replicas again). `WAIT` does not make Redis strongly consistent (a failover may still pick
+//! or the waiting room (open, join, grant, draw), the component asks the primary that ran it,
+//! through the same connection, to `WAIT` until `redis.min_replica_acks` replicas hold the change
+//! or `redis.replica_ack_timeout` passes. Too few in time and the client gets 503 `unavailable`,
+//! never an answer that one node alone holds: the outcome is unknown to the client, and the same
+//! request retried finds what was done (replays wait for the replicas again). `WAIT` does not make Redis strongly consistent (a failover may still pick
 //! a replica that missed a write acknowledged to fewer replicas than wanted); docs/scaling.md
 //! says what reconcile does about that.
 //!
@@ -18,10 +18,24 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use sale::config::ReplicaAcks;
-use sale::redis_link::{NodeInfo, RedisLink};
+use crate::config::ReplicaAcks;
+use crate::redis_link::{NodeInfo, RedisLink};
 
-use crate::error::OriginError;
+/// Why a change could not be confirmed.
+#[derive(Debug, thiserror::Error)]
+pub enum ReplicationError {
+    /// Redis did not answer the `WAIT`.
+    #[error("redis: {0}")]
+    Redis(#[from] redis::RedisError),
+    /// Fewer replicas than required confirmed the change in time.
+    #[error("only {acked} of {wanted} replicas confirmed the change in time")]
+    NotReplicated {
+        /// Replicas that confirmed.
+        acked: u32,
+        /// Replicas required.
+        wanted: u32,
+    },
+}
 
 /// The changes written through the link for one event, and how many of them replicas confirmed.
 #[derive(Debug, Default)]
@@ -57,7 +71,7 @@ impl Replication {
 
     /// Returns once enough replicas hold what `redis` wrote to the shard of `key` up to now
     /// (call it after the script's answer arrived).
-    pub async fn confirm(&self, redis: &mut RedisLink, key: &str) -> Result<(), OriginError> {
+    pub async fn confirm(&self, redis: &mut RedisLink, key: &str) -> Result<(), ReplicationError> {
         let wanted = self.acks.min;
         if wanted == 0 {
             return Ok(());
@@ -78,7 +92,7 @@ impl Replication {
             .replicas_holding(key, wanted, self.acks.timeout)
             .await?;
         if acked < wanted {
-            return Err(OriginError::NotReplicated { acked, wanted });
+            return Err(ReplicationError::NotReplicated { acked, wanted });
         }
         group.confirmed.fetch_max(covered, Ordering::SeqCst);
         Ok(())
