@@ -1,8 +1,11 @@
 //! `flashgate up`: the whole stack on this machine. Starts a private Redis (one server, or with
 //! `--redis-cluster` a real local Redis Cluster), one origin per `[[origins]]` entry and the edge
 //! (or `--edges N` of them), each a child process in its own process group (so Ctrl-C reaches only
-//! `up`, which then stops them in order: edges, origins, Redis). If any child dies, the rest are
-//! stopped and the message says which one and where its log is.
+//! `up`, which then stops them in order: edges, origins, Redis). A Redis process that dies is
+//! started again on its data (a cluster node rejoins as a replica of the node that took over,
+//! which is what the cluster is for; one server replays its AOF) and the stack goes on; if an
+//! edge or an origin dies, the rest are stopped and the message says which one and where its log
+//! is.
 //!
 //! Over 300 lines because starting, supervising and reloading the stack are one sequence an
 //! operator reads top to bottom.
@@ -83,15 +86,31 @@ enum StackRedis {
 }
 
 impl StackRedis {
-    fn processes(&mut self) -> Vec<&mut Component> {
+    fn servers(&mut self) -> Vec<&mut RedisServer> {
         match self {
-            Self::Node(server) => server.process_mut().into_iter().collect(),
-            Self::Cluster(cluster) => cluster
-                .nodes
-                .iter_mut()
-                .filter_map(RedisServer::process_mut)
-                .collect(),
+            Self::Node(server) => vec![server],
+            Self::Cluster(cluster) => cluster.nodes.iter_mut().collect(),
         }
+    }
+
+    /// Starts every Redis process that has died again, on its data. An error when one cannot be
+    /// started.
+    fn revive(&mut self) -> Result<()> {
+        for server in self.servers() {
+            let Some(status) = server.process_mut().and_then(Component::exited) else {
+                continue;
+            };
+            let addr = server.addr;
+            eprintln!(
+                "redis {addr} exited ({status}); starting it again on its data (a cluster node \
+                 rejoins as a replica of the node that took over)"
+            );
+            server
+                .restart()
+                .map_err(|e| anyhow!("redis {addr} cannot be started again: {e}"))?;
+            eprintln!("redis {addr} is back");
+        }
+        Ok(())
     }
 }
 
@@ -118,18 +137,9 @@ impl Drop for Stack {
 }
 
 impl Stack {
-    /// The first child that has exited, with its status.
+    /// The first edge or origin that has exited, with its status.
     fn crashed(&mut self) -> Option<String> {
-        let redis = self
-            .redis
-            .as_mut()
-            .map(StackRedis::processes)
-            .unwrap_or_default();
-        let children = self
-            .edges
-            .iter_mut()
-            .chain(self.origins.iter_mut())
-            .chain(redis);
+        let children = self.edges.iter_mut().chain(self.origins.iter_mut());
         for child in children {
             if let Some(status) = child.exited() {
                 return Some(format!("{} exited ({status})", child.name));
@@ -413,6 +423,9 @@ fn supervise(stack: &mut Stack, origins: &[SocketAddr]) -> Result<()> {
                 () = &mut stop => break,
                 _ = hup.recv() => stack.reload(origins),
                 _ = tick.tick() => {
+                    if let Some(redis) = stack.redis.as_mut() {
+                        redis.revive()?;
+                    }
                     if let Some(crash) = stack.crashed() {
                         bail!("{crash}; stopping the stack (logs are in var/log)");
                     }

@@ -29,3 +29,4 @@ mod replication;
 mod retries;
 mod rush;
 mod stock;
+mod up_failover;
