@@ -7,7 +7,10 @@
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 
+use anyhow::Context;
+use redis::AsyncCommands;
 use sale::draw::{self, EntrantId};
+use sale::redis_keys::EventKeys;
 
 /// What the room published and recorded.
 #[derive(Debug, Clone)]
@@ -133,6 +136,54 @@ pub fn audit(record: &Record) -> Verdict {
         }
     }
     verdict
+}
+
+/// Audits `event`'s draw against what Redis recorded (`flashgate audit`, and the rush's
+/// waiting-room invariant).
+pub fn verdict(
+    config: &sale::Config,
+    event: &sale::config::EventConfig,
+) -> anyhow::Result<Verdict> {
+    {
+        if event.queue.is_none() {
+            anyhow::bail!("event {} has no waiting room", event.id);
+        }
+        let keys = EventKeys::new(&event.id);
+        let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+        let record = runtime.block_on(async {
+            let mut redis = crate::stack::ready::batch_redis(&config.redis.target)
+                .await
+                .context("cannot reach Redis")?;
+            let meta: Vec<Option<String>> = redis::cmd("HMGET")
+                .arg(&keys.queue)
+                .arg(&["commitment", "seed", "frozen", "drawn"])
+                .query_async(&mut redis)
+                .await?;
+            let [commitment, seed, frozen, drawn] = meta.as_slice() else {
+                anyhow::bail!("unexpected reply from Redis");
+            };
+            if drawn.as_deref() != Some("1") {
+                anyhow::bail!(
+                    "event {} has not been drawn yet: nothing to audit",
+                    event.id
+                );
+            }
+            let joined: Vec<Vec<u8>> = redis.lrange(&keys.queue_order, 0, -1).await?;
+            let joined = joined
+                .into_iter()
+                .map(|b| b.try_into().map(EntrantId))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|_| anyhow::anyhow!("the entrant list holds a malformed id"))?;
+            anyhow::Ok(Record {
+                commitment: commitment.clone().unwrap_or_default(),
+                seed: seed.clone().unwrap_or_default(),
+                joined,
+                frozen: frozen.as_deref().and_then(|f| f.parse().ok()).unwrap_or(0),
+                grants: redis.lrange(&keys.queue_grants, 0, -1).await?,
+            })
+        })?;
+        Ok(audit(&record))
+    }
 }
 
 #[cfg(test)]

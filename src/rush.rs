@@ -76,7 +76,7 @@ pub fn run(options: RushOptions) -> Result<()> {
     summary.invariants = checks;
     summary.stock = stock;
     if let Some(queue) = &mut summary.queue {
-        let (ok, detail) = match crate::commands::audit::verdict(&config, &event) {
+        let (ok, detail) = match crate::audit::verdict(&config, &event) {
             Ok(verdict) => (
                 verdict.passed(),
                 verdict.to_string().trim().replace('\n', "; "),

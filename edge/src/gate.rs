@@ -10,7 +10,7 @@
 //! token may already have bought, and its retry must get that order back even once the event sold
 //! out or ended, or the token expired (then it goes to an origin as a replay, which buys nothing).
 //! What still needs Redis (the fleet's caps, a stored md5 token) is returned in the plan
-//! ([`Admission`]) for the proxy to carry out.
+//! ([`RedisChecks`]) for the proxy to carry out.
 //!
 //! Over 300 lines because the decision is one ordered list of checks per route, read top to
 //! bottom; what each check means lives in the modules it calls.
@@ -41,21 +41,21 @@ pub struct Forward {
     /// On buys: the event, the token's nonce and expiry.
     pub purchase: Option<Purchase>,
     /// What it must still pass, in Redis, before it leaves.
-    pub admission: Admission,
+    pub redis_checks: RedisChecks,
 }
 
 /// The steps a forwarded request still takes before it leaves for an origin: those that need
 /// Redis, which the gate (no I/O) cannot take itself. The proxy carries them out in this order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Admission {
+pub enum RedisChecks {
     /// Nothing more: order requests, and links that already bought (they spend no admission).
-    Free,
+    None,
     /// A buy: the fleet's per-user cap, then its admission rate.
-    Buy,
+    FleetCaps,
     /// A buy with a classic md5 token: the fleet's per-user cap, the token confirmed in Redis,
     /// then the admission rate. A link Redis no longer holds (expired, or replaced by a newer
     /// token) may still have bought: it is replayed instead, refused as Redis said if it did not.
-    StoredTokenBuy,
+    StoredTokenThenFleetCaps,
 }
 
 impl Forward {
@@ -68,7 +68,7 @@ impl Forward {
         };
         Self {
             path,
-            admission: Admission::Free,
+            redis_checks: RedisChecks::None,
             ..self
         }
     }
@@ -280,7 +280,7 @@ fn admit(inputs: &Inputs<'_>, route: &Route, req: &RequestHeader) -> Result<Deci
                     nonce,
                     expires_at,
                 }),
-                admission: Admission::Buy,
+                redis_checks: RedisChecks::FleetCaps,
             };
             // A genuine link that can no longer buy may have bought (its answer lost, or a 503
             // while replicas confirmed it): an origin answers that order, or `token_expired`.
@@ -292,7 +292,7 @@ fn admit(inputs: &Inputs<'_>, route: &Route, req: &RequestHeader) -> Result<Deci
                 // spent and the window does not matter.
                 Some(buyer) if buyer == buy.user => {
                     return Ok(Decision::Forward(Forward {
-                        admission: Admission::Free,
+                        redis_checks: RedisChecks::None,
                         ..buy
                     }));
                 }
@@ -315,7 +315,7 @@ fn admit(inputs: &Inputs<'_>, route: &Route, req: &RequestHeader) -> Result<Deci
                 // Admission is spent only once Redis has confirmed the token, so junk tokens
                 // of the right shape cannot use up the origins' capacity.
                 TokenScheme::Md5 { .. } => Ok(Decision::Forward(Forward {
-                    admission: Admission::StoredTokenBuy,
+                    redis_checks: RedisChecks::StoredTokenThenFleetCaps,
                     ..buy
                 })),
             }
@@ -349,14 +349,14 @@ fn admit(inputs: &Inputs<'_>, route: &Route, req: &RequestHeader) -> Result<Deci
                 user: user()?,
                 path: sale::wire::event_orders_path(event.id.as_str()),
                 purchase: None,
-                admission: Admission::Free,
+                redis_checks: RedisChecks::None,
             }))
         }
         Route::Order { .. } => Ok(Decision::Forward(Forward {
             user: user()?,
             path: route.origin_path().ok_or(Refusal::NotFound)?,
             purchase: None,
-            admission: Admission::Free,
+            redis_checks: RedisChecks::None,
         })),
         Route::DevSession => {
             if !config.edge.dev_sessions {

@@ -1,6 +1,6 @@
 //! The Pingora `ProxyHttp` implementation: a table of phases, each delegating to a domain module.
 //! `request_filter` asks the [`gate`](crate::gate) and either answers or admits (the fleet-wide
-//! caps and the md5 scheme's Redis steps in [`admission`], the waiting room in
+//! caps and the md5 scheme's Redis steps in [`redis_checks`], the waiting room in
 //! [`queue_requests`]); `request_body_filter` enforces the body limit on bodies without a length; `upstream_peer` picks an origin
 //! ([`upstreams`](crate::upstreams)); `upstream_request_filter` and `response_filter` are the
 //! [`exchange`](crate::upstreams::exchange) with it (rewrite and sign; learn sold out and the
@@ -32,8 +32,8 @@ use crate::upstreams::{self, Origins, exchange};
 use crate::view::EventView;
 use crate::{client_ip, discard, request_shape, respond};
 
-mod admission;
 mod queue_requests;
+mod redis_checks;
 
 /// The gatekeeper.
 pub struct Gatekeeper {

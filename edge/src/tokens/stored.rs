@@ -13,15 +13,13 @@ use std::sync::Arc;
 
 use md5::{Digest, Md5};
 use rand::RngCore;
-use sale::Config;
-use sale::config::{EventConfig, TokenConfig, TokenScheme};
+use sale::config::{EventConfig, TokenConfig};
 use sale::key_ring::{Secret, constant_time_eq};
 use sale::redis_keys::EventKeys;
 use sale::{EventId, Refusal, UserId};
 
 use super::IssuedToken;
 use crate::redis_handle::RedisHandle;
-use crate::respond::Answer;
 
 /// What a stored-token check found for a buy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,33 +56,8 @@ impl StoredTokens {
         self.redis.connection().await.map_err(|e| unavailable(&e))
     }
 
-    /// Answers a token request for `user` at `event` under the md5 scheme: a new stored token,
-    /// or the refusal.
-    pub async fn issue_answer(
-        &self,
-        config: &Config,
-        event: &EventId,
-        user: &UserId,
-        now: u64,
-    ) -> Answer {
-        let issued = match (&config.tokens.scheme, config.event(event.as_str())) {
-            (TokenScheme::Md5 { salt }, Some(event)) => {
-                self.issue(&config.tokens, salt, event, user, now).await
-            }
-            _ => Err(Refusal::Internal),
-        };
-        match issued {
-            Ok(token) => Answer::Json(
-                200,
-                serde_json::to_value(token).unwrap_or_default(),
-                Vec::new(),
-            ),
-            Err(refusal) => Answer::Refuse(refusal, Vec::new()),
-        }
-    }
-
     /// Mints and stores a token for `user` at `event`.
-    async fn issue(
+    pub async fn issue(
         &self,
         tokens: &TokenConfig,
         salt: &Secret,

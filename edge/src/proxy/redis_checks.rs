@@ -4,7 +4,7 @@
 use sale::config::TokenScheme;
 
 use super::{Gatekeeper, RequestCtx};
-use crate::gate::{Admission, Forward};
+use crate::gate::{Forward, RedisChecks};
 use crate::respond::Answer;
 use crate::tokens;
 use crate::tokens::stored::StoredToken;
@@ -22,8 +22,11 @@ impl Gatekeeper {
             return limited.answer();
         }
         let now = sale::time::now_millis();
-        match (&config.tokens.scheme, config.event(event.as_str())) {
-            (TokenScheme::HmacSha256, Some(event)) => {
+        let Some(event) = config.event(event.as_str()) else {
+            return Answer::Refuse(sale::Refusal::UnknownEvent, Vec::new());
+        };
+        match &config.tokens.scheme {
+            TokenScheme::HmacSha256 => {
                 let token = tokens::issue(config, event, user, now);
                 Answer::Json(
                     200,
@@ -31,11 +34,24 @@ impl Gatekeeper {
                     Vec::new(),
                 )
             }
-            _ => self.stored.issue_answer(config, event, user, now).await,
+            TokenScheme::Md5 { salt } => {
+                let stored = self
+                    .stored
+                    .issue(&config.tokens, salt, event, user, now)
+                    .await;
+                match stored {
+                    Ok(token) => Answer::Json(
+                        200,
+                        serde_json::to_value(token).unwrap_or_default(),
+                        Vec::new(),
+                    ),
+                    Err(refusal) => Answer::Refuse(refusal, Vec::new()),
+                }
+            }
         }
     }
 
-    /// Carries out what `forward` still needs before it leaves ([`Admission`]); returns it (a
+    /// Carries out what `forward` still needs before it leaves ([`RedisChecks`]); returns it (a
     /// stored token Redis no longer holds turns it into a replay) and whether it spent
     /// admission, or the answer refusing it.
     pub(super) async fn admit(
@@ -43,10 +59,10 @@ impl Gatekeeper {
         ctx: &RequestCtx,
         forward: Forward,
     ) -> Result<(Forward, bool), Answer> {
-        let stored_token = match forward.admission {
-            Admission::Free => return Ok((forward, false)),
-            Admission::Buy => false,
-            Admission::StoredTokenBuy => true,
+        let stored_token = match forward.redis_checks {
+            RedisChecks::None => return Ok((forward, false)),
+            RedisChecks::FleetCaps => false,
+            RedisChecks::StoredTokenThenFleetCaps => true,
         };
         let limits = &ctx.snapshot.config.edge.limits;
         let fleet = &self.fleet;
