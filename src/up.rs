@@ -7,8 +7,8 @@
 //! edge or an origin dies, the rest are stopped and the message says which one and where its log
 //! is.
 //!
-//! Over 300 lines because starting, supervising and reloading the stack are one sequence an
-//! operator reads top to bottom.
+//! Over 300 lines because starting the stack is one sequence an operator reads top to bottom;
+//! keeping it running (crashes, a Redis process started again, reloads) is in `up/supervisor.rs`.
 
 use std::net::SocketAddr;
 use std::os::unix::process::CommandExt;
@@ -23,11 +23,12 @@ use sale::secret_url::SecretUrl;
 
 use crate::stack::{Component, RedisCluster, RedisServer, ready};
 
+mod supervisor;
+
+use supervisor::{Stack, StackRedis, supervise};
+
 /// How long each component gets to become ready.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
-/// How long `up` waits for every origin to put a reloaded file in force before it reloads the
-/// edge.
-const RELOAD_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The Redis address `up` must start: the config's `redis://IP:PORT`.
 fn redis_addr(url: &SecretUrl) -> Result<SocketAddr> {
@@ -77,108 +78,6 @@ fn component(config: &Path, vars: &[(&'static str, String)], args: &[&str]) -> R
         .envs(vars.iter().map(|(k, v)| (*k, v)))
         .process_group(0);
     Ok(command)
-}
-
-/// The stack's Redis: one server or a cluster.
-enum StackRedis {
-    Node(RedisServer),
-    Cluster(RedisCluster),
-}
-
-impl StackRedis {
-    fn servers(&mut self) -> Vec<&mut RedisServer> {
-        match self {
-            Self::Node(server) => vec![server],
-            Self::Cluster(cluster) => cluster.nodes.iter_mut().collect(),
-        }
-    }
-
-    /// Starts every Redis process that has died again, on its data. An error when one cannot be
-    /// started.
-    fn revive(&mut self) -> Result<()> {
-        for server in self.servers() {
-            let Some(status) = server.process_mut().and_then(Component::exited) else {
-                continue;
-            };
-            let addr = server.addr;
-            eprintln!(
-                "redis {addr} exited ({status}); starting it again on its data (a cluster node \
-                 rejoins as a replica of the node that took over)"
-            );
-            server
-                .restart()
-                .map_err(|e| anyhow!("redis {addr} cannot be started again: {e}"))?;
-            eprintln!("redis {addr} is back");
-        }
-        Ok(())
-    }
-}
-
-/// The running stack, stopped in dependency order when dropped.
-struct Stack {
-    /// Where the running cluster's seeds are left for tools run beside `up`.
-    cluster_seeds: PathBuf,
-    edges: Vec<Component>,
-    origins: Vec<Component>,
-    redis: Option<StackRedis>,
-}
-
-impl Drop for Stack {
-    fn drop(&mut self) {
-        for mut edge in self.edges.drain(..) {
-            edge.stop();
-        }
-        let _ = std::fs::remove_file(&self.cluster_seeds);
-        for mut origin in self.origins.drain(..) {
-            origin.stop();
-        }
-        self.redis.take();
-    }
-}
-
-impl Stack {
-    /// The first edge or origin that has exited, with its status.
-    fn crashed(&mut self) -> Option<String> {
-        let children = self.edges.iter_mut().chain(self.origins.iter_mut());
-        for child in children {
-            if let Some(status) = child.exited() {
-                return Some(format!("{} exited ({status})", child.name));
-            }
-        }
-        None
-    }
-
-    /// Forwards a reload to every component: origins first, and the edges only once every
-    /// origin has put the new file in force, so an event or key the edge starts using is
-    /// already known behind it. If an origin refuses the file (its log says why), the edge
-    /// keeps the old one too.
-    fn reload(&self, origins: &[SocketAddr]) {
-        println!("reloading the config: origins, then the edge");
-        let version = ready::origin_config_version;
-        let before: Vec<Option<u64>> = origins.iter().map(|a| version(*a)).collect();
-        for child in &self.origins {
-            if let Err(e) = child.signal(nix::sys::signal::Signal::SIGHUP) {
-                eprintln!("cannot signal {}: {e}", child.name);
-            }
-        }
-        for (addr, before) in origins.iter().zip(before) {
-            let landed =
-                ready::wait_until(&format!("origin {addr}'s reload"), RELOAD_TIMEOUT, || {
-                    version(*addr) > before
-                });
-            if let Err(e) = landed {
-                eprintln!(
-                    "{e}: it refused the file or is down (see its log); the edge keeps its config"
-                );
-                return;
-            }
-        }
-        for edge in &self.edges {
-            if let Err(e) = edge.signal(nix::sys::signal::Signal::SIGHUP) {
-                eprintln!("cannot signal {}: {e}", edge.name);
-            }
-        }
-    }
 }
 
 /// Every address the stack will listen on, with its owner, for a clear message when one is
@@ -405,36 +304,6 @@ pub fn run(config_path: &Path, rehearsal: &Rehearsal) -> Result<()> {
     print_banner(&config, &edges, &config_path, &log_dir);
     let origins: Vec<SocketAddr> = config.origins.iter().map(|o| o.listen).collect();
     supervise(&mut stack, &origins)
-}
-
-fn supervise(stack: &mut Stack, origins: &[SocketAddr]) -> Result<()> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the signal handler")?;
-    runtime.block_on(async {
-        use tokio::signal::unix::{SignalKind, signal};
-        let stop = crate::signals::stop_requested();
-        tokio::pin!(stop);
-        let mut hup = signal(SignalKind::hangup()).context("cannot watch SIGHUP")?;
-        let mut tick = tokio::time::interval(Duration::from_millis(200));
-        loop {
-            tokio::select! {
-                () = &mut stop => break,
-                _ = hup.recv() => stack.reload(origins),
-                _ = tick.tick() => {
-                    if let Some(redis) = stack.redis.as_mut() {
-                        redis.revive()?;
-                    }
-                    if let Some(crash) = stack.crashed() {
-                        bail!("{crash}; stopping the stack (logs are in var/log)");
-                    }
-                }
-            }
-        }
-        println!("stopping: edges, origins, redis");
-        Ok(())
-    })
 }
 
 #[cfg(test)]

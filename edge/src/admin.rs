@@ -5,7 +5,6 @@
 
 mod auth;
 mod dashboard;
-mod queue;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -66,8 +65,14 @@ pub fn router(admin: Admin) -> Router {
         .route("/admin/reload", post(reload))
         .route("/admin/events/{id}/open", post(open))
         .route("/admin/events/{id}/close", post(close))
-        .route("/admin/events/{id}/queue/pause", post(queue::pause))
-        .route("/admin/events/{id}/queue/resume", post(queue::resume))
+        .route(
+            "/admin/events/{id}/queue/pause",
+            post(crate::queue::operator::pause),
+        )
+        .route(
+            "/admin/events/{id}/queue/resume",
+            post(crate::queue::operator::resume),
+        )
         .route("/metrics", get(metrics))
         .layer(middleware::from_fn_with_state(
             admin.clone(),
@@ -128,7 +133,7 @@ async fn status(State(admin): State<Admin>) -> Response {
         "origins": origins,
         "limiter_keys": { "user": user_keys, "ip": ip_keys },
         "redis": redis,
-        "queues": queue::status(&admin, &snapshot.config),
+        "queues": crate::queue::operator::status(&admin, &snapshot.config),
     }))
     .into_response()
 }

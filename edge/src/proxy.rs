@@ -1,7 +1,7 @@
 //! The Pingora `ProxyHttp` implementation: a table of phases, each delegating to a domain module.
 //! `request_filter` asks the [`gate`](crate::gate) and either answers or admits (the fleet-wide
 //! caps and the md5 scheme's Redis steps in [`redis_checks`], the waiting room in
-//! [`queue_requests`]); `request_body_filter` enforces the body limit on bodies without a length; `upstream_peer` picks an origin
+//! [`crate::queue`]); `request_body_filter` enforces the body limit on bodies without a length; `upstream_peer` picks an origin
 //! ([`upstreams`](crate::upstreams)); `upstream_request_filter` and `response_filter` are the
 //! [`exchange`](crate::upstreams::exchange) with it (rewrite and sign; learn sold out and the
 //! order bought); the error phases retry only what never reached an origin; `logging` records
@@ -32,7 +32,6 @@ use crate::upstreams::{self, Origins, exchange};
 use crate::view::EventView;
 use crate::{client_ip, discard, request_shape, respond};
 
-mod queue_requests;
 mod redis_checks;
 
 /// The gatekeeper.
@@ -62,8 +61,9 @@ pub struct RequestCtx {
     /// What the edge answered itself, for metrics.
     code: Option<&'static str>,
     /// The config in force when the request arrived; the whole request runs on it.
-    snapshot: Arc<Snapshot>,
-    forward: Option<Forward>,
+    pub(crate) snapshot: Arc<Snapshot>,
+    /// What the request was admitted to an origin as, if it was.
+    pub(crate) forward: Option<Forward>,
     body_bytes: u64,
     /// Origins this request could not connect to; a retry avoids them.
     unreachable: Vec<SocketAddr>,

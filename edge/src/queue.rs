@@ -11,8 +11,11 @@
 //! place so polls need no Redis call; [`serve`] answers the endpoints; [`pow`] checks the
 //! optional proof of work.
 
+pub mod drawing;
 pub mod keeper;
+pub mod operator;
 pub mod pow;
+mod requests;
 pub mod serve;
 pub mod store;
 pub mod ticket;

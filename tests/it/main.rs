@@ -5,6 +5,7 @@
 // A test that cannot get what it needs should stop right there, loudly.
 #![allow(clippy::unwrap_used)]
 
+mod admin_lockout;
 mod buy_path;
 mod classic_tokens;
 mod cluster;

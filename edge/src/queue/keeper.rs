@@ -92,7 +92,7 @@ impl QueueKeeper {
             store::open(con, event, replication).await?;
         }
         if now >= event.window.starts_at && !state.drawn {
-            store::draw_if_due(con, event, replication).await?;
+            super::drawing::draw_if_due(con, event, replication).await?;
         }
         if state.drawn {
             store::advance(con, event, queue).await?;

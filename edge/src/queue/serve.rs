@@ -286,7 +286,7 @@ impl Room<'_> {
             return Answer::Refuse(Refusal::NotFound, Vec::new());
         };
         let listed = match self.con().await {
-            Ok(mut con) => store::entrants(&mut con, self.event, frozen).await,
+            Ok(mut con) => super::drawing::entrants(&mut con, self.event, frozen).await,
             Err(refusal) => return Answer::Refuse(refusal, Vec::new()),
         };
         match listed {

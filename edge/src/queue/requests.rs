@@ -4,8 +4,8 @@
 
 use pingora::proxy::Session;
 
-use super::{Gatekeeper, RequestCtx};
 use crate::gate::QueueRequest;
+use crate::proxy::{Gatekeeper, RequestCtx};
 use crate::queue::serve::{self, Room};
 use crate::queue::ticket::Ticket;
 use crate::respond::Answer;
@@ -42,7 +42,7 @@ async fn join_proof(
 
 impl Gatekeeper {
     /// Answers a waiting-room request.
-    pub(super) async fn queue(
+    pub(crate) async fn queue(
         &self,
         session: &mut Session,
         ctx: &RequestCtx,
@@ -88,7 +88,7 @@ impl Gatekeeper {
     /// A queued buyer bought: their admission holds back only what they may still buy from the
     /// next in line (done in the background; a failure only delays the next admission until this
     /// one ends).
-    pub(super) fn free_admission(&self, ctx: &RequestCtx) {
+    pub(crate) fn free_admission(&self, ctx: &RequestCtx) {
         let Some(forward) = &ctx.forward else { return };
         let Some(purchase) = &forward.purchase else {
             return;

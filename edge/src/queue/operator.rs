@@ -9,8 +9,8 @@ use axum::response::{IntoResponse, Response};
 use sale::{Config, Refusal};
 use serde_json::json;
 
-use super::Admin;
-use crate::queue::{eta, store};
+use super::{eta, store};
+use crate::admin::Admin;
 
 async fn set_paused(admin: &Admin, id: &str, paused: bool) -> Response {
     let snapshot = admin.live.snapshot();

@@ -1,0 +1,149 @@
+//! Keeping `up`'s stack running: its children stopped in dependency order when it ends, a Redis
+//! process that dies started again on its data (a cluster node rejoins as a replica of the node
+//! that took over), an edge or origin that dies stopping the stack, and SIGHUP forwarded as a
+//! reload to the origins first, then the edges.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, Result, anyhow, bail};
+
+use crate::stack::{Component, RedisCluster, RedisServer, ready};
+
+/// How long `up` waits for every origin to put a reloaded file in force before it reloads the
+/// edge.
+const RELOAD_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The stack's Redis: one server or a cluster.
+pub(super) enum StackRedis {
+    Node(RedisServer),
+    Cluster(RedisCluster),
+}
+
+impl StackRedis {
+    fn servers(&mut self) -> Vec<&mut RedisServer> {
+        match self {
+            Self::Node(server) => vec![server],
+            Self::Cluster(cluster) => cluster.nodes.iter_mut().collect(),
+        }
+    }
+
+    /// Starts every Redis process that has died again, on its data. An error when one cannot be
+    /// started.
+    fn revive(&mut self) -> Result<()> {
+        for server in self.servers() {
+            let Some(status) = server.process_mut().and_then(Component::exited) else {
+                continue;
+            };
+            let addr = server.addr;
+            eprintln!(
+                "redis {addr} exited ({status}); starting it again on its data (a cluster node \
+                 rejoins as a replica of the node that took over)"
+            );
+            server
+                .restart()
+                .map_err(|e| anyhow!("redis {addr} cannot be started again: {e}"))?;
+            eprintln!("redis {addr} is back");
+        }
+        Ok(())
+    }
+}
+
+/// The running stack, stopped in dependency order when dropped.
+pub(super) struct Stack {
+    /// Where the running cluster's seeds are left for tools run beside `up`.
+    pub(super) cluster_seeds: PathBuf,
+    pub(super) edges: Vec<Component>,
+    pub(super) origins: Vec<Component>,
+    pub(super) redis: Option<StackRedis>,
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        for mut edge in self.edges.drain(..) {
+            edge.stop();
+        }
+        let _ = std::fs::remove_file(&self.cluster_seeds);
+        for mut origin in self.origins.drain(..) {
+            origin.stop();
+        }
+        self.redis.take();
+    }
+}
+
+impl Stack {
+    /// The first edge or origin that has exited, with its status.
+    fn crashed(&mut self) -> Option<String> {
+        let children = self.edges.iter_mut().chain(self.origins.iter_mut());
+        for child in children {
+            if let Some(status) = child.exited() {
+                return Some(format!("{} exited ({status})", child.name));
+            }
+        }
+        None
+    }
+
+    /// Forwards a reload to every component: origins first, and the edges only once every
+    /// origin has put the new file in force, so an event or key the edge starts using is
+    /// already known behind it. If an origin refuses the file (its log says why), the edge
+    /// keeps the old one too.
+    fn reload(&self, origins: &[SocketAddr]) {
+        println!("reloading the config: origins, then the edge");
+        let version = ready::origin_config_version;
+        let before: Vec<Option<u64>> = origins.iter().map(|a| version(*a)).collect();
+        for child in &self.origins {
+            if let Err(e) = child.signal(nix::sys::signal::Signal::SIGHUP) {
+                eprintln!("cannot signal {}: {e}", child.name);
+            }
+        }
+        for (addr, before) in origins.iter().zip(before) {
+            let landed =
+                ready::wait_until(&format!("origin {addr}'s reload"), RELOAD_TIMEOUT, || {
+                    version(*addr) > before
+                });
+            if let Err(e) = landed {
+                eprintln!(
+                    "{e}: it refused the file or is down (see its log); the edge keeps its config"
+                );
+                return;
+            }
+        }
+        for edge in &self.edges {
+            if let Err(e) = edge.signal(nix::sys::signal::Signal::SIGHUP) {
+                eprintln!("cannot signal {}: {e}", edge.name);
+            }
+        }
+    }
+}
+
+/// Watches the stack until Ctrl-C or SIGTERM (Ok) or an edge or origin exits (an error).
+pub(super) fn supervise(stack: &mut Stack, origins: &[SocketAddr]) -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the signal handler")?;
+    runtime.block_on(async {
+        use tokio::signal::unix::{SignalKind, signal};
+        let stop = crate::signals::stop_requested();
+        tokio::pin!(stop);
+        let mut hup = signal(SignalKind::hangup()).context("cannot watch SIGHUP")?;
+        let mut tick = tokio::time::interval(Duration::from_millis(200));
+        loop {
+            tokio::select! {
+                () = &mut stop => break,
+                _ = hup.recv() => stack.reload(origins),
+                _ = tick.tick() => {
+                    if let Some(redis) = stack.redis.as_mut() {
+                        redis.revive()?;
+                    }
+                    if let Some(crash) = stack.crashed() {
+                        bail!("{crash}; stopping the stack (logs are in var/log)");
+                    }
+                }
+            }
+        }
+        println!("stopping: edges, origins, redis");
+        Ok(())
+    })
+}
