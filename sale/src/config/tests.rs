@@ -1,13 +1,13 @@
 //! File-level validation: a valid baseline, then one test per refused value, each asserting the
 //! problem names the right field.
-//!
-//! Over 300 lines because it holds one test per refused value, as the config rules ask.
+//! Events' own values are in `tests/events.rs`, what scales a sale out in `tests/scale_out.rs`.
 
 use std::collections::HashMap;
 use std::path::Path;
 
 use super::{Config, ConfigError, DatabaseUrl, Environment};
 
+mod events;
 mod scale_out;
 
 const VALID: &str = r#"
@@ -232,50 +232,6 @@ fn bad_redis_urls_are_refused() {
     assert_eq!(
         refused(&with("redis://127.0.0.1:6390", "127.0.0.1:6390")),
         ["redis.url"]
-    );
-}
-
-#[test]
-fn bad_event_ids_are_refused() {
-    assert_eq!(
-        refused(&with(r#"id = "demo""#, r#"id = "{demo}""#)),
-        ["events[0].id"]
-    );
-}
-
-#[test]
-fn repeated_event_ids_are_refused() {
-    let second = &VALID[VALID.find("[[events]]").unwrap()..];
-    assert_eq!(refused(&format!("{VALID}{second}")), ["events[1].id"]);
-}
-
-#[test]
-fn a_per_user_limit_above_stock_is_refused() {
-    let text = with("stock = 100", "stock = 2\nper_user_limit = 3");
-    assert_eq!(refused(&text), ["events[0].per_user_limit"]);
-}
-
-#[test]
-fn an_end_before_the_start_is_refused() {
-    assert_eq!(
-        refused(&with("2030-01-01T00:00:00Z", "1970-01-01T00:00:01Z")),
-        ["events[0].ends_at"]
-    );
-}
-
-#[test]
-fn a_bad_currency_is_refused() {
-    assert_eq!(
-        refused(&with(r#"currency = "EUR""#, r#"currency = "euro""#)),
-        ["events[0].currency"]
-    );
-}
-
-#[test]
-fn a_blank_event_name_is_refused() {
-    assert_eq!(
-        refused(&with(r#"name = "Demo""#, r#"name = "  ""#)),
-        ["events[0].name"]
     );
 }
 
