@@ -52,7 +52,7 @@ async fn worker(
         latency: Histogram::new_with_bounds(1, 60_000_000, 3)?,
         statuses: BTreeMap::new(),
     };
-    let path = format!("/internal/events/{}/buy", options.event);
+    let path = sale::wire::buy_path(&options.event);
     let url = format!("http://{}{path}", options.origin);
     while next.fetch_add(1, Ordering::Relaxed) < options.requests {
         let (user, nonce) = {

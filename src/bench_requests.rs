@@ -32,7 +32,7 @@ pub fn run(
     let mut edge = BufWriter::new(std::fs::File::create(edge_file).context("edge request file")?);
     let mut origin =
         BufWriter::new(std::fs::File::create(origin_file).context("origin request file")?);
-    let internal_path = format!("/internal/events/{}/buy", event.id);
+    let internal_path = sale::wire::buy_path(event.id.as_str());
     for i in 0..count {
         let user = UserId::parse(&format!("edge-{i}"))?;
         let (token, _) =

@@ -64,22 +64,19 @@ async fn buys_split_over_origins_by_weight() {
         .collect()
         .await;
     assert!(statuses.iter().all(|s| *s == 201), "{statuses:?}");
-    // A retried buy may have reached an origin twice; each retry shifts the counts by one at most.
-    let slack = retries.load(Ordering::Relaxed) as u64;
-
+    // A retried buy is one more forwarded request; the balancer splits every forwarded request,
+    // retries included, so the split is checked on what the origins received, in a fixed band.
+    let retried = retries.load(Ordering::Relaxed) as u64;
     let light = stack.origin_requests(0, "buy").await;
     let heavy = stack.origin_requests(1, "buy").await;
+    let total = light + heavy;
     assert!(
-        (400..=400 + slack).contains(&(light + heavy)),
-        "{light} + {heavy} buys for 400 buyers and {slack} retries"
+        (400..=400 + retried).contains(&total),
+        "{light} + {heavy} buys for 400 buyers and {retried} retries"
     );
     assert!(
-        (98..=102 + slack).contains(&light),
-        "weight 1 origin got {light} of 400"
-    );
-    assert!(
-        (294..=306 + slack).contains(&heavy),
-        "weight 3 origin got {heavy} of 400"
+        light.abs_diff(total / 4) <= 2,
+        "weight 1 origin got {light} of {total}"
     );
 
     let rows = stack.orders_reaching(400).await;

@@ -28,6 +28,8 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
 use flashgate::stack::{Component, RedisCluster, RedisServer, ready};
 use sale::Config;
 use sale::config::Environment;
@@ -51,6 +53,11 @@ pub struct Stack {
     more_edges: Vec<Component>,
     origins: Vec<Option<Component>>,
     redis: std::sync::Mutex<TestRedis>,
+    /// Requests re-sent after a connection failed before any answer ([`send`]).
+    resends: AtomicUsize,
+    /// Whether the test killed, froze or restarted a part of the stack: only then may a
+    /// connection fail under a client.
+    faults: AtomicBool,
     dir: tempfile::TempDir,
 }
 
@@ -167,6 +174,8 @@ impl Stack {
             more_edges: Vec::new(),
             origins: origins.iter().map(|_| None).collect(),
             redis: std::sync::Mutex::new(redis),
+            resends: AtomicUsize::new(0),
+            faults: AtomicBool::new(false),
             dir,
         }
     }
@@ -221,8 +230,19 @@ impl Stack {
         self.origins[i] = Some(child);
     }
 
+    /// Notes that the test breaks part of the stack on purpose.
+    pub(crate) fn fault(&self) {
+        self.faults.store(true, Ordering::Relaxed);
+    }
+
+    /// Notes a request re-sent after its connection failed.
+    pub(crate) fn resent(&self) {
+        self.resends.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// Kills origin `i` without warning, as a crash would.
     pub fn kill_origin(&mut self, i: usize) {
+        self.fault();
         if let Some(mut origin) = self.origins[i].take() {
             origin.kill();
         }
@@ -287,6 +307,7 @@ impl Stack {
 
     /// Stops the edge (SIGTERM) and starts it again: a fresh process that remembers nothing.
     pub fn restart_edge(&mut self) {
+        self.fault();
         if let Some(mut edge) = self.edge.take() {
             edge.stop();
         }
@@ -317,6 +338,7 @@ impl Stack {
 
     /// Kills Redis without warning (SIGKILL: a crash).
     pub fn kill_redis(&self) {
+        self.fault();
         self.redis.lock().expect("redis handle").node().kill();
     }
 
@@ -347,6 +369,13 @@ impl Drop for Stack {
     /// Stops the components first, so nothing holds the database, then drops the test's
     /// PostgreSQL database (a SQLite file goes with the temp folder).
     fn drop(&mut self) {
+        let resends = self.resends.load(Ordering::Relaxed);
+        if resends > 0 && !self.faults.load(Ordering::Relaxed) && !std::thread::panicking() {
+            panic!(
+                "{resends} request(s) had to be re-sent after a connection failed, in a test that \
+                 broke nothing: the edge dropped a connection it should have kept"
+            );
+        }
         drop(self.edge.take());
         self.more_edges.clear();
         self.origins.iter_mut().for_each(|o| drop(o.take()));

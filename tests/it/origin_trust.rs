@@ -91,5 +91,12 @@ async fn an_origin_refuses_a_redis_that_would_lose_accepted_orders_unless_told_t
         .query_async(&mut warned.redis().await)
         .await
         .unwrap();
+    // Told to warn, it starts, and says why it should not have.
     warned.start_origin(0);
+    let log = warned.origin_log(0);
+    assert!(
+        log.contains("selling on Redis weaker than configured")
+            && log.contains("weaker than redis.durability requires"),
+        "{log}"
+    );
 }

@@ -100,6 +100,15 @@ async fn the_operator_pauses_and_resumes_admission() {
         "no estimate while paused"
     );
     let ticket = doc["ticket"].as_str().unwrap().to_owned();
+    // A full second of the keepers' passes (at 100 admissions a second) moves nothing.
+    let since = room_number(&stack, "last_us").await;
+    eventually(
+        "a second of passes while paused",
+        Duration::from_secs(10),
+        || async { room_number(&stack, "last_us").await > since + 1_000_000.0 },
+    )
+    .await;
+    assert_eq!(room_number(&stack, "serving").await, 0.0);
     assert_eq!(poll(&stack, "alice", &ticket).await["state"], "waiting");
     let (status, _) = stack
         .admin(reqwest::Method::POST, "/admin/events/demo/queue/resume")

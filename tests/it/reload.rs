@@ -57,7 +57,15 @@ async fn a_broken_file_is_refused_and_the_running_config_stays() {
         "{body}"
     );
 
+    // The SIGHUP's reload is refused too: once the edge says so, the first config still runs.
+    let refusals = stack.edge_log().matches("config reload refused").count();
     stack.hangup_edge();
+    crate::harness::eventually(
+        "the edge refusing the file on SIGHUP",
+        std::time::Duration::from_secs(10),
+        || async { stack.edge_log().matches("config reload refused").count() > refusals },
+    )
+    .await;
     let (_, status) = stack.admin(Method::GET, "/admin/status").await;
     assert_eq!(status["config_version"], 1);
     buys(&stack, 0, 20).await;

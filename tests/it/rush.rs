@@ -103,13 +103,58 @@ async fn the_invariant_checker_fails_on_a_broken_ledger() {
         check(accepted.clone()).await.iter().all(|c| c.ok),
         "a sound ledger passes"
     );
+    let failed = |checks: Vec<flashgate::rush::invariants::Check>| -> Vec<&'static str> {
+        checks.iter().filter(|c| !c.ok).map(|c| c.name).collect()
+    };
 
-    // Delete one accepted order's row behind the ledger's back.
+    // A seat counter moved behind the script's back.
+    let seats = sale::redis_keys::EventKeys::new(&event.id).seats;
+    let redis = stack.redis().await;
+    let moved = |by: i64| {
+        let (mut redis, seats) = (redis.clone(), seats.clone());
+        async move {
+            let _: i64 = redis::AsyncCommands::hincr(&mut redis, &seats, "reserved", by)
+                .await
+                .unwrap();
+        }
+    };
+    moved(1).await;
+    assert_eq!(
+        failed(check(accepted.clone()).await),
+        ["sold never exceeds stock", "reconcile clean"]
+    );
+    moved(-1).await;
+
+    // One buyer with a second live order, written straight into the database.
     let url = stack.config.origin.database_url.connect_url();
     sqlx::any::install_default_drivers();
     let mut db = <sqlx::AnyConnection as sqlx::Connection>::connect(&url)
         .await
         .unwrap();
+    let forged = "demo.0000000000000000000000000000f0f0";
+    sqlx::query(
+        "INSERT INTO orders (order_id, event_id, user_id, quantity, status, pay_by_ms, version, \
+         created_ms, updated_ms) VALUES ($1, 'demo', 'buyer-1', 1, 'reserved', 0, 1, 0, 0)",
+    )
+    .bind(forged)
+    .execute(&mut db)
+    .await
+    .unwrap();
+    assert_eq!(
+        failed(check(accepted.clone()).await),
+        [
+            "no user holds more than the per-user limit",
+            "reconcile clean"
+        ]
+    );
+    sqlx::query("DELETE FROM orders WHERE order_id = $1")
+        .bind(forged)
+        .execute(&mut db)
+        .await
+        .unwrap();
+    assert!(failed(check(accepted.clone()).await).is_empty(), "restored");
+
+    // Delete one accepted order's row behind the ledger's back.
     sqlx::query("DELETE FROM orders WHERE order_id = $1")
         .bind(&accepted[0])
         .execute(&mut db)

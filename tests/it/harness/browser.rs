@@ -127,28 +127,40 @@ impl Browser {
             .expect("window resized");
     }
 
-    /// The visible text of the element `css`, or "" while it does not exist.
+    /// The element `css`, which must exist: a check of a missing element must fail, never pass
+    /// as "not enabled" or "not shown".
+    async fn element(&self, css: &str) -> fantoccini::elements::Element {
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("the page has no {css}: {e}"))
+    }
+
+    /// The visible text of the element `css`, which must exist.
     pub async fn text(&self, css: &str) -> String {
-        match self.client.find(Locator::Css(css)).await {
-            Ok(element) => element.text().await.unwrap_or_default(),
-            Err(_) => String::new(),
-        }
+        self.element(css)
+            .await
+            .text()
+            .await
+            .unwrap_or_else(|e| panic!("cannot read {css}: {e}"))
     }
 
-    /// Whether the element `css` exists and is enabled.
+    /// Whether the element `css`, which must exist, is enabled.
     pub async fn enabled(&self, css: &str) -> bool {
-        match self.client.find(Locator::Css(css)).await {
-            Ok(element) => element.is_enabled().await.unwrap_or(false),
-            Err(_) => false,
-        }
+        self.element(css)
+            .await
+            .is_enabled()
+            .await
+            .unwrap_or_else(|e| panic!("cannot read {css}: {e}"))
     }
 
-    /// Whether the element `css` exists and is shown.
+    /// Whether the element `css`, which must exist, is shown.
     pub async fn displayed(&self, css: &str) -> bool {
-        match self.client.find(Locator::Css(css)).await {
-            Ok(element) => element.is_displayed().await.unwrap_or(false),
-            Err(_) => false,
-        }
+        self.element(css)
+            .await
+            .is_displayed()
+            .await
+            .unwrap_or_else(|e| panic!("cannot read {css}: {e}"))
     }
 
     /// The attribute `name` of the element `css`.

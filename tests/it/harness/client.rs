@@ -40,17 +40,21 @@ pub async fn status_and_json(response: reqwest::Response) -> (u16, serde_json::V
 
 /// Sends `request` as a browser does: a connection that fails before any byte of the answer
 /// (a kept-alive connection the server had just closed) is retried once on a new one. Retrying a
-/// buy this way is safe: the same link returns the same order.
-pub async fn send(request: reqwest::RequestBuilder) -> reqwest::Response {
+/// buy this way is safe: the same link returns the same order. Each resend is counted on
+/// `stack`, and a stack whose test broke nothing fails if any was needed.
+pub async fn send(stack: &Stack, request: reqwest::RequestBuilder) -> reqwest::Response {
     let retry = request
         .try_clone()
         .expect("test requests have cloneable bodies");
     match request.send().await {
         Ok(response) => response,
-        Err(e) if e.is_request() || e.is_connect() => retry
-            .send()
-            .await
-            .expect("the edge answers a retried request"),
+        Err(e) if e.is_request() || e.is_connect() => {
+            stack.resent();
+            retry
+                .send()
+                .await
+                .expect("the edge answers a retried request")
+        }
         Err(e) => panic!("the edge did not answer: {e}"),
     }
 }
@@ -62,6 +66,7 @@ pub async fn fetch_token(
     session: &str,
 ) -> (u16, serde_json::Value) {
     let response = send(
+        stack,
         client
             .post(stack.url("/api/events/demo/token"))
             .bearer_auth(session),
@@ -77,7 +82,7 @@ pub async fn post(
     path: &str,
     session: &str,
 ) -> (u16, serde_json::Value) {
-    let response = send(client.post(stack.url(path)).bearer_auth(session)).await;
+    let response = send(stack, client.post(stack.url(path)).bearer_auth(session)).await;
     status_and_json(response).await
 }
 
@@ -96,9 +101,29 @@ pub async fn token_and_buy(
     post(client, stack, buy_url, &session).await
 }
 
-/// Buys for `user` the way a patient buyer does while the stack falters: a 5xx on the token or the
-/// buy is retried every 50 ms (the buy with the same token, so a retry finds the order if the
-/// first attempt did reserve), for at most 30 s per step. Counts the retries in `retries`.
+/// How long a patient buyer keeps trying, in all.
+const PATIENCE: Duration = Duration::from_secs(60);
+
+/// Whether an answer tells the client to try again: the contract's "outcome unknown, retry"
+/// refusals (503 `unavailable` or `no_origin`, 502 `origin_failed`). Any other 5xx (a 500
+/// `internal` from a panic) is a failure, never retried into a pass.
+fn retry_later(status: u16, body: &serde_json::Value) -> bool {
+    if status < 500 {
+        return false;
+    }
+    let code = body["code"].as_str().unwrap_or("");
+    let known = matches!(
+        (status, code),
+        (503, "unavailable" | "no_origin") | (502, "origin_failed")
+    );
+    assert!(known, "a 5xx that is no retry: {status} {body}");
+    true
+}
+
+/// Buys for `user` the way a patient buyer does while the stack falters: an answer that says to
+/// retry ([`retry_later`]) on the token or the buy is retried every 50 ms (the buy with the same
+/// token, so a retry finds the order if the first attempt did reserve), within [`PATIENCE`] in
+/// all. Counts the retries in `retries`.
 pub async fn patient_buy(
     client: &reqwest::Client,
     stack: &Stack,
@@ -106,25 +131,22 @@ pub async fn patient_buy(
     retries: &AtomicUsize,
 ) -> (u16, serde_json::Value) {
     let session = stack.session(user);
-    for _ in 0..600 {
-        let (status, token) = fetch_token(client, stack, &session).await;
-        if status >= 500 {
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    let mut url: Option<String> = None;
+    while tokio::time::Instant::now() < deadline {
+        let (status, body) = match &url {
+            None => fetch_token(client, stack, &session).await,
+            Some(url) => post(client, stack, url, &session).await,
+        };
+        if retry_later(status, &body) {
             retries.fetch_add(1, Ordering::Relaxed);
             tokio::time::sleep(Duration::from_millis(50)).await;
             continue;
         }
-        if status != 200 {
-            return (status, token);
-        }
-        let url = token["buy_url"].as_str().expect("buy_url").to_owned();
-        for _ in 0..600 {
-            let (status, body) = post(client, stack, &url, &session).await;
-            if status < 500 {
-                return (status, body);
-            }
-            retries.fetch_add(1, Ordering::Relaxed);
-            tokio::time::sleep(Duration::from_millis(50)).await;
+        match (&url, status) {
+            (None, 200) => url = Some(body["buy_url"].as_str().expect("buy_url").to_owned()),
+            _ => return (status, body),
         }
     }
-    panic!("{user} never got a definite answer");
+    panic!("{user} never got a definite answer within {PATIENCE:?}");
 }

@@ -23,6 +23,7 @@ impl Stack {
 
     /// SIGKILLs the cluster node at `addr`, as a crash would.
     pub fn kill_redis_node(&self, addr: SocketAddr) {
+        self.fault();
         self.with_cluster(|c| c.node_mut(addr).expect("a node of the cluster").kill());
     }
 
@@ -30,6 +31,7 @@ impl Stack {
     /// slots were failed over meanwhile). Blocks the calling thread; call it from a
     /// multi-threaded runtime.
     pub fn restart_redis_node(&self, addr: SocketAddr) {
+        self.fault();
         tokio::task::block_in_place(|| {
             self.with_cluster(|c| {
                 let node = c.node_mut(addr).expect("a node of the cluster");

@@ -76,6 +76,9 @@ impl Stack {
     /// Sends `signal` to origin `i` (SIGSTOP freezes it with requests in flight; SIGKILL, a
     /// crash, then cuts them).
     pub fn signal_origin(&self, i: usize, signal: nix::sys::signal::Signal) {
+        if signal != nix::sys::signal::Signal::SIGHUP {
+            self.fault();
+        }
         self.origins[i]
             .as_ref()
             .expect("origin running")
