@@ -1,8 +1,17 @@
-//! Where an event lives in Redis. Every key of one event carries the hash tag `{ev:ID}`, so they
-//! share a cluster slot and one Lua script can touch them all atomically, on a single Redis or a
-//! Redis Cluster alike.
+//! Every Redis key flashgate uses, built here only. Every key of one event carries the hash tag
+//! `{ev:ID}`, so they share a cluster slot and one Lua script can touch them all atomically, on a
+//! single Redis or a Redis Cluster alike; the fleet's caps are keyed per user (each user its own
+//! slot) and one for the fleet's admission rate.
 
-use crate::ids::EventId;
+use crate::ids::{EventId, UserId};
+
+/// String: the fleet-wide cap state of `user` (its own hash tag, so users spread over shards).
+pub fn fleet_user_cap(user: &UserId) -> String {
+    format!("fg:cap:user:{{{}}}", user.as_str())
+}
+
+/// String: the fleet-wide admission rate's state.
+pub const FLEET_ADMISSION_CAP: &str = "fg:cap:admission";
 
 /// The keys of one event.
 #[derive(Debug, Clone)]

@@ -19,6 +19,7 @@ use sale::config::{CapScope, LimitsConfig, Rate};
 
 use super::{Cap, Limited};
 use crate::redis_handle::RedisHandle;
+use sale::redis_keys::{FLEET_ADMISSION_CAP, fleet_user_cap};
 
 static GCRA: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("fleet.lua")));
 
@@ -26,14 +27,6 @@ static GCRA: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("fleet
 pub struct FleetCaps {
     redis: Arc<RedisHandle>,
 }
-
-/// The Redis key of `user`'s fleet-wide cap.
-pub fn user_key(user: &UserId) -> String {
-    format!("fg:cap:user:{{{}}}", user.as_str())
-}
-
-/// The Redis key of the fleet-wide admission rate.
-pub const ADMISSION_KEY: &str = "fg:cap:admission";
 
 impl FleetCaps {
     /// Caps counted in `redis`.
@@ -69,7 +62,7 @@ impl FleetCaps {
         if limits.scope == CapScope::Edge {
             return Ok(());
         }
-        self.decide(&user_key(user), limits.per_user, Cap::User)
+        self.decide(&fleet_user_cap(user), limits.per_user, Cap::User)
             .await
     }
 
@@ -78,7 +71,7 @@ impl FleetCaps {
         if limits.scope == CapScope::Edge {
             return Ok(());
         }
-        self.decide(ADMISSION_KEY, limits.admission, Cap::Admission)
+        self.decide(FLEET_ADMISSION_CAP, limits.admission, Cap::Admission)
             .await
     }
 }
