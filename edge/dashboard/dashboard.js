@@ -1,5 +1,5 @@
 // The operator dashboard: polls the admin API once a second (`/admin/status` for seats, origins
-// and the config version; `/metrics` for admissions and refusals), keeps the last five minutes
+// and the config version; `/metrics` for buys forwarded and refusals), keeps the last five minutes
 // in memory and draws them on canvases. No library: the page must work on an isolated network.
 "use strict";
 const $ = (id) => document.getElementById(id);
@@ -10,7 +10,7 @@ const PALETTE = ["#1d4ed8", "#b42318", "#0a6b35", "#9a3412", "#6d28d9", "#0e7490
   "#be185d", "#374151", "#15803d", "#7c2d12", "#4338ca"];
 // Fixed colours for the series every sale has, so they read the same on every chart.
 const SERIES_COLORS = { remaining: "#1d4ed8", reserved: "#a16207", paid: "#0a6b35",
-  expired: "#b42318", admissions: "#1d4ed8", sold_out: "#6d28d9", rate_limited: "#be185d" };
+  expired: "#b42318", forwarded: "#1d4ed8", sold_out: "#6d28d9", rate_limited: "#be185d" };
 // Requests answered by the edge or an origin that are not refusals.
 const NOT_REFUSALS = new Set(["ok", "none"]);
 
@@ -128,18 +128,18 @@ function chart(id, legendId, title, unit = "") {
 }
 
 const seatsChart = chart("seats-chart", "seats-legend", "Seats");
-const admissionsChart = chart("admissions-chart", null, "Admissions per second", "/s");
+const forwardedChart = chart("forwarded-chart", null, "Buys forwarded per second", "/s");
 const refusalsChart = chart("refusals-chart", "refusals-legend", "Refusals per second", "/s");
 let previous = null; // the last counters read from /metrics, for rates
 const originHistory = new Map(); // origin address -> health at each poll, oldest first
 let selected = null; // the event shown
 
-// Prometheus text -> { admissions, refusals: { code: count } }.
+// Prometheus text -> { forwarded, refusals: { code: count } }.
 function parseMetrics(text) {
-  const counters = { admissions: 0, refusals: {} };
+  const counters = { forwarded: 0, refusals: {} };
   for (const line of text.split("\n")) {
-    if (line.startsWith("flashgate_edge_admissions_total ")) {
-      counters.admissions = Number(line.split(" ")[1]);
+    if (line.startsWith("flashgate_edge_forwarded_buys_total ")) {
+      counters.forwarded = Number(line.split(" ")[1]);
       continue;
     }
     const match = /^flashgate_edge_requests_total\{(.*)\} (\S+)$/.exec(line);
@@ -247,12 +247,12 @@ function cell(text) {
 }
 
 function showTraffic(now, counters) {
-  $("admissions-total").textContent = counters.admissions;
+  $("forwarded-total").textContent = counters.forwarded;
   if (previous) {
     const seconds = Math.max(0.001, (now - previous.at) / 1000);
-    const admissions = Math.max(0, counters.admissions - previous.counters.admissions) / seconds;
-    $("admissions-rate").textContent = format(admissions);
-    admissionsChart.push(now, { admissions });
+    const forwarded = Math.max(0, counters.forwarded - previous.counters.forwarded) / seconds;
+    $("forwarded-rate").textContent = format(forwarded);
+    forwardedChart.push(now, { forwarded });
     const refusals = {};
     for (const [code, count] of Object.entries(counters.refusals)) {
       refusals[code] = Math.max(0, count - (previous.counters.refusals[code] || 0)) / seconds;

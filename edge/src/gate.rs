@@ -1,12 +1,12 @@
-//! The admission decision for one request: answer it here, or forward it to an origin as a given
+//! The decision for one request: answer it here, or forward it to an origin as a given
 //! user. No I/O, time passed in, so every refusal path is a plain unit test; the Pingora phases
 //! only carry out what this decides.
 //!
 //! Order of checks, cheapest and broadest first: request shape ([`request_shape`]), per-address
 //! cap, event, sale window, staleness and sold out (public facts, so answering them before the
 //! session costs no secrecy and saves the flood a MAC check each), session, per-user cap, token,
-//! token reuse, and last the global admission cap, so only a buy that would otherwise be
-//! forwarded spends admission capacity. A buy checks the window only after its token: a genuine
+//! token reuse, and last the global origin rate, so only a buy that would otherwise be
+//! forwarded spends origin capacity. A buy checks the window only after its token: a genuine
 //! token may already have bought, and its retry must get that order back even once the event sold
 //! out or ended, or the token expired (then it goes to an origin as a replay, which buys nothing).
 //! What still needs Redis (the fleet's caps, a stored md5 token) is returned in the plan
@@ -48,12 +48,12 @@ pub struct Forward {
 /// Redis, which the gate (no I/O) cannot take itself. The proxy carries them out in this order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RedisChecks {
-    /// Nothing more: order requests, and links that already bought (they spend no admission).
+    /// Nothing more: order requests, and links that already bought (they spend no origin capacity).
     None,
-    /// A buy: the fleet's per-user cap, then its admission rate.
+    /// A buy: the fleet's per-user cap, then its origin rate.
     FleetCaps,
     /// A buy with a classic md5 token: the fleet's per-user cap, the token confirmed in Redis,
-    /// then the admission rate. A link Redis no longer holds (expired, or replaced by a newer
+    /// then the origin rate. A link Redis no longer holds (expired, or replaced by a newer
     /// token) may still have bought: it is replayed instead, refused as Redis said if it did not.
     StoredTokenThenFleetCaps,
 }
@@ -288,8 +288,8 @@ fn admit(inputs: &Inputs<'_>, route: &Route, req: &RequestHeader) -> Result<Deci
                 return Ok(Decision::Forward(buy.into_replay(Refusal::TokenExpired)));
             }
             match buyer {
-                // It bought: the script replays its order as it stands now; no admission is
-                // spent and the window does not matter.
+                // It bought: the script replays its order as it stands now; no origin capacity
+                // is spent and the window does not matter.
                 Some(buyer) if buyer == buy.user => {
                     return Ok(Decision::Forward(Forward {
                         redis_checks: RedisChecks::None,
@@ -309,7 +309,7 @@ fn admit(inputs: &Inputs<'_>, route: &Route, req: &RequestHeader) -> Result<Deci
             }
             match config.tokens.scheme {
                 TokenScheme::HmacSha256 => {
-                    limits.admit()?;
+                    limits.forward_buy()?;
                     Ok(Decision::Forward(buy))
                 }
                 // Admission is spent only once Redis has confirmed the token, so junk tokens

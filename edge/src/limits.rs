@@ -1,6 +1,6 @@
 //! Frequency caps with governor's GCRA: per signed-in user (token and buy), per client address
 //! (every API request; IPv6 clients by /64, since one host owns a whole /64), and one global
-//! admission rate for buys forwarded to the origins, sized to what they can serve. Every refusal
+//! origin rate for buys forwarded to the origins, sized to what they can serve. Every refusal
 //! carries how long to wait, for `Retry-After`.
 //!
 //! Time comes from one clock passed in (governor's real clock in production, its fake clock in
@@ -11,7 +11,7 @@
 //! empty one — a brief amnesty for everyone rather than unbounded growth under a flood of
 //! distinct keys.
 //!
-//! These are each edge's own limiters; [`fleet`] counts the per-user cap and the admission rate
+//! These are each edge's own limiters; [`fleet`] counts the per-user cap and the origin rate
 //! for all edges together, behind them.
 //!
 //! Over 300 lines with its unit tests, including the million-key memory bound.
@@ -43,8 +43,8 @@ pub enum Cap {
     User,
     /// Per client address.
     Ip,
-    /// Global admission to the origins.
-    Admission,
+    /// The origin rate: buys forwarded to all origins together.
+    OriginRate,
 }
 
 impl Cap {
@@ -53,7 +53,7 @@ impl Cap {
         match self {
             Self::User => "user",
             Self::Ip => "ip",
-            Self::Admission => "admission",
+            Self::OriginRate => "origin_rate",
         }
     }
 }
@@ -150,7 +150,7 @@ pub struct Limits<C: Clock = DefaultClock> {
     user_hasher: std::hash::RandomState,
     per_user: Keyed<u64, C>,
     per_ip: Keyed<ClientKey, C>,
-    admission: DirectLimiter<C>,
+    origin_rate: DirectLimiter<C>,
 }
 
 impl Limits {
@@ -168,7 +168,7 @@ impl<C: Clock + Clone> Limits<C> {
             user_hasher: std::hash::RandomState::new(),
             per_user: Keyed::new(quota(config.per_user), clock.clone()),
             per_ip: Keyed::new(quota(config.per_ip), clock.clone()),
-            admission: DirectLimiter::direct_with_clock(quota(config.admission), clock.clone()),
+            origin_rate: DirectLimiter::direct_with_clock(quota(config.origin_rate), clock.clone()),
             clock,
         }
     }
@@ -190,9 +190,9 @@ impl<C: Clock + Clone> Limits<C> {
     }
 
     /// One buy about to be forwarded to an origin.
-    pub fn admit(&self) -> Result<(), Limited> {
-        self.admission.check().map_err(|not_until| Limited {
-            cap: Cap::Admission,
+    pub fn forward_buy(&self) -> Result<(), Limited> {
+        self.origin_rate.check().map_err(|not_until| Limited {
+            cap: Cap::OriginRate,
             retry_after: not_until.wait_time_from(self.clock.now()),
         })
     }
@@ -223,7 +223,7 @@ mod tests {
         let config = LimitsConfig {
             per_user: rate(per_user, burst),
             per_ip: rate("2/s", 2),
-            admission: rate("1000/s", 1000),
+            origin_rate: rate("1000/s", 1000),
             max_keys: 1_000,
             scope: sale::config::CapScope::Edge,
         };
@@ -259,7 +259,7 @@ mod tests {
         let limits = Limits::new(LimitsConfig {
             per_user: rate,
             per_ip: rate,
-            admission: rate,
+            origin_rate: rate,
             max_keys: MAX_KEYS,
             scope: sale::config::CapScope::Edge,
         });

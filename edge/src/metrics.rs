@@ -1,5 +1,5 @@
-//! The edge's Prometheus metrics: requests by route and outcome, latency by route, admissions to
-//! the origins, origin health, limiter sizes and the config version in force.
+//! The edge's Prometheus metrics: requests by route and outcome, latency by route, buys forwarded
+//! to the origins (spending the origin rate), origin health, limiter sizes and the config version in force.
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -68,8 +68,9 @@ pub struct EdgeMetrics {
     pub requests: Family<Outcome, Counter>,
     /// Seconds from request to response, by route.
     pub latency: Family<RouteLabel, Histogram>,
-    /// Buys forwarded to an origin.
-    pub admissions: Counter,
+    /// Buys forwarded to an origin, each spending the origin rate (replays of a link that bought
+    /// spend none and are not counted).
+    pub forwarded_buys: Counter,
     /// 1 if the origin passes its health check.
     pub origin_healthy: Family<OriginLabel, Gauge>,
     /// The origin's configured weight.
@@ -88,7 +89,7 @@ impl EdgeMetrics {
         let latency = Family::<RouteLabel, Histogram>::new_with_constructor(|| {
             Histogram::new(exponential_buckets(0.0001, 2.0, 16))
         });
-        let admissions = Counter::default();
+        let forwarded_buys = Counter::default();
         let origin_healthy = Family::<OriginLabel, Gauge>::default();
         let origin_weight = Family::<OriginLabel, Gauge>::default();
         let limiter_keys = Family::<LimiterLabel, Gauge>::default();
@@ -104,9 +105,9 @@ impl EdgeMetrics {
             latency.clone(),
         );
         registry.register(
-            "admissions",
+            "forwarded_buys",
             "Buys forwarded to an origin",
-            admissions.clone(),
+            forwarded_buys.clone(),
         );
         registry.register(
             "origin_healthy",
@@ -132,7 +133,7 @@ impl EdgeMetrics {
             registry,
             requests,
             latency,
-            admissions,
+            forwarded_buys,
             origin_healthy,
             origin_weight,
             limiter_keys,

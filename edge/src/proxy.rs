@@ -48,7 +48,7 @@ pub struct Gatekeeper {
     pub metrics: Arc<EdgeMetrics>,
     /// Classic md5 tokens in Redis.
     pub stored: StoredTokens,
-    /// The per-user cap and admission rate for the whole fleet.
+    /// The per-user cap and origin rate for the whole fleet.
     pub fleet: FleetCaps,
     /// The waiting rooms as last read.
     pub queue: Arc<QueueView>,
@@ -87,10 +87,10 @@ impl Gatekeeper {
         Ok(true)
     }
 
-    /// Lets the request on to an origin, counting it if it spent admission.
-    fn forward(&self, ctx: &mut RequestCtx, forward: Forward, admitted: bool) -> bool {
-        if admitted {
-            self.metrics.admissions.inc();
+    /// Lets the request on to an origin, counting it if it spent origin capacity.
+    fn forward(&self, ctx: &mut RequestCtx, forward: Forward, counted: bool) -> bool {
+        if counted {
+            self.metrics.forwarded_buys.inc();
         }
         ctx.forward = Some(forward);
         false
@@ -137,8 +137,8 @@ impl ProxyHttp for Gatekeeper {
         let decision = gate::decide(&inputs, &route, req);
         match decision {
             Decision::Answer(answer) => self.answer(session, ctx, answer).await,
-            Decision::Forward(forward) => match self.admit(ctx, forward).await {
-                Ok((forward, admitted)) => Ok(self.forward(ctx, forward, admitted)),
+            Decision::Forward(forward) => match self.run_redis_checks(ctx, forward).await {
+                Ok((forward, counted)) => Ok(self.forward(ctx, forward, counted)),
                 Err(answer) => self.answer(session, ctx, answer).await,
             },
             Decision::IssueToken { event, user } => {

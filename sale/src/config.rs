@@ -107,14 +107,14 @@ pub struct LimitsConfig {
     /// Per client address, on API requests.
     pub per_ip: Rate,
     /// All buys forwarded to origins.
-    pub admission: Rate,
+    pub origin_rate: Rate,
     /// Keys each limiter may remember.
     pub max_keys: usize,
-    /// Where the per-user cap and the admission rate hold.
+    /// Where the per-user cap and the origin rate hold.
     pub scope: CapScope,
 }
 
-/// `edge.limits.scope`: where the per-user cap and the admission rate hold.
+/// `edge.limits.scope`: where the per-user cap and the origin rate hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CapScope {
     /// For the whole edge fleet together (counted in Redis, each edge's limiter in front).

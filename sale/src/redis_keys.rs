@@ -1,7 +1,7 @@
 //! Every Redis key flashgate uses, built here only. Every key of one event carries the hash tag
 //! `{ev:ID}`, so they share a cluster slot and one Lua script can touch them all atomically, on a
 //! single Redis or a Redis Cluster alike; the fleet's caps are keyed per user (each user its own
-//! slot) and one for the fleet's admission rate.
+//! slot) and one for the fleet's origin rate.
 
 use crate::ids::{EventId, UserId};
 
@@ -10,8 +10,8 @@ pub fn fleet_user_cap(user: &UserId) -> String {
     format!("fg:cap:user:{{{}}}", user.as_str())
 }
 
-/// String: the fleet-wide admission rate's state.
-pub const FLEET_ADMISSION_CAP: &str = "fg:cap:admission";
+/// String: the fleet-wide origin rate's state.
+pub const FLEET_ORIGIN_RATE: &str = "fg:cap:origin-rate";
 
 /// The keys of one event.
 #[derive(Debug, Clone)]

@@ -120,16 +120,16 @@ async fn an_md5_link_returns_its_order_to_its_buyer_only_even_once_replaced() {
 }
 
 #[tokio::test]
-async fn md5_junk_tokens_spend_no_admission() {
+async fn md5_junk_tokens_spend_no_origin_rate() {
     let stack = Stack::start(StackOptions {
         token_scheme: "md5",
-        limits: r#"{ per_user = { rate = "100000/s" }, per_ip = { rate = "1000000/s" }, admission = { rate = "1/m", burst = 1 } }"#,
+        limits: r#"{ per_user = { rate = "100000/s" }, per_ip = { rate = "1000000/s" }, origin_rate = { rate = "1/m", burst = 1 } }"#,
         ..StackOptions::default()
     })
     .await;
     let client = reqwest::Client::new();
     let alice = stack.session("alice");
-    // Junk of the right shape is refused by the Redis lookup, before the admission cap.
+    // Junk of the right shape is refused by the Redis lookup, before the origin rate.
     for i in 0..5 {
         let junk = format!("/api/events/demo/buy/{i:032x}");
         let (status, body) = post(&client, &stack, &junk, &alice).await;
@@ -143,10 +143,7 @@ async fn md5_junk_tokens_spend_no_admission() {
     assert_eq!(status, 200, "{token}");
     let url = format!("/api/events/demo/buy/{}", token["token"].as_str().unwrap());
     let (status, body) = post(&client, &stack, &url, &alice).await;
-    assert_eq!(
-        status, 201,
-        "the one admission went to the real buy: {body}"
-    );
+    assert_eq!(status, 201, "the one forward went to the real buy: {body}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -76,7 +76,7 @@ async fn the_dashboard_shows_the_sale_moving() {
         .await;
     assert_eq!(browser.text("#seats-reserved").await, "4");
     browser
-        .wait_for_text("#admissions-total", "the admissions", |t| {
+        .wait_for_text("#forwarded-total", "the buys forwarded", |t| {
             t.parse::<u64>().is_ok_and(|n| n >= 6)
         })
         .await;

@@ -1,4 +1,4 @@
-//! Two edges in front of the same origins and Redis: the per-user cap and the admission rate hold
+//! Two edges in front of the same origins and Redis: the per-user cap and the origin rate hold
 //! for the fleet, not per edge (counts, not timings: every cap here refills once a minute).
 
 use crate::harness::{Stack, StackOptions, status_and_json};
@@ -43,20 +43,20 @@ async fn tokens_granted_alternating(limits: &'static str) -> usize {
 
 #[tokio::test]
 async fn a_user_alternating_between_edges_gets_the_cap_not_twice_it() {
-    let fleet = r#"{ per_user = { rate = "1/m", burst = 4 }, per_ip = { rate = "1000000/s" }, admission = { rate = "1000000/s" } }"#;
+    let fleet = r#"{ per_user = { rate = "1/m", burst = 4 }, per_ip = { rate = "1000000/s" }, origin_rate = { rate = "1000000/s" } }"#;
     assert_eq!(tokens_granted_alternating(fleet).await, 4);
     // The same caps counted by each edge alone let twice as many through: what the fleet-wide
     // count prevents.
-    let each = r#"{ per_user = { rate = "1/m", burst = 4 }, per_ip = { rate = "1000000/s" }, admission = { rate = "1000000/s" }, scope = "edge" }"#;
+    let each = r#"{ per_user = { rate = "1/m", burst = 4 }, per_ip = { rate = "1000000/s" }, origin_rate = { rate = "1000000/s" }, scope = "edge" }"#;
     assert_eq!(tokens_granted_alternating(each).await, 8);
 }
 
 #[tokio::test]
-async fn all_edges_together_admit_at_most_the_admission_rate() {
+async fn all_edges_together_forward_at_most_the_origin_rate() {
     let stack = Stack::start(StackOptions {
         edges: 2,
         stock: 1_000,
-        limits: r#"{ per_user = { rate = "100000/s" }, per_ip = { rate = "1000000/s" }, admission = { rate = "1/m", burst = 6 } }"#,
+        limits: r#"{ per_user = { rate = "100000/s" }, per_ip = { rate = "1000000/s" }, origin_rate = { rate = "1/m", burst = 6 } }"#,
         ..StackOptions::default()
     })
     .await;

@@ -18,7 +18,8 @@ async fn token_url(client: &reqwest::Client, stack: &Stack, user: &str, event: &
 }
 
 #[tokio::test]
-async fn another_events_token_is_refused_and_a_reused_link_gets_its_order_without_admission() {
+async fn another_events_token_is_refused_and_a_reused_link_gets_its_order_without_spending_the_origin_rate()
+ {
     let stack = Stack::start(StackOptions::default()).await;
     let client = reqwest::Client::new();
     let alice = stack.session("alice");
@@ -40,14 +41,14 @@ async fn another_events_token_is_refused_and_a_reused_link_gets_its_order_withou
     );
     assert_eq!(again["pay_by"], first["pay_by"]);
     // The retry is answered by an origin (which alone knows the order's state now) and spends
-    // no admission.
+    // nothing of the origin rate.
     assert_eq!(stack.origin_traffic().await, 2);
     assert!(
         stack
             .edge_metrics()
             .await
-            .contains("flashgate_edge_admissions_total 1\n"),
-        "one admission, for the first use"
+            .contains("flashgate_edge_forwarded_buys_total 1\n"),
+        "one buy counted against the origin rate, the first use"
     );
 }
 

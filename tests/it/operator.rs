@@ -114,7 +114,7 @@ async fn operators_open_and_close_a_sale_early() {
     // Counters move at once; gauges are refreshed every second, so wait (bounded) for them.
     let expected = [
         "flashgate_edge_requests_total{route=\"token\",code=\"ended\"} 1",
-        "flashgate_edge_admissions_total 1",
+        "flashgate_edge_forwarded_buys_total 1",
         "flashgate_edge_request_seconds_bucket",
         "flashgate_edge_origin_healthy",
         "flashgate_edge_config_version 1",

@@ -173,7 +173,7 @@ async fn a_page_left_open_shows_sold_out_once_others_took_every_seat() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_visitor_over_the_cap_sees_a_retry_countdown() {
     let stack = Stack::start(StackOptions {
-        limits: r#"{ per_user = { rate = "1/m", burst = 1 }, per_ip = { rate = "1000000/s" }, admission = { rate = "1000000/s" } }"#,
+        limits: r#"{ per_user = { rate = "1/m", burst = 1 }, per_ip = { rate = "1000000/s" }, origin_rate = { rate = "1000000/s" } }"#,
         ..StackOptions::default()
     })
     .await;

@@ -1,12 +1,12 @@
 //! The caps that hold for the whole edge fleet (`edge.limits.scope = "fleet"`, the default): the
-//! per-user cap and the admission rate, each one GCRA decision in Redis by a small script
+//! per-user cap and the origin rate, each one GCRA decision in Redis by a small script
 //! (`fleet.lua`, on Redis's clock), so a user alternating between edges meets the configured cap,
-//! not N times it, and all edges together forward at most the admission rate. Each edge's own
+//! not N times it, and all edges together forward at most the origin rate. Each edge's own
 //! limiter ([`super::Limits`]) runs first as a pre-filter: a flood is refused locally without a
 //! Redis call, and only what it lets through is counted fleet-wide.
 //!
 //! A user's key carries the user in its hash tag, so users spread over a cluster's shards; the
-//! admission key is one key (one slot), touched once per forwarded buy. When Redis cannot be
+//! origin-rate key is one key (one slot), touched once per forwarded buy. When Redis cannot be
 //! asked, the decision falls back to the local limiter alone (counted in the log): a buy needs
 //! Redis anyway, and a token request should not fail on a cap it has already passed locally.
 
@@ -19,7 +19,7 @@ use sale::config::{CapScope, LimitsConfig, Rate};
 
 use super::{Cap, Limited};
 use crate::redis_handle::RedisHandle;
-use sale::redis_keys::{FLEET_ADMISSION_CAP, fleet_user_cap};
+use sale::redis_keys::{FLEET_ORIGIN_RATE, fleet_user_cap};
 
 static GCRA: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("fleet.lua")));
 
@@ -67,11 +67,11 @@ impl FleetCaps {
     }
 
     /// One buy about to be forwarded, counted for the fleet.
-    pub async fn admit(&self, limits: &LimitsConfig) -> Result<(), Limited> {
+    pub async fn forward_buy(&self, limits: &LimitsConfig) -> Result<(), Limited> {
         if limits.scope == CapScope::Edge {
             return Ok(());
         }
-        self.decide(FLEET_ADMISSION_CAP, limits.admission, Cap::Admission)
+        self.decide(FLEET_ORIGIN_RATE, limits.origin_rate, Cap::OriginRate)
             .await
     }
 }

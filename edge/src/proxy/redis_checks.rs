@@ -1,5 +1,5 @@
 //! What an admitted token or buy still needs after the gate's local checks: the fleet-wide
-//! per-user cap and admission rate (in Redis), and for the classic md5 scheme the stored token.
+//! per-user cap and origin rate (in Redis), and for the classic md5 scheme the stored token.
 
 use sale::config::TokenScheme;
 
@@ -53,8 +53,8 @@ impl Gatekeeper {
 
     /// Carries out what `forward` still needs before it leaves ([`RedisChecks`]); returns it (a
     /// stored token Redis no longer holds turns it into a replay) and whether it spent
-    /// admission, or the answer refusing it.
-    pub(super) async fn admit(
+    /// origin capacity, or the answer refusing it.
+    pub(super) async fn run_redis_checks(
         &self,
         ctx: &RequestCtx,
         forward: Forward,
@@ -76,14 +76,16 @@ impl Gatekeeper {
                 .check(&purchase.event, &forward.user, &purchase.nonce)
                 .await;
             match checked {
-                Ok(StoredToken::Buys) => ctx.snapshot.limits.admit().map_err(|l| l.answer())?,
+                Ok(StoredToken::Buys) => {
+                    ctx.snapshot.limits.forward_buy().map_err(|l| l.answer())?
+                }
                 Ok(StoredToken::Bought { otherwise }) => {
                     return Ok((forward.into_replay(otherwise), false));
                 }
                 Err(refusal) => return Err(Answer::Refuse(refusal, Vec::new())),
             }
         }
-        fleet.admit(limits).await.map_err(|l| l.answer())?;
+        fleet.forward_buy(limits).await.map_err(|l| l.answer())?;
         Ok((forward, true))
     }
 }

@@ -1,6 +1,6 @@
 //! Purchase tokens this edge has seen buy, and for whom: a retry of the same link (its first
 //! answer was lost on the way to the buyer) goes to an origin as a replay, which answers the order
-//! as it stands now without spending admission or checking the window again; the same link
+//! as it stands now without spending origin capacity or checking the window again; the same link
 //! presented by anybody else is refused `wrong_user` here. Bounded: entries live only until the
 //! token would have expired, and the table has a hard size cap; a link this edge does not
 //! remember is replayed or refused by an origin's reservation script, which remembers every nonce.

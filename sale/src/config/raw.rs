@@ -91,12 +91,15 @@ pub struct RawLimits {
     pub per_user: Option<RawRate>,
     /// API requests per client address (IPv6 by /64).
     pub per_ip: Option<RawRate>,
-    /// Buys forwarded to the origins in total: size it to what the origins can serve.
-    pub admission: Option<RawRate>,
+    /// Buys forwarded to the origins in total: size it to what the origins can serve. Read under
+    /// its former name `admission` too, so older files keep working; "admission" now names only
+    /// the waiting room's.
+    #[serde(alias = "admission")]
+    pub origin_rate: Option<RawRate>,
     /// Most distinct users or addresses each limiter remembers; beyond it the limiter forgets
     /// everyone (a brief amnesty) rather than grow without bound.
     pub max_keys: Option<usize>,
-    /// Where `per_user` and `admission` hold: `"fleet"` (default: for all edges together, kept in
+    /// Where `per_user` and `origin_rate` hold: `"fleet"` (default: for all edges together, kept in
     /// Redis behind each edge's own limiter) or `"edge"` (each edge alone; only for a single edge,
     /// saving a Redis call per token and two per buy). `per_ip` is always per edge.
     pub scope: Option<String>,

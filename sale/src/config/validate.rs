@@ -211,7 +211,12 @@ pub fn validate(raw: RawConfig, base: &Path, env: &Environment) -> Result<Config
     let limits = &edge.limits;
     let per_user = rate("per_user", limits.per_user.as_ref(), "5/s", 10);
     let per_ip = rate("per_ip", limits.per_ip.as_ref(), "50/s", 100);
-    let admission = rate("admission", limits.admission.as_ref(), "20000/s", 20_000);
+    let origin_rate = rate(
+        "origin_rate",
+        limits.origin_rate.as_ref(),
+        "20000/s",
+        20_000,
+    );
     let scope = p.check(
         "edge.limits.scope",
         match limits.scope.as_deref().unwrap_or("fleet") {
@@ -349,7 +354,7 @@ pub fn validate(raw: RawConfig, base: &Path, env: &Environment) -> Result<Config
                 limits: LimitsConfig {
                     per_user: per_user?,
                     per_ip: per_ip?,
-                    admission: admission?,
+                    origin_rate: origin_rate?,
                     max_keys: usize::try_from(max_keys?).ok()?,
                     scope: scope?,
                 },

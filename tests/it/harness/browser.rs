@@ -127,40 +127,49 @@ impl Browser {
             .expect("window resized");
     }
 
-    /// The element `css`, which must exist: a check of a missing element must fail, never pass
-    /// as "not enabled" or "not shown".
-    async fn element(&self, css: &str) -> fantoccini::elements::Element {
-        self.client
-            .find(Locator::Css(css))
-            .await
-            .unwrap_or_else(|e| panic!("the page has no {css}: {e}"))
+    /// Reads the element `css` with `read`, which must exist: a check of a missing element must
+    /// fail, never pass as "not enabled" or "not shown". An element the page re-rendered between
+    /// finding and reading it (a stale reference) is found again.
+    async fn read<T, F, Fut>(&self, css: &str, read: F) -> T
+    where
+        F: Fn(fantoccini::elements::Element) -> Fut,
+        Fut: std::future::Future<Output = Result<T, fantoccini::error::CmdError>>,
+    {
+        let mut last = None;
+        for _ in 0..5 {
+            let element = self
+                .client
+                .find(Locator::Css(css))
+                .await
+                .unwrap_or_else(|e| panic!("the page has no {css}: {e}"));
+            match read(element).await {
+                Ok(value) => return value,
+                Err(e) => last = Some(e),
+            }
+        }
+        panic!("cannot read {css}: {last:?}")
+    }
+
+    /// The visible text of the element `css` while it exists (re-rendered or not yet there:
+    /// `None`), for waits.
+    async fn try_text(&self, css: &str) -> Option<String> {
+        let element = self.client.find(Locator::Css(css)).await.ok()?;
+        element.text().await.ok()
     }
 
     /// The visible text of the element `css`, which must exist.
     pub async fn text(&self, css: &str) -> String {
-        self.element(css)
-            .await
-            .text()
-            .await
-            .unwrap_or_else(|e| panic!("cannot read {css}: {e}"))
+        self.read(css, |e| async move { e.text().await }).await
     }
 
     /// Whether the element `css`, which must exist, is enabled.
     pub async fn enabled(&self, css: &str) -> bool {
-        self.element(css)
-            .await
-            .is_enabled()
-            .await
-            .unwrap_or_else(|e| panic!("cannot read {css}: {e}"))
+        self.read(css, |e| async move { e.is_enabled().await }).await
     }
 
     /// Whether the element `css`, which must exist, is shown.
     pub async fn displayed(&self, css: &str) -> bool {
-        self.element(css)
-            .await
-            .is_displayed()
-            .await
-            .unwrap_or_else(|e| panic!("cannot read {css}: {e}"))
+        self.read(css, |e| async move { e.is_displayed().await }).await
     }
 
     /// The attribute `name` of the element `css`.
@@ -219,7 +228,7 @@ impl Browser {
         eventually(what, PAGE_WAIT, || {
             let (seen, check) = (&seen, &check);
             async move {
-                let text = self.text(css).await;
+                let text = self.try_text(css).await.unwrap_or_default();
                 let holds = check(&text);
                 *seen.borrow_mut() = text;
                 holds

@@ -79,7 +79,7 @@ pub const INTERNAL_KEY_I1: &str = r#"[{ id = "i1", secret = "test-internal-key-0
 pub const TOKEN_KEY_T1: &str = r#"[{ id = "t1", secret = "test-token-key-0123456789" }]"#;
 
 /// Caps so high no test meets them unless it sets its own.
-pub const NO_LIMITS: &str = r#"{ per_user = { rate = "100000/s" }, per_ip = { rate = "1000000/s" }, admission = { rate = "1000000/s" } }"#;
+pub const NO_LIMITS: &str = r#"{ per_user = { rate = "100000/s" }, per_ip = { rate = "1000000/s" }, origin_rate = { rate = "1000000/s" } }"#;
 
 impl Default for StackOptions {
     fn default() -> Self {
