@@ -17,31 +17,16 @@ pub enum OriginError {
     #[error("redis: {0}")]
     Redis(#[from] redis::RedisError),
     /// 503 `unavailable`: the change was made but fewer replicas than `redis.min_replica_acks`
-    /// confirmed it in time. A retry of the same link returns the order once they do.
-    #[error("only {acked} of {wanted} replicas confirmed the change in time")]
-    NotReplicated {
-        /// Replicas that confirmed.
-        acked: u32,
-        /// Replicas required.
-        wanted: u32,
-    },
+    /// confirmed it in time (or Redis did not answer the `WAIT`). A retry of the same link returns
+    /// the order once they do.
+    #[error("{0}")]
+    NotReplicated(#[from] sale::replication::ReplicationError),
     /// 503 `unavailable`: the order database did not answer.
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
     /// 500 `internal`: a script or stored record was not what this code expects.
     #[error("unexpected data: {0}")]
     Unexpected(String),
-}
-
-impl From<sale::replication::ReplicationError> for OriginError {
-    fn from(e: sale::replication::ReplicationError) -> Self {
-        match e {
-            sale::replication::ReplicationError::Redis(e) => Self::Redis(e),
-            sale::replication::ReplicationError::NotReplicated { acked, wanted } => {
-                Self::NotReplicated { acked, wanted }
-            }
-        }
-    }
 }
 
 impl From<Refusal> for OriginError {
@@ -55,7 +40,7 @@ impl OriginError {
     pub fn refusal(&self) -> Refusal {
         match self {
             Self::Refused(refusal) => *refusal,
-            Self::Redis(_) | Self::NotReplicated { .. } | Self::Database(_) => Refusal::Unavailable,
+            Self::Redis(_) | Self::NotReplicated(_) | Self::Database(_) => Refusal::Unavailable,
             Self::Unexpected(_) => Refusal::Internal,
         }
     }
@@ -65,7 +50,7 @@ impl IntoResponse for OriginError {
     fn into_response(self) -> Response {
         match &self {
             Self::Refused(_) => {}
-            Self::Redis(_) | Self::NotReplicated { .. } | Self::Database(_) => {
+            Self::Redis(_) | Self::NotReplicated(_) | Self::Database(_) => {
                 tracing::warn!(error = %self, "dependency unavailable")
             }
             Self::Unexpected(_) => tracing::error!(error = %self, "internal error"),

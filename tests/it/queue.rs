@@ -152,7 +152,7 @@ async fn the_pre_queue_is_drawn_as_published_and_late_joiners_follow_in_order() 
 async fn one_place_per_user_across_two_edges_and_expired_admissions_get_no_token() {
     let stack = Stack::start(StackOptions {
         edges: 2,
-        queue: r#"{ enabled = true, opens_before = "1h", admit_rate = "100/s", admission_ttl = "3s" }"#,
+        queue: crate::harness::room::SHORT_ADMISSIONS,
         ..StackOptions::default()
     })
     .await;

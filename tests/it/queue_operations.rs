@@ -172,7 +172,7 @@ async fn the_waiting_room_works_on_a_redis_cluster_too() {
 async fn a_place_nobody_claims_stops_holding_a_seat_and_its_turn_passes() {
     let stack = Stack::start(StackOptions {
         stock: 1,
-        queue: r#"{ enabled = true, opens_before = "1h", admit_rate = "100/s", admission_ttl = "3s" }"#,
+        queue: crate::harness::room::SHORT_ADMISSIONS,
         ..StackOptions::default()
     })
     .await;
@@ -227,18 +227,10 @@ async fn a_failed_draw_releases_its_lease_and_stalls_no_other_room() {
     // The stored seed goes bad before the draw: the draw must fail, not draw with an empty seed.
     let _: () = redis.hset(&keys.queue, "seed", "not hex").await.unwrap();
 
-    let client = reqwest::Client::new();
     let drawn_seed = |event: &'static str| {
-        let (client, stack) = (&client, &stack);
+        let stack = &stack;
         async move {
-            let doc: serde_json::Value = client
-                .get(stack.url(&format!("/api/events/{event}/fairness")))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let doc = crate::harness::room::fairness(stack, event).await;
             doc["seed"].as_str().map(str::to_owned)
         }
     };
@@ -343,7 +335,7 @@ async fn admissions_count_what_their_buyers_may_still_buy() {
 async fn a_place_reached_while_nothing_is_for_sale_is_kept_until_seats_return() {
     let stack = Stack::start(StackOptions {
         stock: 1,
-        queue: r#"{ enabled = true, opens_before = "1h", admit_rate = "100/s", admission_ttl = "3s" }"#,
+        queue: crate::harness::room::SHORT_ADMISSIONS,
         ..StackOptions::default()
     })
     .await;

@@ -239,16 +239,7 @@ async fn a_reload_that_needs_a_restart_is_refused_with_the_reason() {
         "{problems}"
     );
     assert!(problems.contains("events[0].stock"), "{problems}");
-    stack.hangup_origin(0);
-    crate::harness::eventually(
-        "the origin refusing the file",
-        std::time::Duration::from_secs(10),
-        || async {
-            let log = stack.origin_log(0);
-            log.contains("reload refused") && log.contains("redis.url")
-        },
-    )
-    .await;
+    stack.origin_refuses_reload(0, "redis.url").await;
     // The origin kept its config: the next valid file is only its second, and it still sells.
     stack.rewrite_config(|_| {});
     stack.reload_everything().await;
@@ -306,16 +297,7 @@ async fn passwords_in_urls_never_show_in_answers_or_logs() {
     assert_eq!(status, 422, "{refusal}");
     let refused = refusal.to_string();
     assert!(refused.contains("redis.url"), "{refused}");
-    stack.hangup_origin(0);
-    crate::harness::eventually(
-        "the origin refusing the file",
-        std::time::Duration::from_secs(10),
-        || async {
-            let log = stack.origin_log(0);
-            log.contains("reload refused") && log.contains("origin.database_url")
-        },
-    )
-    .await;
+    stack.origin_refuses_reload(0, "origin.database_url").await;
     // A value the validation refuses is not echoed either.
     stack.write_config_text(&text.replace(plain.expose(), &format!("{REDIS_PASSWORD}@nowhere")));
     let (status, invalid) = stack.admin(Method::POST, "/admin/reload").await;

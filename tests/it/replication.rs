@@ -135,30 +135,11 @@ async fn the_waiting_room_publishes_and_places_only_what_replicas_hold() {
         ..StackOptions::default()
     })
     .await;
-    let client = reqwest::Client::new();
-    let fairness = || async {
-        let doc: serde_json::Value = client
-            .get(stack.url("/api/events/demo/fairness"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        doc["commitment"].clone()
-    };
+    let fairness =
+        || async { crate::harness::room::fairness(&stack, "demo").await["commitment"].clone() };
     // The pre-queue is open, but with no replica to hold the seed nothing is published and
     // nobody is given a place a failover could take back.
-    let (status, body) = crate::harness::room::call(
-        &stack,
-        0,
-        reqwest::Method::POST,
-        "/api/events/demo/queue",
-        "alice",
-        None,
-        None,
-    )
-    .await;
+    let (status, body) = crate::harness::room::try_join(&stack, "alice").await;
     assert_eq!(
         (status, body["code"].as_str()),
         (503, Some("unavailable")),

@@ -164,12 +164,14 @@ impl Browser {
 
     /// Whether the element `css`, which must exist, is enabled.
     pub async fn enabled(&self, css: &str) -> bool {
-        self.read(css, |e| async move { e.is_enabled().await }).await
+        self.read(css, |e| async move { e.is_enabled().await })
+            .await
     }
 
     /// Whether the element `css`, which must exist, is shown.
     pub async fn displayed(&self, css: &str) -> bool {
-        self.read(css, |e| async move { e.is_displayed().await }).await
+        self.read(css, |e| async move { e.is_displayed().await })
+            .await
     }
 
     /// The attribute `name` of the element `css`.

@@ -69,6 +69,22 @@ impl Stack {
     }
 
     /// Sends SIGHUP to origin `i`.
+    /// Sends SIGHUP to origin `i`, which must refuse the file in force, and waits until its log
+    /// says so, naming `field`.
+    pub async fn origin_refuses_reload(&self, i: usize, field: &str) {
+        self.hangup_origin(i);
+        eventually(
+            &format!("origin {i} refusing the file for {field}"),
+            Duration::from_secs(10),
+            || async {
+                let log = self.origin_log(i);
+                log.contains("reload refused") && log.contains(field)
+            },
+        )
+        .await;
+    }
+
+    /// Sends SIGHUP to origin `i`.
     pub fn hangup_origin(&self, i: usize) {
         self.signal_origin(i, nix::sys::signal::Signal::SIGHUP);
     }

@@ -27,17 +27,15 @@ pub async fn call(
     status_and_json(request.send().await.unwrap()).await
 }
 
+/// `user` joins `demo`'s room at the first edge: the answer as it came.
+pub async fn try_join(stack: &Stack, user: &str) -> (u16, serde_json::Value) {
+    let path = "/api/events/demo/queue";
+    call(stack, 0, reqwest::Method::POST, path, user, None, None).await
+}
+
+/// `user` joins `demo`'s room, which must place them.
 pub async fn join(stack: &Stack, user: &str) -> serde_json::Value {
-    let (status, doc) = call(
-        stack,
-        0,
-        reqwest::Method::POST,
-        "/api/events/demo/queue",
-        user,
-        None,
-        None,
-    )
-    .await;
+    let (status, doc) = try_join(stack, user).await;
     assert_eq!(status, 200, "{doc}");
     doc
 }
@@ -78,6 +76,18 @@ pub async fn until_admitted(stack: &Stack, user: &str, ticket: &str) -> serde_js
     last.into_inner().unwrap().0
 }
 
+/// `GET /api/events/{event}/fairness`: the room's published record.
+pub async fn fairness(stack: &Stack, event: &str) -> serde_json::Value {
+    let response = reqwest::Client::new()
+        .get(stack.url(&format!("/api/events/{event}/fairness")))
+        .send()
+        .await
+        .unwrap();
+    let (status, doc) = status_and_json(response).await;
+    assert_eq!(status, 200, "{doc}");
+    doc
+}
+
 /// A purchase token for `user`, with their queue `ticket` if any.
 pub async fn token(stack: &Stack, user: &str, ticket: Option<&str>) -> (u16, serde_json::Value) {
     let path = "/api/events/demo/token";
@@ -93,6 +103,11 @@ pub async fn buy_admitted(stack: &Stack, user: &str, doc: &serde_json::Value) {
     assert_eq!(status, 201, "{order}");
 }
 
+/// A room whose admissions last the shortest time allowed, for tests of what happens after.
+pub const SHORT_ADMISSIONS: &str =
+    r#"{ enabled = true, opens_before = "1h", admit_rate = "100/s", admission_ttl = "3s" }"#;
+
+/// The room most tests use: a minute to buy once admitted.
 pub const ROOM: &str =
     r#"{ enabled = true, opens_before = "1h", admit_rate = "100/s", admission_ttl = "1m" }"#;
 
