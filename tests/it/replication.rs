@@ -154,6 +154,8 @@ async fn the_waiting_room_publishes_and_places_only_what_replicas_hold() {
         || async { fairness().await.is_string() },
     )
     .await;
+    // Joined as a client does (a 503 while a replica is slow to confirm is retried); joining
+    // again returns the same place.
     let joined = crate::harness::room::join(&stack, "alice").await;
     assert_eq!(joined["state"], "pre_queue", "{joined}");
     let again = crate::harness::room::join(&stack, "alice").await;

@@ -33,26 +33,47 @@ pub async fn try_join(stack: &Stack, user: &str) -> (u16, serde_json::Value) {
     call(stack, 0, reqwest::Method::POST, path, user, None, None).await
 }
 
-/// `user` joins `demo`'s room, which must place them.
-pub async fn join(stack: &Stack, user: &str) -> serde_json::Value {
-    let (status, doc) = try_join(stack, user).await;
-    assert_eq!(status, 200, "{doc}");
-    doc
+/// Asks `ask` again while it answers 503 `unavailable` (the room's write not yet confirmed by
+/// replicas, as on a loaded machine), as the page does; any other answer must be a 200.
+async fn answered<F, Fut>(what: &str, ask: F) -> serde_json::Value
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = (u16, serde_json::Value)>,
+{
+    let answer = std::sync::Mutex::new(serde_json::Value::Null);
+    eventually(what, Duration::from_secs(20), || async {
+        let (status, doc) = ask().await;
+        if status == 503 && doc["code"] == "unavailable" {
+            return false;
+        }
+        assert_eq!(status, 200, "{what}: {doc}");
+        *answer.lock().unwrap() = doc;
+        true
+    })
+    .await;
+    answer.into_inner().unwrap()
 }
 
+/// `user` joins `demo`'s room, which must place them.
+pub async fn join(stack: &Stack, user: &str) -> serde_json::Value {
+    answered(&format!("{user} joining"), || try_join(stack, user)).await
+}
+
+/// `user`'s place in `demo`'s room, polled with `ticket`.
 pub async fn poll(stack: &Stack, user: &str, ticket: &str) -> serde_json::Value {
-    let (status, doc) = call(
-        stack,
-        0,
-        reqwest::Method::GET,
-        "/api/events/demo/queue",
-        user,
-        Some(ticket),
-        None,
-    )
-    .await;
-    assert_eq!(status, 200, "{doc}");
-    doc
+    let path = "/api/events/demo/queue";
+    answered(&format!("{user}'s poll"), || {
+        call(
+            stack,
+            0,
+            reqwest::Method::GET,
+            path,
+            user,
+            Some(ticket),
+            None,
+        )
+    })
+    .await
 }
 
 /// Polls until `user` is admitted; returns the last document, with the ticket in force (a poll
