@@ -48,8 +48,11 @@ pub struct Forward {
 /// Redis, which the gate (no I/O) cannot take itself. The proxy carries them out in this order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RedisChecks {
-    /// Nothing more: order requests, and links that already bought (they spend no origin capacity).
+    /// Nothing more: order requests.
     None,
+    /// The fleet's per-user cap only: replays of a link that bought or can no longer buy (they
+    /// spend nothing of the origin rate, but each still costs an origin a script call).
+    FleetUserCap,
     /// A buy: the fleet's per-user cap, then its origin rate.
     FleetCaps,
     /// A buy with a classic md5 token: the fleet's per-user cap, the token confirmed in Redis,
@@ -68,7 +71,7 @@ impl Forward {
         };
         Self {
             path,
-            redis_checks: RedisChecks::None,
+            redis_checks: RedisChecks::FleetUserCap,
             ..self
         }
     }
@@ -292,7 +295,7 @@ fn admit(inputs: &Inputs<'_>, route: &Route, req: &RequestHeader) -> Result<Deci
                 // is spent and the window does not matter.
                 Some(buyer) if buyer == buy.user => {
                     return Ok(Decision::Forward(Forward {
-                        redis_checks: RedisChecks::None,
+                        redis_checks: RedisChecks::FleetUserCap,
                         ..buy
                     }));
                 }

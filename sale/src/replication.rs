@@ -9,10 +9,12 @@
 //!
 //! `WAIT` blocks the connection it is sent on until the replicas answer, and every buy of a
 //! process shares one multiplexed connection per Redis node, so one `WAIT` per buy would
-//! serialise them all. Instead the waits of one event are grouped, like a database's group
-//! commit: `WAIT` covers everything the connection wrote before it, so one `WAIT` sent after
-//! many scripts have answered confirms them all, and the buys that finish while it is out share
-//! the next one.
+//! serialise them all. Instead the waits are grouped, like a database's group commit: `WAIT`
+//! covers everything the connection wrote before it, so one `WAIT` sent after many scripts have
+//! answered confirms them all, and the buys that finish while it is out share the next one. On
+//! one server there is one group (one connection, so at most one `WAIT` holds it at a time, within
+//! `redis.replica_ack_timeout`); on a cluster there is one per event (its shard's connection), and
+//! events whose shards share a primary may wait one after another.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -76,7 +78,12 @@ impl Replication {
         if wanted == 0 {
             return Ok(());
         }
-        let group = self.group(key);
+        // One server is one connection: one `WAIT` covers every event's changes, so waits never
+        // queue behind each other there. On a cluster each event's shard has its own.
+        let group = match redis {
+            RedisLink::Node(_) => self.group(""),
+            RedisLink::Cluster(_) => self.group(key),
+        };
         let mine = group.written.fetch_add(1, Ordering::SeqCst) + 1;
         if group.confirmed.load(Ordering::SeqCst) >= mine {
             return Ok(());

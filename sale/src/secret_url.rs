@@ -47,7 +47,9 @@ impl fmt::Debug for SecretUrl {
     }
 }
 
-/// `url` with the password of its user info and any `password` query parameter masked.
+/// `url` with the password of its user info and any `password` or `pass` query parameter masked.
+/// A password must be percent-encoded as URLs require: an unencoded `/`, `?` or `#` in it would
+/// end the user info early, for the masking as for the client that connects.
 pub fn redact(url: &str) -> String {
     let (scheme, rest) = match url.split_once("://") {
         Some((scheme, rest)) => (Some(scheme), rest),
@@ -67,7 +69,11 @@ pub fn redact(url: &str) -> String {
             let query: Vec<String> = query
                 .split('&')
                 .map(|pair| match pair.split_once('=') {
-                    Some((key, _)) if key.eq_ignore_ascii_case("password") => {
+                    // `password` (libpq), `pass` (redis-rs on a unix socket).
+                    Some((key, _))
+                        if key.eq_ignore_ascii_case("password")
+                            || key.eq_ignore_ascii_case("pass") =>
+                    {
                         format!("{key}={MASK}")
                     }
                     _ => pair.to_owned(),
@@ -105,6 +111,10 @@ mod tests {
                 "postgres://db/orders?user=a&password=***&sslmode=require",
             ),
             ("redis://127.0.0.1:6379", "redis://127.0.0.1:6379"),
+            (
+                "unix:///run/redis.sock?db=1&pass=s3cret",
+                "unix:///run/redis.sock?db=1&pass=***",
+            ),
             ("postgres://user@db/orders", "postgres://user@db/orders"),
         ] {
             let secret = SecretUrl::new(url);

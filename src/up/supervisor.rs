@@ -3,13 +3,18 @@
 //! that took over), an edge or origin that dies stopping the stack, and SIGHUP forwarded as a
 //! reload to the origins first, then the edges.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Context, Result, bail};
+use tokio::time::Instant;
 
 use crate::stack::{Component, RedisCluster, RedisServer, ready};
+
+/// How long `up` waits before it tries again to start a Redis process that would not start.
+const REVIVE_BACKOFF: Duration = Duration::from_secs(2);
 
 /// How long `up` waits for every origin to put a reloaded file in force before it reloads the
 /// edge.
@@ -29,24 +34,37 @@ impl StackRedis {
         }
     }
 
-    /// Starts every Redis process that has died again, on its data. An error when one cannot be
-    /// started.
-    fn revive(&mut self) -> Result<()> {
+    /// Starts every Redis process that has died again, on its data (a cluster node rejoins the
+    /// cluster, as a replica once its replica has taken over). One that cannot be started yet
+    /// (its AOF still loading past the start timeout, its port held) is tried again after
+    /// [`REVIVE_BACKOFF`], never stopping the stack: the rest of the cluster goes on meanwhile.
+    fn revive(&mut self, not_before: &mut HashMap<SocketAddr, Instant>) {
+        let now = Instant::now();
         for server in self.servers() {
-            let Some(status) = server.process_mut().and_then(Component::exited) else {
-                continue;
-            };
             let addr = server.addr;
-            eprintln!(
-                "redis {addr} exited ({status}); starting it again on its data (a cluster node \
-                 rejoins as a replica of the node that took over)"
-            );
-            server
-                .restart()
-                .map_err(|e| anyhow!("redis {addr} cannot be started again: {e}"))?;
-            eprintln!("redis {addr} is back");
+            let died = match server.process_mut() {
+                Some(process) => process.exited().map(|status| status.to_string()),
+                None => Some("not running".to_owned()),
+            };
+            let Some(died) = died else { continue };
+            if not_before.get(&addr).is_some_and(|at| now < *at) {
+                continue;
+            }
+            eprintln!("redis {addr} exited ({died}); starting it again on its data");
+            match server.restart() {
+                Ok(()) => {
+                    not_before.remove(&addr);
+                    eprintln!("redis {addr} is back");
+                }
+                Err(e) => {
+                    not_before.insert(addr, now + REVIVE_BACKOFF);
+                    eprintln!(
+                        "redis {addr} cannot be started again yet ({e}); trying again in {}s",
+                        REVIVE_BACKOFF.as_secs()
+                    );
+                }
+            }
         }
-        Ok(())
     }
 }
 
@@ -124,6 +142,7 @@ pub(super) fn supervise(stack: &mut Stack, origins: &[SocketAddr]) -> Result<()>
         .build()
         .context("cannot start the signal handler")?;
     runtime.block_on(async {
+        let mut not_before = HashMap::new();
         use tokio::signal::unix::{SignalKind, signal};
         let stop = crate::signals::stop_requested();
         tokio::pin!(stop);
@@ -135,7 +154,7 @@ pub(super) fn supervise(stack: &mut Stack, origins: &[SocketAddr]) -> Result<()>
                 _ = hup.recv() => stack.reload(origins),
                 _ = tick.tick() => {
                     if let Some(redis) = stack.redis.as_mut() {
-                        redis.revive()?;
+                        redis.revive(&mut not_before);
                     }
                     if let Some(crash) = stack.crashed() {
                         bail!("{crash}; stopping the stack (logs are in var/log)");

@@ -235,6 +235,11 @@ impl Stack {
         self.faults.store(true, Ordering::Relaxed);
     }
 
+    /// Whether the test has broken part of the stack on purpose.
+    pub(crate) fn faults_injected(&self) -> bool {
+        self.faults.load(Ordering::Relaxed)
+    }
+
     /// Notes a request re-sent after its connection failed.
     pub(crate) fn resent(&self) {
         self.resends.fetch_add(1, Ordering::Relaxed);

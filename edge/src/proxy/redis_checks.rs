@@ -61,7 +61,7 @@ impl Gatekeeper {
     ) -> Result<(Forward, bool), Answer> {
         let stored_token = match forward.redis_checks {
             RedisChecks::None => return Ok((forward, false)),
-            RedisChecks::FleetCaps => false,
+            RedisChecks::FleetUserCap | RedisChecks::FleetCaps => false,
             RedisChecks::StoredTokenThenFleetCaps => true,
         };
         let limits = &ctx.snapshot.config.edge.limits;
@@ -70,6 +70,9 @@ impl Gatekeeper {
             .check_user(limits, &forward.user)
             .await
             .map_err(|l| l.answer())?;
+        if forward.redis_checks == RedisChecks::FleetUserCap {
+            return Ok((forward, false));
+        }
         if let Some(purchase) = forward.purchase.as_ref().filter(|_| stored_token) {
             let checked = self
                 .stored

@@ -57,10 +57,14 @@ pub async fn draw_if_due(
         .arg(event.window.starts_at)
         .invoke_async(con)
         .await?;
-    if frozen < 0 || drawn == 1 {
+    if frozen < 0 {
         return Ok(false);
     }
+    // Drawn already (here, or by another edge): confirmed too before anyone is told.
     replication.confirm(con, &keys.queue).await?;
+    if drawn == 1 {
+        return Ok(false);
+    }
     let leased: bool = redis::cmd("SET")
         .arg(&keys.queue_draw_lease)
         .arg(1)

@@ -20,9 +20,13 @@ local replay_only, otherwise = ARGV[5] == '1', ARGV[6]
 -- (a classic md5 token carries no user, so someone else may hold the link).
 local earlier = redis.call('HGET', nonces, nonce)
 if earlier then
-  local record = redis.call('HGET', orders, earlier) or ''
-  if record ~= '' and cjson.decode(record).user ~= user then
-    return {'refused', 'wrong_user', tonumber(redis.call('HGET', seats, 'remaining') or '0')}
+  local record = redis.call('HGET', orders, earlier)
+  local left = tonumber(redis.call('HGET', seats, 'remaining') or '0')
+  if not record then
+    return {'refused', 'token_used', left}
+  end
+  if cjson.decode(record).user ~= user then
+    return {'refused', 'wrong_user', left}
   end
   return {'replayed', earlier, record}
 end
