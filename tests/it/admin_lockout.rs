@@ -78,3 +78,22 @@ async fn the_dashboard_pages_and_origin_metrics_count_guesses_and_honour_the_loc
     assert!(right.headers().contains_key("retry-after"));
     assert_eq!(get(&from(7), &metrics, ADMIN_TOKEN).await.status(), 200);
 }
+
+#[tokio::test]
+async fn a_stale_sign_in_cookie_is_signed_out_not_counted_as_a_guess() {
+    let stack = Stack::start(StackOptions::default()).await;
+    let dashboard = format!("http://{}/admin/dashboard", stack.admin_addr);
+    // What every open dashboard holds after the admin token is rotated: a cookie that no longer
+    // verifies. Reloading the page more often than the lockout allows guesses stays harmless.
+    let browser = from(8);
+    for i in 0..12 {
+        let page = browser
+            .get(&dashboard)
+            .header("cookie", format!("fg_admin=stale-{i}.session"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(page.status(), 303, "load {i}: sent to sign in");
+    }
+    assert_eq!(get(&browser, &dashboard, ADMIN_TOKEN).await.status(), 200);
+}

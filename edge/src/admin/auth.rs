@@ -134,11 +134,12 @@ pub fn client_ip(admin: &Admin, request: &Request) -> IpAddr {
     crate::client_ip::resolve(peer, request.headers(), trusted)
 }
 
-/// Whether the request offers any admin credential: only a wrong one counts as a guess, not a
-/// browser that has simply not signed in yet.
+/// Whether the request guesses the admin token: a bearer credential that was wrong. A sign-in
+/// cookie that fails to verify is no guess (forging one is as hard as the token itself) but a
+/// stale session, such as every open dashboard holds after the token is rotated: counting those
+/// would lock the operators out; such a browser is simply signed out.
 fn presents_credential(headers: &HeaderMap) -> bool {
     headers.contains_key(header::AUTHORIZATION)
-        || cookie(headers, operator_session::COOKIE).is_some()
 }
 
 /// Middleware for the dashboard's pages: a signed-out browser is sent to the sign-in form

@@ -14,6 +14,7 @@ use sale::replication::{Replication, ReplicationError};
 use super::store::{decode_hex, malformed};
 
 static FREEZE: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("freeze.lua")));
+static RELEASE: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("release.lua")));
 
 /// Entrant ids are read and written this many at a time during the draw.
 const DRAW_CHUNK: isize = 10_000;
@@ -65,9 +66,11 @@ pub async fn draw_if_due(
     if drawn == 1 {
         return Ok(false);
     }
+    // A token of this pass's own, so the lease is released only by whoever holds it.
+    let token = hex::encode(rand::random::<[u8; 16]>());
     let leased: bool = redis::cmd("SET")
         .arg(&keys.queue_draw_lease)
-        .arg(1)
+        .arg(&token)
         .arg("NX")
         .arg("PX")
         .arg(60_000)
@@ -84,7 +87,11 @@ pub async fn draw_if_due(
         drew = replication.confirm(con, &keys.queue).await;
     }
     if drew.is_err() {
-        let released: RedisResult<()> = con.del(&keys.queue_draw_lease).await;
+        let released: RedisResult<i64> = RELEASE
+            .key(&keys.queue_draw_lease)
+            .arg(&token)
+            .invoke_async(con)
+            .await;
         if let Err(e) = released {
             tracing::warn!(event = %event.id, error = %e, "waiting room: cannot release the draw's lease");
         }
