@@ -21,10 +21,14 @@ pub struct OriginArgs {
 impl OriginArgs {
     /// Serves until stopped.
     pub fn run(self) -> Result<()> {
-        let config = super::load(&self.config)?;
+        // The component's environment: relative sale times only with the start shared by the
+        // whole stack, or each origin would seed its own window.
+        let env = Environment::for_component();
+        let config = sale::Config::load(&self.config, &env)
+            .with_context(|| format!("config {}", self.config.display()))?;
         let file = origin::reload::ConfigFile {
             path: self.config.clone(),
-            env: Environment::for_component(),
+            env,
         };
         let listen = match self
             .listen

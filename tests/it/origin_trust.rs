@@ -100,3 +100,24 @@ async fn an_origin_refuses_a_redis_that_would_lose_accepted_orders_unless_told_t
         "{log}"
     );
 }
+
+#[tokio::test]
+async fn a_component_started_on_its_own_refuses_relative_sale_times() {
+    // The test stack's file says `starts_at = "+0s"`: without the start `up` shares with every
+    // component, each would count it from its own start.
+    let stack = Stack::prepare(StackOptions::default()).await;
+    for component in ["origin", "edge"] {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_flashgate"))
+            .args([component, "--config"])
+            .arg(stack.config_path())
+            .env_remove(sale::config::Environment::EPOCH_VAR)
+            .output()
+            .unwrap();
+        let said = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{component} started: {said}");
+        assert!(
+            said.contains("starts_at") && said.contains("FLASHGATE_EPOCH_MS"),
+            "{component}: {said}"
+        );
+    }
+}
