@@ -21,7 +21,6 @@ use pingora::services::background::BackgroundService;
 use sale::Refusal;
 use sale::config::ConfigError;
 use sale::redis_keys::EventKeys;
-use sale::refusal_response::with_retry_after;
 use serde::Serialize;
 use serde_json::json;
 
@@ -49,13 +48,6 @@ pub struct Admin {
     pub redis: Arc<crate::redis_handle::RedisHandle>,
     /// The waiting rooms as last read.
     pub queue: Arc<crate::queue::QueueView>,
-}
-
-/// The 429 for a locked-out address.
-fn locked_out(wait_secs: u64) -> Response {
-    let mut response = Refusal::RateLimited.into_response();
-    with_retry_after(&mut response, wait_secs);
-    response
 }
 
 /// The admin routes.

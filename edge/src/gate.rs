@@ -263,8 +263,7 @@ fn admit(inputs: &Inputs<'_>, route: &Route, req: &RequestHeader) -> Result<Deci
             limits.check_user(user.as_str())?;
             let (nonce, expires_at, expired) = match config.tokens.scheme {
                 TokenScheme::HmacSha256 => {
-                    let claims = tokens::verify_genuine(config, event, &user, token)?;
-                    let expired = now >= claims.expires_at;
+                    let (claims, expired) = tokens::verify(config, event, &user, token, now)?;
                     (claims.nonce, claims.expires_at, expired)
                 }
                 TokenScheme::Md5 { .. } if tokens::stored::well_formed(token) => (
@@ -277,7 +276,7 @@ fn admit(inputs: &Inputs<'_>, route: &Route, req: &RequestHeader) -> Result<Deci
             let buyer = used.buyer(&nonce);
             let buy = Forward {
                 user,
-                path: sale::wire::buy_path(event.id.as_str()),
+                path: route.origin_path().ok_or(Refusal::NotFound)?,
                 purchase: Some(Purchase {
                     event: event.id.clone(),
                     nonce,
@@ -347,10 +346,10 @@ fn admit(inputs: &Inputs<'_>, route: &Route, req: &RequestHeader) -> Result<Deci
             }))
         }
         Route::EventOrders(id) => {
-            let event = event(snapshot, id)?;
+            event(snapshot, id)?;
             Ok(Decision::Forward(Forward {
                 user: user()?,
-                path: sale::wire::event_orders_path(event.id.as_str()),
+                path: route.origin_path().ok_or(Refusal::NotFound)?,
                 purchase: None,
                 redis_checks: RedisChecks::None,
             }))

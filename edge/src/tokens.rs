@@ -40,19 +40,19 @@ pub fn issue(config: &Config, event: &EventConfig, user: &UserId, now: u64) -> I
     IssuedToken::new(event, token, expires_at)
 }
 
-/// Verifies that a buy's token is a genuine one of `user` at `event`, whatever its age (the
-/// caller decides what an expired one may still do).
-pub fn verify_genuine(
+/// Verifies a buy's token for `user` at `event` at `now`: its claims, and whether it has expired
+/// (a genuine token past its expiry can no longer buy; the caller decides what it may still do).
+pub fn verify(
     config: &Config,
     event: &EventConfig,
     user: &UserId,
     token: &str,
-) -> Result<PurchaseToken, Refusal> {
-    purchase_token::verify_genuine(&config.secrets.token_keys, token, &event.id, user).map_err(
-        |e| match e {
-            TokenError::Invalid => Refusal::BadToken,
-            TokenError::WrongUser => Refusal::WrongUser,
-            TokenError::Expired => Refusal::TokenExpired,
-        },
-    )
+    now: u64,
+) -> Result<(PurchaseToken, bool), Refusal> {
+    match purchase_token::verify(&config.secrets.token_keys, token, &event.id, user, now) {
+        Ok(claims) => Ok((claims, false)),
+        Err(TokenError::Expired(claims)) => Ok((claims, true)),
+        Err(TokenError::Invalid) => Err(Refusal::BadToken),
+        Err(TokenError::WrongUser) => Err(Refusal::WrongUser),
+    }
 }

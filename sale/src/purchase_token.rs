@@ -33,9 +33,10 @@ pub enum TokenError {
     /// 403 `wrong_user`: genuine, but issued to somebody else.
     #[error("purchase token belongs to another user")]
     WrongUser,
-    /// 403 `token_expired`: genuine and yours, but too old.
+    /// 403 `token_expired`: genuine and yours, but too old to buy. Its claims come with it: the
+    /// order such a token bought is still its buyer's to see again.
     #[error("purchase token has expired")]
-    Expired,
+    Expired(PurchaseToken),
 }
 
 /// Issues a token for `user` at `event`, valid until `expires_at`.
@@ -76,21 +77,6 @@ pub fn verify(
     user: &UserId,
     now: UnixMillis,
 ) -> Result<PurchaseToken, TokenError> {
-    let claims = verify_genuine(ring, text, event, user)?;
-    if now >= claims.expires_at {
-        return Err(TokenError::Expired);
-    }
-    Ok(claims)
-}
-
-/// Verifies that `text` is a genuine token of `user` for `event`, whatever its age: an expired
-/// token can no longer buy, but the order it bought is still its buyer's to see again.
-pub fn verify_genuine(
-    ring: &KeyRing,
-    text: &str,
-    event: &EventId,
-    user: &UserId,
-) -> Result<PurchaseToken, TokenError> {
     let fields =
         envelope::open(ring, Purpose::PurchaseToken, text).map_err(|_| TokenError::Invalid)?;
     let [token_event, token_user, expires_at, nonce] = fields.as_slice() else {
@@ -103,12 +89,16 @@ pub fn verify_genuine(
         return Err(TokenError::WrongUser);
     }
     let expires_at: UnixMillis = expires_at.parse().map_err(|_| TokenError::Invalid)?;
-    Ok(PurchaseToken {
+    let claims = PurchaseToken {
         event: event.clone(),
         user: user.clone(),
         expires_at,
         nonce: nonce.clone(),
-    })
+    };
+    if now >= expires_at {
+        return Err(TokenError::Expired(claims));
+    }
+    Ok(claims)
 }
 
 #[cfg(test)]
@@ -132,7 +122,7 @@ mod tests {
         assert_eq!(verify(&r, &text, &event, &alice, 4_999).unwrap(), claims);
         assert_eq!(
             verify(&r, &text, &event, &alice, 5_000),
-            Err(TokenError::Expired)
+            Err(TokenError::Expired(claims))
         );
     }
 

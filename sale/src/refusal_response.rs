@@ -30,6 +30,13 @@ impl IntoResponse for Refusal {
     }
 }
 
+/// The 429 for a client locked out for guessing the admin token, for `wait_secs` more.
+pub fn locked_out(wait_secs: u64) -> Response {
+    let mut response = Refusal::RateLimited.into_response();
+    with_retry_after(&mut response, wait_secs);
+    response
+}
+
 /// Sets `Retry-After: secs` on `response`.
 pub fn with_retry_after(response: &mut Response, secs: u64) {
     response

@@ -8,13 +8,8 @@ async fn order(
     id: &str,
     user: &str,
 ) -> (u16, serde_json::Value) {
-    let response = client
-        .get(stack.url(&format!("/api/orders/{id}")))
-        .bearer_auth(stack.session(user))
-        .send()
-        .await
-        .unwrap();
-    crate::harness::status_and_json(response).await
+    let path = format!("/api/orders/{id}");
+    crate::harness::get(client, stack, &path, &stack.session(user)).await
 }
 
 #[tokio::test]

@@ -15,6 +15,7 @@ mod failover;
 mod fleet;
 mod gatekeeping;
 mod harness;
+mod keep_alive;
 mod ledger;
 mod lifecycle;
 mod operator;

@@ -4,7 +4,7 @@
 
 use reqwest::Method;
 
-use crate::harness::{Stack, StackOptions, eventually, fetch_token, post, token_and_buy};
+use crate::harness::{Stack, StackOptions, eventually, fetch_token, get, post, token_and_buy};
 
 async fn buy_url(client: &reqwest::Client, stack: &Stack, user: &str) -> String {
     let (status, body) = fetch_token(client, stack, &stack.session(user)).await;
@@ -193,22 +193,6 @@ async fn a_limit_above_one_writes_every_accepted_order_and_the_ledger_keeps_flow
     }
     let report = stack.reconcile().await;
     assert!(report.is_clean(), "{report}");
-}
-
-/// `GET path` as `session`: status and JSON body.
-async fn get(
-    client: &reqwest::Client,
-    stack: &Stack,
-    path: &str,
-    session: &str,
-) -> (u16, serde_json::Value) {
-    let response = client
-        .get(stack.url(path))
-        .bearer_auth(session)
-        .send()
-        .await
-        .unwrap();
-    crate::harness::status_and_json(response).await
 }
 
 #[tokio::test]

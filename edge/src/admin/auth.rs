@@ -18,7 +18,9 @@ use sale::Refusal;
 use sale::key_ring::Secret;
 use sale::operator_session;
 
-use super::{Admin, locked_out};
+use sale::refusal_response::locked_out;
+
+use super::Admin;
 
 /// Where a signed-out browser is sent.
 pub const SIGN_IN_PATH: &str = "/admin/sign-in";

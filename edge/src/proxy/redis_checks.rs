@@ -25,29 +25,20 @@ impl Gatekeeper {
         let Some(event) = config.event(event.as_str()) else {
             return Answer::Refuse(sale::Refusal::UnknownEvent, Vec::new());
         };
-        match &config.tokens.scheme {
-            TokenScheme::HmacSha256 => {
-                let token = tokens::issue(config, event, user, now);
-                Answer::Json(
-                    200,
-                    serde_json::to_value(token).unwrap_or_default(),
-                    Vec::new(),
-                )
-            }
+        let issued = match &config.tokens.scheme {
+            TokenScheme::HmacSha256 => Ok(tokens::issue(config, event, user, now)),
             TokenScheme::Md5 { salt } => {
-                let stored = self
-                    .stored
-                    .issue(&config.tokens, salt, event, user, now)
-                    .await;
-                match stored {
-                    Ok(token) => Answer::Json(
-                        200,
-                        serde_json::to_value(token).unwrap_or_default(),
-                        Vec::new(),
-                    ),
-                    Err(refusal) => Answer::Refuse(refusal, Vec::new()),
-                }
+                let tokens = &config.tokens;
+                self.stored.issue(tokens, salt, event, user, now).await
             }
+        };
+        match issued {
+            Ok(token) => Answer::Json(
+                200,
+                serde_json::to_value(token).unwrap_or_default(),
+                Vec::new(),
+            ),
+            Err(refusal) => Answer::Refuse(refusal, Vec::new()),
         }
     }
 
@@ -59,34 +50,33 @@ impl Gatekeeper {
         ctx: &RequestCtx,
         forward: Forward,
     ) -> Result<(Forward, bool), Answer> {
-        let stored_token = match forward.redis_checks {
-            RedisChecks::None => return Ok((forward, false)),
-            RedisChecks::FleetUserCap | RedisChecks::FleetCaps => false,
-            RedisChecks::StoredTokenThenFleetCaps => true,
-        };
+        if forward.redis_checks == RedisChecks::None {
+            return Ok((forward, false));
+        }
         let limits = &ctx.snapshot.config.edge.limits;
         let fleet = &self.fleet;
         fleet
             .check_user(limits, &forward.user)
             .await
             .map_err(|l| l.answer())?;
-        if forward.redis_checks == RedisChecks::FleetUserCap {
-            return Ok((forward, false));
-        }
-        if let Some(purchase) = forward.purchase.as_ref().filter(|_| stored_token) {
-            let checked = self
-                .stored
-                .check(&purchase.event, &forward.user, &purchase.nonce)
-                .await;
-            match checked {
-                Ok(StoredToken::Buys) => {
-                    ctx.snapshot.limits.forward_buy().map_err(|l| l.answer())?
+        match (forward.redis_checks, &forward.purchase) {
+            (RedisChecks::FleetUserCap, _) => return Ok((forward, false)),
+            (RedisChecks::StoredTokenThenFleetCaps, Some(purchase)) => {
+                let checked = self
+                    .stored
+                    .check(&purchase.event, &forward.user, &purchase.nonce)
+                    .await;
+                match checked {
+                    Ok(StoredToken::Buys) => {
+                        ctx.snapshot.limits.forward_buy().map_err(|l| l.answer())?;
+                    }
+                    Ok(StoredToken::Bought { otherwise }) => {
+                        return Ok((forward.into_replay(otherwise), false));
+                    }
+                    Err(refusal) => return Err(Answer::Refuse(refusal, Vec::new())),
                 }
-                Ok(StoredToken::Bought { otherwise }) => {
-                    return Ok((forward.into_replay(otherwise), false));
-                }
-                Err(refusal) => return Err(Answer::Refuse(refusal, Vec::new())),
             }
+            _ => {}
         }
         fleet.forward_buy(limits).await.map_err(|l| l.answer())?;
         Ok((forward, true))

@@ -108,7 +108,7 @@ impl Gatekeeper {
         let user = forward.user.clone();
         tokio::spawn(async move {
             let freed = async {
-                let mut con = redis.connection().await?;
+                let mut con = redis.room_connection().await?;
                 crate::queue::store::bought(&mut con, &event, entrant, &user).await
             };
             if let Err(e) = freed.await {

@@ -45,9 +45,7 @@ pub async fn metrics(State(state): State<AppState>, request: Request) -> Respons
         .map_or(IpAddr::from([0, 0, 0, 0]), |info| info.0.ip());
     let lockout = state.lockout();
     if let Some(wait) = lockout.locked(ip, Instant::now()) {
-        let mut refused = Refusal::RateLimited.into_response();
-        sale::refusal_response::with_retry_after(&mut refused, wait);
-        return refused;
+        return sale::refusal_response::locked_out(wait);
     }
     let presented = sale::http_credentials::bearer(request.headers()).unwrap_or("");
     if !state

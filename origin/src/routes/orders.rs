@@ -28,7 +28,7 @@ pub async fn get_order(
 fn answer(
     state: &AppState,
     route: &'static str,
-    result: Result<OrderView, OriginError>,
+    result: Result<impl serde::Serialize, OriginError>,
 ) -> Response {
     state.metrics().record(
         route,
@@ -81,22 +81,13 @@ pub async fn event_orders(
         Some(event) => state.stock().orders_of(&event.id, &admitted.user).await,
         None => Err(Refusal::UnknownEvent.into()),
     };
-    state.metrics().record(
-        "event_orders",
-        result
-            .as_ref()
-            .map_or_else(|e| e.refusal().code(), |_| "ok"),
-    );
-    match result {
-        Ok(orders) => Json(EventOrders {
-            orders: orders
-                .into_iter()
-                .map(|(id, record)| order_view(&id, record))
-                .collect(),
-        })
-        .into_response(),
-        Err(e) => e.into_response(),
-    }
+    let listed = result.map(|orders| EventOrders {
+        orders: orders
+            .into_iter()
+            .map(|(id, record)| order_view(&id, record))
+            .collect(),
+    });
+    answer(&state, "event_orders", listed)
 }
 
 /// Pays the admitted user's reservation.

@@ -75,6 +75,17 @@ pub async fn fetch_token(
     status_and_json(response).await
 }
 
+/// `GET path` as `session`, returning status and body.
+pub async fn get(
+    client: &reqwest::Client,
+    stack: &Stack,
+    path: &str,
+    session: &str,
+) -> (u16, serde_json::Value) {
+    let response = send(stack, client.get(stack.url(path)).bearer_auth(session)).await;
+    status_and_json(response).await
+}
+
 /// `POST` to `path` on the edge as `session`.
 pub async fn post(
     client: &reqwest::Client,
