@@ -7,6 +7,7 @@ pub mod bench_origin;
 pub mod bench_requests;
 pub mod cli;
 pub mod commands;
+pub mod dev_tls;
 pub mod rush;
 pub mod signals;
 pub mod stack;

@@ -23,6 +23,7 @@ use sale::secret_url::SecretUrl;
 
 use crate::stack::{Component, RedisCluster, RedisServer, ready};
 
+mod banner;
 mod supervisor;
 
 use supervisor::{Stack, StackRedis, supervise};
@@ -85,7 +86,7 @@ fn component(config: &Path, vars: &[(&'static str, String)], args: &[&str]) -> R
 fn needed_addresses(
     config: &Config,
     rehearsal: &Rehearsal,
-    edges: &[(SocketAddr, SocketAddr)],
+    edges: &[EdgePlace],
 ) -> Result<Vec<(SocketAddr, String)>> {
     let mut needs = Vec::new();
     if rehearsal.redis_cluster {
@@ -107,29 +108,45 @@ fn needed_addresses(
             .iter()
             .map(|o| (o.listen, format!("origin {}", o.listen))),
     );
-    for (i, (listen, admin)) in edges.iter().enumerate() {
-        needs.push((*listen, format!("edge {i}")));
-        needs.push((*admin, format!("edge {i}'s admin listener")));
+    for (i, place) in edges.iter().enumerate() {
+        needs.push((place.listen, format!("edge {i}")));
+        needs.push((place.admin, format!("edge {i}'s admin listener")));
+        if let Some(https) = place.https {
+            needs.push((https, format!("edge {i}'s https listener")));
+        }
     }
     Ok(needs)
 }
 
-/// The public and admin addresses of each edge of the fleet.
-fn fleet(config: &Config, edges: u16) -> Result<Vec<(SocketAddr, SocketAddr)>> {
+/// Where one edge of the fleet listens.
+pub struct EdgePlace {
+    /// The plain public listener.
+    pub listen: SocketAddr,
+    /// The admin listener.
+    pub admin: SocketAddr,
+    /// The https listener, with `[edge.tls]`.
+    pub https: Option<SocketAddr>,
+}
+
+/// Where each edge of the fleet listens.
+fn fleet(config: &Config, edges: u16) -> Result<Vec<EdgePlace>> {
     (0..edges)
         .map(|i| {
-            config.edge.fleet_addresses(i).ok_or_else(|| {
+            let too_high = || {
                 anyhow!("--edges {edges}: edge {i}'s ports would pass 65535; configure lower ones")
+            };
+            let (listen, admin) = config.edge.fleet_addresses(i).ok_or_else(too_high)?;
+            let https = config.edge.fleet_tls_address(i).ok_or_else(too_high)?;
+            Ok(EdgePlace {
+                listen,
+                admin,
+                https,
             })
         })
         .collect()
 }
 
-fn preflight(
-    config: &Config,
-    rehearsal: &Rehearsal,
-    edges: &[(SocketAddr, SocketAddr)],
-) -> Result<()> {
+fn preflight(config: &Config, rehearsal: &Rehearsal, edges: &[EdgePlace]) -> Result<()> {
     if !crate::stack::redis_server::installed(&config.up.redis_server) {
         bail!(
             "{} is not installed; run scripts/up (which installs it) or apt-get install redis-server",
@@ -140,49 +157,6 @@ fn preflight(
         ready::ensure_free(addr, &owner).map_err(|e| anyhow!(e))?;
     }
     Ok(())
-}
-
-fn print_banner(
-    config: &Config,
-    edges: &[(SocketAddr, SocketAddr)],
-    config_path: &Path,
-    log_dir: &Path,
-) {
-    let base = format!("http://{}", config.edge.listen);
-    println!("flashgate is up");
-    for event in &config.events {
-        let opens_in = event
-            .window
-            .starts_at
-            .saturating_sub(sale::time::now_millis())
-            / 1000;
-        println!("  page      {base}/events/{}", event.id);
-        println!(
-            "  event     {} \"{}\": {} seats, sale opens {} (in {opens_in}s)",
-            event.id,
-            event.name,
-            event.stock,
-            sale::time::rfc3339(event.window.starts_at)
-        );
-    }
-    for origin in &config.origins {
-        println!(
-            "  origin    {} (weight {})",
-            origin.listen,
-            origin.weight.get()
-        );
-    }
-    for (listen, admin) in edges {
-        println!("  edge      http://{listen}, dashboard http://{admin}/admin/dashboard");
-    }
-    println!("  (sign in to a dashboard with secrets.admin_token)");
-    println!("  redis     {}", config.redis.target);
-    println!("  logs      {}", log_dir.display());
-    println!(
-        "  session   flashgate mint-session --config {} --user alice",
-        config_path.display()
-    );
-    println!("Ctrl-C stops everything.");
 }
 
 /// Removes the Redis data and (SQLite) order database of previous runs.
@@ -284,7 +258,16 @@ pub fn run(config_path: &Path, rehearsal: &Rehearsal) -> Result<()> {
         stack.origins.push(child);
     }
 
-    for (i, (listen, _)) in edges.iter().enumerate() {
+    let dev_ca = match &config.edge.tls {
+        Some(tls) if tls.development => Some(
+            crate::dev_tls::ensure(&var)
+                .context("cannot make the development certificate")?
+                .ca,
+        ),
+        _ => None,
+    };
+    for (i, place) in edges.iter().enumerate() {
+        let listen = place.listen;
         let mut edge_vars = vars.clone();
         edge_vars.push((Environment::EDGE_INDEX_VAR, i.to_string()));
         let (name, log) = if rehearsal.edges == 1 {
@@ -295,13 +278,19 @@ pub fn run(config_path: &Path, rehearsal: &Rehearsal) -> Result<()> {
         let command = component(&config_path, &edge_vars, &["edge"])?;
         let mut edge = Component::spawn(name.clone(), command, &log)?;
         ready::wait_until(&name, START_TIMEOUT, || {
-            edge.exited().is_none() && ready::http_ok(*listen, "/")
+            edge.exited().is_none() && ready::http_ok(listen, "/")
         })
         .map_err(|e| anyhow!("{e}; see {}", log.display()))?;
         stack.edges.push(edge);
     }
 
-    print_banner(&config, &edges, &config_path, &log_dir);
+    banner::print(&banner::Banner {
+        config: &config,
+        edges: &edges,
+        config_path: &config_path,
+        log_dir: &log_dir,
+        dev_ca: dev_ca.as_deref(),
+    });
     let origins: Vec<SocketAddr> = config.origins.iter().map(|o| o.listen).collect();
     supervise(&mut stack, &origins)
 }

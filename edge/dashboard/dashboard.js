@@ -214,6 +214,22 @@ function showStatus(status) {
   $("redis-error").textContent = redis.error ? `Cannot list the Redis nodes: ${redis.error}` : "";
   $("limiter-keys").textContent =
     `${status.limiter_keys.user} users, ${status.limiter_keys.ip} addresses`;
+  showTls(status.tls);
+}
+
+// The https listener and its certificates; a certificate with under 14 days left is flagged.
+function showTls(tls) {
+  $("tls-listener").textContent = tls
+    ? `https://${tls.listen}${tls.http2 ? " (h2 and http/1.1)" : " (http/1.1)"}` +
+      (tls.development ? ", development certificate" : "")
+    : "Off: plain HTTP only.";
+  $("certificates").replaceChildren(...(tls ? tls.certificates : []).map((c) => {
+    const row = document.createElement("tr");
+    const days = cell(c.days_left);
+    days.className = c.days_left < 14 ? "unhealthy" : "healthy";
+    row.append(cell(c.cert), cell(c.names.join(", ") || "–"), cell(c.serial), cell(c.not_after), days);
+    return row;
+  }));
 }
 
 // One origin's health over the polls kept: a bar per poll, green while healthy, red while down.

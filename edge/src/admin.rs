@@ -126,8 +126,37 @@ async fn status(State(admin): State<Admin>) -> Response {
         "limiter_keys": { "user": user_keys, "ip": ip_keys },
         "redis": redis,
         "queues": crate::queue::operator::status(&admin, &snapshot.config),
+        "tls": tls_status(&snapshot),
     }))
     .into_response()
+}
+
+/// The HTTPS listener and each certificate's expiry, or null without `[edge.tls]`.
+fn tls_status(snapshot: &crate::live_config::Snapshot) -> serde_json::Value {
+    let (Some(tls), Some(certificates)) = (&snapshot.config.edge.tls, &snapshot.certificates)
+    else {
+        return serde_json::Value::Null;
+    };
+    let now = crate::live_config::unix_secs(sale::time::now_millis());
+    let list: Vec<_> = certificates
+        .list
+        .iter()
+        .map(|c| {
+            json!({
+                "cert": c.files.cert.display().to_string(),
+                "names": c.names,
+                "serial": c.serial,
+                "not_after": sale::time::rfc3339(u64::try_from(c.not_after).unwrap_or(0) * 1000),
+                "days_left": c.days_left(now),
+            })
+        })
+        .collect();
+    json!({
+        "listen": tls.listen.to_string(),
+        "http2": tls.http2,
+        "development": tls.development,
+        "certificates": list,
+    })
 }
 
 /// The Redis servers behind the edge: each one's role, health and the events whose slot it

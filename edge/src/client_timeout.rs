@@ -52,8 +52,10 @@ where
         self.proxy.process_new_http(session, shutdown).await
     }
 
+    /// Read when each h2 connection opens, so a reload changes the limits of the next ones.
     fn h2_options(&self) -> Option<H2Options> {
-        self.proxy.h2_options()
+        crate::tls::h2::options(&self.live.snapshot().config.edge)
+            .or_else(|| self.proxy.h2_options())
     }
 
     fn server_options(&self) -> Option<&HttpServerOptions> {

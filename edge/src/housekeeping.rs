@@ -1,6 +1,6 @@
 //! Once a second: prune the limiters (and enforce their key cap), forget expired used tokens,
 //! and refresh the gauges operators watch (limiter sizes, origin health and weights, config
-//! version).
+//! version, days left on each certificate).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,7 +10,7 @@ use pingora::server::ShutdownWatch;
 use pingora::services::background::BackgroundService;
 
 use crate::live_config::Live;
-use crate::metrics::{EdgeMetrics, LimiterLabel, OriginLabel};
+use crate::metrics::{CertificateLabel, EdgeMetrics, LimiterLabel, OriginLabel};
 use crate::tokens::used::UsedTokens;
 use crate::upstreams::Origins;
 
@@ -53,9 +53,22 @@ impl Housekeeping {
                 .get_or_create(&label)
                 .set(i64::try_from(backend.weight).unwrap_or(0));
         }
-        self.metrics
-            .config_version
-            .set(i64::try_from(snapshot.version).unwrap_or(i64::MAX));
+        let version = i64::try_from(snapshot.version).unwrap_or(i64::MAX);
+        let previous = self.metrics.config_version.set(version);
+        let days = &self.metrics.certificate_days_left;
+        // A reload may have replaced the files: only the certificates in force are reported.
+        if previous != version {
+            days.clear();
+        }
+        if let Some(certificates) = &snapshot.certificates {
+            let now = crate::live_config::unix_secs(sale::time::now_millis());
+            for certificate in &certificates.list {
+                let label = CertificateLabel {
+                    cert: certificate.files.cert.display().to_string(),
+                };
+                days.get_or_create(&label).set(certificate.days_left(now));
+            }
+        }
     }
 }
 

@@ -22,6 +22,7 @@ pub mod reload;
 pub mod request_shape;
 pub mod respond;
 pub mod routes;
+pub mod tls;
 pub mod tokens;
 pub mod upstreams;
 pub mod view;
@@ -146,7 +147,9 @@ pub fn run(config_path: &Path, env: Environment, upgrade: bool) -> Result<(), Lo
     };
 
     let listen = live.snapshot().config.edge.listen;
+    let tls = live.snapshot().config.edge.tls.clone();
     let client_timeout_live = live.clone();
+    let resolver_live = live.clone();
     let gatekeeper = Gatekeeper {
         live,
         origins,
@@ -169,6 +172,11 @@ pub fn run(config_path: &Path, env: Environment, upgrade: bool) -> Result<(), Lo
     };
     let mut proxy = Service::new("flashgate edge".to_owned(), app);
     proxy.add_tcp(&listen.to_string());
+    if let Some(tls) = &tls {
+        tls::add_listener(&mut proxy, tls, resolver_live)
+            .map_err(|e| LoadError::Listener(e.to_string()))?;
+        tracing::info!(listen = %tls.listen, http2 = tls.http2, "edge serving https");
+    }
 
     server.add_service(proxy);
     server.add_service(balancer);

@@ -1,7 +1,8 @@
 //! The edge's live configuration: one immutable [`Snapshot`] (config plus the page cache built from
 //! it) behind an `ArcSwap`. A reload validates the whole new file and builds the whole new snapshot
 //! first, then swaps one pointer; a request holds the snapshot it started with, so nothing is ever
-//! half-applied and in-flight requests are not disturbed. A bad file changes nothing, and so
+//! half-applied and in-flight requests are not disturbed. Certificate files are read again at
+//! every reload, so rotating them on disk and reloading is how certificates are renewed. A bad file changes nothing, and so
 //! does one that changes what only a restart can (listeners, threads, `redis.url`).
 
 use std::path::{Path, PathBuf};
@@ -14,6 +15,7 @@ use sale::config::{ConfigError, Environment};
 
 use crate::limits::Limits;
 use crate::page::{PageCache, PageError};
+use crate::tls::certificates::{CertificateError, Certificates};
 
 /// Everything derived from one config file.
 pub struct Snapshot {
@@ -24,6 +26,8 @@ pub struct Snapshot {
     /// The frequency caps it sets; carried over from the previous snapshot when unchanged, so a
     /// reload does not forgive everyone.
     pub limits: Arc<Limits>,
+    /// The HTTPS certificates, read from their files at this load (`[edge.tls]` only).
+    pub certificates: Option<Arc<Certificates>>,
     /// Counts successful loads, starting at 1; shown to operators.
     pub version: u64,
     /// When it was loaded, Unix ms.
@@ -39,6 +43,24 @@ pub enum LoadError {
     /// The static folder it names cannot be served.
     #[error("edge.static_dir: {0}")]
     Page(#[from] PageError),
+    /// A listener could not be set up.
+    #[error("listener: {0}")]
+    Listener(String),
+    /// A certificate of `[edge.tls]` cannot serve; each problem names its file.
+    #[error("edge.tls.certificates: {}", problems(.0))]
+    Certificates(Vec<CertificateError>),
+}
+
+/// Unix seconds of `millis`, as certificates count time.
+pub fn unix_secs(millis: u64) -> i64 {
+    i64::try_from(millis / 1000).unwrap_or(i64::MAX)
+}
+
+fn problems(list: &[CertificateError]) -> String {
+    list.iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// The current snapshot and where to reload it from.
@@ -51,6 +73,13 @@ pub struct Live {
 
 fn build(config: Config, version: u64, previous: Option<&Snapshot>) -> Result<Snapshot, LoadError> {
     let page = PageCache::load(&config.edge.static_dir)?;
+    let certificates = match &config.edge.tls {
+        Some(tls) => Some(Arc::new(
+            Certificates::load(tls, unix_secs(sale::time::now_millis()))
+                .map_err(LoadError::Certificates)?,
+        )),
+        None => None,
+    };
     let limits = match previous {
         Some(old) if *old.limits.config() == config.edge.limits => old.limits.clone(),
         _ => Arc::new(Limits::new(config.edge.limits)),
@@ -59,6 +88,7 @@ fn build(config: Config, version: u64, previous: Option<&Snapshot>) -> Result<Sn
         config,
         page,
         limits,
+        certificates,
         version,
         loaded_at: sale::time::now_millis(),
     })

@@ -1,5 +1,6 @@
 //! The edge's Prometheus metrics: requests by route and outcome, latency by route, buys forwarded
-//! to the origins (spending the origin rate), origin health, limiter sizes and the config version in force.
+//! to the origins (spending the origin rate), origin health, limiter sizes, the config version in force and
+//! the days left on each https certificate.
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -60,6 +61,13 @@ pub struct LimiterLabel {
     pub limiter: &'static str,
 }
 
+/// Labels of a per-certificate series.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CertificateLabel {
+    /// The certificate file.
+    pub cert: String,
+}
+
 /// Every edge metric.
 #[derive(Debug)]
 pub struct EdgeMetrics {
@@ -79,6 +87,8 @@ pub struct EdgeMetrics {
     pub limiter_keys: Family<LimiterLabel, Gauge>,
     /// The config version in force.
     pub config_version: Gauge,
+    /// Whole days until each certificate in force expires.
+    pub certificate_days_left: Family<CertificateLabel, Gauge>,
 }
 
 impl EdgeMetrics {
@@ -94,6 +104,7 @@ impl EdgeMetrics {
         let origin_weight = Family::<OriginLabel, Gauge>::default();
         let limiter_keys = Family::<LimiterLabel, Gauge>::default();
         let config_version = Gauge::default();
+        let certificate_days_left = Family::<CertificateLabel, Gauge>::default();
         registry.register(
             "requests",
             "Requests by route and outcome",
@@ -129,6 +140,11 @@ impl EdgeMetrics {
             "The config version in force",
             config_version.clone(),
         );
+        registry.register(
+            "certificate_days_left",
+            "Whole days until each https certificate in force expires",
+            certificate_days_left.clone(),
+        );
         Self {
             registry,
             requests,
@@ -138,6 +154,7 @@ impl EdgeMetrics {
             origin_weight,
             limiter_keys,
             config_version,
+            certificate_days_left,
         }
     }
 

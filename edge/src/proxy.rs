@@ -26,6 +26,7 @@ use crate::metrics::EdgeMetrics;
 use crate::queue::QueueView;
 use crate::respond::{Answer, write};
 use crate::routes::Route;
+use crate::tls::scheme;
 use crate::tokens::stored::StoredTokens;
 use crate::tokens::used::UsedTokens;
 use crate::upstreams::{self, Origins, exchange};
@@ -69,6 +70,8 @@ pub struct RequestCtx {
     unreachable: Vec<SocketAddr>,
     current: Option<SocketAddr>,
     no_origin: bool,
+    /// Whether the client reached the edge over https (here, or through a trusted proxy).
+    secure: bool,
 }
 
 impl Gatekeeper {
@@ -78,8 +81,18 @@ impl Gatekeeper {
         &self,
         session: &mut Session,
         ctx: &mut RequestCtx,
-        answer: Answer,
+        mut answer: Answer,
     ) -> Result<bool> {
+        if ctx.secure {
+            let hsts = ctx
+                .snapshot
+                .config
+                .edge
+                .tls
+                .as_ref()
+                .and_then(|t| t.hsts.as_deref());
+            scheme::secure_headers(answer.headers_mut(), hsts);
+        }
         if !answer.closes_connection() {
             discard::discard_body(session, ctx.snapshot.config.edge.max_body_bytes).await;
         }
@@ -112,6 +125,7 @@ impl ProxyHttp for Gatekeeper {
             unreachable: Vec::new(),
             current: None,
             no_origin: false,
+            secure: false,
         }
     }
 
@@ -124,11 +138,22 @@ impl ProxyHttp for Gatekeeper {
         let req = session.req_header();
         let route = Route::parse(&req.method, req.uri.path());
         ctx.route = route.label();
+        let trusted = &snapshot.config.edge.trusted_proxies;
+        let over_tls = session.digest().is_some_and(|d| d.ssl_digest.is_some());
+        ctx.secure = scheme::is_secure(over_tls, peer, &req.headers, trusted);
+        if let Some(tls) = &snapshot.config.edge.tls
+            && !ctx.secure
+            && let Some(answer) = scheme::plain_answer(tls, &route, req)
+        {
+            return self.answer(session, ctx, answer).await;
+        }
+        let snapshot = &ctx.snapshot;
+        let req = session.req_header();
         let inputs = Inputs {
             snapshot,
             view: &self.view,
             used: &self.used,
-            client: client_ip::resolve(peer, &req.headers, &snapshot.config.edge.trusted_proxies),
+            client: client_ip::resolve(peer, &req.headers, trusted),
             now: sale::time::now_millis(),
             // The raw header is copied out only for chunked requests, the rare case.
             both_lengths: req.headers.contains_key(http::header::TRANSFER_ENCODING)
@@ -210,6 +235,17 @@ impl ProxyHttp for Gatekeeper {
         response: &mut ResponseHeader,
         ctx: &mut RequestCtx,
     ) -> Result<()> {
+        if ctx.secure
+            && let Some(hsts) = ctx
+                .snapshot
+                .config
+                .edge
+                .tls
+                .as_ref()
+                .and_then(|t| t.hsts.as_deref())
+        {
+            response.insert_header("strict-transport-security", hsts)?;
+        }
         let refused = exchange::learn(response, ctx.forward.as_ref(), &self.view, &self.used);
         if refused.is_some() {
             ctx.code = refused;
@@ -246,7 +282,18 @@ impl ProxyHttp for Gatekeeper {
         // The connection is not reused after this answer, so the answer says so: a client that
         // sent its next request on it would otherwise meet a reset.
         session.set_keepalive(None);
-        let written = respond::refuse(session, refusal, &[]).await;
+        let mut headers = Vec::new();
+        if ctx.secure {
+            let hsts = ctx
+                .snapshot
+                .config
+                .edge
+                .tls
+                .as_ref()
+                .and_then(|t| t.hsts.as_deref());
+            scheme::secure_headers(&mut headers, hsts);
+        }
+        let written = respond::refuse(session, refusal, &headers).await;
         FailToProxy {
             error_code: if written.is_ok() { refusal.status() } else { 0 },
             can_reuse_downstream: false,

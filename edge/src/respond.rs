@@ -48,6 +48,15 @@ fn ends_connection(refusal: Refusal) -> bool {
 }
 
 impl Answer {
+    /// The extra headers it will be sent with.
+    pub fn headers_mut(&mut self) -> &mut Headers {
+        match self {
+            Self::Refuse(_, headers) | Self::Json(_, _, headers) | Self::Raw { headers, .. } => {
+                headers
+            }
+        }
+    }
+
     /// Whether the connection ends with this answer.
     pub fn closes_connection(&self) -> bool {
         matches!(self, Self::Refuse(refusal, _) if ends_connection(*refusal))
@@ -113,12 +122,19 @@ static REFUSAL_BODIES: LazyLock<HashMap<Refusal, Bytes>> = LazyLock::new(|| {
 /// Sends a contract refusal; a 5xx, always temporary, says when to retry.
 pub async fn refuse(session: &mut Session, refusal: Refusal, extra: Extra<'_>) -> Result<()> {
     let body = REFUSAL_BODIES.get(&refusal).cloned().unwrap_or_default();
-    let retry = [("retry-after", RETRY_AFTER_SECS.to_string())];
-    let extra = if refusal.status() >= 500 && extra.is_empty() {
-        &retry
-    } else {
-        extra
-    };
+    let says_when = extra.iter().any(|(name, _)| *name == "retry-after");
+    if refusal.status() >= 500 && !says_when {
+        let mut with_retry = extra.to_vec();
+        with_retry.push(("retry-after", RETRY_AFTER_SECS.to_string()));
+        return send(
+            session,
+            refusal.status(),
+            "application/json",
+            body,
+            &with_retry,
+        )
+        .await;
+    }
     send(session, refusal.status(), "application/json", body, extra).await
 }
 

@@ -10,6 +10,7 @@ mod queue_section;
 mod raw;
 mod redis_section;
 pub mod reload;
+pub mod tls_section;
 mod validate;
 pub mod values;
 
@@ -22,6 +23,7 @@ use std::time::Duration;
 use thiserror::Error;
 
 pub use raw::RawConfig;
+pub use tls_section::{CertificateFiles, H2Limits, PlainHttp, TlsConfig};
 pub use values::{Network, Rate, SaleWindow, Weight};
 
 use crate::ids::EventId;
@@ -87,6 +89,8 @@ pub struct EdgeConfig {
     pub view_staleness: Duration,
     /// Frequency caps.
     pub limits: LimitsConfig,
+    /// The HTTPS listener, if any.
+    pub tls: Option<TlsConfig>,
 }
 
 impl EdgeConfig {
@@ -96,6 +100,17 @@ impl EdgeConfig {
         let shift =
             |addr: SocketAddr| Some(SocketAddr::new(addr.ip(), addr.port().checked_add(index)?));
         Some((shift(self.listen)?, shift(self.admin_listen)?))
+    }
+
+    /// The HTTPS address of edge `index` of a fleet: the configured port plus the index.
+    pub fn fleet_tls_address(&self, index: u16) -> Option<Option<SocketAddr>> {
+        match &self.tls {
+            None => Some(None),
+            Some(tls) => Some(Some(SocketAddr::new(
+                tls.listen.ip(),
+                tls.listen.port().checked_add(index)?,
+            ))),
+        }
     }
 }
 
@@ -446,8 +461,14 @@ impl Environment {
                 edge.admin_listen.port()
             ))
         })?;
+        let tls_listen = edge
+            .fleet_tls_address(index)
+            .ok_or_else(|| problem(format!("puts the https port past 65535 (index {index})")))?;
         edge.listen = listen;
         edge.admin_listen = admin;
+        if let (Some(tls), Some(addr)) = (&mut edge.tls, tls_listen) {
+            tls.listen = addr;
+        }
         Ok(())
     }
 

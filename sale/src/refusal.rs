@@ -38,6 +38,9 @@ pub enum Refusal {
     /// 403 `cross_site`: a dashboard request that would change something, signed in by cookie
     /// but without the dashboard's own header, as a forged cross-site request would be.
     CrossSite,
+    /// 403 `https_required`: an API request on the plain listener where `[edge.tls] plain =
+    /// "redirect"` (pages are redirected instead; an API call must not silently change scheme).
+    HttpsRequired,
     /// 404 `not_found`: no such page, route or order (also another user's order).
     NotFound,
     /// 404 `unknown_event`: no such event.
@@ -80,7 +83,7 @@ pub enum Refusal {
 
 impl Refusal {
     /// Every refusal, for building per-refusal tables once.
-    pub const ALL: [Refusal; 32] = [
+    pub const ALL: [Refusal; 33] = [
         Self::NotAdmitted,
         Self::PowRequired,
         Self::BadPow,
@@ -96,6 +99,7 @@ impl Refusal {
         Self::TokenExpired,
         Self::WrongUser,
         Self::CrossSite,
+        Self::HttpsRequired,
         Self::NotFound,
         Self::UnknownEvent,
         Self::MethodNotAllowed,
@@ -126,7 +130,8 @@ impl Refusal {
             | Self::WrongUser
             | Self::NotAdmitted
             | Self::PowRequired
-            | Self::CrossSite => 403,
+            | Self::CrossSite
+            | Self::HttpsRequired => 403,
             Self::NotFound | Self::UnknownEvent => 404,
             Self::MethodNotAllowed => 405,
             Self::AlreadyBought | Self::TokenUsed | Self::IllegalTransition | Self::QueueClosed => {
@@ -157,6 +162,7 @@ impl Refusal {
             Self::TokenExpired => "token_expired",
             Self::WrongUser => "wrong_user",
             Self::CrossSite => "cross_site",
+            Self::HttpsRequired => "https_required",
             Self::NotAdmitted => "not_admitted",
             Self::PowRequired => "pow_required",
             Self::BadPow => "bad_pow",
@@ -195,6 +201,7 @@ impl Refusal {
             Self::TokenExpired => "This purchase link has expired; get a new one.",
             Self::WrongUser => "This purchase link belongs to another user.",
             Self::CrossSite => "Changes from the dashboard must come from the dashboard page.",
+            Self::HttpsRequired => "This API is served over HTTPS only.",
             Self::NotAdmitted => "Wait for your turn in the queue before buying.",
             Self::PowRequired => "Joining this queue needs a proof of work; fetch a challenge.",
             Self::BadPow => "The proof of work is not valid; fetch a new challenge.",

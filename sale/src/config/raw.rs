@@ -81,6 +81,8 @@ pub struct RawEdge {
     /// Frequency caps.
     #[serde(default)]
     pub limits: RawLimits,
+    /// The HTTPS listener; absent: plain HTTP only.
+    pub tls: Option<super::tls_section::RawTls>,
 }
 
 /// `[edge.limits]`: GCRA rate caps. Each is `{ rate = "N/s" | "N/m", burst = N }`.

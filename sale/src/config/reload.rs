@@ -62,6 +62,16 @@ pub fn unreloadable(now: &Config, next: &Config, component: Component) -> Vec<Pr
                 &next.edge.threads,
                 component,
             );
+            // The HTTPS socket and its ALPN list are bound at start; certificates, HSTS, the
+            // plain listener's answer and the h2 limits are read live.
+            let tls = |c: &Config| c.edge.tls.as_ref().map(|t| (t.listen, t.http2));
+            unchanged(
+                p,
+                "edge.tls (listen, http2)",
+                &tls(now),
+                &tls(next),
+                component,
+            );
         }
         Component::Origin => {
             let db = (&now.origin.database_url, &next.origin.database_url);

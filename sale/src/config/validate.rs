@@ -332,6 +332,15 @@ pub fn validate(raw: RawConfig, base: &Path, env: &Environment) -> Result<Config
         events.extend(event(&mut p, i, raw_event, env));
     }
 
+    let var_dir = base.join(raw.up.var_dir.as_deref().unwrap_or("../var"));
+    let tls = super::tls_section::validate(
+        &mut p,
+        raw.edge.tls.as_ref(),
+        base,
+        &var_dir,
+        raw.edge.dev_sessions,
+    );
+
     let complete = || -> Option<Config> {
         Some(Config {
             edge: EdgeConfig {
@@ -358,6 +367,7 @@ pub fn validate(raw: RawConfig, base: &Path, env: &Environment) -> Result<Config
                     max_keys: usize::try_from(max_keys?).ok()?,
                     scope: scope?,
                 },
+                tls: tls?,
             },
             origins,
             origin: OriginConfig {
@@ -379,7 +389,7 @@ pub fn validate(raw: RawConfig, base: &Path, env: &Environment) -> Result<Config
             },
             events,
             up: UpConfig {
-                var_dir: base.join(raw.up.var_dir.as_deref().unwrap_or("../var")),
+                var_dir,
                 redis_server: raw
                     .up
                     .redis_server
