@@ -52,6 +52,37 @@ pub struct RushOptions {
     pub out: PathBuf,
     /// Through the event's waiting room: join, wait for the turn, then buy.
     pub queue: bool,
+    /// A CA to trust for https edges.
+    pub ca: Option<PathBuf>,
+    /// HTTP/2 to https edges.
+    pub http2: bool,
+}
+
+/// The buyers' HTTP client: HTTP/1.1 unless `http2`, trusting only `ca` over https (no system
+/// roots: a rush targets the operator's own stack).
+fn client(options: &RushOptions, edges: &[String]) -> Result<reqwest::Client> {
+    let https = edges.iter().any(|e| e.starts_with("https://"));
+    if options.http2 && !https {
+        bail!("--http2 needs an https:// edge (the edge speaks h2 over TLS only)");
+    }
+    let mut builder = reqwest::Client::builder()
+        .pool_max_idle_per_host(options.concurrency)
+        .tcp_nodelay(true)
+        .timeout(Duration::from_secs(30));
+    builder = if options.http2 {
+        builder.http2_adaptive_window(true)
+    } else {
+        builder.http1_only()
+    };
+    if let Some(ca) = &options.ca {
+        let pem = std::fs::read(ca).with_context(|| format!("cannot read {}", ca.display()))?;
+        let certificate = reqwest::Certificate::from_pem(&pem)
+            .with_context(|| format!("{} is not a PEM certificate", ca.display()))?;
+        builder = builder.add_root_certificate(certificate);
+    } else if https {
+        bail!("an https:// edge needs --ca FILE (the CA that signed its certificate)");
+    }
+    Ok(builder.build()?)
 }
 
 /// Runs the rush; fails if an invariant broke.
@@ -107,14 +138,13 @@ pub fn run(options: RushOptions) -> Result<()> {
 async fn simulate(config: &Config, options: &RushOptions) -> Result<Summary> {
     let mut edges = options.edges.clone();
     if edges.is_empty() {
-        edges.push(format!("http://{}", config.edge.listen));
+        edges.push(match (&options.ca, &config.edge.tls) {
+            (Some(_), Some(tls)) => format!("https://{}", tls.listen),
+            _ => format!("http://{}", config.edge.listen),
+        });
     }
     let base = edges[0].clone();
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(options.concurrency)
-        .tcp_nodelay(true)
-        .timeout(Duration::from_secs(30))
-        .build()?;
+    let client = client(options, &edges)?;
     let started = Instant::now();
     let flow = Arc::new(Flow {
         client: client.clone(),

@@ -278,7 +278,7 @@ pub fn run(config_path: &Path, rehearsal: &Rehearsal) -> Result<()> {
         let command = component(&config_path, &edge_vars, &["edge"])?;
         let mut edge = Component::spawn(name.clone(), command, &log)?;
         ready::wait_until(&name, START_TIMEOUT, || {
-            edge.exited().is_none() && ready::http_ok(listen, "/")
+            edge.exited().is_none() && ready::edge_serves(listen)
         })
         .map_err(|e| anyhow!("{e}; see {}", log.display()))?;
         stack.edges.push(edge);

@@ -49,13 +49,15 @@ use crate::queue::QueueView;
 use crate::queue::keeper::QueueKeeper;
 use crate::redis_handle::RedisHandle;
 use crate::reload::ReloadOnHangup;
+use crate::tls::h2_connection::H2Connections;
 use crate::tokens::stored::StoredTokens;
 use crate::tokens::used::UsedTokens;
 use crate::view::EventView;
 use crate::view::refresher::EventViewRefresher;
 
 /// Requests one client connection may carry before the edge closes it, so per-connection memory
-/// is recycled (nginx's `keepalive_requests` default).
+/// is recycled (nginx's `keepalive_requests` default); on h2, the streams one connection may open
+/// (which is what bounds a rapid-reset client).
 const REQUESTS_PER_CONNECTION: u32 = 1_000;
 
 /// Pingora's own settings, all explicit: its defaults put the pid file and upgrade socket in /tmp
@@ -166,9 +168,13 @@ pub fn run(config_path: &Path, env: Environment, upgrade: bool) -> Result<(), Lo
     let mut options = HttpServerOptions::default();
     options.keepalive_request_limit = Some(REQUESTS_PER_CONNECTION);
     proxy.server_options = Some(options);
-    let app = ClientTimeout {
-        proxy: Arc::new(proxy),
+    let app = H2Connections {
+        app: Arc::new(ClientTimeout {
+            proxy: Arc::new(proxy),
+            live: client_timeout_live.clone(),
+        }),
         live: client_timeout_live,
+        streams_per_connection: REQUESTS_PER_CONNECTION as usize,
     };
     let mut proxy = Service::new("flashgate edge".to_owned(), app);
     proxy.add_tcp(&listen.to_string());

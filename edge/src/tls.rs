@@ -1,12 +1,14 @@
 //! HTTPS at the edge: Pingora terminates TLS (rustls, chosen by measurement: see
 //! docs/benchmarks.md) on `[edge.tls] listen`, with certificates picked per handshake by server
 //! name from the live config ([`resolver`]), so a reload rotates them without a restart; h2 is
-//! offered by ALPN beside HTTP/1.1 with the limits in [`h2`]. [`certificates`] reads and checks
+//! offered by ALPN beside HTTP/1.1 with the limits in [`h2`], each h2 connection run by
+//! [`h2_connection`] (a stream budget, which is what stops rapid reset). [`certificates`] reads and checks
 //! the files; [`scheme`] is what being secure changes in an answer, and what the plain listener
 //! does.
 
 pub mod certificates;
 pub mod h2;
+pub mod h2_connection;
 pub mod resolver;
 pub mod scheme;
 

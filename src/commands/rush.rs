@@ -46,6 +46,14 @@ pub struct RushArgs {
     /// their turn, then buy; the report adds time in the queue, fairness and the audit.
     #[arg(long)]
     pub queue: bool,
+    /// A CA certificate (PEM) to trust for `https://` edges, e.g. the development CA
+    /// `var/tls/ca.pem`; with no `--edge`, the buyers then go to the config's `edge.tls.listen`.
+    #[arg(long)]
+    pub ca: Option<PathBuf>,
+    /// Speak HTTP/2 to https edges (ALPN h2; each client connection multiplexes its buyers);
+    /// without it, HTTP/1.1.
+    #[arg(long)]
+    pub http2: bool,
 }
 
 impl RushArgs {
@@ -63,6 +71,8 @@ impl RushArgs {
             ledger_wait: Duration::from_secs(self.ledger_wait),
             out: self.out,
             queue: self.queue,
+            ca: self.ca,
+            http2: self.http2,
         })
     }
 }

@@ -31,18 +31,29 @@ pub fn wait_until(
     }
 }
 
-/// Whether `GET path` on `addr` answers with status 200, using a bare HTTP/1.0 request so it
-/// needs no client library and no runtime.
-pub fn http_ok(addr: SocketAddr, path: &str) -> bool {
+/// Whether `GET path` on `addr` answers with one of `statuses`, using a bare HTTP/1.0 request
+/// so it needs no client library and no runtime.
+fn answers(addr: SocketAddr, path: &str, statuses: &[&[u8; 3]]) -> bool {
     let attempt = || -> std::io::Result<bool> {
         let mut stream = TcpStream::connect_timeout(&addr, Duration::from_millis(500))?;
         stream.set_read_timeout(Some(Duration::from_secs(1)))?;
         write!(stream, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n")?;
         let mut head = [0u8; 12];
         stream.read_exact(&mut head)?;
-        Ok(head.starts_with(b"HTTP/1.") && &head[9..12] == b"200")
+        Ok(head.starts_with(b"HTTP/1.") && statuses.iter().any(|s| &head[9..12] == *s))
     };
     attempt().unwrap_or(false)
+}
+
+/// Whether `GET path` on `addr` answers with status 200.
+pub fn http_ok(addr: SocketAddr, path: &str) -> bool {
+    answers(addr, path, &[b"200"])
+}
+
+/// Whether the edge's plain listener at `addr` serves its page: 200, or 308 to https where
+/// `[edge.tls] plain = "redirect"`.
+pub fn edge_serves(addr: SocketAddr) -> bool {
+    answers(addr, "/", &[b"200", b"308"])
 }
 
 /// The body of `GET path` on `addr`, sent with `bearer` as its `Authorization`, if it answers

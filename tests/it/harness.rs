@@ -10,6 +10,7 @@ mod browser;
 mod client;
 mod cluster;
 mod config;
+mod https;
 mod metrics;
 mod minting;
 mod ports;
@@ -21,6 +22,7 @@ mod waits;
 pub use browser::*;
 pub use client::*;
 pub use config::*;
+pub use https::*;
 pub use ports::{free_addr, free_cluster_ports};
 
 use std::net::SocketAddr;
@@ -44,6 +46,10 @@ pub struct Stack {
     pub origin_addrs: Vec<SocketAddr>,
     /// The admin listener.
     pub admin_addr: SocketAddr,
+    /// The https listener, with `tls_names`.
+    pub tls_addr: Option<SocketAddr>,
+    /// The CA that issued the https certificates.
+    ca: Option<flashgate::dev_tls::DevCa>,
     epoch: u64,
     config_path: std::path::PathBuf,
     database_url: String,
@@ -147,12 +153,15 @@ impl Stack {
             options.weights.iter().map(|w| (free_addr(), *w)).collect();
         let config_path = dir.path().join("flashgate.toml");
         let admin_addr = consecutive(options.edges);
+        let tls_addr = (!options.tls_names.is_empty()).then(|| consecutive(options.edges));
+        let ca = tls_addr.map(|_| https::issue_certificates(dir.path(), options.tls_names));
         let text = config_text(
             &redis.config_line(),
             edge_addr,
             admin_addr,
             &database_url,
             &origins,
+            tls_addr,
             &options,
         );
         std::fs::write(&config_path, text).expect("config written");
@@ -166,6 +175,8 @@ impl Stack {
             edge_addr,
             origin_addrs: origins.iter().map(|(a, _)| *a).collect(),
             admin_addr,
+            tls_addr,
+            ca,
             epoch,
             config_path,
             database_url,
@@ -262,7 +273,7 @@ impl Stack {
         // Ready means selling: the page is served and the edge's view has heard from Redis.
         ready::wait_until("edge", Duration::from_secs(20), || {
             edge.exited().is_none()
-                && ready::http_ok(addr, "/")
+                && ready::edge_serves(addr)
                 && ready::http_body(admin, "/admin/status", ADMIN_TOKEN).is_some_and(|body| {
                     body.contains("\"stale\":false") && !body.contains("\"stale\":true")
                 })
@@ -285,7 +296,7 @@ impl Stack {
         let (addr, admin) = self.fleet_addresses(i);
         ready::wait_until(&format!("edge {i}"), Duration::from_secs(20), || {
             edge.exited().is_none()
-                && ready::http_ok(addr, "/")
+                && ready::edge_serves(addr)
                 && ready::http_body(admin, "/admin/status", ADMIN_TOKEN)
                     .is_some_and(|body| !body.contains("\"stale\":true"))
         })

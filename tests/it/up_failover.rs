@@ -1,7 +1,8 @@
 //! `flashgate up --redis-cluster` as an operator runs it (the real command, not the test harness)
 //! survives the death of the primary that holds the sale, in the middle of a rush: the node is
 //! started again and rejoins as a replica, the stack goes on, every buyer ends with an order or a
-//! clean refusal, and reconcile is clean.
+//! clean refusal, and reconcile is clean. The buyers come over https, trusting the development CA
+//! `up` made for the stack on its first start.
 
 use std::process::Command;
 use std::time::Duration;
@@ -57,7 +58,7 @@ async fn owner_pid(seeds: &[String], key: &str) -> u32 {
 async fn up_on_a_redis_cluster_survives_the_owning_primary_killed_mid_rush() {
     let dir = tempfile::tempdir().unwrap();
     let first_port = free_cluster_ports(6);
-    let (edge, admin) = (free_addr(), free_addr());
+    let (edge, admin, tls) = (free_addr(), free_addr(), free_addr());
     let origins = [(free_addr(), 1), (free_addr(), 1)];
     let options = StackOptions {
         stock: 1_500,
@@ -69,6 +70,7 @@ async fn up_on_a_redis_cluster_survives_the_owning_primary_killed_mid_rush() {
         admin,
         "sqlite://orders.db",
         &origins,
+        Some(tls),
         &options,
     );
     // `[up]` is the file's last table: the cluster plan joins it.
@@ -130,7 +132,10 @@ async fn up_on_a_redis_cluster_survives_the_owning_primary_killed_mid_rush() {
                     "90",
                 ],
             )
-            .args(["--config", &config_arg, "--edge", &format!("http://{edge}")])
+            // Over https, trusting the development CA `up` made for this stack.
+            .args(["--config", &config_arg, "--edge", &format!("https://{tls}")])
+            .arg("--ca")
+            .arg(dir.join("var/tls/ca.pem"))
             .arg("--out")
             .arg(&out)
             .output()

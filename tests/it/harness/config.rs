@@ -70,7 +70,17 @@ pub struct StackOptions {
     pub extra: &'static str,
     /// The `demo` event's waiting room, as an inline table (empty: none).
     pub queue: &'static str,
+    /// With HTTPS: the names of each certificate the harness issues from its test CA (the first
+    /// is the default); empty: no `[edge.tls]`.
+    pub tls_names: &'static [&'static [&'static str]],
+    /// More lines of `[edge.tls]`, e.g. `plain = "redirect"`.
+    pub tls_options: &'static str,
+    /// More lines of `[edge]`, e.g. `trusted_proxies = ["127.0.0.1"]`.
+    pub edge_options: &'static str,
 }
+
+/// The certificate names of a stack with HTTPS on 127.0.0.1.
+pub const LOCAL_TLS: &[&[&str]] = &[&["localhost", "127.0.0.1"]];
 
 /// The default internal key ring.
 pub const INTERNAL_KEY_I1: &str = r#"[{ id = "i1", secret = "test-internal-key-0123456789" }]"#;
@@ -103,6 +113,9 @@ impl Default for StackOptions {
             internal_keys: INTERNAL_KEY_I1,
             extra: "",
             queue: "",
+            tls_names: &[],
+            tls_options: "",
+            edge_options: "",
         }
     }
 }
@@ -165,6 +178,25 @@ fn rand_u64() -> u64 {
     RandomState::new().hash_one(std::process::id())
 }
 
+/// The file of certificate `i` of a stack's `[edge.tls]`, relative to its config.
+pub fn certificate_files(i: usize) -> (String, String) {
+    (format!("tls/cert-{i}.pem"), format!("tls/key-{i}.pem"))
+}
+
+fn tls_section(addr: SocketAddr, o: &StackOptions) -> String {
+    let certificates: Vec<String> = (0..o.tls_names.len())
+        .map(|i| {
+            let (cert, key) = certificate_files(i);
+            format!("{{ cert = \"{cert}\", key = \"{key}\" }}")
+        })
+        .collect();
+    format!(
+        "\n[edge.tls]\nlisten = \"{addr}\"\ncertificates = [{}]\n{}\n",
+        certificates.join(", "),
+        o.tls_options
+    )
+}
+
 /// The config file of a stack; `redis` is its `[redis]` target line (`url = …` or
 /// `cluster = […]`).
 pub fn config_text(
@@ -173,6 +205,7 @@ pub fn config_text(
     admin: SocketAddr,
     database_url: &str,
     origins: &[(SocketAddr, u32)],
+    tls: Option<SocketAddr>,
     o: &StackOptions,
 ) -> String {
     let static_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("static");
@@ -188,6 +221,8 @@ health_check_interval = "200ms"
 client_timeout = "{client_timeout}"
 idle_timeout = "{idle_timeout}"
 limits = {limits}
+{edge_options}
+{tls}
 
 [origin]
 database_url = "{database_url}"
@@ -249,6 +284,8 @@ var_dir = "var"
         redis_options = o.redis_options,
         internal_keys = o.internal_keys,
         extra = o.extra,
+        edge_options = o.edge_options,
+        tls = tls.map_or_else(String::new, |addr| tls_section(addr, o)),
         queue = if o.queue.is_empty() {
             String::new()
         } else {

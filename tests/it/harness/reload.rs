@@ -22,9 +22,22 @@ impl Stack {
             self.admin_addr,
             &self.database_url,
             &origins,
+            self.tls_addr,
             &self.options,
         );
         std::fs::write(&self.config_path, text).expect("config written");
+    }
+
+    /// Runs `flashgate check-config` on the stack's file: whether it passed, and all it said.
+    pub fn check_config(&self) -> (bool, String) {
+        let check = std::process::Command::new(env!("CARGO_BIN_EXE_flashgate"))
+            .arg("check-config")
+            .arg(&self.config_path)
+            .output()
+            .expect("check-config runs");
+        let said = String::from_utf8_lossy(&check.stdout).to_string()
+            + &String::from_utf8_lossy(&check.stderr);
+        (check.status.success(), said)
     }
 
     /// Writes `text` as the config file, valid or not.
