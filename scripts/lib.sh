@@ -31,10 +31,10 @@ ensure_build_and_run_packages() {
 }
 
 # The page tests drive Debian's Chromium through ChromeDriver; a font keeps their screenshots
-# legible.
+# legible; NSS's certutil puts the test CA in a browser profile's trust store for the https page.
 ensure_browser_packages() {
   ensure_packages chromium:chromium chromedriver:chromium-driver \
-    /usr/share/fonts/truetype/liberation:fonts-liberation
+    /usr/share/fonts/truetype/liberation:fonts-liberation certutil:libnss3-tools
 }
 
 # The ledger tests also run against PostgreSQL: install it if missing, start its cluster, and

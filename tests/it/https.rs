@@ -1,7 +1,8 @@
 //! HTTPS and HTTP/2 at the edge, with real handshakes against a test CA the clients trust (no
 //! verification turned off): the whole purchase over h1 and over h2, the waiting room over h2,
 //! certificates by SNI, what the plain listener does, HSTS and `Secure` cookies, a certificate
-//! rotated under an open connection, and every bad certificate refused by name.
+//! rotated under an open connection, every bad certificate refused by name, and the page in
+//! Chromium whose profile trusts the CA.
 
 use std::time::Duration;
 
@@ -9,7 +10,8 @@ use reqwest::Version;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::harness::{
-    LOCAL_TLS, Protocol, Stack, StackOptions, certificate_files, eventually, status_and_json,
+    Browser, LOCAL_TLS, Protocol, Stack, StackOptions, certificate_files, eventually,
+    status_and_json,
 };
 
 /// Signs `user` in through the dev endpoint, gets a token, buys one and pays, all with `client`
@@ -444,4 +446,60 @@ async fn every_bad_certificate_is_refused_by_name_and_the_old_one_serves() {
         .await
         .unwrap();
     assert_eq!(answer.headers()["strict-transport-security"], "max-age=60");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_page_buys_over_https_in_a_browser_that_trusts_the_ca() {
+    let stack = Stack::start(StackOptions {
+        tls_names: LOCAL_TLS,
+        tls_options: "hsts = \"max-age=300\"",
+        ..StackOptions::default()
+    })
+    .await;
+    let url = stack
+        .https_url("/events/demo")
+        .replace("127.0.0.1", "localhost");
+
+    // The CA is trusted by this browser's profile (its NSS store), not by ignoring errors: the
+    // same page in a profile without it never loads.
+    let stranger = Browser::start("https_page_without_the_ca").await;
+    stranger.goto(&url).await;
+    let loaded = stranger
+        .script("return document.getElementById('name') !== null;")
+        .await;
+    assert_eq!(
+        loaded, false,
+        "a profile without the CA refuses the certificate"
+    );
+    stranger.close().await;
+
+    let mut browser = Browser::start_trusting(
+        "the_page_buys_over_https_in_a_browser_that_trusts_the_ca",
+        stack.ca().cert_pem(),
+    )
+    .await;
+    browser.goto(&url).await;
+    browser
+        .wait_for_text("#name", "the event name", |t| t == "Test event")
+        .await;
+    let secure = browser
+        .script("return [location.protocol, window.isSecureContext];")
+        .await;
+    assert_eq!(secure, serde_json::json!(["https:", true]));
+    browser.wait_for_enabled("#buy", true).await;
+    browser.screenshot("on-sale-over-https").await;
+    browser.click("#buy").await;
+    browser
+        .wait_for_text("#message", "the reservation", |t| {
+            t.starts_with("Seat reserved!")
+        })
+        .await;
+    browser.screenshot("reserved-over-https").await;
+    browser.click("#pay").await;
+    browser
+        .wait_for_text("#message", "the payment", |t| t.ends_with(": paid."))
+        .await;
+    let rows = stack.orders_reaching(1).await;
+    assert_eq!(rows[0].status, sale::OrderStatus::Paid);
+    browser.close().await;
 }

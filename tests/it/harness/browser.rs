@@ -44,15 +44,60 @@ pub struct Browser {
     _profile: tempfile::TempDir,
 }
 
+/// Makes `home/.pki/nssdb`, the NSS trust store Chromium on Linux reads, trusting `ca_pem` to
+/// identify web sites: a browser that trusts the CA as a user who imported it would.
+fn trust_store(home: &std::path::Path, ca_pem: &str) {
+    let db = home.join(".pki/nssdb");
+    std::fs::create_dir_all(&db).expect("NSS folder");
+    let ca = home.join("ca.pem");
+    std::fs::write(&ca, ca_pem).expect("CA written");
+    let store = format!("sql:{}", db.display());
+    let certutil = |args: &[&str]| {
+        let status = Command::new("certutil")
+            .args(args)
+            .status()
+            .unwrap_or_else(|e| panic!("certutil ({e}); scripts/test installs libnss3-tools"));
+        assert!(status.success(), "certutil {args:?}");
+    };
+    certutil(&["-N", "-d", &store, "--empty-password"]);
+    let ca = ca.display().to_string();
+    certutil(&[
+        "-A",
+        "-d",
+        &store,
+        "-n",
+        "flashgate test CA",
+        "-t",
+        "C,,",
+        "-i",
+        &ca,
+    ]);
+}
+
 impl Browser {
     /// Starts ChromeDriver and a headless Chromium; `test` names the screenshot folder.
     pub async fn start(test: &str) -> Self {
+        Self::launch(test, None).await
+    }
+
+    /// Like [`Self::start`], with a profile that trusts `ca_pem` for https sites.
+    pub async fn start_trusting(test: &str, ca_pem: &str) -> Self {
+        Self::launch(test, Some(ca_pem)).await
+    }
+
+    async fn launch(test: &str, ca_pem: Option<&str>) -> Self {
         let profile = tempfile::tempdir().expect("temp dir for the browser profile");
         let addr = free_addr();
         let chromedriver = std::env::var("FLASHGATE_CHROMEDRIVER")
             .unwrap_or_else(|_| "/usr/bin/chromedriver".to_owned());
         let mut command = Command::new(&chromedriver);
         command.arg(format!("--port={}", addr.port()));
+        if let Some(ca_pem) = ca_pem {
+            // Chromium reads its trust store from $HOME; this browser's HOME is its own.
+            let home = profile.path().join("home");
+            trust_store(&home, ca_pem);
+            command.env("HOME", &home);
+        }
         // Its own process group, so stopping it also stops every browser process it started.
         command.process_group(0);
         let driver = Component::spawn(
