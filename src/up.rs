@@ -252,7 +252,13 @@ pub fn run(config_path: &Path, rehearsal: &Rehearsal) -> Result<()> {
         let log = log_dir.join(format!("origin-{}.log", node.listen.port()));
         let mut child = Component::spawn(format!("origin {addr}"), command, &log)?;
         ready::wait_until(&format!("origin {addr}"), START_TIMEOUT, || {
-            child.exited().is_none() && ready::http_ok(node.listen, "/healthz")
+            // An origin that speaks TLS is ready once it listens (its key was checked at start).
+            child.exited().is_none()
+                && if node.tls.is_some() {
+                    ready::port_open(node.listen)
+                } else {
+                    ready::http_ok(node.listen, "/healthz")
+                }
         })
         .map_err(|e| anyhow!("{e}; see {}", log.display()))?;
         stack.origins.push(child);

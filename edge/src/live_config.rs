@@ -5,6 +5,8 @@
 //! every reload, so rotating them on disk and reloading is how certificates are renewed. A bad file changes nothing, and so
 //! does one that changes what only a restart can (listeners, threads, `redis.url`).
 
+use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -16,6 +18,7 @@ use sale::config::{ConfigError, Environment};
 use crate::limits::Limits;
 use crate::page::{PageCache, PageError};
 use crate::tls::certificates::{CertificateError, Certificates};
+use crate::upstreams::origin_tls::{self, OriginTrust};
 
 /// Everything derived from one config file.
 pub struct Snapshot {
@@ -28,6 +31,8 @@ pub struct Snapshot {
     pub limits: Arc<Limits>,
     /// The HTTPS certificates, read from their files at this load (`[edge.tls]` only).
     pub certificates: Option<Arc<Certificates>>,
+    /// How origins reached over TLS are verified, by address.
+    pub origin_trust: HashMap<SocketAddr, Arc<OriginTrust>>,
     /// Counts successful loads, starting at 1; shown to operators.
     pub version: u64,
     /// When it was loaded, Unix ms.
@@ -46,8 +51,9 @@ pub enum LoadError {
     /// A listener could not be set up.
     #[error("listener: {0}")]
     Listener(String),
-    /// A certificate of `[edge.tls]` cannot serve; each problem names its file.
-    #[error("edge.tls.certificates: {}", problems(.0))]
+    /// A certificate of `[edge.tls]` cannot serve, or an origin's CA cannot be read; each
+    /// problem names its file.
+    #[error("certificates: {}", problems(.0))]
     Certificates(Vec<CertificateError>),
 }
 
@@ -80,6 +86,7 @@ fn build(config: Config, version: u64, previous: Option<&Snapshot>) -> Result<Sn
         )),
         None => None,
     };
+    let origin_trust = origin_tls::load(&config.origins).map_err(LoadError::Certificates)?;
     let limits = match previous {
         Some(old) if *old.limits.config() == config.edge.limits => old.limits.clone(),
         _ => Arc::new(Limits::new(config.edge.limits)),
@@ -89,6 +96,7 @@ fn build(config: Config, version: u64, previous: Option<&Snapshot>) -> Result<Sn
         page,
         limits,
         certificates,
+        origin_trust,
         version,
         loaded_at: sale::time::now_millis(),
     })

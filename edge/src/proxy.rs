@@ -209,7 +209,7 @@ impl ProxyHttp for Gatekeeper {
             ));
         };
         ctx.current = Some(addr);
-        Ok(Box::new(upstreams::peer(addr, &snapshot.config.edge)))
+        Ok(Box::new(upstreams::peer(addr, snapshot)))
     }
 
     async fn upstream_request_filter(

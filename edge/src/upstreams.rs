@@ -1,25 +1,24 @@
 //! The origins the edge balances over: pingora's weighted round-robin `LoadBalancer`, fed by a
 //! discovery that reads the live config (so a reload changes origins and weights), with an HTTP
-//! health check on each origin's `/healthz` so a dead origin leaves the rotation within one probe
-//! interval and returns by itself. What one request exchanges with an origin is in [`exchange`].
+//! health check on each origin's `/healthz` ([`health`]) so a dead origin leaves the rotation
+//! within one probe interval and returns by itself. What one request exchanges with an origin is
+//! in [`exchange`]; origins reached over TLS are verified as [`origin_tls`] says.
 
 pub mod exchange;
+pub mod health;
+pub mod origin_tls;
 
 use std::collections::{BTreeSet, HashMap};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::live_config::{Live, Snapshot};
 use async_trait::async_trait;
-use pingora::http::RequestHeader;
 use pingora::lb::discovery::ServiceDiscovery;
-use pingora::lb::health_check::HttpHealthCheck;
 use pingora::lb::selection::RoundRobin;
 use pingora::lb::{Backend, Backends, LoadBalancer};
 use pingora::upstreams::peer::HttpPeer;
-use sale::config::EdgeConfig;
-
-use crate::live_config::Live;
 
 /// The balancer type the edge uses.
 pub type Origins = LoadBalancer<RoundRobin>;
@@ -49,39 +48,42 @@ impl ServiceDiscovery for ConfiguredOrigins {
 /// Builds the balancer with its health check; run it as a background service.
 pub fn balancer(live: Arc<Live>) -> Origins {
     let edge = live.snapshot().config.edge.clone();
-    let mut lb = LoadBalancer::from_backends(Backends::new(Box::new(ConfiguredOrigins { live })));
-    let mut check = HttpHealthCheck::new("origin", false);
-    let mut probe =
-        RequestHeader::build("GET", b"/healthz", None).expect("static request is valid");
-    probe
-        .insert_header("host", "origin")
-        .expect("static header is valid");
-    check.req = probe;
-    // Probes must fail fast: a slow origin is as useless to a flash sale as a dead one.
-    let probe_timeout = edge
-        .health_check_interval
-        .min(edge.upstream_connect_timeout);
-    check.peer_template.options.connection_timeout = Some(probe_timeout);
-    check.peer_template.options.read_timeout = Some(probe_timeout);
-    lb.set_health_check(Box::new(check));
+    let backends = Backends::new(Box::new(ConfiguredOrigins { live: live.clone() }));
+    let mut lb = LoadBalancer::from_backends(backends);
+    lb.set_health_check(Box::new(health::OriginHealth::new(live)));
     lb.health_check_frequency = Some(edge.health_check_interval);
     lb.update_frequency = Some(DISCOVERY_PERIOD);
     lb.parallel_health_check = true;
     lb
 }
 
-/// The next healthy origin not in `avoid` (origins this request already failed to reach).
+/// The next healthy origin not in `avoid` (origins this request already failed to reach). When
+/// the health checks hold every origin down, the next one not in `avoid` whatever its health
+/// (Envoy's "panic mode"): probes that time out on a machine under load say less than a real
+/// attempt, which fails fast on a dead origin and is then retried on another.
 pub fn select(origins: &Origins, avoid: &[SocketAddr]) -> Option<SocketAddr> {
-    origins
-        .select_with(b"", 256, |backend, healthy| {
-            healthy && backend.addr.as_inet().is_some_and(|a| !avoid.contains(a))
-        })
-        .and_then(|b| b.addr.as_inet().copied())
+    let pick = |require_health: bool| {
+        origins
+            .select_with(b"", 256, |backend, healthy| {
+                (healthy || !require_health)
+                    && backend.addr.as_inet().is_some_and(|a| !avoid.contains(a))
+            })
+            .and_then(|b| b.addr.as_inet().copied())
+    };
+    pick(true).or_else(|| pick(false))
 }
 
-/// How to talk to an origin.
-pub fn peer(addr: SocketAddr, edge: &EdgeConfig) -> HttpPeer {
-    let mut peer = HttpPeer::new(addr, false, String::new());
+/// How to talk to an origin: plain, or TLS verified against its own CA.
+pub fn peer(addr: SocketAddr, snapshot: &Snapshot) -> HttpPeer {
+    let edge = &snapshot.config.edge;
+    let mut peer = match snapshot.origin_trust.get(&addr) {
+        Some(trust) => {
+            let mut peer = HttpPeer::new(addr, true, trust.server_name.clone());
+            peer.options.ca = Some(trust.ca.clone());
+            peer
+        }
+        None => HttpPeer::new(addr, false, String::new()),
+    };
     peer.options.connection_timeout = Some(edge.upstream_connect_timeout);
     peer.options.read_timeout = Some(edge.upstream_read_timeout);
     peer.options.write_timeout = Some(edge.upstream_read_timeout);

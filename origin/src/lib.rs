@@ -17,11 +17,13 @@ pub mod signature;
 pub mod state;
 pub mod stock;
 pub mod sweeper;
+pub mod tls_listener;
 
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::serve::ListenerExt;
 use sale::Config;
 use sale::redis_link::{LinkOptions, RedisLink};
 use thiserror::Error;
@@ -33,6 +35,7 @@ use crate::state::AppState;
 use crate::stock::StockEngine;
 use crate::stock::lifecycle::Lifecycle;
 use crate::stock::local::LocalStock;
+use crate::tls_listener::TlsListener;
 use sale::replication::Replication;
 
 /// Longest a buy waits on Redis before answering 503. Far above a healthy script's microseconds,
@@ -60,6 +63,9 @@ pub enum OriginStartError {
     /// The order database could not be opened or migrated.
     #[error("cannot open the order database: {0}")]
     Database(#[from] sqlx::Error),
+    /// This origin's certificate or key cannot serve.
+    #[error("origins[].tls: {0}")]
+    Tls(#[from] tls_listener::OriginTlsError),
     /// The listener failed.
     #[error("listener failed: {0}")]
     Io(#[from] std::io::Error),
@@ -93,6 +99,16 @@ pub async fn run(
 ) -> Result<(), OriginStartError> {
     let addr = listener.local_addr()?;
     let node = format!("origin@{addr}");
+    // TLS as this origin's own `[[origins]]` entry asks, checked before anything is started.
+    let tls = match config
+        .origins
+        .iter()
+        .find(|o| o.listen == addr)
+        .and_then(|o| o.tls.as_ref())
+    {
+        Some(tls) => Some(tls_listener::acceptor(tls)?),
+        None => None,
+    };
     let options = LinkOptions {
         response_timeout: Some(REDIS_REPLY_TIMEOUT),
         connection_timeout: Duration::from_secs(1),
@@ -147,13 +163,28 @@ pub async fn run(
     }
 
     let app = routes::router(state);
-    tracing::info!(%node, "origin serving");
-    let served = axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await;
+    let service = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let served = match tls {
+        Some(acceptor) => {
+            tracing::info!(%node, "origin serving over TLS");
+            // `tap_io` only to keep the peer address for `ConnectInfo`, as axum gives it to
+            // listeners it wraps.
+            let listener = TlsListener {
+                tcp: listener,
+                acceptor,
+            }
+            .tap_io(|_| ());
+            axum::serve(listener, service)
+                .with_graceful_shutdown(shutdown)
+                .await
+        }
+        None => {
+            tracing::info!(%node, "origin serving");
+            axum::serve(listener, service)
+                .with_graceful_shutdown(shutdown)
+                .await
+        }
+    };
     let _ = stop.send(true);
     for task in background {
         if let Err(e) = task.await {

@@ -23,7 +23,7 @@ use std::time::Duration;
 use thiserror::Error;
 
 pub use raw::RawConfig;
-pub use tls_section::{CertificateFiles, H2Limits, PlainHttp, TlsConfig};
+pub use tls_section::{CertificateFiles, H2Limits, OriginTls, PlainHttp, TlsConfig};
 pub use values::{Network, Rate, SaleWindow, Weight};
 
 use crate::ids::EventId;
@@ -139,12 +139,14 @@ pub enum CapScope {
 }
 
 /// One origin node.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OriginNode {
     /// Its address.
     pub listen: SocketAddr,
     /// Its share of traffic.
     pub weight: Weight,
+    /// TLS between the edge and it, if any.
+    pub tls: Option<OriginTls>,
 }
 
 /// Where orders are stored.

@@ -8,20 +8,29 @@ use clap::Args;
 use sale::Config;
 use sale::config::{ConfigError, Environment};
 
-/// What keeps `[edge.tls]`'s certificates from serving (each naming its file). The development
-/// certificate is made by `flashgate up` at its first start, so before that its absence is fine.
+/// What keeps the certificates the config names from serving (each naming its file):
+/// `[edge.tls]`'s, and each origin's CA, certificate and key. The development certificate is
+/// made by `flashgate up` at its first start, so before that its absence is fine.
 fn certificate_problems(config: &Config) -> Vec<String> {
-    let Some(tls) = &config.edge.tls else {
-        return Vec::new();
-    };
-    if tls.development && tls.certificates.iter().all(|c| !c.cert.exists()) {
-        return Vec::new();
+    let mut problems = Vec::new();
+    if let Some(tls) = &config.edge.tls {
+        let not_made_yet = tls.development && tls.certificates.iter().all(|c| !c.cert.exists());
+        let now = edge::live_config::unix_secs(sale::time::now_millis());
+        if !not_made_yet && let Err(list) = edge::tls::certificates::Certificates::load(tls, now) {
+            problems.extend(list.iter().map(|p| format!("edge.tls.certificates: {p}")));
+        }
     }
-    let now = edge::live_config::unix_secs(sale::time::now_millis());
-    match edge::tls::certificates::Certificates::load(tls, now) {
-        Ok(_) => Vec::new(),
-        Err(problems) => problems.iter().map(ToString::to_string).collect(),
+    if let Err(list) = edge::upstreams::origin_tls::load(&config.origins) {
+        problems.extend(list.iter().map(|p| format!("origins[].tls.ca: {p}")));
     }
+    for origin in &config.origins {
+        if let Some(tls) = &origin.tls
+            && let Err(e) = origin::tls_listener::acceptor(tls)
+        {
+            problems.push(format!("origins[].tls ({}): {e}", origin.listen));
+        }
+    }
+    problems
 }
 
 /// Validate a config file, print every problem, exit non-zero if there is any.
@@ -39,7 +48,7 @@ impl CheckConfigArgs {
             Ok(config) => {
                 let problems = certificate_problems(&config);
                 for problem in &problems {
-                    println!("{}: edge.tls.certificates: {problem}", path.display());
+                    println!("{}: {problem}", path.display());
                 }
                 if !problems.is_empty() {
                     bail!("{} has {} problem(s)", path.display(), problems.len());

@@ -77,12 +77,17 @@ async fn a_rapid_reset_client_is_cut_off_while_others_buy() {
     };
     let (attack, ()) = tokio::join!(attacker, honest_buys(&stack, "honest", 20));
     let (sent, error) = attack;
-    assert_eq!(
-        error.reason(),
-        Some(h2::Reason::ENHANCE_YOUR_CALM),
+    // Streams reset before the edge took them close the connection at once (GOAWAY
+    // ENHANCE_YOUR_CALM); streams it took first spend the connection's budget of 1,000 (a
+    // graceful GOAWAY): which one ends it depends on how fast this machine accepts.
+    assert!(
+        error.is_go_away() && error.is_remote(),
         "after {sent} resets: {error}"
     );
-    assert!(error.is_go_away() && error.is_remote(), "{error}");
+    assert!(
+        sent < 1_100,
+        "{sent} streams reset before the edge closed the connection"
+    );
     // The edge is fine for everyone else afterwards too.
     honest_buys(&stack, "after", 5).await;
     assert_eq!(stack.orders_reaching(25).await.len(), 25);

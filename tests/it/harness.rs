@@ -154,7 +154,8 @@ impl Stack {
         let config_path = dir.path().join("flashgate.toml");
         let admin_addr = consecutive(options.edges);
         let tls_addr = (!options.tls_names.is_empty()).then(|| consecutive(options.edges));
-        let ca = tls_addr.map(|_| https::issue_certificates(dir.path(), options.tls_names));
+        let ca = (tls_addr.is_some() || options.origin_tls)
+            .then(|| https::issue_certificates(dir.path(), options.tls_names, options.origin_tls));
         let text = config_text(
             &redis.config_line(),
             edge_addr,
@@ -230,7 +231,12 @@ impl Stack {
         let addr = self.origin_addrs[i];
         let (mut child, log) = self.spawn_origin(i);
         ready::wait_until(&format!("origin {addr}"), Duration::from_secs(20), || {
-            child.exited().is_none() && ready::http_ok(addr, "/healthz")
+            child.exited().is_none()
+                && if self.options.origin_tls {
+                    ready::port_open(addr)
+                } else {
+                    ready::http_ok(addr, "/healthz")
+                }
         })
         .unwrap_or_else(|e| {
             panic!(

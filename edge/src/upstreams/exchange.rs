@@ -81,9 +81,15 @@ pub fn failure_refusal(e: &Error, no_origin: bool) -> Refusal {
             Refusal::RequestTimeout
         }
         _ if no_origin => Refusal::NoOrigin,
-        ErrorType::ConnectRefused | ErrorType::ConnectTimedout | ErrorType::ConnectError => {
-            Refusal::NoOrigin
-        }
+        // Failing to connect, or to agree TLS with an origin (its certificate refused), happens
+        // before any byte of the request left: nothing was bought.
+        ErrorType::ConnectRefused
+        | ErrorType::ConnectTimedout
+        | ErrorType::ConnectError
+        | ErrorType::TLSHandshakeFailure
+        | ErrorType::TLSHandshakeTimedout
+        | ErrorType::InvalidCert
+        | ErrorType::HandshakeError => Refusal::NoOrigin,
         _ => {
             tracing::warn!(error = %e, "origin failed after the request was sent");
             Refusal::OriginFailed

@@ -78,6 +78,9 @@ pub fn unreloadable(now: &Config, next: &Config, component: Component) -> Vec<Pr
             unchanged(p, "origin.database_url", db.0, db.1, component);
             let durability = (&now.redis.durability, &next.redis.durability);
             unchanged(p, "redis.durability", durability.0, durability.1, component);
+            // An origin's listener takes its TLS at start (edges read origins' CAs live).
+            let tls = |c: &Config| c.origins.iter().map(|o| o.tls.clone()).collect::<Vec<_>>();
+            unchanged(p, "origins[].tls", &tls(now), &tls(next), component);
         }
     }
     for (i, event) in next.events.iter().enumerate() {

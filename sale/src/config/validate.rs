@@ -254,8 +254,13 @@ pub fn validate(raw: RawConfig, base: &Path, env: &Environment) -> Result<Config
             format!("origins[{i}].weight"),
             Weight::parse(o.weight.unwrap_or(1)),
         );
-        if let (Some(listen), Some(weight)) = (addr, weight) {
-            origins.push(OriginNode { listen, weight });
+        let tls = super::tls_section::origin_tls(&mut p, i, o.tls.as_ref(), base, addr);
+        if let (Some(listen), Some(weight), Some(tls)) = (addr, weight, tls) {
+            origins.push(OriginNode {
+                listen,
+                weight,
+                tls,
+            });
         }
     }
 

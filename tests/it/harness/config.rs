@@ -77,6 +77,9 @@ pub struct StackOptions {
     pub tls_options: &'static str,
     /// More lines of `[edge]`, e.g. `trusted_proxies = ["127.0.0.1"]`.
     pub edge_options: &'static str,
+    /// The edge reaches the origins over TLS (`[[origins]] tls`), their certificate (for
+    /// 127.0.0.1) issued by the test CA.
+    pub origin_tls: bool,
 }
 
 /// The certificate names of a stack with HTTPS on 127.0.0.1.
@@ -116,6 +119,7 @@ impl Default for StackOptions {
             tls_names: &[],
             tls_options: "",
             edge_options: "",
+            origin_tls: false,
         }
     }
 }
@@ -296,6 +300,11 @@ var_dir = "var"
         text.push_str(&format!(
             "\n[[origins]]\nlisten = \"{addr}\"\nweight = {weight}\n"
         ));
+        if o.origin_tls {
+            text.push_str(
+                "tls = { ca = \"tls/origin-ca.pem\", cert = \"tls/origin.pem\", key = \"tls/origin-key.pem\" }\n",
+            );
+        }
     }
     text
 }

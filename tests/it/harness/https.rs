@@ -15,12 +15,19 @@ use x509_parser::prelude::{FromDer, X509Certificate};
 
 use super::{Stack, certificate_files};
 
-/// Makes the test CA and one certificate per entry of `names` under `dir/tls/`.
-pub fn issue_certificates(dir: &Path, names: &[&[&str]]) -> DevCa {
+/// Makes the test CA and one certificate per entry of `names` under `dir/tls/`, and with
+/// `origin_tls` the origins' certificate (`origin.pem`, `origin-key.pem`, `origin-ca.pem`).
+pub fn issue_certificates(dir: &Path, names: &[&[&str]], origin_tls: bool) -> DevCa {
     let ca = DevCa::generate("flashgate test CA").expect("the test CA");
     std::fs::create_dir_all(dir.join("tls")).expect("tls folder");
     for (i, names) in names.iter().enumerate() {
         write_issued(dir, i, &ca, names);
+    }
+    if origin_tls {
+        let issued = ca.issue(&["127.0.0.1"]).expect("the origins' certificate");
+        std::fs::write(dir.join("tls/origin.pem"), issued.cert_pem).expect("written");
+        std::fs::write(dir.join("tls/origin-key.pem"), issued.key_pem).expect("written");
+        std::fs::write(dir.join("tls/origin-ca.pem"), ca.cert_pem()).expect("written");
     }
     ca
 }
@@ -49,7 +56,9 @@ pub enum Protocol {
 
 impl Stack {
     fn test_ca(&self) -> &DevCa {
-        self.ca.as_ref().expect("a stack with tls_names")
+        self.ca
+            .as_ref()
+            .expect("a stack with tls_names or origin_tls")
     }
 
     /// `https://127.0.0.1:PORT{path}` on the https listener.
