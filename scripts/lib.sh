@@ -84,3 +84,7 @@ wait_port() {
   [ -n "${2:-}" ] && [ -f "$2" ] && { echo "--- $2:" >&2; tail -n 50 "$2" >&2; }
   return 1
 }
+
+# share_epoch: the instant every component this script starts counts "+DURATION" times from
+# (edges and origins started on their own refuse relative times without it; `up` sets its own).
+share_epoch() { export FLASHGATE_EPOCH_MS=${FLASHGATE_EPOCH_MS:-$(date +%s%3N)}; }
