@@ -74,6 +74,21 @@ pub struct RequestCtx {
     secure: bool,
 }
 
+impl RequestCtx {
+    /// The `Strict-Transport-Security` value the config in force sends, if any.
+    fn hsts(&self) -> Option<&str> {
+        let tls = self.snapshot.config.edge.tls.as_ref()?;
+        tls.hsts.as_deref()
+    }
+
+    /// Adds what an answer to a secure request carries (HSTS, `Secure` cookies) to `headers`.
+    fn secure_headers(&self, headers: &mut respond::Headers) {
+        if self.secure {
+            scheme::secure_headers(headers, self.hsts());
+        }
+    }
+}
+
 impl Gatekeeper {
     /// Writes an answer of the edge's own; the request goes no further. A small body it did not
     /// need is read and dropped first, so the connection carries the client's next request.
@@ -83,16 +98,7 @@ impl Gatekeeper {
         ctx: &mut RequestCtx,
         mut answer: Answer,
     ) -> Result<bool> {
-        if ctx.secure {
-            let hsts = ctx
-                .snapshot
-                .config
-                .edge
-                .tls
-                .as_ref()
-                .and_then(|t| t.hsts.as_deref());
-            scheme::secure_headers(answer.headers_mut(), hsts);
-        }
+        ctx.secure_headers(answer.headers_mut());
         if !answer.closes_connection() {
             discard::discard_body(session, ctx.snapshot.config.edge.max_body_bytes).await;
         }
@@ -236,13 +242,7 @@ impl ProxyHttp for Gatekeeper {
         ctx: &mut RequestCtx,
     ) -> Result<()> {
         if ctx.secure
-            && let Some(hsts) = ctx
-                .snapshot
-                .config
-                .edge
-                .tls
-                .as_ref()
-                .and_then(|t| t.hsts.as_deref())
+            && let Some(hsts) = ctx.hsts()
         {
             response.insert_header("strict-transport-security", hsts)?;
         }
@@ -283,16 +283,7 @@ impl ProxyHttp for Gatekeeper {
         // sent its next request on it would otherwise meet a reset.
         session.set_keepalive(None);
         let mut headers = Vec::new();
-        if ctx.secure {
-            let hsts = ctx
-                .snapshot
-                .config
-                .edge
-                .tls
-                .as_ref()
-                .and_then(|t| t.hsts.as_deref());
-            scheme::secure_headers(&mut headers, hsts);
-        }
+        ctx.secure_headers(&mut headers);
         let written = respond::refuse(session, refusal, &headers).await;
         FailToProxy {
             error_code: if written.is_ok() { refusal.status() } else { 0 },

@@ -9,7 +9,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::harness::{LOCAL_TLS, Protocol, Stack, StackOptions, status_and_json};
+use crate::harness::{Protocol, Stack, StackOptions, https, status_and_json};
 
 /// More streams than any client needs: a connection still open after this many resets was not
 /// cut off.
@@ -28,20 +28,14 @@ async fn honest_buys(stack: &Stack, prefix: &str, count: usize) {
     let client = stack.https_client(Protocol::H2);
     for i in 0..count {
         let session = stack.session(&format!("{prefix}-{i}"));
-        let token = client
-            .post(stack.https_url("/api/events/demo/token"))
-            .bearer_auth(&session)
-            .send()
-            .await
-            .unwrap();
+        let token = stack
+            .https_post(&client, "/api/events/demo/token", &session)
+            .await;
         let (status, token) = status_and_json(token).await;
         assert_eq!(status, 200, "{token}");
-        let buy = client
-            .post(stack.https_url(token["buy_url"].as_str().unwrap()))
-            .bearer_auth(&session)
-            .send()
-            .await
-            .unwrap();
+        let buy = stack
+            .https_post(&client, token["buy_url"].as_str().unwrap(), &session)
+            .await;
         let (status, order) = status_and_json(buy).await;
         assert_eq!(status, 201, "{order}");
     }
@@ -50,9 +44,8 @@ async fn honest_buys(stack: &Stack, prefix: &str, count: usize) {
 #[tokio::test]
 async fn a_rapid_reset_client_is_cut_off_while_others_buy() {
     let stack = Stack::start(StackOptions {
-        tls_names: LOCAL_TLS,
         stock: 1_000,
-        ..StackOptions::default()
+        ..https()
     })
     .await;
     let attacker = async {
@@ -95,11 +88,7 @@ async fn a_rapid_reset_client_is_cut_off_while_others_buy() {
 
 #[tokio::test]
 async fn one_connection_carries_a_bounded_number_of_streams() {
-    let stack = Stack::start(StackOptions {
-        tls_names: LOCAL_TLS,
-        ..StackOptions::default()
-    })
-    .await;
+    let stack = Stack::start(https()).await;
     let mut client = h2_connection(&stack).await;
     let mut answered = 0usize;
     let error = loop {
@@ -163,11 +152,7 @@ fn literal(name: &str, value_len: usize) -> Vec<u8> {
 
 #[tokio::test]
 async fn an_endless_continuation_is_cut_off() {
-    let stack = Stack::start(StackOptions {
-        tls_names: LOCAL_TLS,
-        ..StackOptions::default()
-    })
-    .await;
+    let stack = Stack::start(https()).await;
     let (stream, _) = stack.tls_connect("localhost", &[b"h2"]).await.unwrap();
     let (mut reader, mut writer) = tokio::io::split(stream);
     let closed = tokio::spawn(async move {
@@ -216,11 +201,7 @@ async fn an_endless_continuation_is_cut_off() {
 
 #[tokio::test]
 async fn an_h2_header_block_over_the_bound_gets_431() {
-    let stack = Stack::start(StackOptions {
-        tls_names: LOCAL_TLS,
-        ..StackOptions::default()
-    })
-    .await;
+    let stack = Stack::start(https()).await;
     let client = stack.https_client(Protocol::H2);
     for size in [10_000, 24_000] {
         let answer = client

@@ -10,8 +10,8 @@ use reqwest::Version;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::harness::{
-    Browser, LOCAL_TLS, Protocol, Stack, StackOptions, certificate_files, eventually,
-    status_and_json, token_and_buy,
+    Browser, Protocol, Stack, StackOptions, certificate_files, eventually, https, status_and_json,
+    token_and_buy,
 };
 
 /// Signs `user` in through the dev endpoint, gets a token, buys one and pays, all with `client`
@@ -40,12 +40,9 @@ async fn purchase(stack: &Stack, client: &reqwest::Client, user: &str, version: 
     assert_eq!(status, 200, "{session}");
     let session = session["session"].as_str().unwrap().to_owned();
 
-    let token = client
-        .post(stack.https_url("/api/events/demo/token"))
-        .bearer_auth(&session)
-        .send()
-        .await
-        .unwrap();
+    let token = stack
+        .https_post(client, "/api/events/demo/token", &session)
+        .await;
     assert_eq!(token.version(), version);
     let (status, token) = status_and_json(token).await;
     assert_eq!(status, 200, "{token}");
@@ -78,19 +75,13 @@ async fn purchase(stack: &Stack, client: &reqwest::Client, user: &str, version: 
         let (answered, refusal) = status_and_json(refused).await;
         assert_eq!((answered, refusal["code"].as_str()), (status, Some(code)));
     }
-    let second = client
-        .post(stack.https_url("/api/events/demo/token"))
-        .bearer_auth(&session)
-        .send()
-        .await
-        .unwrap();
+    let second = stack
+        .https_post(client, "/api/events/demo/token", &session)
+        .await;
     let (_, second) = status_and_json(second).await;
-    let again = client
-        .post(stack.https_url(second["buy_url"].as_str().unwrap()))
-        .bearer_auth(&session)
-        .send()
-        .await
-        .unwrap();
+    let again = stack
+        .https_post(client, second["buy_url"].as_str().unwrap(), &session)
+        .await;
     let (status, refusal) = status_and_json(again).await;
     assert_eq!(
         (status, refusal["code"].as_str()),
@@ -98,12 +89,9 @@ async fn purchase(stack: &Stack, client: &reqwest::Client, user: &str, version: 
         "over {version:?}"
     );
 
-    let paid = client
-        .post(stack.https_url(&format!("/api/orders/{order_id}/pay")))
-        .bearer_auth(&session)
-        .send()
-        .await
-        .unwrap();
+    let paid = stack
+        .https_post(client, &format!("/api/orders/{order_id}/pay"), &session)
+        .await;
     assert_eq!(paid.version(), version);
     let (status, paid) = status_and_json(paid).await;
     assert_eq!(
@@ -115,11 +103,7 @@ async fn purchase(stack: &Stack, client: &reqwest::Client, user: &str, version: 
 
 #[tokio::test]
 async fn the_whole_purchase_works_over_h1_and_h2() {
-    let stack = Stack::start(StackOptions {
-        tls_names: LOCAL_TLS,
-        ..StackOptions::default()
-    })
-    .await;
+    let stack = Stack::start(https()).await;
     let h1 = stack.https_client(Protocol::H1);
     purchase(&stack, &h1, "alice", Version::HTTP_11).await;
     let h2 = stack.https_client(Protocol::H2);
@@ -136,9 +120,8 @@ async fn the_whole_purchase_works_over_h1_and_h2() {
 #[tokio::test]
 async fn the_waiting_room_works_over_h2() {
     let stack = Stack::start(StackOptions {
-        tls_names: LOCAL_TLS,
         queue: crate::harness::room::ROOM,
-        ..StackOptions::default()
+        ..https()
     })
     .await;
     let h2 = stack.https_client(Protocol::H2);
@@ -222,10 +205,9 @@ async fn sni_picks_the_certificate_and_no_name_gets_the_default() {
 #[tokio::test]
 async fn the_plain_listener_redirects_pages_and_refuses_the_api() {
     let stack = Stack::start(StackOptions {
-        tls_names: LOCAL_TLS,
         tls_options: "plain = \"redirect\"\nhsts = \"max-age=63072000; includeSubDomains\"",
         edge_options: "trusted_proxies = [\"127.0.0.1\"]",
-        ..StackOptions::default()
+        ..https()
     })
     .await;
     let plain = reqwest::Client::builder()
@@ -322,11 +304,7 @@ async fn get_on<S: AsyncReadExt + AsyncWriteExt + Unpin>(stream: &mut S) -> Stri
 
 #[tokio::test]
 async fn a_rotated_certificate_serves_new_handshakes_while_open_connections_go_on() {
-    let stack = Stack::start(StackOptions {
-        tls_names: LOCAL_TLS,
-        ..StackOptions::default()
-    })
-    .await;
+    let stack = Stack::start(https()).await;
     let (mut open, before) = stack
         .tls_connect("localhost", &[b"http/1.1"])
         .await
@@ -451,9 +429,8 @@ async fn every_bad_certificate_is_refused_by_name_and_the_old_one_serves() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_page_buys_over_https_in_a_browser_that_trusts_the_ca() {
     let stack = Stack::start(StackOptions {
-        tls_names: LOCAL_TLS,
         tls_options: "hsts = \"max-age=300\"",
-        ..StackOptions::default()
+        ..https()
     })
     .await;
     let url = stack

@@ -85,6 +85,14 @@ pub struct StackOptions {
 /// The certificate names of a stack with HTTPS on 127.0.0.1.
 pub const LOCAL_TLS: &[&[&str]] = &[&["localhost", "127.0.0.1"]];
 
+/// The default stack with HTTPS on 127.0.0.1 and localhost.
+pub fn https() -> StackOptions {
+    StackOptions {
+        tls_names: LOCAL_TLS,
+        ..StackOptions::default()
+    }
+}
+
 /// The default internal key ring.
 pub const INTERNAL_KEY_I1: &str = r#"[{ id = "i1", secret = "test-internal-key-0123456789" }]"#;
 

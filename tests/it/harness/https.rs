@@ -69,6 +69,21 @@ impl Stack {
         )
     }
 
+    /// `POST path` on the https listener with `client`, signed in with `session`.
+    pub async fn https_post(
+        &self,
+        client: &reqwest::Client,
+        path: &str,
+        session: &str,
+    ) -> reqwest::Response {
+        client
+            .post(self.https_url(path))
+            .bearer_auth(session)
+            .send()
+            .await
+            .expect("the edge answers over https")
+    }
+
     /// A client that trusts only the test CA and speaks `protocol`.
     pub fn https_client(&self, protocol: Protocol) -> reqwest::Client {
         let ca = reqwest::Certificate::from_pem(self.test_ca().cert_pem().as_bytes())
