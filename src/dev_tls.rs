@@ -144,7 +144,7 @@ fn read(path: &Path) -> Option<String> {
 
 fn write(path: &Path, text: &str, private: bool) -> Result<(), DevTlsError> {
     use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
     let io = |source| DevTlsError::Io {
         path: path.to_owned(),
         source,
@@ -156,6 +156,9 @@ fn write(path: &Path, text: &str, private: bool) -> Result<(), DevTlsError> {
         .mode(if private { 0o600 } else { 0o644 })
         .open(path)
         .map_err(io)?;
+    // `mode` applies only to a file created now; one left by an earlier run is set too.
+    let permissions = std::fs::Permissions::from_mode(if private { 0o600 } else { 0o644 });
+    file.set_permissions(permissions).map_err(io)?;
     file.write_all(text.as_bytes()).map_err(io)
 }
 

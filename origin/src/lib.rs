@@ -169,11 +169,7 @@ pub async fn run(
             tracing::info!(%node, "origin serving over TLS");
             // `tap_io` only to keep the peer address for `ConnectInfo`, as axum gives it to
             // listeners it wraps.
-            let listener = TlsListener {
-                tcp: listener,
-                acceptor,
-            }
-            .tap_io(|_| ());
+            let listener = TlsListener::new(listener, acceptor)?.tap_io(|_| ());
             axum::serve(listener, service)
                 .with_graceful_shutdown(shutdown)
                 .await

@@ -1,7 +1,7 @@
 //! The origin's listener when its `[[origins]] tls` asks for TLS: TCP accepted, then the TLS
 //! handshake (rustls, TLS 1.2 and 1.3, HTTP/1.1) with the origin's certificate, before axum
-//! sees the connection. Only edges connect, over kept-alive pooled connections, so handshakes
-//! are few; each is bounded in time, and a failed one is logged and skipped, never fatal.
+//! sees the connection. Each handshake runs on its own and is bounded in time; a failed one is
+//! logged and skipped, never fatal.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -13,6 +13,7 @@ use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use sale::config::OriginTls;
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
 
@@ -57,12 +58,54 @@ pub fn acceptor(tls: &OriginTls) -> Result<TlsAcceptor, OriginTlsError> {
     Ok(TlsAcceptor::from(Arc::new(config)))
 }
 
-/// A TCP listener whose connections are TLS.
+/// Handshakes finished but not yet taken by the server; beyond it, new handshakes wait.
+const READY_QUEUE: usize = 64;
+
+/// A TCP listener whose connections are TLS. A task of its own accepts TCP connections and runs
+/// each handshake in a task of its own, so a slow or silent peer delays nobody else; finished
+/// handshakes queue for the server.
 pub struct TlsListener {
-    /// The TCP side.
-    pub tcp: TcpListener,
-    /// The handshake.
-    pub acceptor: TlsAcceptor,
+    ready: mpsc::Receiver<(TlsStream<TcpStream>, SocketAddr)>,
+    local_addr: SocketAddr,
+}
+
+impl TlsListener {
+    /// Starts accepting on `tcp` with `acceptor`; the accepting task ends with the listener.
+    pub fn new(tcp: TcpListener, acceptor: TlsAcceptor) -> std::io::Result<Self> {
+        let local_addr = tcp.local_addr()?;
+        let (sender, ready) = mpsc::channel(READY_QUEUE);
+        tokio::spawn(accept_loop(tcp, acceptor, sender));
+        Ok(Self { ready, local_addr })
+    }
+}
+
+async fn accept_loop(
+    tcp: TcpListener,
+    acceptor: TlsAcceptor,
+    ready: mpsc::Sender<(TlsStream<TcpStream>, SocketAddr)>,
+) {
+    while !ready.is_closed() {
+        let (stream, peer) = match tcp.accept().await {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                // Out of descriptors and the like: wait a moment rather than spin.
+                tracing::warn!(error = %e, "origin cannot accept");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let (acceptor, ready) = (acceptor.clone(), ready.clone());
+        tokio::spawn(async move {
+            match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+                Ok(Ok(tls)) => {
+                    let _ = ready.send((tls, peer)).await;
+                }
+                Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
+                Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+            }
+        });
+    }
 }
 
 impl axum::serve::Listener for TlsListener {
@@ -70,26 +113,14 @@ impl axum::serve::Listener for TlsListener {
     type Addr = SocketAddr;
 
     async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        loop {
-            let (stream, peer) = match self.tcp.accept().await {
-                Ok(accepted) => accepted,
-                Err(e) => {
-                    // Out of descriptors and the like: wait a moment rather than spin.
-                    tracing::warn!(error = %e, "origin cannot accept");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            };
-            let _ = stream.set_nodelay(true);
-            match tokio::time::timeout(HANDSHAKE_TIMEOUT, self.acceptor.accept(stream)).await {
-                Ok(Ok(tls)) => return (tls, peer),
-                Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
-                Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
-            }
+        match self.ready.recv().await {
+            Some(accepted) => accepted,
+            // The accepting task never ends while this listener lives.
+            None => std::future::pending().await,
         }
     }
 
     fn local_addr(&self) -> std::io::Result<Self::Addr> {
-        self.tcp.local_addr()
+        Ok(self.local_addr)
     }
 }

@@ -62,6 +62,8 @@ async fn up_on_a_redis_cluster_survives_the_owning_primary_killed_mid_rush() {
     let origins = [(free_addr(), 1), (free_addr(), 1)];
     let options = StackOptions {
         stock: 1_500,
+        // The test watches the sale over plain HTTP while the buyers come over https.
+        tls_options: "plain = \"serve\"",
         ..StackOptions::default()
     };
     let text = config_text(

@@ -1,13 +1,16 @@
 //! One HTTP/2 connection's life at the edge. Pingora's own loop accepts streams for as long as a
-//! client opens them, and it accepts each at once, so h2's guard against rapid reset (streams
-//! reset before the server took them) never fires: a client that opens and resets streams in a
-//! loop costs the edge a task per stream, for ever. Like nginx (`keepalive_requests`, which
-//! covers h2 streams), the edge gives each connection a budget of streams, the same as an
-//! HTTP/1.1 connection's requests; when it is spent the connection is closed gracefully (GOAWAY:
-//! streams in flight finish, new ones are refused), so an honest client simply reconnects and an
-//! attacker must pay a new TLS handshake, and the per-address cap, every few hundred streams. A
-//! connection with nothing in flight for `edge.idle_timeout` is closed, as an idle HTTP/1.1 one is.
-//! Everything not negotiated as h2 goes to the wrapped app unchanged.
+//! client opens them, and it takes each at once, so h2's guard against rapid reset (streams reset
+//! before the server took them) fires only on a burst that arrives faster than the loop runs: a
+//! client that opens and resets streams at its own pace costs the edge a task per stream, for
+//! ever. Like nginx (`keepalive_requests`, which covers h2 streams), the edge gives each
+//! connection a budget of streams, the same as an HTTP/1.1 connection's requests (1,000), which
+//! also bounds the malformed streams Pingora's own loop counts; when it is spent the connection
+//! is closed gracefully (GOAWAY: streams in flight finish, new ones are refused), so an honest
+//! client simply reconnects and an attacker pays a new TLS handshake, and the per-address cap,
+//! every thousand streams. A graceful close gets `edge.client_timeout` to finish before the
+//! connection is dropped; a connection with nothing in flight for `edge.idle_timeout` is
+//! dropped, as an idle HTTP/1.1 one is. Everything not negotiated as h2 goes to the wrapped app
+//! unchanged.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -18,6 +21,7 @@ use pingora::protocols::http::ServerSession;
 use pingora::protocols::http::v2::server::{H2Accept, HttpSession, handshake};
 use pingora::protocols::{ALPN, Digest, Stream};
 use pingora::server::ShutdownWatch;
+use tokio::time::Instant;
 
 use crate::live_config::Live;
 
@@ -73,27 +77,44 @@ where
                 return None;
             }
         };
-        let idle_timeout = self.live.snapshot().config.edge.idle_timeout;
+        let (idle_timeout, client_timeout) = {
+            let snapshot = self.live.snapshot();
+            (
+                snapshot.config.edge.idle_timeout,
+                snapshot.config.edge.client_timeout,
+            )
+        };
         let in_flight = Arc::new(AtomicUsize::new(0));
         let mut shutdown = shutdown.clone();
         let mut opened = 0usize;
-        let mut closing = false;
+        // Once GOAWAY is sent, streams in flight get this long to finish: a graceful close
+        // waits for the client's answer to a PING, which a dead or hostile client never sends.
+        let mut closing_until: Option<Instant> = None;
         loop {
-            let next = if closing {
-                HttpSession::from_h2_conn(&mut conn, digest.clone()).await
+            let next = if let Some(deadline) = closing_until {
+                match tokio::time::timeout_at(
+                    deadline,
+                    HttpSession::from_h2_conn(&mut conn, digest.clone()),
+                )
+                .await
+                {
+                    Ok(next) => next,
+                    Err(_) => return None,
+                }
             } else {
                 tokio::select! {
                     biased;
                     _ = shutdown.changed() => {
                         conn.graceful_shutdown();
-                        closing = true;
+                        closing_until = Some(Instant::now() + client_timeout);
                         continue;
                     }
                     next = HttpSession::from_h2_conn(&mut conn, digest.clone()) => next,
                     () = tokio::time::sleep(idle_timeout) => {
+                        // Idle with nothing in flight: drop the connection now, as an idle
+                        // HTTP/1.1 one is (no graceful wait on a peer that may be gone).
                         if in_flight.load(Ordering::Relaxed) == 0 {
-                            conn.graceful_shutdown();
-                            closing = true;
+                            return None;
                         }
                         continue;
                     }
@@ -115,9 +136,9 @@ where
                     });
                 }
             }
-            if !closing && opened >= self.streams_per_connection {
+            if closing_until.is_none() && opened >= self.streams_per_connection {
                 conn.graceful_shutdown();
-                closing = true;
+                closing_until = Some(Instant::now() + client_timeout);
             }
         }
     }

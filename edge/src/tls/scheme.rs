@@ -15,8 +15,9 @@ use sale::config::{Network, PlainHttp, TlsConfig};
 use crate::respond::Answer;
 use crate::routes::Route;
 
-/// Whether a request is secure: it arrived over TLS, or a trusted proxy in front says its
-/// client used https (the first `X-Forwarded-Proto` value, set by the proxy the client met).
+/// Whether a request is secure: it arrived over TLS, or the trusted proxy in front says its
+/// client used https (the last `X-Forwarded-Proto` value: the one that proxy set or appended;
+/// anything before it may come from the client).
 pub fn is_secure(tls: bool, peer: IpAddr, headers: &HeaderMap, trusted: &[Network]) -> bool {
     if tls {
         return true;
@@ -26,7 +27,7 @@ pub fn is_secure(tls: bool, peer: IpAddr, headers: &HeaderMap, trusted: &[Networ
         && headers
             .get("x-forwarded-proto")
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
+            .and_then(|v| v.rsplit(',').next())
             .is_some_and(|proto| proto.trim().eq_ignore_ascii_case("https"))
 }
 
@@ -147,6 +148,12 @@ mod tests {
         assert!(!is_secure(false, stranger, &headers, &trusted));
         assert!(is_secure(true, stranger, &HeaderMap::new(), &trusted));
         assert!(!is_secure(false, proxy, &HeaderMap::new(), &trusted));
+        let mut appended = HeaderMap::new();
+        appended.insert("x-forwarded-proto", "https, http".parse().unwrap());
+        assert!(
+            !is_secure(false, proxy, &appended, &trusted),
+            "the proxy's own value is the last"
+        );
     }
 
     #[test]

@@ -26,8 +26,9 @@ pub struct RawTls {
     pub certificates: Vec<RawCertificate>,
     /// Offer HTTP/2 (ALPN `h2`) beside HTTP/1.1; default true.
     pub http2: Option<bool>,
-    /// What the plain listener (`edge.listen`) does: `"redirect"` (pages answer 308 to the https
-    /// URL, the API 403 `https_required`) or `"serve"` (default: it serves as before).
+    /// What the plain listener (`edge.listen`) does: `"redirect"` (default: pages answer 308 to
+    /// the https URL, the API 403 `https_required`) or `"serve"` (it serves as over https:
+    /// development, or a TLS-terminating proxy in front).
     pub plain: Option<String>,
     /// `Strict-Transport-Security` value for https answers, e.g. `"max-age=31536000"`; absent:
     /// none is sent.
@@ -242,7 +243,8 @@ pub(super) fn validate(
     };
     let plain = p.check(
         "edge.tls.plain",
-        match raw.plain.as_deref().unwrap_or("serve") {
+        // Sessions must not travel in the clear unless the operator says so.
+        match raw.plain.as_deref().unwrap_or("redirect") {
             "redirect" => Ok(PlainHttp::Redirect),
             "serve" => Ok(PlainHttp::Serve),
             other => Err(format!("must be \"redirect\" or \"serve\", got {other:?}")),
@@ -316,7 +318,7 @@ mod tests {
         assert_eq!(config.listen, "127.0.0.1:8443".parse().unwrap());
         assert_eq!(config.certificates[0].cert, Path::new("/etc/fg/a.pem"));
         assert!(config.http2 && !config.development);
-        assert_eq!(config.plain, PlainHttp::Serve);
+        assert_eq!(config.plain, PlainHttp::Redirect);
         assert_eq!(config.hsts, None);
         assert_eq!(config.h2.max_concurrent_streams, 100);
     }
