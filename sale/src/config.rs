@@ -5,6 +5,7 @@
 //! Over 300 lines because it is the typed shape of the whole file, one documented struct per
 //! section; parsing, validation and reload rules live in `config/`.
 
+mod origin_tls_section;
 mod problems;
 mod queue_section;
 mod raw;
@@ -22,8 +23,9 @@ use std::time::Duration;
 
 use thiserror::Error;
 
+pub use origin_tls_section::OriginTls;
 pub use raw::RawConfig;
-pub use tls_section::{CertificateFiles, H2Limits, OriginTls, PlainHttp, TlsConfig};
+pub use tls_section::{CertificateFiles, H2Limits, PlainHttp, TlsConfig};
 pub use values::{Network, Rate, SaleWindow, Weight};
 
 use crate::ids::EventId;

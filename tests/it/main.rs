@@ -7,6 +7,7 @@
 
 mod admin_lockout;
 mod buy_path;
+mod certificates;
 mod classic_tokens;
 mod cluster;
 mod dashboard;
@@ -21,6 +22,7 @@ mod keep_alive;
 mod ledger;
 mod lifecycle;
 mod operator;
+mod origin_tls;
 mod origin_trust;
 mod outage;
 mod product_page;

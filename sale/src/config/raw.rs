@@ -126,7 +126,7 @@ pub struct RawOriginNode {
     /// Share of traffic relative to the other origins, 1 to 1000.
     pub weight: Option<u32>,
     /// TLS between the edge and this origin, for origins on another network.
-    pub tls: Option<super::tls_section::RawOriginTls>,
+    pub tls: Option<super::origin_tls_section::RawOriginTls>,
 }
 
 /// `[origin]`.

@@ -254,7 +254,7 @@ pub fn validate(raw: RawConfig, base: &Path, env: &Environment) -> Result<Config
             format!("origins[{i}].weight"),
             Weight::parse(o.weight.unwrap_or(1)),
         );
-        let tls = super::tls_section::origin_tls(&mut p, i, o.tls.as_ref(), base, addr);
+        let tls = super::origin_tls_section::origin_tls(&mut p, i, o.tls.as_ref(), base, addr);
         if let (Some(listen), Some(weight), Some(tls)) = (addr, weight, tls) {
             origins.push(OriginNode {
                 listen,
