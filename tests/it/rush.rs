@@ -1,20 +1,25 @@
-//! The rush simulator as operators run it, against the real stack: it finishes, its invariants
-//! hold, its report files exist and parse; and its checker does fail when the ledger is broken.
+//! The rush simulator as operators run it, against the real stack (over HTTP/2 and https): it
+//! finishes, its invariants hold, its report files exist and parse; and its checker does fail
+//! when the ledger is broken.
 
 use std::process::Command;
 
-use crate::harness::{Stack, StackOptions};
+use crate::harness::{Stack, StackOptions, https};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_small_rush_keeps_every_invariant_and_writes_its_report() {
     let stack = Stack::start(StackOptions {
         stock: 1_000,
-        ..StackOptions::default()
+        ..https()
     })
     .await;
     let out = stack.scratch("rush-report");
     let config = stack.config_path().to_owned();
-    let target = stack.url("");
+    // Over HTTP/2 on the https listener, trusting the test CA (`up_failover` rushes over HTTP/1.1
+    // with the development CA; the benchmarks rush over plain HTTP and over https).
+    let target = stack.https_url("");
+    let ca = stack.path("tls/ca.pem");
+    std::fs::write(&ca, stack.ca().cert_pem()).unwrap();
     let run = tokio::task::spawn_blocking({
         let out = out.clone();
         move || {
@@ -32,6 +37,9 @@ async fn a_small_rush_keeps_every_invariant_and_writes_its_report() {
                 .arg(&config)
                 .arg("--edge")
                 .arg(&target)
+                .arg("--ca")
+                .arg(&ca)
+                .arg("--http2")
                 .arg("--out")
                 .arg(&out)
                 .output()
