@@ -157,6 +157,11 @@ impl KeyRing {
         &self.keys[self.signer]
     }
 
+    /// Every key the ring accepts, the signing one among them.
+    pub fn keys(&self) -> impl Iterator<Item = &SigningKey> {
+        self.keys.iter()
+    }
+
     /// The key with this id, if the ring still accepts it.
     pub fn find(&self, id: &str) -> Option<&SigningKey> {
         self.keys.iter().find(|k| k.id.as_str() == id)

@@ -31,6 +31,7 @@ pub mod refusal_response;
 pub mod replication;
 pub mod secret_url;
 pub mod session;
+pub mod signed_body;
 pub mod time;
 pub mod wire;
 
