@@ -6,6 +6,7 @@
 //! section; parsing, validation and reload rules live in `config/`.
 
 mod origin_tls_section;
+pub mod payments_section;
 mod problems;
 mod queue_section;
 mod raw;
@@ -24,6 +25,7 @@ use std::time::Duration;
 use thiserror::Error;
 
 pub use origin_tls_section::OriginTls;
+pub use payments_section::{PaymentProvider, WebhooksConfig};
 pub use raw::RawConfig;
 pub use tls_section::{CertificateFiles, H2Limits, PlainHttp, TlsConfig};
 pub use values::{Network, Rate, SaleWindow, Weight};
@@ -52,6 +54,10 @@ pub struct Config {
     pub events: Vec<EventConfig>,
     /// The single-machine stack.
     pub up: UpConfig,
+    /// Who confirms payments.
+    pub payments: PaymentProvider,
+    /// Where order changes are delivered, if anywhere.
+    pub webhooks: Option<WebhooksConfig>,
 }
 
 /// `[edge]`, validated.

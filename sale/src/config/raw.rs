@@ -27,6 +27,10 @@ pub struct RawConfig {
     /// `flashgate up`, the single-machine stack.
     #[serde(default)]
     pub up: RawUp,
+    /// Who confirms payments; absent: the development-only `direct` provider.
+    pub payments: Option<super::payments_section::RawPayments>,
+    /// Where every order change is delivered; absent: nowhere.
+    pub webhooks: Option<super::payments_section::RawWebhooks>,
 }
 
 /// `[edge]`.

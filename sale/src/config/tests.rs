@@ -37,6 +37,11 @@ session_keys = [{ id = "s1", secret = "session-key-0123456789" }]
 token_keys = [{ id = "t2", secret = "token-key-new-0123456789" }, { id = "t1", secret = "token-key-old-0123456789" }]
 internal_keys = [{ id = "i1", secret = "internal-key-0123456789" }]
 
+[payments]
+provider = "webhook"
+secrets = [{ id = "p1", secret = "provider-secret-0123456789" }]
+checkout_url = "https://pay.example/checkout/{payment_id}"
+
 [[events]]
 id = "demo"
 name = "Demo"

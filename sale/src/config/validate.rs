@@ -346,6 +346,14 @@ pub fn validate(raw: RawConfig, base: &Path, env: &Environment) -> Result<Config
         raw.edge.dev_sessions,
     );
 
+    let payments = super::payments_section::payments(
+        &mut p,
+        raw.payments.as_ref(),
+        raw.edge.dev_sessions,
+        env,
+    );
+    let webhooks = super::payments_section::webhooks(&mut p, raw.webhooks.as_ref(), env);
+
     let complete = || -> Option<Config> {
         Some(Config {
             edge: EdgeConfig {
@@ -402,6 +410,8 @@ pub fn validate(raw: RawConfig, base: &Path, env: &Environment) -> Result<Config
                     .unwrap_or_else(|| "redis-server".into()),
                 redis_cluster: redis_cluster?,
             },
+            payments: payments?,
+            webhooks: webhooks?,
         })
     };
     match complete() {
