@@ -257,6 +257,7 @@ mod tests {
 listen = "127.0.0.1:8080"
 admin_listen = "127.0.0.1:9180"
 static_dir = "."
+dev_sessions = true
 [[origins]]
 listen = "{ADDR}"
 weight = 1
