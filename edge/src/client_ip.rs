@@ -10,10 +10,17 @@ use std::net::IpAddr;
 use http::HeaderMap;
 use sale::config::Network;
 
+/// Whether `ip` (IPv4-mapped addresses read as IPv4) is one of the `trusted` proxies, whose
+/// forwarding headers are believed.
+pub fn is_trusted(ip: IpAddr, trusted: &[Network]) -> bool {
+    let ip = ip.to_canonical();
+    trusted.iter().any(|n| n.contains(ip))
+}
+
 /// The address requests from `peer` are attributed to.
 pub fn resolve(peer: IpAddr, headers: &HeaderMap, trusted: &[Network]) -> IpAddr {
     let peer = peer.to_canonical();
-    let is_trusted = |ip: IpAddr| trusted.iter().any(|n| n.contains(ip));
+    let is_trusted = |ip: IpAddr| is_trusted(ip, trusted);
     if !is_trusted(peer) {
         return peer;
     }

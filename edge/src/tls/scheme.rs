@@ -22,8 +22,7 @@ pub fn is_secure(tls: bool, peer: IpAddr, headers: &HeaderMap, trusted: &[Networ
     if tls {
         return true;
     }
-    let peer = peer.to_canonical();
-    trusted.iter().any(|n| n.contains(peer))
+    crate::client_ip::is_trusted(peer, trusted)
         && headers
             .get("x-forwarded-proto")
             .and_then(|v| v.to_str().ok())
