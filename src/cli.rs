@@ -28,6 +28,7 @@ pub enum Command {
     Rush(commands::rush::RushArgs),
     Reconcile(commands::reconcile::ReconcileArgs),
     Audit(commands::audit::AuditArgs),
+    Webhooks(commands::webhooks::WebhooksArgs),
 }
 
 /// Runs a parsed command line.
@@ -44,6 +45,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Rush(args) => args.run(),
         Command::Reconcile(args) => args.run(),
         Command::Audit(args) => args.run(),
+        Command::Webhooks(args) => args.run(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

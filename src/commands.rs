@@ -11,6 +11,7 @@ pub mod origin;
 pub mod reconcile;
 pub mod rush;
 pub mod up;
+pub mod webhooks;
 
 use std::path::Path;
 

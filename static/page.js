@@ -6,6 +6,7 @@
 const eventId = location.pathname.startsWith("/events/") ? location.pathname.split("/")[2] : "demo";
 const $ = (id) => document.getElementById(id);
 const ORDER_KEY = `fg_order_${eventId}`; // this tab's order, so a reload still shows it
+const PAYING_KEY = `fg_paying_${eventId}`; // the order this tab sent to the provider's checkout
 let skew = 0;       // server clock minus this browser's clock, in ms
 let state = null;   // the last event document
 let busy = false;   // a request is in flight: the button stays disabled
@@ -184,9 +185,16 @@ function showOrder() {
   }
   sessionStorage.setItem(ORDER_KEY, order.order_id);
   const deadline = new Date(order.pay_by).toLocaleTimeString();
-  if (order.status === "reserved") {
+  if (order.status === "reserved" && sessionStorage.getItem(PAYING_KEY) === order.order_id) {
+    say(`Order ${order.order_id}: waiting for the payment provider to confirm…`);
+    pay.hidden = false;
+    waitForPayment();
+  } else if (order.status === "reserved") {
     say(`Seat reserved! Order ${order.order_id}. Please pay by ${deadline}.`);
     pay.hidden = false;
+  } else if (order.status === "refund_due") {
+    say(`Order ${order.order_id}: the payment arrived after the reservation ended; it will be refunded.`);
+    pay.hidden = true;
   } else {
     say(`Order ${order.order_id}: ${order.status}.`);
     pay.hidden = true;
@@ -221,10 +229,37 @@ async function buy() {
   }
 }
 
+// Back from the provider's checkout, the order is paid only once the provider's confirmation
+// reached the shop: its status is asked for until it changes or the reservation runs out.
+let waiting = false;
+async function waitForPayment() {
+  if (waiting) return;
+  waiting = true;
+  try {
+    while (order && order.status === "reserved" && Date.parse(order.pay_by) > serverNow()) {
+      await new Promise((r) => setTimeout(r, 1000));
+      const [ok, latest] = await send(`/api/orders/${order.order_id}`, "GET");
+      if (ok) order = latest;
+    }
+  } finally {
+    waiting = false;
+  }
+  if (order) {
+    sessionStorage.removeItem(PAYING_KEY);
+    showOrder();
+  }
+}
+
 async function pay() {
   $("pay").disabled = true;
   try {
-    const [paid, result] = await send(`/api/orders/${order.order_id}/pay`);
+    const [paid, result, status] = await send(`/api/orders/${order.order_id}/pay`);
+    if (status === 202) {
+      // A payment provider confirms the payment, not the buyer: off to its checkout.
+      sessionStorage.setItem(PAYING_KEY, order.order_id);
+      location.assign(result.checkout_url);
+      return;
+    }
     if (paid) {
       order = result;
       showOrder();

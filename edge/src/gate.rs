@@ -29,13 +29,13 @@ use crate::respond::Answer;
 use crate::routes::{QueueKind, Route};
 use crate::tokens::used::UsedTokens;
 use crate::view::EventView;
-use crate::{identity, page, tokens, window};
+use crate::{identity, page, payments, tokens, window};
 
 /// A request admitted to an origin.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Forward {
-    /// The admitted user.
-    pub user: UserId,
+    /// The admitted user; none for a payment provider's confirmation.
+    pub user: Option<UserId>,
     /// The origin path.
     pub path: String,
     /// On buys: the event, the token's nonce and expiry.
@@ -275,7 +275,7 @@ fn admit(inputs: &Inputs<'_>, route: &Route, req: &RequestHeader) -> Result<Deci
             };
             let buyer = used.buyer(&nonce);
             let buy = Forward {
-                user,
+                user: Some(user),
                 path: route.origin_path().ok_or(Refusal::NotFound)?,
                 purchase: Some(Purchase {
                     event: event.id.clone(),
@@ -292,7 +292,7 @@ fn admit(inputs: &Inputs<'_>, route: &Route, req: &RequestHeader) -> Result<Deci
             match buyer {
                 // It bought: the script replays its order as it stands now; no origin capacity
                 // is spent and the window does not matter.
-                Some(buyer) if buyer == buy.user => {
+                Some(buyer) if buy.user.as_ref() == Some(&buyer) => {
                     return Ok(Decision::Forward(Forward {
                         redis_checks: RedisChecks::FleetUserCap,
                         ..buy
@@ -348,14 +348,14 @@ fn admit(inputs: &Inputs<'_>, route: &Route, req: &RequestHeader) -> Result<Deci
         Route::EventOrders(id) => {
             event(snapshot, id)?;
             Ok(Decision::Forward(Forward {
-                user: user()?,
+                user: Some(user()?),
                 path: route.origin_path().ok_or(Refusal::NotFound)?,
                 purchase: None,
                 redis_checks: RedisChecks::None,
             }))
         }
         Route::Order { .. } => Ok(Decision::Forward(Forward {
-            user: user()?,
+            user: Some(user()?),
             path: route.origin_path().ok_or(Refusal::NotFound)?,
             purchase: None,
             redis_checks: RedisChecks::None,
@@ -384,6 +384,15 @@ fn admit(inputs: &Inputs<'_>, route: &Route, req: &RequestHeader) -> Result<Deci
                 vec![("set-cookie", cookie)],
             )))
         }
+        Route::PaymentWebhook => Ok(Decision::Forward(payments::admit_webhook(
+            config, req, now,
+        )?)),
+        Route::DevCheckout => {
+            let name = payments::checkout_page(config)?;
+            let asset = snapshot.page.get(name).ok_or(Refusal::NotFound)?;
+            Ok(Decision::Answer(page::answer(asset, req)))
+        }
+        Route::DevPaymentSign => Ok(Decision::Answer(payments::sign(config, req, now)?)),
         Route::MethodNotAllowed => Err(Refusal::MethodNotAllowed.into()),
         Route::NotFound => Err(Refusal::NotFound.into()),
     }

@@ -15,6 +15,7 @@ pub mod limits;
 pub mod live_config;
 pub mod metrics;
 pub mod page;
+pub mod payments;
 pub mod proxy;
 pub mod queue;
 pub mod redis_handle;

@@ -67,6 +67,12 @@ pub enum Route<'a> {
     Queue(&'a str, QueueKind),
     /// `POST /api/dev/session?user=ID`.
     DevSession,
+    /// `POST /api/payments/webhook`: a payment provider's confirmation.
+    PaymentWebhook,
+    /// `GET /dev/checkout/{payment_id}`: the development provider's checkout page.
+    DevCheckout,
+    /// `POST /api/dev/payments/sign`: the development provider signs a confirmation.
+    DevPaymentSign,
     /// The path exists, but not for this method.
     MethodNotAllowed,
     /// Nothing here.
@@ -75,6 +81,8 @@ pub enum Route<'a> {
 
 /// The page every event URL serves; the page reads the event id from its own URL.
 pub const INDEX: &str = "index.html";
+/// The development provider's checkout page; it reads the payment from its own URL.
+pub const CHECKOUT: &str = "checkout.html";
 
 impl<'a> Route<'a> {
     /// Classifies a request; `path` excludes the query string.
@@ -115,6 +123,9 @@ impl<'a> Route<'a> {
             ["api", "orders", id, "pay"] => only(post, order(id, OrderAction::Pay)),
             ["api", "orders", id, "cancel"] => only(post, order(id, OrderAction::Cancel)),
             ["api", "dev", "session"] => only(post, Route::DevSession),
+            ["api", "payments", "webhook"] => only(post, Route::PaymentWebhook),
+            ["dev", "checkout", payment] if !payment.is_empty() => only(get, Route::DevCheckout),
+            ["api", "dev", "payments", "sign"] => only(post, Route::DevPaymentSign),
             _ => Route::NotFound,
         }
     }
@@ -124,6 +135,7 @@ impl<'a> Route<'a> {
         match self {
             Self::Buy { event, .. } => Some(wire::buy_path(event)),
             Self::EventOrders(event) => Some(wire::event_orders_path(event)),
+            Self::PaymentWebhook => Some(sale::payments::CONFIRM_ROUTE.to_owned()),
             Self::Order { order, action } => Some(match action {
                 OrderAction::Show => wire::order_path(order),
                 OrderAction::Pay => wire::pay_path(order),
@@ -138,7 +150,7 @@ impl<'a> Route<'a> {
     pub fn is_api(&self) -> bool {
         !matches!(
             self,
-            Self::Page(_) | Self::NotFound | Self::MethodNotAllowed
+            Self::Page(_) | Self::DevCheckout | Self::NotFound | Self::MethodNotAllowed
         )
     }
 
@@ -153,6 +165,8 @@ impl<'a> Route<'a> {
             Self::Queue(_, QueueKind::Fairness | QueueKind::Entrants) => "fairness",
             Self::Queue(..) => "queue",
             Self::DevSession => "dev_session",
+            Self::PaymentWebhook => "payment",
+            Self::DevCheckout | Self::DevPaymentSign => "dev_payment",
             Self::MethodNotAllowed | Self::NotFound => "other",
         }
     }
@@ -229,6 +243,16 @@ mod tests {
         assert_eq!(
             Route::parse(&Method::POST, "/api/events/demo/orders"),
             Route::MethodNotAllowed
+        );
+        let webhook = Route::parse(&Method::POST, "/api/payments/webhook");
+        assert_eq!(webhook, Route::PaymentWebhook);
+        assert_eq!(
+            webhook.origin_path().as_deref(),
+            Some("/internal/payments/confirm")
+        );
+        assert_eq!(
+            Route::parse(&Method::GET, "/dev/checkout/pay_1"),
+            Route::DevCheckout
         );
     }
 

@@ -2,6 +2,7 @@
 //! who gets a seat; the ledger makes that decision durable in the order database, exactly once
 //! per order, whatever crashes in between.
 
+pub mod changes;
 pub mod consumer;
 pub mod dead_letters;
 pub mod entry;

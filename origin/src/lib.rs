@@ -18,6 +18,7 @@ pub mod state;
 pub mod stock;
 pub mod sweeper;
 pub mod tls_listener;
+pub mod webhooks;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -144,11 +145,21 @@ pub async fn run(
         metrics.clone(),
         health::Health::new(probe.clone(), replication),
     );
+    let wake = Arc::new(tokio::sync::Notify::new());
+    let deliverer = webhooks::Deliverer {
+        store: store.clone(),
+        state: state.clone(),
+        wake: wake.clone(),
+        owner: node.clone(),
+        redis: probe.clone(),
+    };
     let mut background = vec![
         tokio::spawn(
             Ledger::new(redis_target, store, node.clone(), metrics.clone())
+                .waking(wake)
                 .run(events_in_force.clone(), stopped.clone()),
         ),
+        tokio::spawn(deliverer.run(stopped.clone())),
         tokio::spawn(sweeper::run(lifecycle, events_in_force, stopped.clone())),
         tokio::spawn(stock::local::refill(local, metrics, probe, stopped.clone())),
     ];

@@ -38,6 +38,27 @@ pub struct Metrics {
     /// Stream entries this node's ledger could not read and set aside; anything above zero
     /// deserves an alert.
     pub dead_letters: Family<EventLabel, Counter>,
+    /// Payment confirmations by what they did (`paid`, `refund_due`, `unchanged`) or the
+    /// refusal (`amount_mismatch` deserves a look; `bad_signature` in numbers, an alert).
+    pub payments: Family<PaymentLabel, Counter>,
+    /// Order webhook deliveries by outcome: `delivered`, `failed` (retried later), `set_aside`.
+    pub webhooks: Family<PaymentLabel, Counter>,
+    /// Order changes by delivery state (`pending`, `delivered`, `set_aside`), as last counted.
+    pub webhook_backlog: Family<StateLabel, Gauge>,
+}
+
+/// Labels of a delivery state.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StateLabel {
+    /// `pending`, `delivered` or `set_aside`.
+    pub state: String,
+}
+
+/// Labels of a payment confirmation or a webhook delivery.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct PaymentLabel {
+    /// What it did, or the refusal code.
+    pub outcome: &'static str,
 }
 
 impl Metrics {
@@ -74,7 +95,28 @@ impl Metrics {
             "Stream entries the ledger could not read, set aside in the event's dead-letter stream",
             dead_letters.clone(),
         );
+        let payments = Family::<PaymentLabel, Counter>::default();
+        registry.register(
+            "payment_confirmations",
+            "Payment confirmations by outcome",
+            payments.clone(),
+        );
+        let webhooks = Family::<PaymentLabel, Counter>::default();
+        registry.register(
+            "webhook_deliveries",
+            "Order webhook deliveries by outcome",
+            webhooks.clone(),
+        );
+        let webhook_backlog = Family::<StateLabel, Gauge>::default();
+        registry.register(
+            "webhook_changes",
+            "Order changes by webhook delivery state; set_aside above zero deserves an alert",
+            webhook_backlog.clone(),
+        );
         Self {
+            webhooks,
+            webhook_backlog,
+            payments,
             registry,
             requests,
             unsigned,
@@ -87,6 +129,25 @@ impl Metrics {
     /// Counts one answered request.
     pub fn record(&self, route: &'static str, code: &'static str) {
         self.requests.get_or_create(&Outcome { route, code }).inc();
+    }
+
+    /// Counts one payment confirmation.
+    pub fn payment(&self, outcome: &'static str) {
+        self.payments.get_or_create(&PaymentLabel { outcome }).inc();
+    }
+
+    /// Counts one webhook delivery.
+    pub fn webhook(&self, outcome: &'static str) {
+        self.webhooks.get_or_create(&PaymentLabel { outcome }).inc();
+    }
+
+    /// Sets the number of changes in delivery `state`.
+    pub fn webhook_backlog(&self, state: &str, count: i64) {
+        self.webhook_backlog
+            .get_or_create(&StateLabel {
+                state: state.to_owned(),
+            })
+            .set(count);
     }
 
     /// The Prometheus text exposition.

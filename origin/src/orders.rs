@@ -22,6 +22,15 @@ pub struct OrderRecord {
     pub version: u64,
     /// When it was reserved, Unix ms.
     pub created: u64,
+    /// What it costs, minor units (0 for orders reserved before totals were recorded).
+    #[serde(default)]
+    pub total: u64,
+    /// The payment its checkout created, once there was one.
+    #[serde(default)]
+    pub payment: Option<String>,
+    /// Why it was canceled: `canceled` (by the buyer) or `expired`.
+    #[serde(default)]
+    pub reason: Option<String>,
 }
 
 impl OrderRecord {

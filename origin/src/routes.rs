@@ -5,6 +5,7 @@
 mod buy;
 mod ops;
 mod orders;
+mod payments;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -25,7 +26,8 @@ pub fn router(state: AppState) -> Router {
         .route(wire::REPLAY_ROUTE, post(buy::replay))
         .route(wire::EVENT_ORDERS_ROUTE, get(orders::event_orders))
         .route(wire::ORDER_ROUTE, get(orders::get_order))
-        .route(wire::PAY_ROUTE, post(orders::pay))
+        .route(wire::PAY_ROUTE, post(payments::pay))
+        .route(sale::payments::CONFIRM_ROUTE, post(payments::confirm))
         .route(wire::CANCEL_ROUTE, post(orders::cancel))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(state)

@@ -18,6 +18,32 @@ pub struct Admitted {
     pub nonce: Option<String>,
 }
 
+/// A request the edge signed without a user: a payment provider's confirmation it forwarded.
+#[derive(Debug)]
+pub struct ForwardedByEdge;
+
+/// The edge's claims on the request in `parts`, or the refusal.
+fn verified(parts: &Parts, state: &AppState) -> Result<Claims, OriginError> {
+    let config = state.config();
+    edge_signature::verify(
+        &config.secrets.internal_keys,
+        parts.method.as_str(),
+        // The query is signed too: a replay's fallback refusal is the edge's word.
+        parts
+            .uri
+            .path_and_query()
+            .map_or(parts.uri.path(), |p| p.as_str()),
+        |name| parts.headers.get(name).and_then(|v| v.to_str().ok()),
+        sale::time::now_millis(),
+        sale::time::millis(config.origin.signature_max_age),
+    )
+    .map_err(|e| {
+        state.metrics().unsigned.inc();
+        tracing::debug!(error = %e, path = parts.uri.path(), "refused unsigned request");
+        Refusal::Unsigned.into()
+    })
+}
+
 impl FromRequestParts<AppState> for Admitted {
     type Rejection = OriginError;
 
@@ -25,31 +51,24 @@ impl FromRequestParts<AppState> for Admitted {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let config = state.config();
-        let result = edge_signature::verify(
-            &config.secrets.internal_keys,
-            parts.method.as_str(),
-            // The query is signed too: a replay's fallback refusal is the edge's word.
-            parts
-                .uri
-                .path_and_query()
-                .map_or(parts.uri.path(), |p| p.as_str()),
-            |name| parts.headers.get(name).and_then(|v| v.to_str().ok()),
-            sale::time::now_millis(),
-            sale::time::millis(config.origin.signature_max_age),
-        );
-        match result {
-            Ok(Claims {
+        match verified(parts, state)? {
+            Claims {
                 user: Some(user),
                 nonce,
                 ..
-            }) => Ok(Self { user, nonce }),
-            Ok(_) => Err(Refusal::Unsigned.into()),
-            Err(e) => {
-                state.metrics().unsigned.inc();
-                tracing::debug!(error = %e, path = parts.uri.path(), "refused unsigned request");
-                Err(Refusal::Unsigned.into())
-            }
+            } => Ok(Self { user, nonce }),
+            _ => Err(Refusal::Unsigned.into()),
         }
+    }
+}
+
+impl FromRequestParts<AppState> for ForwardedByEdge {
+    type Rejection = OriginError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        verified(parts, state).map(|_| Self)
     }
 }

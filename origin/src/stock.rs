@@ -53,6 +53,8 @@ pub enum Attempt {
     Buy {
         /// Seats wanted.
         quantity: u32,
+        /// The price of one, in minor units, recorded with the order as its total.
+        unit_cents: u64,
     },
     /// Only replay the order the nonce bought (the link can no longer buy); refuse with
     /// `otherwise` if it bought nothing.
@@ -165,9 +167,12 @@ impl StockEngine {
     ) -> Result<Reservation, OriginError> {
         let keys = EventKeys::new(event);
         let order_id = OrderId::generate(event);
-        let (quantity, replay_only, otherwise) = match attempt {
-            Attempt::Buy { quantity } => (quantity, "0", ""),
-            Attempt::Replay { otherwise } => (0, "1", otherwise.code()),
+        let (quantity, total_cents, replay_only, otherwise) = match attempt {
+            Attempt::Buy {
+                quantity,
+                unit_cents,
+            } => (quantity, u64::from(quantity) * unit_cents, "0", ""),
+            Attempt::Replay { otherwise } => (0, 0, "1", otherwise.code()),
         };
         let mut redis = self.redis.clone();
         let reply: Vec<String> = self
@@ -185,6 +190,7 @@ impl StockEngine {
             .arg(order_id.as_str())
             .arg(replay_only)
             .arg(otherwise)
+            .arg(total_cents)
             .invoke_async(&mut redis)
             .await?;
         let reservation = parse_reply(&reply)?;

@@ -20,6 +20,7 @@ pub mod key_ring;
 pub mod lockout;
 pub mod operator_session;
 pub mod order_status;
+pub mod payments;
 pub mod purchase_token;
 pub mod redis_keys;
 #[cfg(feature = "redis")]

@@ -3,7 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Where an order is in its life: `reserved → paid → finished`, or `reserved → canceled`.
+/// Where an order is in its life: `reserved → paid → finished`, or `reserved → canceled`; a
+/// payment confirmed once the order was canceled or expired makes it `refund_due`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum OrderStatus {
@@ -15,11 +16,21 @@ pub enum OrderStatus {
     Finished,
     /// Canceled by the buyer or on expiry; the seats went back to stock.
     Canceled,
+    /// Terminal: the provider confirmed a payment after the order was canceled or expired. The
+    /// seats stay where they went (back to stock, perhaps sold again); the money goes back.
+    #[serde(rename = "refund_due")]
+    RefundDue,
 }
 
 impl OrderStatus {
     /// Every state.
-    pub const ALL: [Self; 4] = [Self::Reserved, Self::Paid, Self::Finished, Self::Canceled];
+    pub const ALL: [Self; 5] = [
+        Self::Reserved,
+        Self::Paid,
+        Self::Finished,
+        Self::Canceled,
+        Self::RefundDue,
+    ];
 
     /// The state as text.
     pub fn as_str(self) -> &'static str {
@@ -28,6 +39,7 @@ impl OrderStatus {
             Self::Paid => "paid",
             Self::Finished => "finished",
             Self::Canceled => "canceled",
+            Self::RefundDue => "refund_due",
         }
     }
 
@@ -38,7 +50,7 @@ impl OrderStatus {
 
     /// Whether the order holds seats.
     pub fn is_live(self) -> bool {
-        !matches!(self, Self::Canceled)
+        !matches!(self, Self::Canceled | Self::RefundDue)
     }
 }
 

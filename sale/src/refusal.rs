@@ -18,6 +18,9 @@ pub enum Refusal {
     Unsigned,
     /// 401 `bad_admin_token`: the admin listener without the right bearer token.
     BadAdminToken,
+    /// 401 `bad_signature`: a payment confirmation whose signature is missing, malformed, does
+    /// not match any payment secret, or was made outside the tolerance (a replay).
+    BadSignature,
     /// 403 `not_started`: the sale has not opened yet.
     NotStarted,
     /// 403 `bad_token`: a purchase token that is malformed, forged or for another event.
@@ -53,6 +56,9 @@ pub enum Refusal {
     TokenUsed,
     /// 409 `illegal_transition`: the order's state does not allow this action.
     IllegalTransition,
+    /// 409 `amount_mismatch`: a payment confirmation whose amount or currency is not the
+    /// order's total; nothing changes and the confirmation is counted for the operator.
+    AmountMismatch,
     /// 410 `ended`: the sale is over.
     Ended,
     /// 410 `sold_out`: no seats left.
@@ -83,7 +89,7 @@ pub enum Refusal {
 
 impl Refusal {
     /// Every refusal, for building per-refusal tables once.
-    pub const ALL: [Refusal; 33] = [
+    pub const ALL: [Refusal; 35] = [
         Self::NotAdmitted,
         Self::PowRequired,
         Self::BadPow,
@@ -94,6 +100,7 @@ impl Refusal {
         Self::BadSession,
         Self::Unsigned,
         Self::BadAdminToken,
+        Self::BadSignature,
         Self::NotStarted,
         Self::BadToken,
         Self::TokenExpired,
@@ -106,6 +113,7 @@ impl Refusal {
         Self::AlreadyBought,
         Self::TokenUsed,
         Self::IllegalTransition,
+        Self::AmountMismatch,
         Self::Ended,
         Self::SoldOut,
         Self::Expired,
@@ -123,7 +131,11 @@ impl Refusal {
     pub fn status(self) -> u16 {
         match self {
             Self::BadRequest | Self::AmbiguousLength | Self::BadPow => 400,
-            Self::NoSession | Self::BadSession | Self::Unsigned | Self::BadAdminToken => 401,
+            Self::NoSession
+            | Self::BadSession
+            | Self::Unsigned
+            | Self::BadAdminToken
+            | Self::BadSignature => 401,
             Self::NotStarted
             | Self::BadToken
             | Self::TokenExpired
@@ -134,9 +146,11 @@ impl Refusal {
             | Self::HttpsRequired => 403,
             Self::NotFound | Self::UnknownEvent => 404,
             Self::MethodNotAllowed => 405,
-            Self::AlreadyBought | Self::TokenUsed | Self::IllegalTransition | Self::QueueClosed => {
-                409
-            }
+            Self::AlreadyBought
+            | Self::TokenUsed
+            | Self::IllegalTransition
+            | Self::AmountMismatch
+            | Self::QueueClosed => 409,
             Self::Ended | Self::SoldOut | Self::Expired => 410,
             Self::RequestTimeout => 408,
             Self::TooLarge => 413,
@@ -157,6 +171,7 @@ impl Refusal {
             Self::BadSession => "bad_session",
             Self::Unsigned => "unsigned",
             Self::BadAdminToken => "bad_admin_token",
+            Self::BadSignature => "bad_signature",
             Self::NotStarted => "not_started",
             Self::BadToken => "bad_token",
             Self::TokenExpired => "token_expired",
@@ -173,6 +188,7 @@ impl Refusal {
             Self::AlreadyBought => "already_bought",
             Self::TokenUsed => "token_used",
             Self::IllegalTransition => "illegal_transition",
+            Self::AmountMismatch => "amount_mismatch",
             Self::Ended => "ended",
             Self::SoldOut => "sold_out",
             Self::Expired => "expired",
@@ -196,6 +212,7 @@ impl Refusal {
             Self::BadSession => "Your session is not valid; sign in again.",
             Self::Unsigned => "Origins only serve requests signed by the edge.",
             Self::BadAdminToken => "The admin token is missing or wrong.",
+            Self::BadSignature => "The payment signature is missing, wrong or too old.",
             Self::NotStarted => "The sale has not started yet.",
             Self::BadToken => "This purchase link is not valid.",
             Self::TokenExpired => "This purchase link has expired; get a new one.",
@@ -212,6 +229,7 @@ impl Refusal {
             Self::AlreadyBought => "You already hold your seats for this event.",
             Self::TokenUsed => "This purchase link was already used.",
             Self::IllegalTransition => "The order cannot do that in its current state.",
+            Self::AmountMismatch => "The payment's amount is not the order's total.",
             Self::Ended => "The sale has ended.",
             Self::SoldOut => "Sold out.",
             Self::Expired => "The reservation expired before payment.",

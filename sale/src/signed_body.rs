@@ -48,6 +48,55 @@ pub fn sign(ring: &KeyRing, timestamp: u64, body: &[u8]) -> String {
     format!("t={timestamp},v1={}", hex::encode(tag.into_bytes()))
 }
 
+/// A header as sent: the signed time and the signatures, not yet checked against a body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedHeader {
+    /// `t`, Unix seconds.
+    pub timestamp: u64,
+    signatures: Vec<Vec<u8>>,
+}
+
+impl SignedHeader {
+    /// Reads `t=...,v1=...`; schemes other than `v1` are ignored, as providers document.
+    pub fn parse(header: &str) -> Result<Self, SignatureError> {
+        let mut timestamp = None;
+        let mut signatures = Vec::new();
+        for part in header.split(',') {
+            match part.trim().split_once('=') {
+                Some(("t", value)) if timestamp.is_none() => {
+                    timestamp = Some(
+                        value
+                            .parse::<u64>()
+                            .map_err(|_| SignatureError::Malformed)?,
+                    );
+                }
+                Some(("v1", value)) => {
+                    signatures.push(hex::decode(value).map_err(|_| SignatureError::Malformed)?);
+                }
+                Some((_, _)) => {}
+                None => return Err(SignatureError::Malformed),
+            }
+        }
+        let timestamp = timestamp.ok_or(SignatureError::Malformed)?;
+        if signatures.is_empty() {
+            return Err(SignatureError::Malformed);
+        }
+        Ok(Self {
+            timestamp,
+            signatures,
+        })
+    }
+
+    /// Whether `t` is within `tolerance` of `now` (Unix seconds): what the edge checks before
+    /// it spends an origin on the body.
+    pub fn fresh(&self, now: u64, tolerance: Duration) -> Result<(), SignatureError> {
+        if now.abs_diff(self.timestamp) > tolerance.as_secs() {
+            return Err(SignatureError::Stale);
+        }
+        Ok(())
+    }
+}
+
 /// Checks `header` over `body` against every secret of `ring`, at `now` (Unix seconds); returns
 /// the signed timestamp.
 pub fn verify(
@@ -57,41 +106,17 @@ pub fn verify(
     now: u64,
     tolerance: Duration,
 ) -> Result<u64, SignatureError> {
-    let mut timestamp = None;
-    let mut signatures = Vec::new();
-    for part in header.split(',') {
-        match part.trim().split_once('=') {
-            Some(("t", value)) if timestamp.is_none() => {
-                timestamp = Some(
-                    value
-                        .parse::<u64>()
-                        .map_err(|_| SignatureError::Malformed)?,
-                );
-            }
-            Some(("v1", value)) => {
-                signatures.push(hex::decode(value).map_err(|_| SignatureError::Malformed)?);
-            }
-            // Other schemes a sender may add are ignored, as providers document.
-            Some((_, _)) => {}
-            None => return Err(SignatureError::Malformed),
-        }
-    }
-    let timestamp = timestamp.ok_or(SignatureError::Malformed)?;
-    if signatures.is_empty() {
-        return Err(SignatureError::Malformed);
-    }
-    if now.abs_diff(timestamp) > tolerance.as_secs() {
-        return Err(SignatureError::Stale);
-    }
+    let header = SignedHeader::parse(header)?;
+    header.fresh(now, tolerance)?;
     let matched = ring.keys().any(|key| {
-        signatures.iter().any(|signature| {
-            mac(key.secret.expose(), timestamp, body)
+        header.signatures.iter().any(|signature| {
+            mac(key.secret.expose(), header.timestamp, body)
                 .verify_slice(signature)
                 .is_ok()
         })
     });
     if matched {
-        Ok(timestamp)
+        Ok(header.timestamp)
     } else {
         Err(SignatureError::Mismatch)
     }

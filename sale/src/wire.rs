@@ -115,6 +115,8 @@ pub struct OrderView {
     pub status: OrderStatus,
     /// Payment deadline, RFC 3339.
     pub pay_by: String,
+    /// What the order costs, in minor units: what a payment confirmation must name.
+    pub total_cents: u64,
 }
 
 /// `GET /api/events/{id}/orders`.

@@ -17,7 +17,10 @@ use sale::{EventId, UserId};
 
 use crate::harness::{Database, Stack, StackOptions};
 
-const ONE_SEAT: Attempt = Attempt::Buy { quantity: 1 };
+const ONE_SEAT: Attempt = Attempt::Buy {
+    quantity: 1,
+    unit_cents: 4900,
+};
 
 fn change(order: &str, user: &str, status: &str, version: i64) -> OrderChange {
     OrderChange {
@@ -29,6 +32,8 @@ fn change(order: &str, user: &str, status: &str, version: i64) -> OrderChange {
         pay_by_ms: 10,
         version,
         at_ms: 1,
+        reason: String::new(),
+        total_cents: 4900,
     }
 }
 

@@ -50,13 +50,14 @@ impl Gatekeeper {
         ctx: &RequestCtx,
         forward: Forward,
     ) -> Result<(Forward, bool), Answer> {
-        if forward.redis_checks == RedisChecks::None {
-            return Ok((forward, false));
-        }
+        let user = match &forward.user {
+            Some(user) if forward.redis_checks != RedisChecks::None => user.clone(),
+            _ => return Ok((forward, false)),
+        };
         let limits = &ctx.snapshot.config.edge.limits;
         let fleet = &self.fleet;
         fleet
-            .check_user(limits, &forward.user)
+            .check_user(limits, &user)
             .await
             .map_err(|l| l.answer())?;
         match (forward.redis_checks, &forward.purchase) {
@@ -64,7 +65,7 @@ impl Gatekeeper {
             (RedisChecks::StoredTokenThenFleetCaps, Some(purchase)) => {
                 let checked = self
                     .stored
-                    .check(&purchase.event, &forward.user, &purchase.nonce)
+                    .check(&purchase.event, &user, &purchase.nonce)
                     .await;
                 match checked {
                     Ok(StoredToken::Buys) => {

@@ -90,7 +90,7 @@ impl Gatekeeper {
     /// one ends).
     pub(crate) fn free_admission(&self, ctx: &RequestCtx) {
         let Some(forward) = &ctx.forward else { return };
-        let Some(purchase) = &forward.purchase else {
+        let (Some(purchase), Some(user)) = (&forward.purchase, &forward.user) else {
             return;
         };
         let config = &ctx.snapshot.config;
@@ -103,9 +103,9 @@ impl Gatekeeper {
         let Some(salt) = self.queue.get(event.id.as_str()).salt else {
             return;
         };
-        let entrant = sale::draw::entrant_id(&salt, &event.id, &forward.user);
+        let entrant = sale::draw::entrant_id(&salt, &event.id, user);
         let (event, redis) = (event.clone(), self.stored.redis.clone());
-        let user = forward.user.clone();
+        let user = user.clone();
         tokio::spawn(async move {
             let freed = async {
                 let mut con = redis.room_connection().await?;

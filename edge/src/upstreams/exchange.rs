@@ -29,7 +29,7 @@ pub fn prepare(upstream: &mut RequestHeader, keys: &KeyRing, forward: &Forward) 
         .map_err(|_| Error::new(ErrorType::InternalError))?;
     upstream.set_uri(uri);
     let claims = Claims {
-        user: Some(forward.user.clone()),
+        user: forward.user.clone(),
         nonce: forward.purchase.as_ref().map(|p| p.nonce.clone()),
         signed_at: sale::time::now_millis(),
     };
@@ -50,13 +50,14 @@ pub fn learn(
 ) -> Option<&'static str> {
     if let Some(forward) = forward
         && let Some(purchase) = &forward.purchase
+        && let Some(buyer) = &forward.user
     {
         if response.headers.contains_key(HEADER_SOLD_OUT) {
             view.report_sold_out(purchase.event.as_str());
         }
         if response.status.as_u16() == 201 {
             let now = sale::time::now_millis();
-            let (nonce, buyer) = (purchase.nonce.clone(), forward.user.clone());
+            let (nonce, buyer) = (purchase.nonce.clone(), buyer.clone());
             used.record(nonce, purchase.expires_at, buyer, now);
         }
     }

@@ -53,6 +53,8 @@ pub struct Ledger {
     metrics: Arc<Metrics>,
     /// Database refusals per stream entry, for [`MAX_ROW_ATTEMPTS`].
     refusals: Arc<RowRefusals>,
+    /// Woken after each commit: the webhook deliverer, so a change goes out at once.
+    wake: Arc<tokio::sync::Notify>,
 }
 
 /// Which entries a read asks for.
@@ -79,7 +81,13 @@ impl Ledger {
             consumer,
             metrics,
             refusals: Arc::default(),
+            wake: Arc::default(),
         }
+    }
+
+    /// Wakes `wake` after each commit.
+    pub fn waking(self, wake: Arc<tokio::sync::Notify>) -> Self {
+        Self { wake, ..self }
     }
 
     /// Runs one consuming task per event in force, starting one for each event a reload adds,
@@ -299,6 +307,7 @@ impl Ledger {
             }
         }
         if !acked.is_empty() {
+            self.wake.notify_one();
             let _: usize = con.xack(stream, GROUP, &acked).await?;
         }
         Ok(())

@@ -29,5 +29,11 @@ pub fn parse_entry(event: &EventId, entry: &StreamId) -> Result<OrderChange, Led
         pay_by_ms: number("pay_by")?,
         version: number("version")?,
         at_ms: number("at")?,
+        // Entries written before these fields existed read as no reason and no total.
+        reason: entry.get::<String>("reason").unwrap_or_default(),
+        total_cents: entry
+            .get::<String>("total")
+            .and_then(|t| t.parse().ok())
+            .unwrap_or(0),
     })
 }

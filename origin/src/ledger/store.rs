@@ -28,6 +28,10 @@ pub struct OrderChange {
     pub version: i64,
     /// When the change happened, Unix ms.
     pub at_ms: i64,
+    /// Why a canceled order was canceled (`canceled` or `expired`); empty otherwise.
+    pub reason: String,
+    /// The order's total, minor units.
+    pub total_cents: i64,
 }
 
 /// An order row.
@@ -107,24 +111,32 @@ impl OrderStore {
             DatabaseUrl::Postgres(_) => AnyPoolOptions::new().max_connections(8),
         };
         let pool = options.connect(&url.connect_url()).await?;
-        for statement in SCHEMA {
-            pool.execute(statement).await?;
+        for statement in SCHEMA.iter().chain(super::changes::SCHEMA.iter()) {
+            pool.execute(*statement).await?;
         }
         Ok(Self { pool })
     }
 
-    /// Applies a batch in one transaction: all of it or none of it.
+    /// Applies a batch in one transaction: all of it or none of it. Each change also enters
+    /// the change history in the same transaction, from which order webhooks are delivered,
+    /// so a change the database holds is a change the operator will hear of.
     pub async fn apply(&self, changes: &[OrderChange]) -> Result<(), sqlx::Error> {
         let mut tx = self.pool.begin().await?;
         for change in changes {
             upsert(change).execute(&mut *tx).await?;
+            super::changes::record(change).execute(&mut *tx).await?;
         }
         tx.commit().await
     }
 
-    /// Applies one change on its own.
+    /// Applies one change on its own (with its history row, in one transaction).
     pub async fn apply_one(&self, change: &OrderChange) -> Result<(), sqlx::Error> {
-        upsert(change).execute(&self.pool).await.map(drop)
+        self.apply(std::slice::from_ref(change)).await
+    }
+
+    /// The pool, for the change history's own queries.
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
     }
 
     /// Every order of `event_id`.

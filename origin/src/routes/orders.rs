@@ -25,7 +25,7 @@ pub async fn get_order(
 }
 
 /// Counts the outcome under `route` and turns it into the response.
-fn answer(
+pub(super) fn answer(
     state: &AppState,
     route: &'static str,
     result: Result<impl serde::Serialize, OriginError>,
@@ -58,7 +58,7 @@ async fn view(
 }
 
 /// The contract's view of `record`.
-fn order_view(order_id: &OrderId, record: OrderRecord) -> OrderView {
+pub(super) fn order_view(order_id: &OrderId, record: OrderRecord) -> OrderView {
     OrderView {
         event_id: order_id.event().to_string(),
         order_id: order_id.to_string(),
@@ -66,6 +66,7 @@ fn order_view(order_id: &OrderId, record: OrderRecord) -> OrderView {
         quantity: record.qty,
         status: record.status,
         pay_by: sale::time::rfc3339(record.pay_by),
+        total_cents: record.total,
     }
 }
 
@@ -90,8 +91,12 @@ pub async fn event_orders(
     answer(&state, "event_orders", listed)
 }
 
-/// Pays the admitted user's reservation.
-pub async fn pay(state: State<AppState>, order: Path<String>, admitted: Admitted) -> Response {
+/// Pays the admitted user's reservation on the buyer's word: the `direct` provider.
+pub(super) async fn pay_directly(
+    state: State<AppState>,
+    order: Path<String>,
+    admitted: Admitted,
+) -> Response {
     transition(state, order, admitted, UserAction::Pay, "pay").await
 }
 

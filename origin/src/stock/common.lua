@@ -12,6 +12,7 @@ end
 local function record_change(orders, stream, id, rec, now)
   redis.call('HSET', orders, id, cjson.encode(rec))
   redis.call('XADD', stream, '*', 'order', id, 'user', rec.user, 'qty', rec.qty,
-    'status', rec.status, 'pay_by', rec.pay_by, 'version', rec.version, 'at', now)
+    'status', rec.status, 'pay_by', rec.pay_by, 'version', rec.version, 'at', now,
+    'reason', rec.reason or '', 'total', rec.total or 0, 'payment', rec.payment or '')
 end
 

@@ -1,4 +1,5 @@
--- Every order transition after the reservation, each atomic: pay, cancel, expire, finish.
+-- Every order transition after the reservation, each atomic: pay, checkout, confirm, cancel,
+-- expire, finish.
 -- Seats move between the counters in the same step as the order's state, and every change is
 -- appended to the event's stream (with the order's new version) so the ledger follows.
 --
@@ -7,6 +8,10 @@
 -- ARGV[1] action:
 --   'pay'    ARGV[2] order id, ARGV[3] user -> {'ok', record} | {'refused', code}
 --   'cancel' ARGV[2] order id, ARGV[3] user -> {'ok', record} | {'refused', code}
+--   'checkout' ARGV[2] order id, ARGV[3] user, ARGV[4] a new payment id
+--            -> {'ok', record} (record.payment: the order's payment, the first one given)
+--   'confirm' ARGV[2] order id, ARGV[3] payment id, ARGV[4] amount, ARGV[5] 'succeeded'|'failed'
+--            -> {'ok', record, 'paid'|'refund_due'|'unchanged'} | {'refused', code}
 --   'expire' ARGV[2] batch size            -> {'done', count}   reservations past pay_by
 --   'finish' ARGV[2] batch size            -> {'done', count}   paid orders, once the sale ended
 local seats, holders, orders, deadlines, paid_set, stream =
@@ -44,38 +49,80 @@ local function own(id, user)
   return rec
 end
 
-if action == 'pay' or action == 'cancel' then
+-- The seats of a reservation become the buyer's.
+local function mark_paid(id, rec)
+  redis.call('HINCRBY', seats, 'reserved', -rec.qty)
+  redis.call('HINCRBY', seats, 'paid', rec.qty)
+  redis.call('ZREM', deadlines, id)
+  redis.call('SADD', paid_set, id)
+  save(id, rec, 'paid')
+end
+
+if action == 'pay' or action == 'cancel' or action == 'checkout' then
   local id, user = ARGV[2], ARGV[3]
   local rec = own(id, user)
   if not rec then return {'refused', 'not_found'} end
+  local paying = action ~= 'cancel'
   -- A retry of a pay or cancel that already happened (its answer was lost) gets the order as
   -- it is, like a retried buy does.
-  if action == 'pay' and (rec.status == 'paid' or rec.status == 'finished') then
+  if paying and (rec.status == 'paid' or rec.status == 'finished') then
     return {'ok', cjson.encode(rec)}
   end
   if action == 'cancel' and rec.status == 'canceled' and rec.reason ~= 'expired' then
     return {'ok', cjson.encode(rec)}
   end
   if rec.status == 'canceled' and rec.reason == 'expired' then
-    return {'refused', action == 'pay' and 'expired' or 'illegal_transition'}
+    return {'refused', paying and 'expired' or 'illegal_transition'}
   end
   if rec.status ~= 'reserved' then return {'refused', 'illegal_transition'} end
   if now > rec.pay_by then
     -- Too late to pay (the sweeper had not got to it yet): it expires now, seat back to stock.
     release(id, rec, 'expired')
-    if action == 'pay' then return {'refused', 'expired'} end
+    if paying then return {'refused', 'expired'} end
     return {'refused', 'illegal_transition'}
   end
   if action == 'cancel' then
     release(id, rec, 'canceled')
-  else
-    redis.call('HINCRBY', seats, 'reserved', -rec.qty)
-    redis.call('HINCRBY', seats, 'paid', rec.qty)
-    redis.call('ZREM', deadlines, id)
-    redis.call('SADD', paid_set, id)
-    save(id, rec, 'paid')
+  elseif action == 'pay' then
+    mark_paid(id, rec)
+  elseif not rec.payment then
+    -- One payment per order, whatever number of checkouts: a provider lets a failed payment
+    -- be retried under its id, and two tabs cannot pay one order twice. Not a state change,
+    -- so neither the version nor the stream moves.
+    rec.payment = ARGV[4]
+    redis.call('HSET', orders, id, cjson.encode(rec))
   end
   return {'ok', cjson.encode(rec)}
+end
+
+if action == 'confirm' then
+  local id, payment, amount, outcome = ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5]
+  local text = redis.call('HGET', orders, id)
+  local rec = text and cjson.decode(text)
+  -- Only a payment this order's checkout created can pay it.
+  if not rec or rec.payment ~= payment then return {'refused', 'bad_request'} end
+  if amount ~= rec.total then
+    redis.call('HINCRBY', seats, 'amount_mismatch', 1)
+    return {'refused', 'amount_mismatch'}
+  end
+  -- A failure changes nothing: the reservation runs out or the buyer tries again. A repeated
+  -- success changes nothing either.
+  if outcome ~= 'succeeded' or rec.status == 'paid' or rec.status == 'finished'
+    or rec.status == 'refund_due' then
+    return {'ok', cjson.encode(rec), 'unchanged'}
+  end
+  if rec.status == 'reserved' and now > rec.pay_by then
+    release(id, rec, 'expired')
+  end
+  if rec.status == 'canceled' then
+    -- The seats went back to stock (and may be sold again): they are not taken back. The money
+    -- is owed back instead.
+    redis.call('HINCRBY', seats, 'refund_due', rec.qty)
+    save(id, rec, 'refund_due')
+    return {'ok', cjson.encode(rec), 'refund_due'}
+  end
+  mark_paid(id, rec)
+  return {'ok', cjson.encode(rec), 'paid'}
 end
 
 if action == 'expire' then

@@ -1,6 +1,7 @@
 //! Order transitions after the reservation, through `stock/lifecycle.lua`: `reserved → paid →
-//! finished`, or `reserved → canceled` (by the user, or on expiry, returning the seats). Each is
-//! one atomic script call that also appends the change to the event's stream.
+//! finished`, or `reserved → canceled` (by the user, or on expiry, returning the seats), and a
+//! provider's confirmation (`reserved → paid`, or `canceled → refund_due` when it came too late).
+//! Each is one atomic script call that also appends the change to the event's stream.
 
 use std::sync::Arc;
 
@@ -20,6 +21,19 @@ pub enum UserAction {
     Pay,
     /// `reserved → canceled`, seats returned.
     Cancel,
+    /// Starts (or resumes) the order's payment at the provider; the order stays `reserved`.
+    Checkout,
+}
+
+/// What a provider's confirmation did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Confirmed {
+    /// `reserved → paid`.
+    Paid,
+    /// Too late: the order had been canceled or had expired; the money is owed back.
+    RefundDue,
+    /// Nothing: a failure, or a repeat of a confirmation already applied.
+    Unchanged,
 }
 
 /// Runs the lifecycle script.
@@ -33,6 +47,17 @@ pub struct Lifecycle {
 impl std::fmt::Debug for Lifecycle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Lifecycle").finish_non_exhaustive()
+    }
+}
+
+/// The error a refused or unreadable script reply stands for.
+fn refused(reply: &[String]) -> OriginError {
+    match reply {
+        [refused, code] if refused == "refused" => Refusal::from_code(code).map_or_else(
+            || OriginError::Unexpected(format!("lifecycle replied {reply:?}")),
+            OriginError::from,
+        ),
+        _ => OriginError::Unexpected(format!("lifecycle replied {reply:?}")),
     }
 }
 
@@ -76,11 +101,13 @@ impl Lifecycle {
         let name = match action {
             UserAction::Pay => "pay",
             UserAction::Cancel => "cancel",
+            UserAction::Checkout => "checkout",
         };
         let mut redis = self.redis.clone();
         let reply: Vec<String> = invocation(&self.script, &order.event(), name)
             .arg(order.as_str())
             .arg(user.as_str())
+            .arg(sale::payments::new_payment_id())
             .invoke_async(&mut redis)
             .await?;
         match reply.as_slice() {
@@ -89,14 +116,40 @@ impl Lifecycle {
                 self.replication.confirm(&mut redis, &seats).await?;
                 OrderRecord::from_json(record)
             }
-            [refused, code] if refused == "refused" => Err(Refusal::from_code(code).map_or_else(
-                || OriginError::Unexpected(format!("lifecycle replied {reply:?}")),
-                OriginError::from,
-            )),
-            _ => Err(OriginError::Unexpected(format!(
-                "lifecycle replied {reply:?}"
-            ))),
+            _ => Err(refused(&reply)),
         }
+    }
+
+    /// Applies a provider's confirmation of `payment` (for `amount_cents`) to `order`.
+    pub async fn confirm(
+        &self,
+        order: &OrderId,
+        payment: &str,
+        amount_cents: u64,
+        succeeded: bool,
+    ) -> Result<(OrderRecord, Confirmed), OriginError> {
+        let mut redis = self.redis.clone();
+        let reply: Vec<String> = invocation(&self.script, &order.event(), "confirm")
+            .arg(order.as_str())
+            .arg(payment)
+            .arg(amount_cents)
+            .arg(if succeeded { "succeeded" } else { "failed" })
+            .invoke_async(&mut redis)
+            .await?;
+        let confirmed = match reply.as_slice() {
+            [ok, _, what] if ok == "ok" => match what.as_str() {
+                "paid" => Confirmed::Paid,
+                "refund_due" => Confirmed::RefundDue,
+                _ => Confirmed::Unchanged,
+            },
+            _ => return Err(refused(&reply)),
+        };
+        // Even a repeat waits for the replicas: its first delivery may have been answered
+        // before they confirmed, and the provider must not stop retrying on a change a
+        // failover could still lose.
+        let seats = EventKeys::new(&order.event()).seats;
+        self.replication.confirm(&mut redis, &seats).await?;
+        Ok((OrderRecord::from_json(&reply[1])?, confirmed))
     }
 
     /// Cancels up to `batch` reservations of `event` past their deadline; returns how many.

@@ -58,7 +58,15 @@ pub async fn purchase(
         Take::SoldOut => 0,
     };
     let result = stock
-        .reserve(&event.id, user, super::Attempt::Buy { quantity }, nonce)
+        .reserve(
+            &event.id,
+            user,
+            super::Attempt::Buy {
+                quantity,
+                unit_cents: event.price_cents,
+            },
+            nonce,
+        )
         .await;
     match &result {
         Ok(Reservation::Reserved { remaining, .. }) => local.note_remaining(id, *remaining),

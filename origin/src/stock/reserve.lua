@@ -6,6 +6,7 @@
 -- KEYS[4] orders hash   KEYS[5] deadlines zset KEYS[6] stream   KEYS[7] orders by user hash
 -- ARGV[1] user  ARGV[2] quantity  ARGV[3] token nonce  ARGV[4] new order id
 -- ARGV[5] '1': only replay (the link can no longer buy)  ARGV[6] the refusal code then
+-- ARGV[7] the order's total in minor units (what its payment must be)
 --
 -- Returns one of
 --   {'reserved', order_id, pay_by_ms, remaining}
@@ -14,7 +15,7 @@
 local seats, holders, nonces, orders, deadlines, stream, by_user =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local user, qty, nonce, order_id = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4]
-local replay_only, otherwise = ARGV[5] == '1', ARGV[6]
+local replay_only, otherwise, total = ARGV[5] == '1', ARGV[6], tonumber(ARGV[7])
 
 -- A retried request must find its order, not buy a second one; and only its buyer may see it
 -- (a classic md5 token carries no user, so someone else may hold the link).
@@ -70,7 +71,8 @@ redis.call('HSET', nonces, nonce, order_id)
 local mine = redis.call('HGET', by_user, user)
 redis.call('HSET', by_user, user, mine and (mine .. ' ' .. order_id) or order_id)
 record_change(orders, stream, order_id, {
-  user = user, qty = qty, status = 'reserved', pay_by = pay_by, version = 1, created = now
+  user = user, qty = qty, status = 'reserved', pay_by = pay_by, version = 1, created = now,
+  total = total
 }, now)
 redis.call('ZADD', deadlines, pay_by, order_id)
 return {'reserved', order_id, pay_by, remaining - qty}

@@ -26,8 +26,12 @@ pub struct RawPayments {
     /// How far a confirmation's signed time may be from the edge's clock (e.g. `"5m"`).
     pub tolerance: Option<String>,
     /// Where the buyer is sent to pay: a URL template with `{payment_id}`, `{order_id}` and
-    /// `{amount_cents}`.
+    /// `{amount_cents}`; absolute, or a path on the edge itself (the development provider's
+    /// `/dev/checkout/{payment_id}`).
     pub checkout_url: Option<String>,
+    /// The currency every price is in and every confirmation must name, ISO 4217 (default
+    /// `"EUR"`).
+    pub currency: Option<String>,
 }
 
 /// `[webhooks]` as written.
@@ -40,6 +44,9 @@ pub struct RawWebhooks {
     pub secrets: Vec<RawKey>,
     /// Deliveries of one change before it is set aside (1 to 100, default 12).
     pub max_attempts: Option<u32>,
+    /// Wait before the first retry of a failed delivery (default `"1s"`); it doubles with each
+    /// further try, up to ten minutes.
+    pub backoff: Option<String>,
 }
 
 /// Who confirms payments.
@@ -55,6 +62,8 @@ pub enum PaymentProvider {
         tolerance: Duration,
         /// The checkout URL template.
         checkout_url: String,
+        /// The currency confirmations must name.
+        currency: String,
     },
 }
 
@@ -67,6 +76,8 @@ pub struct WebhooksConfig {
     pub secrets: KeyRing,
     /// Deliveries of one change before it is set aside.
     pub max_attempts: u32,
+    /// Wait before the first retry.
+    pub backoff: Duration,
 }
 
 const PLACEHOLDERS: [&str; 3] = ["{payment_id}", "{order_id}", "{amount_cents}"];
@@ -83,7 +94,13 @@ fn http_url(text: &str) -> Result<String, String> {
 }
 
 fn checkout_template(text: &str) -> Result<String, String> {
-    http_url(text)?;
+    let on_the_edge = text.starts_with('/') && !text.starts_with("//");
+    if !on_the_edge {
+        http_url(text)?;
+    }
+    if text.chars().any(char::is_whitespace) {
+        return Err("must not contain spaces".into());
+    }
     if !text.contains("{payment_id}") {
         return Err("must contain {payment_id}".into());
     }
@@ -130,10 +147,22 @@ pub(super) fn payments(
                 Some(text) => p.check("payments.checkout_url", checkout_template(text)),
                 None => p.check("payments.checkout_url", Err("is required".into())),
             };
+            let currency = p.check(
+                "payments.currency",
+                match raw.currency.as_deref().unwrap_or("EUR") {
+                    code if code.len() == 3 && code.bytes().all(|b| b.is_ascii_uppercase()) => {
+                        Ok(code.to_owned())
+                    }
+                    other => Err(format!(
+                        "must be an ISO 4217 code such as \"EUR\", got {other:?}"
+                    )),
+                },
+            );
             Some(PaymentProvider::Webhook {
                 secrets: secrets?,
                 tolerance: tolerance?,
                 checkout_url: checkout_url?,
+                currency: currency?,
             })
         }
         other => p.check(
@@ -161,10 +190,18 @@ pub(super) fn webhooks(
             n => Err(format!("must be between 1 and 100, got {n}")),
         },
     );
+    let backoff = p.duration(
+        "webhooks.backoff",
+        raw.backoff.as_deref(),
+        "1s",
+        Duration::from_millis(10),
+        Duration::from_secs(600),
+    );
     Some(Some(WebhooksConfig {
         url: url?,
         secrets: secrets?,
         max_attempts: max_attempts?,
+        backoff: backoff?,
     }))
 }
 
@@ -196,10 +233,23 @@ mod tests {
         let good = format!(
             "provider = \"webhook\"\n{SECRET}\ncheckout_url = \"https://pay.example/c/{{payment_id}}?o={{order_id}}\""
         );
-        let Ok(PaymentProvider::Webhook { tolerance, .. }) = provider(Some(&good), false) else {
+        let Ok(PaymentProvider::Webhook {
+            tolerance,
+            currency,
+            ..
+        }) = provider(Some(&good), false)
+        else {
             panic!("a valid webhook provider");
         };
         assert_eq!(tolerance, Duration::from_secs(300));
+        assert_eq!(currency, "EUR");
+        let on_the_edge = format!(
+            "provider = \"webhook\"\n{SECRET}\ncheckout_url = \"/dev/checkout/{{payment_id}}\""
+        );
+        assert!(
+            provider(Some(&on_the_edge), false).is_ok(),
+            "a path on the edge itself"
+        );
         for (text, field) in [
             ("provider = \"stripe\"".to_owned(), "payments.provider"),
             (
@@ -235,6 +285,18 @@ mod tests {
                 ),
                 "payments.tolerance",
             ),
+            (
+                format!(
+                    "provider = \"webhook\"\n{SECRET}\ncheckout_url = \"//p.example/{{payment_id}}\""
+                ),
+                "payments.checkout_url",
+            ),
+            (
+                format!(
+                    "provider = \"webhook\"\n{SECRET}\ncheckout_url = \"/c/{{payment_id}}\"\ncurrency = \"euro\""
+                ),
+                "payments.currency",
+            ),
         ] {
             let refused = provider(Some(&text), true).expect_err(&text);
             assert!(refused.contains(&field.to_owned()), "{text}: {refused:?}");
@@ -267,6 +329,12 @@ mod tests {
         assert_eq!(
             check("url = \"https://ops.example\"\nsecrets = []"),
             Err(vec!["webhooks.secrets".to_owned()])
+        );
+        assert_eq!(
+            check(&format!(
+                "url = \"https://ops.example\"\n{secrets}\nbackoff = \"1ms\""
+            )),
+            Err(vec!["webhooks.backoff".to_owned()])
         );
     }
 }

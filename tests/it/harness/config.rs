@@ -80,7 +80,18 @@ pub struct StackOptions {
     /// The edge reaches the origins over TLS (`[[origins]] tls`), their certificate (for
     /// 127.0.0.1) issued by the test CA.
     pub origin_tls: bool,
+    /// `[payments] provider = "webhook"` with [`PAYMENT_SECRET`] and the development provider's
+    /// checkout; otherwise the buyer's pay marks paid (`direct`).
+    pub webhook_payments: bool,
+    /// The lines of `[webhooks]` (the receiver's `url`, `backoff`, ...); empty: none.
+    pub webhooks: String,
 }
+
+/// The payment provider's secret in a stack with `webhook_payments`.
+pub const PAYMENT_SECRET: &str = "test-payment-secret-0123456789";
+
+/// The secret order webhooks are signed with.
+pub const WEBHOOK_SECRET: &str = "test-webhook-secret-0123456789";
 
 /// The certificate names of a stack with HTTPS on 127.0.0.1.
 pub const LOCAL_TLS: &[&[&str]] = &[&["localhost", "127.0.0.1"]];
@@ -128,6 +139,8 @@ impl Default for StackOptions {
             tls_options: "",
             edge_options: "",
             origin_tls: false,
+            webhook_payments: false,
+            webhooks: String::new(),
         }
     }
 }
@@ -304,6 +317,17 @@ var_dir = "var"
             format!("queue = {}", o.queue)
         },
     );
+    if o.webhook_payments {
+        text.push_str(&format!(
+            "\n[payments]\nprovider = \"webhook\"\nsecrets = [{{ id = \"p1\", secret = \"{PAYMENT_SECRET}\" }}]\ncheckout_url = \"/dev/checkout/{{payment_id}}?order={{order_id}}&amount={{amount_cents}}\"\n"
+        ));
+    }
+    if !o.webhooks.is_empty() {
+        text.push_str(&format!(
+            "\n[webhooks]\nsecrets = [{{ id = \"w1\", secret = \"{WEBHOOK_SECRET}\" }}]\n{}\n",
+            o.webhooks
+        ));
+    }
     for (addr, weight) in origins {
         text.push_str(&format!(
             "\n[[origins]]\nlisten = \"{addr}\"\nweight = {weight}\n"

@@ -1,0 +1,276 @@
+//! Payments through a provider: with `provider = "webhook"` only the provider's signed
+//! confirmation marks an order paid. Forged, stale and replayed confirmations are refused, a
+//! repeat changes nothing, a wrong amount is refused and counted, and a success after expiry
+//! makes the order `refund_due` while its seat stays with the buyer who got it next.
+
+use sale::payments::PaymentOutcome::{Failed, Succeeded};
+
+use crate::harness::{
+    Stack, StackOptions, checkout, confirm, confirmation, deliver_confirmation, get, post,
+    provider_signature, ring, token_and_buy, unix_now,
+};
+
+/// The price of one seat of the test event.
+const PRICE: u64 = 1000;
+
+fn webhook_stack(stock: u32) -> StackOptions {
+    StackOptions {
+        stock,
+        webhook_payments: true,
+        ..StackOptions::default()
+    }
+}
+
+async fn status_of(client: &reqwest::Client, stack: &Stack, order: &str, user: &str) -> String {
+    let (status, body) = get(
+        client,
+        stack,
+        &format!("/api/orders/{order}"),
+        &stack.session(user),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    body["status"].as_str().expect("a status").to_owned()
+}
+
+async fn reserve(client: &reqwest::Client, stack: &Stack, user: &str) -> String {
+    let (status, body) = token_and_buy(client, stack, user).await;
+    assert_eq!(status, 201, "{body}");
+    body["order_id"].as_str().expect("an order id").to_owned()
+}
+
+#[tokio::test]
+async fn only_the_providers_confirmation_marks_an_order_paid() {
+    let stack = Stack::start(webhook_stack(2)).await;
+    let client = reqwest::Client::new();
+    let order = reserve(&client, &stack, "alice").await;
+
+    let first = checkout(&client, &stack, &order, "alice").await;
+    assert!(
+        first.checkout_url.starts_with(&format!(
+            "/dev/checkout/{}?order={order}&amount={PRICE}",
+            first.payment_id
+        )),
+        "{}",
+        first.checkout_url
+    );
+    let again = checkout(&client, &stack, &order, "alice").await;
+    assert_eq!(again.payment_id, first.payment_id, "one payment per order");
+    assert_eq!(
+        status_of(&client, &stack, &order, "alice").await,
+        "reserved"
+    );
+
+    let (status, body) = confirm(&client, &stack, Failed, &first, PRICE).await;
+    assert_eq!(
+        (status, &body),
+        (200, &serde_json::json!({"received": true}))
+    );
+    assert_eq!(
+        status_of(&client, &stack, &order, "alice").await,
+        "reserved",
+        "a failure changes nothing"
+    );
+
+    let (status, _) = confirm(&client, &stack, Succeeded, &first, PRICE).await;
+    assert_eq!(status, 200);
+    assert_eq!(status_of(&client, &stack, &order, "alice").await, "paid");
+    for _ in 0..2 {
+        let (status, body) = confirm(&client, &stack, Succeeded, &first, PRICE).await;
+        assert_eq!(
+            (status, body["received"].as_bool()),
+            (200, Some(true)),
+            "a duplicate is received"
+        );
+    }
+    assert_eq!(stack.seat_counter("paid").await, 1, "paid once");
+    assert_eq!(stack.seat_counter("reserved").await, 0);
+    let (status, body) = post(
+        &client,
+        &stack,
+        &format!("/api/orders/{order}/pay"),
+        &stack.session("alice"),
+    )
+    .await;
+    assert_eq!(
+        (status, body["status"].as_str()),
+        (200, Some("paid")),
+        "pay on a paid order shows it"
+    );
+    let report = stack.reconcile().await;
+    assert!(report.is_clean(), "{report}");
+}
+
+#[tokio::test]
+async fn forged_stale_replayed_and_wrong_confirmations_are_refused() {
+    let stack = Stack::start(webhook_stack(2)).await;
+    let client = reqwest::Client::new();
+    let order = reserve(&client, &stack, "alice").await;
+    let paying = checkout(&client, &stack, &order, "alice").await;
+    let body = confirmation(Succeeded, &paying, PRICE);
+    let now = unix_now();
+
+    let forged = sale::signed_body::sign(
+        &ring("p1", "not-the-provider-secret-0123"),
+        now,
+        body.as_bytes(),
+    );
+    let stale = provider_signature(&body, now - 600);
+    let early = provider_signature(&body, now + 600);
+    let other_body = provider_signature(&confirmation(Succeeded, &paying, PRICE), now);
+    for (what, signature) in [
+        ("no signature", None),
+        ("a forged signature", Some(forged.as_str())),
+        ("a replay from ten minutes ago", Some(stale.as_str())),
+        ("a time from the future", Some(early.as_str())),
+        ("another body's signature", Some(other_body.as_str())),
+        ("a malformed header", Some("t=abc,v1=zz")),
+    ] {
+        let (status, refused) = deliver_confirmation(&client, &stack, &body, signature).await;
+        assert_eq!(
+            (status, refused["code"].as_str()),
+            (401, Some("bad_signature")),
+            "{what}: {refused}"
+        );
+    }
+    assert_eq!(
+        status_of(&client, &stack, &order, "alice").await,
+        "reserved"
+    );
+
+    let (status, refused) = confirm(&client, &stack, Succeeded, &paying, PRICE - 1).await;
+    assert_eq!(
+        (status, refused["code"].as_str()),
+        (409, Some("amount_mismatch")),
+        "{refused}"
+    );
+    assert_eq!(
+        stack.seat_counter("amount_mismatch").await,
+        1,
+        "flagged for the operator"
+    );
+    let mut unknown = paying.clone();
+    unknown.payment_id = sale::payments::new_payment_id();
+    let (status, refused) = confirm(&client, &stack, Succeeded, &unknown, PRICE).await;
+    assert_eq!(
+        (status, refused["code"].as_str()),
+        (400, Some("bad_request")),
+        "a payment the shop never made"
+    );
+    let (status, refused) =
+        deliver_confirmation(&client, &stack, "{}", Some(&provider_signature("{}", now))).await;
+    assert_eq!(
+        (status, refused["code"].as_str()),
+        (400, Some("bad_request")),
+        "{refused}"
+    );
+    assert_eq!(
+        status_of(&client, &stack, &order, "alice").await,
+        "reserved"
+    );
+    assert_eq!(stack.seat_counter("paid").await, 0);
+
+    // The genuine confirmation still pays: nothing above spent it.
+    let (status, _) = deliver_confirmation(
+        &client,
+        &stack,
+        &body,
+        Some(&provider_signature(&body, now)),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(status_of(&client, &stack, &order, "alice").await, "paid");
+}
+
+#[tokio::test]
+async fn the_buyers_own_pay_never_marks_paid_with_a_provider() {
+    let stack = Stack::start(webhook_stack(1)).await;
+    let client = reqwest::Client::new();
+    let order = reserve(&client, &stack, "alice").await;
+    for _ in 0..3 {
+        let (status, body) = post(
+            &client,
+            &stack,
+            &format!("/api/orders/{order}/pay"),
+            &stack.session("alice"),
+        )
+        .await;
+        assert_eq!(
+            (status, body["status"].as_str()),
+            (202, Some("reserved")),
+            "{body}"
+        );
+    }
+    let (status, body) = post(
+        &client,
+        &stack,
+        &format!("/api/orders/{order}/pay"),
+        &stack.session("mallory"),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (404, Some("not_found")),
+        "another user's order"
+    );
+    assert_eq!(
+        status_of(&client, &stack, &order, "alice").await,
+        "reserved"
+    );
+    assert_eq!(stack.seat_counter("paid").await, 0);
+}
+
+#[tokio::test]
+async fn a_confirmation_after_expiry_is_refund_due_and_the_seat_stays_sold() {
+    let stack = Stack::start(StackOptions {
+        reservation_ttl: "1s",
+        ..webhook_stack(1)
+    })
+    .await;
+    let client = reqwest::Client::new();
+    let late = reserve(&client, &stack, "alice").await;
+    let paying = checkout(&client, &stack, &late, "alice").await;
+    // Alice's reservation runs out; the seat goes back and Bob buys it.
+    stack.wait_until_selling(1).await;
+    let bobs = reserve(&client, &stack, "bob").await;
+    let bob_paying = checkout(&client, &stack, &bobs, "bob").await;
+
+    for _ in 0..2 {
+        let (status, body) = confirm(&client, &stack, Succeeded, &paying, PRICE).await;
+        assert_eq!(
+            (status, body["received"].as_bool()),
+            (200, Some(true)),
+            "{body}"
+        );
+    }
+    assert_eq!(
+        status_of(&client, &stack, &late, "alice").await,
+        "refund_due"
+    );
+    assert_eq!(stack.seat_counter("refund_due").await, 1, "counted once");
+    assert_eq!(
+        status_of(&client, &stack, &bobs, "bob").await,
+        "reserved",
+        "the seat stays with Bob"
+    );
+    let (status, _) = confirm(&client, &stack, Succeeded, &bob_paying, PRICE).await;
+    assert_eq!(status, 200);
+    assert_eq!(status_of(&client, &stack, &bobs, "bob").await, "paid");
+    assert_eq!(stack.seat_counter("paid").await, 1, "one seat sold, to Bob");
+    assert_eq!(stack.remaining().await, 0);
+    let (status, body) = post(
+        &client,
+        &stack,
+        &format!("/api/orders/{late}/pay"),
+        &stack.session("alice"),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (409, Some("illegal_transition")),
+        "{body}"
+    );
+    let report = stack.reconcile().await;
+    assert!(report.is_clean(), "{report}");
+    assert_eq!(report.redis_orders.get("refund_due"), Some(&1));
+}
