@@ -6,6 +6,7 @@
 //! any broken invariant makes the command fail.
 
 pub mod invariants;
+pub mod paying;
 pub mod queue_flow;
 pub mod report;
 pub mod stats;
@@ -44,6 +45,8 @@ pub struct RushOptions {
     pub rate: Option<f64>,
     /// Share of buyers who pay.
     pub pay_share: f64,
+    /// How payments through a provider go wrong.
+    pub payments: paying::PaymentMix,
     /// How often a waiting buyer polls the event.
     pub poll: Duration,
     /// How long to wait for the ledger before checking the database.
@@ -102,6 +105,7 @@ pub fn run(options: RushOptions) -> Result<()> {
         &config,
         &event,
         &summary.order_ids,
+        &summary.payments,
         options.ledger_wait,
     ))?;
     summary.invariants = checks;
@@ -152,6 +156,7 @@ async fn simulate(config: &Config, options: &RushOptions) -> Result<Summary> {
         event: options.event.clone(),
         session_keys: config.secrets.session_keys.clone(),
         pay_share: options.pay_share,
+        payments: options.payments,
         poll: options.poll,
         started,
     });
@@ -244,6 +249,7 @@ fn summarise(
         seats,
         invariants: Vec::new(),
         order_ids: total.orders,
+        payments: total.payments,
         queue,
     }
 }

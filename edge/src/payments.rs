@@ -61,10 +61,7 @@ pub fn checkout_page(config: &Config) -> Result<&'static str, Refusal> {
 /// the confirmation body and its `x-fg-payment-signature` header, signed now with the first
 /// payment secret.
 pub fn sign(config: &Config, req: &RequestHeader, now_ms: u64) -> Result<Answer, Refusal> {
-    let PaymentProvider::Webhook {
-        secrets, currency, ..
-    } = &config.payments
-    else {
+    let PaymentProvider::Webhook { secrets, .. } = &config.payments else {
         return Err(Refusal::NotFound);
     };
     if !config.edge.dev_sessions {
@@ -95,7 +92,11 @@ pub fn sign(config: &Config, req: &RequestHeader, now_ms: u64) -> Result<Answer,
         amount_cents: param("amount_cents")?
             .parse()
             .map_err(|_| Refusal::BadRequest)?,
-        currency: currency.clone(),
+        currency: config
+            .event(order_id.event().as_str())
+            .ok_or(Refusal::BadRequest)?
+            .currency
+            .clone(),
     };
     let body = serde_json::to_string(&event).map_err(|_| Refusal::Internal)?;
     let signature = signed_body::sign(secrets, now_ms / 1000, body.as_bytes());

@@ -63,6 +63,8 @@ pub struct Checkout {
     pub payment_id: String,
     /// Where the buyer pays.
     pub checkout_url: String,
+    /// What the payment must be, minor units.
+    pub total_cents: u64,
 }
 
 /// The 200 of a confirmation, also for a duplicate.

@@ -33,6 +33,16 @@ pub struct RushArgs {
     /// Share of buyers who pay; half of the rest cancel, half let the reservation expire.
     #[arg(long, default_value_t = 0.5)]
     pub pay_share: f64,
+    /// With a payment provider: share of checkouts whose payment fails.
+    #[arg(long, default_value_t = 0.1)]
+    pub pay_fail: f64,
+    /// With a payment provider: share of successful payments confirmed twice.
+    #[arg(long, default_value_t = 0.2)]
+    pub pay_repeat: f64,
+    /// With a payment provider: share of successful payments confirmed only after the
+    /// reservation expired (when it expires within 30 s); those orders must become refund_due.
+    #[arg(long, default_value_t = 0.05)]
+    pub pay_late: f64,
     /// Seconds between a waiting page's polls of the event.
     #[arg(long, default_value_t = 0.5)]
     pub poll: f64,
@@ -67,6 +77,11 @@ impl RushArgs {
             concurrency: self.concurrency,
             rate: self.rate,
             pay_share: self.pay_share,
+            payments: crate::rush::paying::PaymentMix {
+                fail: self.pay_fail,
+                repeat: self.pay_repeat,
+                late: self.pay_late,
+            },
             poll: Duration::from_secs_f64(self.poll),
             ledger_wait: Duration::from_secs(self.ledger_wait),
             out: self.out,

@@ -1,16 +1,23 @@
 //! The promises a sale must keep, checked against Redis and the order database after a rush:
 //! sold never exceeds stock, every 201 has exactly one order row, nobody holds more than the
-//! per-user limit, and reconciliation is clean.
+//! per-user limit, reconciliation is clean, and with a payment provider: every paid order had
+//! exactly one succeeded payment of its total, and no seat of a `refund_due` order counts as
+//! sold.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
 use origin::ledger::OrderStore;
+use origin::orders::OrderRecord;
 use origin::reconcile;
 use sale::Config;
-use sale::config::EventConfig;
+use sale::OrderStatus;
+use sale::config::{EventConfig, PaymentProvider};
+use sale::redis_keys::EventKeys;
 use serde::Serialize;
+
+use super::paying::PaymentSent;
 
 /// One checked promise.
 #[derive(Debug, Clone, Serialize)]
@@ -29,6 +36,7 @@ pub async fn check(
     config: &Config,
     event: &EventConfig,
     accepted: &[String],
+    payments: &[PaymentSent],
     ledger_wait: Duration,
 ) -> Result<(Vec<Check>, u32)> {
     let mut redis = crate::stack::ready::batch_redis(&config.redis.target)
@@ -36,7 +44,7 @@ pub async fn check(
         .context("cannot reach Redis")?;
     // A rehearsal stack (`up --stock`) may sell a different stock than the file says: the total
     // Redis was seeded with is the stock in force.
-    let seats_key = sale::redis_keys::EventKeys::new(&event.id).seats;
+    let seats_key = EventKeys::new(&event.id).seats;
     let seeded: Option<u32> = redis::AsyncCommands::hget(&mut redis, &seats_key, "total").await?;
     let mut event = event.clone();
     let note = match seeded {
@@ -135,5 +143,70 @@ pub async fn check(
                 .join("; ")
         },
     });
+    if matches!(config.payments, PaymentProvider::Webhook { .. }) {
+        let records: HashMap<String, String> =
+            redis::AsyncCommands::hgetall(&mut redis, EventKeys::new(&event.id).orders).await?;
+        let refund_due: u64 = redis::AsyncCommands::hget(&mut redis, &seats_key, "refund_due")
+            .await
+            .map(|n: Option<u64>| n.unwrap_or(0))?;
+        checks.extend(payment_checks(&records, payments, sold, refund_due)?);
+    }
     Ok((checks, event.stock))
+}
+
+/// The promises about payments, over the order records Redis holds and what the rush paid.
+fn payment_checks(
+    records: &HashMap<String, String>,
+    payments: &[PaymentSent],
+    sold: u64,
+    refund_due_counter: u64,
+) -> Result<Vec<Check>> {
+    let sent: HashMap<&str, &PaymentSent> =
+        payments.iter().map(|p| (p.order_id.as_str(), p)).collect();
+    let (mut paid, mut live_seats, mut refund_due_seats, mut late_paid) = (0, 0, 0, 0);
+    let mut wrong = Vec::new();
+    for (id, text) in records {
+        let record = OrderRecord::from_json(text).map_err(|e| anyhow::anyhow!("{e}"))?;
+        match record.status {
+            OrderStatus::Paid | OrderStatus::Finished => {
+                paid += 1;
+                live_seats += u64::from(record.qty);
+                let genuine = sent.get(id.as_str()).is_some_and(|p| {
+                    p.succeeded
+                        && record.payment.as_deref() == Some(p.payment_id.as_str())
+                        && p.amount_cents == record.total
+                });
+                if !genuine {
+                    wrong.push(id.clone());
+                }
+                if sent.get(id.as_str()).is_some_and(|p| p.late) {
+                    late_paid += 1;
+                }
+            }
+            OrderStatus::Reserved => live_seats += u64::from(record.qty),
+            OrderStatus::RefundDue => refund_due_seats += u64::from(record.qty),
+            OrderStatus::Canceled => {}
+        }
+    }
+    let late = payments.iter().filter(|p| p.late).count();
+    Ok(vec![
+        Check {
+            name: "every paid order had exactly one succeeded payment of its total",
+            ok: wrong.is_empty() && late_paid == 0,
+            detail: format!(
+                "{paid} paid orders; {} without a matching succeeded payment{}; {late} confirmed after expiry on purpose, {late_paid} of them paid",
+                wrong.len(),
+                wrong
+                    .first()
+                    .map_or_else(String::new, |w| format!(" (e.g. {w})")),
+            ),
+        },
+        Check {
+            name: "no seat of a refund_due order is counted sold",
+            ok: live_seats == sold && refund_due_seats == refund_due_counter,
+            detail: format!(
+                "sold {sold} = {live_seats} seats of reserved and paid orders; {refund_due_seats} seats of refund_due orders apart (counter {refund_due_counter})"
+            ),
+        },
+    ])
 }

@@ -47,6 +47,9 @@ pub struct Summary {
     /// The id of every accepted order (not serialised: the database has them).
     #[serde(skip)]
     pub order_ids: Vec<String>,
+    /// Every payment made through a provider (for the invariants).
+    #[serde(skip)]
+    pub payments: Vec<super::paying::PaymentSent>,
 }
 
 impl Summary {

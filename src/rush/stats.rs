@@ -21,6 +21,8 @@ pub struct Recorder {
     pub timeline: BTreeMap<u64, BTreeMap<String, u64>>,
     /// Order ids of every 201.
     pub orders: Vec<String>,
+    /// Every payment made through a provider.
+    pub payments: Vec<super::paying::PaymentSent>,
 }
 
 fn histogram() -> Histogram<u64> {
@@ -34,6 +36,7 @@ impl Default for Recorder {
             outcomes: BTreeMap::new(),
             timeline: BTreeMap::new(),
             orders: Vec::new(),
+            payments: Vec::new(),
         }
     }
 }
@@ -81,6 +84,7 @@ impl Recorder {
             }
         }
         self.orders.extend(other.orders);
+        self.payments.extend(other.payments);
     }
 
     /// Latency percentiles per step, for the report.

@@ -26,6 +26,8 @@ pub struct Flow {
     pub session_keys: KeyRing,
     /// Share of buyers who pay; half of the rest cancel, half let the reservation expire.
     pub pay_share: f64,
+    /// How payments through a provider go wrong.
+    pub payments: super::paying::PaymentMix,
     /// How often a waiting page polls the event.
     pub poll: Duration,
     /// When the rush started, for the timeline.
@@ -162,6 +164,10 @@ impl Flow {
             return false;
         };
         recorder.orders.push(order.to_owned());
+        let pay_by = body
+            .as_ref()
+            .and_then(|b| b["pay_by"].as_str())
+            .and_then(|t| sale::time::parse_rfc3339(t).ok());
 
         let roll: f64 = rand::rng().random();
         let action = if roll < self.pay_share {
@@ -179,13 +185,20 @@ impl Flow {
             .bearer_auth(session)
             .send()
             .await;
-        let (code, _) = outcome(response).await;
+        let (code, answer) = outcome(response).await;
         recorder.record(
             "settle",
             &format!("{action}:{code}"),
             micros(start),
             self.second(),
         );
+        // A provider, not the buyer, confirms the payment: off to its checkout.
+        if code == "202"
+            && let Some(checkout) = answer
+        {
+            self.pay_at_provider(base, address, &checkout, pay_by, recorder)
+                .await;
+        }
         true
     }
 }

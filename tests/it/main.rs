@@ -25,6 +25,7 @@ mod operator;
 mod origin_tls;
 mod origin_trust;
 mod outage;
+mod payment_page;
 mod payments;
 mod product_page;
 mod queue;

@@ -81,6 +81,61 @@ async fn a_small_rush_keeps_every_invariant_and_writes_its_report() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rush_paying_through_the_provider_keeps_the_payment_invariants() {
+    let stack = Stack::start(StackOptions {
+        stock: 200,
+        reservation_ttl: "4s",
+        webhook_payments: true,
+        ..StackOptions::default()
+    })
+    .await;
+    let out = stack.scratch("rush-payments");
+    let config = stack.config_path().to_owned();
+    let target = stack.url("");
+    let run = tokio::task::spawn_blocking({
+        let out = out.clone();
+        move || {
+            Command::new(env!("CARGO_BIN_EXE_flashgate"))
+                .args(["rush", "--users", "2000", "--concurrency", "48"])
+                .args(["--pay-share", "0.9", "--pay-fail", "0.2"])
+                .args(["--pay-repeat", "0.5", "--pay-late", "0.2"])
+                .args(["--ledger-wait", "60"])
+                .arg("--config")
+                .arg(&config)
+                .arg("--edge")
+                .arg(&target)
+                .arg("--out")
+                .arg(&out)
+                .output()
+                .unwrap()
+        }
+    })
+    .await
+    .unwrap();
+    let said = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&run.stdout),
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert!(run.status.success(), "rush failed:\n{said}");
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    let invariants = summary["invariants"].as_array().unwrap();
+    assert_eq!(invariants.len(), 6, "{invariants:?}");
+    assert!(invariants.iter().all(|c| c["ok"] == true), "{invariants:?}");
+    assert!(
+        summary["outcomes"]["confirm"]["200"].as_u64().unwrap_or(0) > 0,
+        "confirmations were sent: {}",
+        summary["outcomes"]
+    );
+    assert!(
+        stack.seat_counter("refund_due").await > 0,
+        "some confirmations came after expiry: {said}"
+    );
+    assert!(stack.seat_counter("paid").await > 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_invariant_checker_fails_on_a_broken_ledger() {
     let stack = Stack::start(StackOptions::default()).await;
     let client = reqwest::Client::new();
@@ -100,6 +155,7 @@ async fn the_invariant_checker_fails_on_a_broken_ledger() {
                 &config,
                 &event,
                 &accepted,
+                &[],
                 std::time::Duration::from_secs(30),
             )
             .await

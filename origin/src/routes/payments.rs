@@ -48,6 +48,7 @@ pub async fn pay(state: State<AppState>, order: Path<String>, admitted: Admitted
                     record.total,
                 ),
                 payment_id,
+                total_cents: record.total,
             };
             state.metrics().record("pay", "ok");
             (StatusCode::ACCEPTED, Json(checkout)).into_response()
@@ -89,10 +90,7 @@ async fn confirmed(
 ) -> Result<Confirmed, OriginError> {
     let config = state.config();
     let PaymentProvider::Webhook {
-        secrets,
-        tolerance,
-        currency,
-        ..
+        secrets, tolerance, ..
     } = &config.payments
     else {
         return Err(Refusal::NotFound.into());
@@ -111,7 +109,10 @@ async fn confirmed(
     if !payments::is_payment_id(&event.payment_id) {
         return Err(Refusal::BadRequest.into());
     }
-    if &event.currency != currency {
+    let currency = config
+        .event(order.event().as_str())
+        .map(|e| e.currency.as_str());
+    if currency != Some(event.currency.as_str()) {
         tracing::warn!(order = %order, currency = %event.currency, "payment in another currency");
         return Err(Refusal::AmountMismatch.into());
     }

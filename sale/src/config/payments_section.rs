@@ -29,9 +29,6 @@ pub struct RawPayments {
     /// `{amount_cents}`; absolute, or a path on the edge itself (the development provider's
     /// `/dev/checkout/{payment_id}`).
     pub checkout_url: Option<String>,
-    /// The currency every price is in and every confirmation must name, ISO 4217 (default
-    /// `"EUR"`).
-    pub currency: Option<String>,
 }
 
 /// `[webhooks]` as written.
@@ -62,8 +59,6 @@ pub enum PaymentProvider {
         tolerance: Duration,
         /// The checkout URL template.
         checkout_url: String,
-        /// The currency confirmations must name.
-        currency: String,
     },
 }
 
@@ -147,22 +142,10 @@ pub(super) fn payments(
                 Some(text) => p.check("payments.checkout_url", checkout_template(text)),
                 None => p.check("payments.checkout_url", Err("is required".into())),
             };
-            let currency = p.check(
-                "payments.currency",
-                match raw.currency.as_deref().unwrap_or("EUR") {
-                    code if code.len() == 3 && code.bytes().all(|b| b.is_ascii_uppercase()) => {
-                        Ok(code.to_owned())
-                    }
-                    other => Err(format!(
-                        "must be an ISO 4217 code such as \"EUR\", got {other:?}"
-                    )),
-                },
-            );
             Some(PaymentProvider::Webhook {
                 secrets: secrets?,
                 tolerance: tolerance?,
                 checkout_url: checkout_url?,
-                currency: currency?,
             })
         }
         other => p.check(
@@ -233,16 +216,10 @@ mod tests {
         let good = format!(
             "provider = \"webhook\"\n{SECRET}\ncheckout_url = \"https://pay.example/c/{{payment_id}}?o={{order_id}}\""
         );
-        let Ok(PaymentProvider::Webhook {
-            tolerance,
-            currency,
-            ..
-        }) = provider(Some(&good), false)
-        else {
+        let Ok(PaymentProvider::Webhook { tolerance, .. }) = provider(Some(&good), false) else {
             panic!("a valid webhook provider");
         };
         assert_eq!(tolerance, Duration::from_secs(300));
-        assert_eq!(currency, "EUR");
         let on_the_edge = format!(
             "provider = \"webhook\"\n{SECRET}\ncheckout_url = \"/dev/checkout/{{payment_id}}\""
         );
@@ -290,12 +267,6 @@ mod tests {
                     "provider = \"webhook\"\n{SECRET}\ncheckout_url = \"//p.example/{{payment_id}}\""
                 ),
                 "payments.checkout_url",
-            ),
-            (
-                format!(
-                    "provider = \"webhook\"\n{SECRET}\ncheckout_url = \"/c/{{payment_id}}\"\ncurrency = \"euro\""
-                ),
-                "payments.currency",
             ),
         ] {
             let refused = provider(Some(&text), true).expect_err(&text);
