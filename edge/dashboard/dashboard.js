@@ -169,7 +169,8 @@ function showStatus(status) {
       : event.state.replace("_", " ");
     state.classList.toggle("stale", event.stale);
     $("event-gate").textContent = event.seats.gate;
-    for (const k of ["total", "remaining", "reserved", "paid", "expired", "canceled"]) {
+    for (const k of ["total", "remaining", "reserved", "paid", "expired", "canceled", "refund_due",
+      "amount_mismatch"]) {
       $(`seats-${k}`).textContent = event.seats[k];
     }
     const { remaining, reserved, paid, expired } = event.seats;
@@ -215,6 +216,17 @@ function showStatus(status) {
   $("limiter-keys").textContent =
     `${status.limiter_keys.user} users, ${status.limiter_keys.ip} addresses`;
   showTls(status.tls);
+  showWebhooks(status.webhooks);
+}
+
+// Order webhooks: what waits, what was set aside after its last try (replay it), what arrived.
+function showWebhooks(hooks) {
+  $("webhooks-target").textContent = hooks ? `To ${hooks.url}` : "Off: no [webhooks] receiver.";
+  for (const k of ["pending", "set_aside", "delivered"]) {
+    const value = hooks ? hooks[k] : null;
+    $(`webhooks-${k}`).textContent = value === null || value === undefined ? "–" : value;
+  }
+  $("webhooks-set_aside").className = hooks && hooks.set_aside > 0 ? "unhealthy" : "";
 }
 
 // The https listener and its certificates; a certificate with under 14 days left is flagged.

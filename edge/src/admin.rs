@@ -127,8 +127,32 @@ async fn status(State(admin): State<Admin>) -> Response {
         "redis": redis,
         "queues": crate::queue::operator::status(&admin, &snapshot.config),
         "tls": tls_status(&snapshot),
+        "webhooks": webhook_status(&admin, &snapshot.config).await,
     }))
     .into_response()
+}
+
+/// Order webhook deliveries as the origins last counted them (`origin::webhooks`), or null
+/// without `[webhooks]`.
+async fn webhook_status(admin: &Admin, config: &sale::Config) -> serde_json::Value {
+    let Some(hooks) = &config.webhooks else {
+        return serde_json::Value::Null;
+    };
+    let read = async {
+        let mut con = admin.redis.connection().await?;
+        redis::cmd("HMGET")
+            .arg("fg:webhooks")
+            .arg(&["pending", "set_aside", "delivered"])
+            .query_async::<(Option<u64>, Option<u64>, Option<u64>)>(&mut con)
+            .await
+    };
+    let (pending, set_aside, delivered) = read.await.unwrap_or_default();
+    json!({
+        "url": hooks.url,
+        "pending": pending,
+        "set_aside": set_aside,
+        "delivered": delivered,
+    })
 }
 
 /// The HTTPS listener and each certificate's expiry, or null without `[edge.tls]`.

@@ -39,6 +39,11 @@ pub struct Seats {
     pub expired: u64,
     /// Seats their buyers gave back (running total).
     pub canceled: u64,
+    /// Seats of orders paid after they expired or were canceled: the seats stayed in stock (or
+    /// sold again) and the money is owed back.
+    pub refund_due: u64,
+    /// Payment confirmations refused because the amount was not the order's total.
+    pub amount_mismatch: u64,
     /// The operator's override.
     pub gate: Gate,
 }

@@ -168,3 +168,57 @@ async fn an_origin_crash_between_commit_and_delivery_loses_no_delivery() {
     all_delivered(&receiver, &expected).await;
     check_deliveries(&receiver.accepted(), &expected);
 }
+
+#[tokio::test]
+async fn a_change_set_aside_after_its_last_try_shows_on_the_dashboard_and_replays() {
+    let receiver = Receiver::start(false).await;
+    let stack = Stack::start(StackOptions {
+        webhooks: format!(
+            "url = \"{}\"\nbackoff = \"10ms\"\nmax_attempts = 2",
+            receiver.url
+        ),
+        ..with_receiver(&receiver)
+    })
+    .await;
+    let started = sale::time::rfc3339(sale::time::now_millis() - 1000);
+    let client = reqwest::Client::new();
+    let expected = make_changes(&client, &stack, 1, 0, 0).await;
+    eventually(
+        "the change set aside, as the dashboard shows",
+        Duration::from_secs(30),
+        || async {
+            let (_, status) = stack.admin(reqwest::Method::GET, "/admin/status").await;
+            status["webhooks"]["set_aside"].as_u64() == Some(1)
+        },
+    )
+    .await;
+    assert_eq!(
+        receiver.turned_away(),
+        2,
+        "tried max_attempts times, then left alone"
+    );
+    receiver.set_up(true);
+    let replay = tokio::process::Command::new(env!("CARGO_BIN_EXE_flashgate"))
+        .args(["webhooks", "replay", "--config"])
+        .arg(stack.config_path())
+        .args(["--since", &started])
+        .output()
+        .await
+        .expect("replay runs");
+    assert!(
+        replay.status.success(),
+        "{}",
+        String::from_utf8_lossy(&replay.stderr)
+    );
+    check_deliveries(&receiver.accepted(), &expected);
+    eventually(
+        "the dashboard shows it delivered",
+        Duration::from_secs(30),
+        || async {
+            let (_, status) = stack.admin(reqwest::Method::GET, "/admin/status").await;
+            status["webhooks"]["set_aside"].as_u64() == Some(0)
+                && status["webhooks"]["delivered"].as_u64() == Some(1)
+        },
+    )
+    .await;
+}

@@ -35,6 +35,8 @@ type Reply = (
     Option<u64>,
     Option<u64>,
     Option<u64>,
+    Option<u64>,
+    Option<u64>,
 );
 
 /// One event's counters. Each event is read on its own: its keys live in its own cluster slot,
@@ -50,6 +52,8 @@ async fn read_one(mut con: impl ConnectionLike, event: &EventConfig) -> redis::R
             "paid",
             "expired",
             "canceled",
+            "refund_due",
+            "amount_mismatch",
         ])
         .query_async(&mut con)
         .await
@@ -65,7 +69,17 @@ async fn read_all(
         .iter()
         .zip(replies)
         .filter_map(|(event, reply)| {
-            let (Some(total), Some(remaining), gate, reserved, paid, expired, canceled) = reply
+            let (
+                Some(total),
+                Some(remaining),
+                gate,
+                reserved,
+                paid,
+                expired,
+                canceled,
+                refund_due,
+                amount_mismatch,
+            ) = reply
             else {
                 return None;
             };
@@ -76,6 +90,8 @@ async fn read_all(
                 paid: paid.unwrap_or(0),
                 expired: expired.unwrap_or(0),
                 canceled: canceled.unwrap_or(0),
+                refund_due: refund_due.unwrap_or(0),
+                amount_mismatch: amount_mismatch.unwrap_or(0),
                 gate: Gate::parse(gate.as_deref()),
             };
             Some((event.id.as_str().to_owned(), seats))
