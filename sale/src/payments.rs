@@ -23,16 +23,6 @@ pub enum PaymentOutcome {
     Failed,
 }
 
-impl PaymentOutcome {
-    /// The `type` as written.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Succeeded => "payment.succeeded",
-            Self::Failed => "payment.failed",
-        }
-    }
-}
-
 /// The body of `POST /api/payments/webhook`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PaymentEvent {

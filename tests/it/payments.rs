@@ -33,6 +33,17 @@ async fn status_of(client: &reqwest::Client, stack: &Stack, order: &str, user: &
     body["status"].as_str().expect("a status").to_owned()
 }
 
+/// `user`'s own pay on `order`.
+async fn pay(
+    client: &reqwest::Client,
+    stack: &Stack,
+    order: &str,
+    user: &str,
+) -> (u16, serde_json::Value) {
+    let path = format!("/api/orders/{order}/pay");
+    post(client, stack, &path, &stack.session(user)).await
+}
+
 async fn reserve(client: &reqwest::Client, stack: &Stack, user: &str) -> String {
     let (status, body) = token_and_buy(client, stack, user).await;
     assert_eq!(status, 201, "{body}");
@@ -85,13 +96,7 @@ async fn only_the_providers_confirmation_marks_an_order_paid() {
     }
     assert_eq!(stack.seat_counter("paid").await, 1, "paid once");
     assert_eq!(stack.seat_counter("reserved").await, 0);
-    let (status, body) = post(
-        &client,
-        &stack,
-        &format!("/api/orders/{order}/pay"),
-        &stack.session("alice"),
-    )
-    .await;
+    let (status, body) = pay(&client, &stack, &order, "alice").await;
     assert_eq!(
         (status, body["status"].as_str()),
         (200, Some("paid")),
@@ -188,26 +193,14 @@ async fn the_buyers_own_pay_never_marks_paid_with_a_provider() {
     let client = reqwest::Client::new();
     let order = reserve(&client, &stack, "alice").await;
     for _ in 0..3 {
-        let (status, body) = post(
-            &client,
-            &stack,
-            &format!("/api/orders/{order}/pay"),
-            &stack.session("alice"),
-        )
-        .await;
+        let (status, body) = pay(&client, &stack, &order, "alice").await;
         assert_eq!(
             (status, body["status"].as_str()),
             (202, Some("reserved")),
             "{body}"
         );
     }
-    let (status, body) = post(
-        &client,
-        &stack,
-        &format!("/api/orders/{order}/pay"),
-        &stack.session("mallory"),
-    )
-    .await;
+    let (status, body) = pay(&client, &stack, &order, "mallory").await;
     assert_eq!(
         (status, body["code"].as_str()),
         (404, Some("not_found")),
@@ -258,13 +251,7 @@ async fn a_confirmation_after_expiry_is_refund_due_and_the_seat_stays_sold() {
     assert_eq!(status_of(&client, &stack, &bobs, "bob").await, "paid");
     assert_eq!(stack.seat_counter("paid").await, 1, "one seat sold, to Bob");
     assert_eq!(stack.remaining().await, 0);
-    let (status, body) = post(
-        &client,
-        &stack,
-        &format!("/api/orders/{late}/pay"),
-        &stack.session("alice"),
-    )
-    .await;
+    let (status, body) = pay(&client, &stack, &late, "alice").await;
     assert_eq!(
         (status, body["code"].as_str()),
         (409, Some("illegal_transition")),

@@ -85,6 +85,21 @@ fn check_deliveries(accepted: &[OrderWebhook], expected: &BTreeMap<String, Strin
     }
 }
 
+/// Runs `flashgate webhooks replay` for `stack` since `since`; its exit and what it said.
+async fn replay(stack: &Stack, since: &str) -> (bool, String) {
+    // Awaited, not blocking: the receiver answers on this test's own runtime.
+    let replay = tokio::process::Command::new(env!("CARGO_BIN_EXE_flashgate"))
+        .args(["webhooks", "replay", "--config"])
+        .arg(stack.config_path())
+        .args(["--since", since])
+        .output()
+        .await
+        .expect("replay runs");
+    let said = String::from_utf8_lossy(&replay.stdout).to_string()
+        + &String::from_utf8_lossy(&replay.stderr);
+    (replay.status.success(), said)
+}
+
 async fn all_delivered(receiver: &Receiver, expected: &BTreeMap<String, String>) {
     eventually(
         "every change delivered",
@@ -125,17 +140,8 @@ async fn a_receiver_that_was_down_gets_every_change_in_order_and_a_replay_sends_
     assert_eq!(paid.order.total_cents, 1000);
 
     let before = receiver.accepted().len();
-    // Awaited, not blocking: the receiver answers on this test's own runtime.
-    let replay = tokio::process::Command::new(env!("CARGO_BIN_EXE_flashgate"))
-        .args(["webhooks", "replay", "--config"])
-        .arg(stack.config_path())
-        .args(["--since", &started])
-        .output()
-        .await
-        .expect("replay runs");
-    let said = String::from_utf8_lossy(&replay.stdout).to_string()
-        + &String::from_utf8_lossy(&replay.stderr);
-    assert!(replay.status.success(), "{said}");
+    let (replayed, said) = replay(&stack, &started).await;
+    assert!(replayed, "{said}");
     assert!(said.contains("13 delivered"), "{said}");
     let again = &receiver.accepted()[before..];
     check_deliveries(again, &expected);
@@ -198,18 +204,8 @@ async fn a_change_set_aside_after_its_last_try_shows_on_the_dashboard_and_replay
         "tried max_attempts times, then left alone"
     );
     receiver.set_up(true);
-    let replay = tokio::process::Command::new(env!("CARGO_BIN_EXE_flashgate"))
-        .args(["webhooks", "replay", "--config"])
-        .arg(stack.config_path())
-        .args(["--since", &started])
-        .output()
-        .await
-        .expect("replay runs");
-    assert!(
-        replay.status.success(),
-        "{}",
-        String::from_utf8_lossy(&replay.stderr)
-    );
+    let (replayed, said) = replay(&stack, &started).await;
+    assert!(replayed, "{said}");
     check_deliveries(&receiver.accepted(), &expected);
     eventually(
         "the dashboard shows it delivered",

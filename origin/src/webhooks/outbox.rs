@@ -67,15 +67,7 @@ pub async fn claim(
     .bind(lease)
     .fetch_all(pool)
     .await?;
-    rows.iter()
-        .map(|row| {
-            Ok(Due {
-                change_id: row.try_get(0)?,
-                body: row.try_get(1)?,
-                attempts: row.try_get(2)?,
-            })
-        })
-        .collect()
+    rows.iter().map(due).collect()
 }
 
 /// Gives up the leases `owner` held: an origin starting under a name is that name's earlier
@@ -142,15 +134,16 @@ pub async fn since(pool: &AnyPool, since_ms: i64) -> Result<Vec<Due>, sqlx::Erro
     .bind(since_ms)
     .fetch_all(pool)
     .await?;
-    rows.iter()
-        .map(|row| {
-            Ok(Due {
-                change_id: row.try_get(0)?,
-                body: row.try_get(1)?,
-                attempts: row.try_get(2)?,
-            })
-        })
-        .collect()
+    rows.iter().map(due).collect()
+}
+
+/// A row of `change_id, body, attempts`.
+fn due(row: &sqlx::any::AnyRow) -> Result<Due, sqlx::Error> {
+    Ok(Due {
+        change_id: row.try_get(0)?,
+        body: row.try_get(1)?,
+        attempts: row.try_get(2)?,
+    })
 }
 
 fn millis(duration: Duration) -> i64 {
