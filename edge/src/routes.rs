@@ -146,11 +146,18 @@ impl<'a> Route<'a> {
     }
 
     /// Whether this is an API request, subject to the per-address cap. Pages are not: they are
-    /// served from memory and cost next to nothing.
+    /// served from memory and cost next to nothing. Nor are payment confirmations: a provider
+    /// sends every buyer's from a few addresses, and a 429 there would turn paid orders into
+    /// late ones (`refund_due`); what guards that route is its signature, the header checked at
+    /// the edge and the MAC at the origin.
     pub fn is_api(&self) -> bool {
         !matches!(
             self,
-            Self::Page(_) | Self::DevCheckout | Self::NotFound | Self::MethodNotAllowed
+            Self::Page(_)
+                | Self::DevCheckout
+                | Self::PaymentWebhook
+                | Self::NotFound
+                | Self::MethodNotAllowed
         )
     }
 

@@ -150,7 +150,7 @@ pub async fn run(
         store: store.clone(),
         state: state.clone(),
         wake: wake.clone(),
-        owner: node.clone(),
+        owner: format!("{node}#{:08x}", rand::random::<u32>()),
         redis: probe.clone(),
     };
     let mut background = vec![

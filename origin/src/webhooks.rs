@@ -35,7 +35,9 @@ pub struct Deliverer {
     pub state: AppState,
     /// Woken by the ledger after each commit.
     pub wake: Arc<Notify>,
-    /// This origin's name, the owner of its leases.
+    /// This origin's name for its leases, unique per process: origins on other hosts may
+    /// listen on the same address, and a restarted origin must not take over what its earlier
+    /// life may still be sending (its leases run out instead).
     pub owner: String,
     /// Where the counts are published for the dashboard.
     pub redis: RedisLink,
@@ -45,9 +47,6 @@ impl Deliverer {
     /// Runs until `shutdown` turns true.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
         let client = delivery::client();
-        if let Err(e) = outbox::release_own(self.store.pool(), &self.owner).await {
-            tracing::warn!(error = %e, "could not release this origin's earlier webhook leases");
-        }
         let mut counted = tokio::time::Instant::now() - COUNT_EVERY;
         while !*shutdown.borrow() {
             let config = self.state.config();
@@ -55,8 +54,8 @@ impl Deliverer {
                 Some(hooks) => self.pass(&client, hooks).await,
                 None => Ok(0),
             };
-            if counted.elapsed() >= COUNT_EVERY {
-                self.publish_counts().await;
+            if config.webhooks.is_some() && counted.elapsed() >= COUNT_EVERY {
+                self.publish_backlog().await;
                 counted = tokio::time::Instant::now();
             }
             match delivered {
@@ -91,6 +90,7 @@ impl Deliverer {
             });
         }
         let mut count = 0;
+        let mut acknowledged = 0;
         let metrics = self.state.metrics();
         while let Some(joined) = sending.join_next().await {
             let Ok((change, result)) = joined else {
@@ -101,6 +101,7 @@ impl Deliverer {
                 Ok(()) => {
                     outbox::delivered(pool, &change.change_id).await?;
                     metrics.webhook("delivered");
+                    acknowledged += 1;
                 }
                 Err(why) => {
                     let wait = delivery::backoff(hooks, change.attempts + 1);
@@ -115,12 +116,21 @@ impl Deliverer {
                 }
             }
         }
+        if acknowledged > 0 {
+            let mut redis = self.redis.clone();
+            let counted: redis::RedisResult<()> =
+                redis.hincr(STATUS_KEY, "delivered", acknowledged).await;
+            if let Err(e) = counted {
+                tracing::debug!(error = %e, "could not count delivered webhooks");
+            }
+        }
         Ok(count)
     }
 
-    /// Counts the delivery states into the gauges and the dashboard's Redis hash.
-    async fn publish_counts(&self) {
-        let counts = match outbox::counts(self.store.pool()).await {
+    /// Counts what waits and what was set aside into the gauges and the dashboard's Redis hash
+    /// (`delivered` there is a running total each delivery adds to).
+    async fn publish_backlog(&self) {
+        let (pending, set_aside) = match outbox::backlog(self.store.pool()).await {
             Ok(counts) => counts,
             Err(e) => {
                 tracing::debug!(error = %e, "could not count webhook states");
@@ -128,21 +138,15 @@ impl Deliverer {
             }
         };
         let metrics = self.state.metrics();
-        let mut fields: Vec<(String, i64)> = vec![
-            ("pending".into(), 0),
-            ("set_aside".into(), 0),
-            ("delivered".into(), 0),
-        ];
-        for (state, count) in counts {
-            if let Some(field) = fields.iter_mut().find(|(s, _)| *s == state) {
-                field.1 = count;
-            }
-        }
-        for (state, count) in &fields {
-            metrics.webhook_backlog(state, *count);
-        }
+        metrics.webhook_backlog("pending", pending);
+        metrics.webhook_backlog("set_aside", set_aside);
         let mut redis = self.redis.clone();
-        let written: redis::RedisResult<()> = redis.hset_multiple(STATUS_KEY, &fields).await;
+        let written: redis::RedisResult<()> = redis
+            .hset_multiple(
+                STATUS_KEY,
+                &[("pending", pending), ("set_aside", set_aside)],
+            )
+            .await;
         if let Err(e) = written {
             tracing::debug!(error = %e, "could not publish webhook counts");
         }
@@ -159,7 +163,8 @@ pub struct Replayed {
 }
 
 /// Delivers every change since `since_ms` again, in order, each tried up to three times; marks
-/// what was acknowledged as delivered.
+/// what was acknowledged as delivered. Once one change of an order is not acknowledged, that
+/// order's later changes are not sent (they would arrive out of order); they count as failed.
 pub async fn replay(
     store: &OrderStore,
     hooks: &WebhooksConfig,
@@ -167,7 +172,12 @@ pub async fn replay(
 ) -> Result<Replayed, sqlx::Error> {
     let client = delivery::client();
     let mut replayed = Replayed::default();
+    let mut stopped: std::collections::HashSet<String> = std::collections::HashSet::new();
     for change in outbox::since(store.pool(), since_ms).await? {
+        if stopped.contains(&change.order_id) {
+            replayed.failed += 1;
+            continue;
+        }
         let mut result = Err(String::new());
         for attempt in 0..3u32 {
             if attempt > 0 {
@@ -186,6 +196,7 @@ pub async fn replay(
             Err(why) => {
                 tracing::warn!(change = %change.change_id, reason = %why, "replay not delivered");
                 replayed.failed += 1;
+                stopped.insert(change.order_id.clone());
             }
         }
     }

@@ -149,20 +149,39 @@ pub async fn check(
         let refund_due: u64 = redis::AsyncCommands::hget(&mut redis, &seats_key, "refund_due")
             .await
             .map(|n: Option<u64>| n.unwrap_or(0))?;
-        checks.extend(payment_checks(&records, payments, sold, refund_due)?);
+        checks.extend(payment_checks(
+            &records,
+            payments,
+            event.price_cents,
+            sold,
+            refund_due,
+        )?);
     }
     Ok((checks, event.stock))
 }
 
-/// The promises about payments, over the order records Redis holds and what the rush paid.
+/// The promises about payments, over the order records Redis holds and what the rush paid: a
+/// paid order's payment is the one the rush confirmed, for its seats at the event's price, and
+/// the rush confirmed no other payment for it.
 fn payment_checks(
     records: &HashMap<String, String>,
     payments: &[PaymentSent],
+    price_cents: u64,
     sold: u64,
     refund_due_counter: u64,
 ) -> Result<Vec<Check>> {
-    let sent: HashMap<&str, &PaymentSent> =
-        payments.iter().map(|p| (p.order_id.as_str(), p)).collect();
+    let mut per_order: HashMap<&str, Vec<&PaymentSent>> = HashMap::new();
+    for payment in payments {
+        per_order
+            .entry(payment.order_id.as_str())
+            .or_default()
+            .push(payment);
+    }
+    let sent: HashMap<&str, &PaymentSent> = per_order
+        .iter()
+        .filter(|(_, sent)| sent.iter().filter(|p| p.succeeded).count() == 1)
+        .filter_map(|(order, sent)| Some((*order, *sent.iter().find(|p| p.succeeded)?)))
+        .collect();
     let (mut paid, mut live_seats, mut refund_due_seats, mut late_paid) = (0, 0, 0, 0);
     let mut wrong = Vec::new();
     for (id, text) in records {
@@ -171,10 +190,11 @@ fn payment_checks(
             OrderStatus::Paid | OrderStatus::Finished => {
                 paid += 1;
                 live_seats += u64::from(record.qty);
+                let charged = u64::from(record.qty) * price_cents;
                 let genuine = sent.get(id.as_str()).is_some_and(|p| {
-                    p.succeeded
-                        && record.payment.as_deref() == Some(p.payment_id.as_str())
-                        && p.amount_cents == record.total
+                    record.payment.as_deref() == Some(p.payment_id.as_str())
+                        && p.amount_cents == charged
+                        && record.total == charged
                 });
                 if !genuine {
                     wrong.push(id.clone());

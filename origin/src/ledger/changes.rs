@@ -16,6 +16,7 @@ pub const SCHEMA: [&str; 3] = [
         version     BIGINT NOT NULL,
         body        TEXT NOT NULL,
         created_ms  BIGINT NOT NULL,
+        recorded_ms BIGINT NOT NULL,
         state       TEXT NOT NULL,
         attempts    BIGINT NOT NULL,
         next_ms     BIGINT NOT NULL,
@@ -34,8 +35,9 @@ pub const DELIVERED: &str = "delivered";
 pub const SET_ASIDE: &str = "set_aside";
 
 const INSERT: &str = "INSERT INTO order_changes
-        (change_id, order_id, version, body, created_ms, state, attempts, next_ms, lease_ms, lease_owner)
-    VALUES ($1, $2, $3, $4, $5, 'pending', 0, $5, 0, '')
+        (change_id, order_id, version, body, created_ms, recorded_ms, state, attempts, next_ms,
+         lease_ms, lease_owner)
+    VALUES ($1, $2, $3, $4, $5, $6, 'pending', 0, 0, 0, '')
     ON CONFLICT (change_id) DO NOTHING";
 
 /// The webhook document of `change`.
@@ -69,4 +71,5 @@ pub fn record(
         .bind(change.version)
         .bind(body)
         .bind(change.at_ms)
+        .bind(i64::try_from(sale::time::now_millis()).unwrap_or(i64::MAX))
 }

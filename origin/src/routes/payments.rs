@@ -28,11 +28,20 @@ pub async fn pay(state: State<AppState>, order: Path<String>, admitted: Admitted
     let template = checkout_url.clone();
     let State(state) = state;
     let result = match OrderId::parse(&order.0) {
-        Ok(order_id) => state
-            .lifecycle()
-            .apply(UserAction::Checkout, &order_id, &admitted.user)
-            .await
-            .map(|record| (order_id, record)),
+        Ok(order_id) => {
+            let unit_cents = config
+                .event(order_id.event().as_str())
+                .map_or(0, |e| e.price_cents);
+            state
+                .lifecycle()
+                .apply(
+                    UserAction::Checkout { unit_cents },
+                    &order_id,
+                    &admitted.user,
+                )
+                .await
+                .map(|record| (order_id, record))
+        }
         Err(_) => Err(Refusal::NotFound.into()),
     };
     match result {
@@ -109,21 +118,24 @@ async fn confirmed(
     if !payments::is_payment_id(&event.payment_id) {
         return Err(Refusal::BadRequest.into());
     }
-    let currency = config
+    let sold_in = config
         .event(order.event().as_str())
-        .map(|e| e.currency.as_str());
-    if currency != Some(event.currency.as_str()) {
-        tracing::warn!(order = %order, currency = %event.currency, "payment in another currency");
-        return Err(Refusal::AmountMismatch.into());
-    }
+        .map(|e| e.currency.clone())
+        .ok_or(Refusal::BadRequest)?;
     let succeeded = event.outcome == PaymentOutcome::Succeeded;
     let (_, outcome) = state
         .lifecycle()
-        .confirm(&order, &event.payment_id, event.amount_cents, succeeded)
+        .confirm(
+            &order,
+            &event.payment_id,
+            event.amount_cents,
+            event.currency == sold_in,
+            succeeded,
+        )
         .await
         .inspect_err(|e| {
             if e.refusal() == Refusal::AmountMismatch {
-                tracing::warn!(order = %order, amount = event.amount_cents, "payment amount is not the order's total");
+                tracing::warn!(order = %order, amount = event.amount_cents, currency = %event.currency, "payment amount or currency is not the order's");
             }
         })?;
     if outcome == Confirmed::RefundDue {

@@ -8,9 +8,10 @@
 -- ARGV[1] action:
 --   'pay'    ARGV[2] order id, ARGV[3] user -> {'ok', record} | {'refused', code}
 --   'cancel' ARGV[2] order id, ARGV[3] user -> {'ok', record} | {'refused', code}
---   'checkout' ARGV[2] order id, ARGV[3] user, ARGV[4] a new payment id
+--   'checkout' ARGV[2] order id, ARGV[3] user, ARGV[4] a new payment id, ARGV[5] unit price
 --            -> {'ok', record} (record.payment: the order's payment, the first one given)
 --   'confirm' ARGV[2] order id, ARGV[3] payment id, ARGV[4] amount, ARGV[5] 'succeeded'|'failed'
+--            ARGV[6] '1' if the currency is the event's
 --            -> {'ok', record, 'paid'|'refund_due'|'unchanged'} | {'refused', code}
 --   'expire' ARGV[2] batch size            -> {'done', count}   reservations past pay_by
 --   'finish' ARGV[2] batch size            -> {'done', count}   paid orders, once the sale ended
@@ -90,6 +91,8 @@ if action == 'pay' or action == 'cancel' or action == 'checkout' then
     -- be retried under its id, and two tabs cannot pay one order twice. Not a state change,
     -- so neither the version nor the stream moves.
     rec.payment = ARGV[4]
+    -- An order reserved before totals were recorded is priced as its event is now.
+    if not rec.total then rec.total = rec.qty * tonumber(ARGV[5]) end
     redis.call('HSET', orders, id, cjson.encode(rec))
   end
   return {'ok', cjson.encode(rec)}
@@ -101,8 +104,13 @@ if action == 'confirm' then
   local rec = text and cjson.decode(text)
   -- Only a payment this order's checkout created can pay it.
   if not rec or rec.payment ~= payment then return {'refused', 'bad_request'} end
-  if amount ~= rec.total then
-    redis.call('HINCRBY', seats, 'amount_mismatch', 1)
+  if amount ~= rec.total or ARGV[6] ~= '1' then
+    -- Flagged once per order, however often the provider retries the same confirmation.
+    if not rec.mismatch then
+      rec.mismatch = true
+      redis.call('HSET', orders, id, cjson.encode(rec))
+      redis.call('HINCRBY', seats, 'amount_mismatch', 1)
+    end
     return {'refused', 'amount_mismatch'}
   end
   -- A failure changes nothing: the reservation runs out or the buyer tries again. A repeated

@@ -22,7 +22,10 @@ pub enum UserAction {
     /// `reserved → canceled`, seats returned.
     Cancel,
     /// Starts (or resumes) the order's payment at the provider; the order stays `reserved`.
-    Checkout,
+    Checkout {
+        /// The event's price now, for an order reserved before totals were recorded.
+        unit_cents: u64,
+    },
 }
 
 /// What a provider's confirmation did.
@@ -101,13 +104,18 @@ impl Lifecycle {
         let name = match action {
             UserAction::Pay => "pay",
             UserAction::Cancel => "cancel",
-            UserAction::Checkout => "checkout",
+            UserAction::Checkout { .. } => "checkout",
+        };
+        let unit_cents = match action {
+            UserAction::Checkout { unit_cents } => unit_cents,
+            _ => 0,
         };
         let mut redis = self.redis.clone();
         let reply: Vec<String> = invocation(&self.script, &order.event(), name)
             .arg(order.as_str())
             .arg(user.as_str())
             .arg(sale::payments::new_payment_id())
+            .arg(unit_cents)
             .invoke_async(&mut redis)
             .await?;
         match reply.as_slice() {
@@ -126,6 +134,7 @@ impl Lifecycle {
         order: &OrderId,
         payment: &str,
         amount_cents: u64,
+        currency_matches: bool,
         succeeded: bool,
     ) -> Result<(OrderRecord, Confirmed), OriginError> {
         let mut redis = self.redis.clone();
@@ -134,6 +143,7 @@ impl Lifecycle {
             .arg(payment)
             .arg(amount_cents)
             .arg(if succeeded { "succeeded" } else { "failed" })
+            .arg(if currency_matches { "1" } else { "0" })
             .invoke_async(&mut redis)
             .await?;
         let confirmed = match reply.as_slice() {

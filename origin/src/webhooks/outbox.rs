@@ -2,10 +2,12 @@
 //! sharing the database rarely send the same one, and what became of each delivery.
 //!
 //! Order per order: a change is due only once the change before it (same order, version one
-//! less) is no longer pending: delivered or set aside. A predecessor that never reached the
-//! database (its stream entry set aside as a dead letter) would hold its successors forever, so
-//! a change whose predecessor is *missing* for [`GAP`] is due anyway; a predecessor that is merely
-//! failing (the receiver down) holds them as long as it takes.
+//! less) was delivered. A predecessor that is failing (the receiver down) or set aside holds its
+//! successors until it is delivered (by a retry, or by `flashgate webhooks replay`). One that
+//! never reached the database at all (its stream entry set aside as a dead letter) would hold
+//! them forever, so a change whose predecessor is still *missing* [`GAP`] after the change itself
+//! was recorded here is due anyway. The clock is this table's own (`recorded_ms`, written by the
+//! origin that recorded the row), so a ledger that fell behind does not age changes early.
 
 use std::time::Duration;
 
@@ -23,6 +25,8 @@ pub const GAP: Duration = Duration::from_secs(60);
 pub struct Due {
     /// `ORDER.vVERSION`.
     pub change_id: String,
+    /// Its order.
+    pub order_id: String,
     /// The webhook body.
     pub body: String,
     /// Deliveries tried so far.
@@ -30,18 +34,19 @@ pub struct Due {
 }
 
 const CLAIM: &str = "UPDATE order_changes SET lease_ms = $1, lease_owner = $2
-    WHERE lease_ms <= $3 AND change_id IN (
+    WHERE lease_ms <= $3 AND state = 'pending' AND change_id IN (
         SELECT c.change_id FROM order_changes c
         WHERE c.state = 'pending' AND c.next_ms <= $3 AND c.lease_ms <= $3
           AND (c.version = 1
             OR EXISTS (SELECT 1 FROM order_changes p
                        WHERE p.order_id = c.order_id AND p.version = c.version - 1
-                         AND p.state <> 'pending')
-            OR (c.created_ms <= $4 AND NOT EXISTS (
+                         AND p.state = 'delivered')
+            OR (c.recorded_ms <= $4 AND NOT EXISTS (
                 SELECT 1 FROM order_changes p
                 WHERE p.order_id = c.order_id AND p.version = c.version - 1)))
         ORDER BY c.created_ms, c.change_id
-        LIMIT $5)";
+        LIMIT $5)
+    RETURNING change_id, order_id, body, attempts";
 
 /// Claims up to `limit` due changes for `owner` at `now_ms`; returns them.
 pub async fn claim(
@@ -50,34 +55,16 @@ pub async fn claim(
     now_ms: i64,
     limit: i64,
 ) -> Result<Vec<Due>, sqlx::Error> {
-    let lease = now_ms + millis(LEASE);
-    sqlx::query(CLAIM)
-        .bind(lease)
+    // RETURNING names exactly the rows this statement leased, whoever else claims at once.
+    let rows = sqlx::query(CLAIM)
+        .bind(now_ms + millis(LEASE))
         .bind(owner)
         .bind(now_ms)
         .bind(now_ms - millis(GAP))
         .bind(limit)
-        .execute(pool)
+        .fetch_all(pool)
         .await?;
-    let rows = sqlx::query(
-        "SELECT change_id, body, attempts FROM order_changes
-         WHERE lease_owner = $1 AND lease_ms = $2 AND state = 'pending'",
-    )
-    .bind(owner)
-    .bind(lease)
-    .fetch_all(pool)
-    .await?;
     rows.iter().map(due).collect()
-}
-
-/// Gives up the leases `owner` held: an origin starting under a name is that name's earlier
-/// life restarted, and whatever it was delivering when it stopped is due again at once.
-pub async fn release_own(pool: &AnyPool, owner: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE order_changes SET lease_ms = 0 WHERE lease_owner = $1 AND lease_ms > 0")
-        .bind(owner)
-        .execute(pool)
-        .await
-        .map(drop)
 }
 
 /// Records a delivery the receiver acknowledged.
@@ -114,21 +101,24 @@ pub async fn failed(
     Ok(set_aside)
 }
 
-/// How many changes are in each delivery state.
-pub async fn counts(pool: &AnyPool) -> Result<Vec<(String, i64)>, sqlx::Error> {
-    let rows = sqlx::query("SELECT state, COUNT(*) FROM order_changes GROUP BY state")
-        .fetch_all(pool)
-        .await?;
-    rows.iter()
-        .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
-        .collect()
+/// How many changes wait (`pending`) and how many were set aside: both read off the state
+/// index, so the count stays cheap however long the delivered history grows.
+pub async fn backlog(pool: &AnyPool) -> Result<(i64, i64), sqlx::Error> {
+    let count = |state: &'static str| async move {
+        sqlx::query("SELECT COUNT(*) FROM order_changes WHERE state = $1")
+            .bind(state)
+            .fetch_one(pool)
+            .await?
+            .try_get::<i64, _>(0)
+    };
+    Ok((count(PENDING).await?, count(SET_ASIDE).await?))
 }
 
 /// Every change since `since_ms`, oldest first and each order's in version order: what
 /// `flashgate webhooks replay` sends again.
 pub async fn since(pool: &AnyPool, since_ms: i64) -> Result<Vec<Due>, sqlx::Error> {
     let rows = sqlx::query(
-        "SELECT change_id, body, attempts FROM order_changes
+        "SELECT change_id, order_id, body, attempts FROM order_changes
          WHERE created_ms >= $1 ORDER BY created_ms, order_id, version",
     )
     .bind(since_ms)
@@ -137,12 +127,13 @@ pub async fn since(pool: &AnyPool, since_ms: i64) -> Result<Vec<Due>, sqlx::Erro
     rows.iter().map(due).collect()
 }
 
-/// A row of `change_id, body, attempts`.
+/// A row of `change_id, order_id, body, attempts`.
 fn due(row: &sqlx::any::AnyRow) -> Result<Due, sqlx::Error> {
     Ok(Due {
         change_id: row.try_get(0)?,
-        body: row.try_get(1)?,
-        attempts: row.try_get(2)?,
+        order_id: row.try_get(1)?,
+        body: row.try_get(2)?,
+        attempts: row.try_get(3)?,
     })
 }
 

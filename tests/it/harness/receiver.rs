@@ -1,6 +1,6 @@
 //! The operator's webhook receiver, as a test runs it: a real HTTP server on a free port that
 //! checks every delivery's signature with the webhook secret, records what it accepted, and can
-//! be taken down (answering 503) and brought back.
+//! be taken down (answering 503), made to hold deliveries without answering, and brought back.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -17,6 +17,9 @@ use super::{WEBHOOK_SECRET, ring};
 #[derive(Default)]
 struct Seen {
     up: AtomicBool,
+    holding: AtomicBool,
+    held: AtomicUsize,
+    release: tokio::sync::Notify,
     accepted: Mutex<Vec<OrderWebhook>>,
     turned_away: AtomicUsize,
     bad_signatures: AtomicUsize,
@@ -39,6 +42,12 @@ async fn receive(State(seen): State<Arc<Seen>>, headers: HeaderMap, body: Bytes)
     if signed_body::verify(&ring, signature, &body, now, Duration::from_secs(300)).is_err() {
         seen.bad_signatures.fetch_add(1, Ordering::Relaxed);
         return StatusCode::UNAUTHORIZED;
+    }
+    if seen.holding.load(Ordering::Relaxed) {
+        // Hold the delivery unanswered, as a stalled receiver does; if the sender goes away
+        // meanwhile, this handler is dropped and nothing is recorded.
+        seen.held.fetch_add(1, Ordering::Relaxed);
+        seen.release.notified().await;
     }
     if !seen.up.load(Ordering::Relaxed) {
         seen.turned_away.fetch_add(1, Ordering::Relaxed);
@@ -75,6 +84,19 @@ impl Receiver {
     /// Takes the receiver down (503 to every delivery) or brings it back.
     pub fn set_up(&self, up: bool) {
         self.seen.up.store(up, Ordering::Relaxed);
+    }
+
+    /// Holds every delivery unanswered from now on, or (false) lets the held ones go on.
+    pub fn set_holding(&self, holding: bool) {
+        self.seen.holding.store(holding, Ordering::Relaxed);
+        if !holding {
+            self.seen.release.notify_waiters();
+        }
+    }
+
+    /// Deliveries held so far.
+    pub fn held(&self) -> usize {
+        self.seen.held.load(Ordering::Relaxed)
     }
 
     /// Every delivery accepted so far, in arrival order.
