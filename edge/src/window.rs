@@ -94,6 +94,15 @@ mod tests {
             window: SaleWindow::new(10_000, 20_000).unwrap(),
             reservation_ttl: Duration::from_secs(1),
             queue: None,
+            ticket_types: vec![sale::config::TicketType {
+                id: "general".into(),
+                name: "d".into(),
+                price_cents: 1,
+                stock: 1,
+                per_user_limit: 1,
+                hidden: false,
+            }],
+            phases: Vec::new(),
         }
     }
 

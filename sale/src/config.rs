@@ -5,6 +5,7 @@
 //! Over 300 lines because it is the typed shape of the whole file, one documented struct per
 //! section; parsing, validation and reload rules live in `config/`.
 
+pub mod catalog_section;
 mod origin_tls_section;
 pub mod payments_section;
 mod problems;
@@ -24,6 +25,7 @@ use std::time::Duration;
 
 use thiserror::Error;
 
+pub use catalog_section::{Phase, TicketType};
 pub use origin_tls_section::OriginTls;
 pub use payments_section::{PaymentProvider, WebhooksConfig};
 pub use raw::RawConfig;
@@ -323,11 +325,12 @@ pub struct EventConfig {
     pub id: EventId,
     /// Display name.
     pub name: String,
-    /// Seat price in minor units.
+    /// Seat price in minor units: the price of the one type, or the lowest price of the listed
+    /// (not hidden) types, for the page's "from".
     pub price_cents: u64,
     /// ISO 4217 code.
     pub currency: String,
-    /// Seats for sale.
+    /// Seats for sale: every type's stock together.
     pub stock: u32,
     /// Most seats per user.
     pub per_user_limit: u32,
@@ -337,6 +340,17 @@ pub struct EventConfig {
     pub reservation_ttl: Duration,
     /// The waiting room, when enabled.
     pub queue: Option<QueueConfig>,
+    /// What is sold (at least one type; `general` alone for an event that lists none).
+    pub ticket_types: Vec<TicketType>,
+    /// When, in order of time (empty: the event's window, open to everyone).
+    pub phases: Vec<Phase>,
+}
+
+impl EventConfig {
+    /// The ticket type `id`, if the event sells it.
+    pub fn ticket_type(&self, id: &str) -> Option<&TicketType> {
+        self.ticket_types.iter().find(|t| t.id == id)
+    }
 }
 
 /// `[events.queue]`, validated (present only when enabled).
@@ -421,7 +435,8 @@ impl Environment {
     /// The variable `flashgate up` sets so every component resolves `+DURATION` identically.
     pub const EPOCH_VAR: &'static str = "FLASHGATE_EPOCH_MS";
 
-    /// Overrides every event's stock (`flashgate up --stock`), for rehearsals.
+    /// Overrides every event's stock (`flashgate up --stock`; each type's, with ticket types), for
+    /// rehearsals.
     pub const STOCK_VAR: &'static str = "FLASHGATE_EVENT_STOCK";
     /// Overrides every event's `starts_at` (`flashgate up --opens-in`), for rehearsals.
     pub const STARTS_AT_VAR: &'static str = "FLASHGATE_EVENT_STARTS_AT";
@@ -438,11 +453,18 @@ impl Environment {
             raw.redis.url = None;
             raw.redis.cluster = Some(seeds.split(',').map(str::to_owned).collect());
         }
-        let stock = self.vars.get(Self::STOCK_VAR).and_then(|s| s.parse().ok());
+        let stock: Option<u32> = self.vars.get(Self::STOCK_VAR).and_then(|s| s.parse().ok());
         let starts_at = self.vars.get(Self::STARTS_AT_VAR);
         for event in &mut raw.events {
             if let Some(stock) = stock {
-                event.stock = stock;
+                // An event of several types sells that many of each.
+                if event.ticket_types.is_empty() {
+                    event.stock = Some(stock);
+                } else {
+                    for ticket_type in &mut event.ticket_types {
+                        ticket_type.stock = stock;
+                    }
+                }
             }
             if let Some(starts_at) = starts_at {
                 event.starts_at.clone_from(starts_at);

@@ -224,12 +224,14 @@ pub struct RawEvent {
     pub id: String,
     /// Shown on the page.
     pub name: String,
-    /// Price of one seat in the currency's minor unit (cents).
-    pub price_cents: u64,
+    /// Price of one seat in the currency's minor unit (cents); with `ticket_types`, each type
+    /// sets its own instead.
+    pub price_cents: Option<u64>,
     /// ISO 4217 code, e.g. `"EUR"`.
     pub currency: String,
-    /// Seats for sale. Seeded into Redis once, when the event is first seen.
-    pub stock: u32,
+    /// Seats for sale. Seeded into Redis once, when the event is first seen; with
+    /// `ticket_types`, each type sets its own instead.
+    pub stock: Option<u32>,
     /// Most seats one user may hold; defaults to 1.
     pub per_user_limit: Option<u32>,
     /// Sale start: RFC 3339 (`"2026-12-01T20:00:00Z"`) or `"+DURATION"` after the stack's start.
@@ -240,6 +242,13 @@ pub struct RawEvent {
     pub reservation_ttl: Option<String>,
     /// The waiting room in front of the sale; off unless `enabled = true`.
     pub queue: Option<RawQueue>,
+    /// What is sold: several ticket types, each with its stock, price and limit (default: one
+    /// type, `general`, with the event's `stock` and `price_cents`).
+    #[serde(default)]
+    pub ticket_types: Vec<super::catalog_section::RawTicketType>,
+    /// When it is sold, and to whom (default: the event's window, to everyone).
+    #[serde(default)]
+    pub phases: Vec<super::catalog_section::RawPhase>,
 }
 
 /// `[events.queue]`: the waiting room.
