@@ -48,10 +48,40 @@ pub struct Seats {
     pub gate: Gate,
 }
 
+/// One ticket type's seats as last read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TypeSeats {
+    /// The type.
+    pub id: String,
+    /// Its stock.
+    pub total: u64,
+    /// Left of it.
+    pub remaining: u64,
+}
+
+/// One ticket type in the event document.
+#[derive(Debug, Serialize)]
+pub struct TypeDocument<'a> {
+    /// Its id.
+    pub id: &'a str,
+    /// Display name.
+    pub name: &'a str,
+    /// Price of one, minor units.
+    pub price_cents: u64,
+    /// Its stock.
+    pub stock: u64,
+    /// Left of it.
+    pub remaining: u64,
+    /// `on_sale`, `sold_out`, `upcoming` or `ended`.
+    pub state: &'static str,
+}
+
 /// Seat counters by event id, and what origins reported since the last read.
 #[derive(Debug, Default)]
 pub struct EventView {
     seats: ArcSwap<HashMap<String, Seats>>,
+    /// Each event's types, as last read.
+    types: ArcSwap<HashMap<String, Vec<TypeSeats>>>,
     /// Written only when an origin reports an event sold out; read on every token and buy, so
     /// behind an `ArcSwap` (lock-free reads) rather than a mutex.
     sold_out_reports: ArcSwap<HashSet<String>>,
@@ -88,6 +118,10 @@ pub struct EventDocument<'a> {
     /// The waiting room in front of the sale, if any: when its pre-queue opens (RFC 3339) and
     /// the proof of work a join needs.
     pub queue: Option<serde_json::Value>,
+    /// The listed (not hidden) ticket types, each with its price and what is left.
+    pub ticket_types: Vec<TypeDocument<'a>>,
+    /// The phase running now, if the event has phases: `{id, channel, starts_at, ends_at}`.
+    pub phase: Option<serde_json::Value>,
 }
 
 impl EventView {
@@ -160,6 +194,8 @@ impl EventView {
             price_cents: event.price_cents,
             currency: &event.currency,
             stale: self.stale(now, staleness),
+            ticket_types: self.type_documents(event, state),
+            phase: None,
             queue: event.queue.map(|q| {
                 let opens_at = event
                     .window
@@ -173,8 +209,47 @@ impl EventView {
         }
     }
 
+    /// The listed types of `event` for its document, the event being in `state`.
+    fn type_documents<'a>(
+        &self,
+        event: &'a EventConfig,
+        state: &'static str,
+    ) -> Vec<TypeDocument<'a>> {
+        let read = self.types.load();
+        let known = read.get(event.id.as_str());
+        event
+            .ticket_types
+            .iter()
+            .filter(|t| !t.hidden)
+            .map(|t| {
+                let seats = known.and_then(|k| k.iter().find(|s| s.id == t.id));
+                let stock = seats.map_or(u64::from(t.stock), |s| s.total);
+                let remaining = seats.map_or(u64::from(t.stock), |s| s.remaining);
+                TypeDocument {
+                    id: &t.id,
+                    name: &t.name,
+                    price_cents: t.price_cents,
+                    stock,
+                    remaining,
+                    state: if remaining == 0 && state != "ended" {
+                        "sold_out"
+                    } else {
+                        state
+                    },
+                }
+            })
+            .collect()
+    }
+
     /// Replaces the counters with a fresh read from Redis at `now`.
-    pub(crate) fn store(&self, seats: HashMap<String, Seats>, now: u64) {
+    pub(crate) fn store(&self, read: HashMap<String, (Seats, Vec<TypeSeats>)>, now: u64) {
+        let mut seats = HashMap::with_capacity(read.len());
+        let mut types = HashMap::with_capacity(read.len());
+        for (event, (counters, per_type)) in read {
+            seats.insert(event.clone(), counters);
+            types.insert(event, per_type);
+        }
+        self.types.store(Arc::new(types));
         self.seats.store(Arc::new(seats));
         self.sold_out_reports.store(Arc::default());
         self.fresh_at.store(now, Ordering::Release);

@@ -2,6 +2,7 @@
 //! database follows these records through the event stream.
 
 use sale::OrderStatus;
+use sale::basket::OrderItem;
 use serde::{Deserialize, Serialize};
 
 use crate::error::OriginError;
@@ -31,9 +32,44 @@ pub struct OrderRecord {
     /// Why it was canceled: `canceled` (by the buyer) or `expired`.
     #[serde(default)]
     pub reason: Option<String>,
+    /// Its lines (none for an order reserved before ticket types existed).
+    #[serde(default)]
+    pub items: Vec<RecordItem>,
+}
+
+/// One line of an order as the scripts store it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordItem {
+    /// Ticket type.
+    pub t: String,
+    /// Quantity.
+    pub q: u32,
+    /// Unit price, minor units.
+    #[serde(default)]
+    pub p: u64,
 }
 
 impl OrderRecord {
+    /// Its lines as the API shows them; an order from before ticket types is one line of
+    /// `general` at its total's share.
+    pub fn items(&self) -> Vec<OrderItem> {
+        if self.items.is_empty() {
+            return vec![OrderItem {
+                ticket_type: sale::config::catalog_section::GENERAL.to_owned(),
+                quantity: self.qty,
+                unit_price_cents: self.total / u64::from(self.qty.max(1)),
+            }];
+        }
+        self.items
+            .iter()
+            .map(|i| OrderItem {
+                ticket_type: i.t.clone(),
+                quantity: i.q,
+                unit_price_cents: i.p,
+            })
+            .collect()
+    }
+
     /// Parses the JSON the scripts store.
     pub fn from_json(text: &str) -> Result<Self, OriginError> {
         serde_json::from_str(text)

@@ -9,6 +9,8 @@
 //! Over 300 lines because it lists every invariant it checks, one function per kind, next to the
 //! report that names each disagreement.
 
+mod ticket_types;
+
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::time::Duration;
@@ -192,8 +194,28 @@ pub async fn reconcile(
             .map_err(|e| ReconcileError::Record(format!("{id}: {e}")))?;
         orders.insert(id, record);
     }
+    let mut type_counters = HashMap::new();
+    for ticket_type in &event.ticket_types {
+        let p = format!("t:{}:", ticket_type.id);
+        let counters: [Option<u64>; 4] = redis::cmd("HMGET")
+            .arg(&keys.seats)
+            .arg(&[
+                format!("{p}total"),
+                format!("{p}remaining"),
+                format!("{p}reserved"),
+                format!("{p}paid"),
+            ])
+            .query_async(redis)
+            .await?;
+        if counters[0].is_some() {
+            type_counters.insert(ticket_type.id.clone(), counters.map(|c| c.unwrap_or(0)));
+        }
+    }
+    let by_type = store.seats_by_type(event.id.as_str()).await?;
     check_counters(&mut report, event, &orders);
+    ticket_types::check_counters(&mut report, event, &type_counters, &orders, &by_type);
     check_holders(&mut report, event, &orders, &holders);
+    ticket_types::check_holders(&mut report, event, &orders, &holders);
     check_database(&mut report, event, &orders, &rows);
     Ok(report)
 }
@@ -258,7 +280,8 @@ fn check_holders(
             ));
         }
     }
-    for (user, seats) in holders {
+    // `USER TYPE` fields are the per-type record, checked in `ticket_types`.
+    for (user, seats) in holders.iter().filter(|(field, _)| !field.contains(' ')) {
         if !held.contains_key(user.as_str()) {
             report.problems.push(format!(
                 "user {user} is recorded holding {seats} seats without a live order"

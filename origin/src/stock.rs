@@ -9,6 +9,7 @@ pub mod local;
 pub mod purchase;
 
 use redis::{AsyncCommands, Script};
+use sale::basket::OrderItem;
 use sale::config::EventConfig;
 use sale::redis_keys::EventKeys;
 use sale::redis_link::RedisLink;
@@ -29,6 +30,8 @@ pub enum Reservation {
         pay_by: u64,
         /// Seats left after this one.
         remaining: u64,
+        /// What was reserved, at the prices fixed in the order.
+        items: Vec<OrderItem>,
     },
     /// This token already bought; here is that order, unchanged.
     Replayed {
@@ -43,18 +46,18 @@ pub enum Reservation {
         refusal: Refusal,
         /// Seats left, so the caller learns "sold out" for free.
         remaining: u64,
+        /// The ticket type the refusal is about (a line sold out or over its limit).
+        ticket_type: Option<String>,
     },
 }
 
 /// What a call of the reservation script may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Attempt {
-    /// Reserve `quantity` seats, or replay the order the nonce bought.
+pub enum Attempt<'a> {
+    /// Reserve every line of a basket, or replay the order the nonce bought.
     Buy {
-        /// Seats wanted.
-        quantity: u32,
-        /// The price of one, in minor units, recorded with the order as its total.
-        unit_cents: u64,
+        /// The lines, priced: the prices are fixed in the order.
+        items: &'a [OrderItem],
     },
     /// Only replay the order the nonce bought (the link can no longer buy); refuse with
     /// `otherwise` if it bought nothing.
@@ -144,16 +147,20 @@ impl StockEngine {
     /// window and limits. Returns the seats remaining.
     pub async fn seed(&self, event: &EventConfig) -> Result<u64, OriginError> {
         let keys = EventKeys::new(&event.id);
-        let remaining: u64 = self
-            .seed
-            .key(&keys.seats)
+        let mut call = self.seed.prepare_invoke();
+        call.key(&keys.seats)
             .arg(event.stock)
             .arg(event.per_user_limit)
             .arg(event.window.starts_at)
             .arg(event.window.ends_at)
             .arg(sale::time::millis(event.reservation_ttl))
-            .invoke_async(&mut self.redis.clone())
-            .await?;
+            .arg(event.ticket_types.len());
+        for ticket_type in &event.ticket_types {
+            call.arg(&ticket_type.id)
+                .arg(ticket_type.stock)
+                .arg(ticket_type.per_user_limit);
+        }
+        let remaining: u64 = call.invoke_async(&mut self.redis.clone()).await?;
         Ok(remaining)
     }
 
@@ -162,22 +169,18 @@ impl StockEngine {
         &self,
         event: &EventId,
         user: &UserId,
-        attempt: Attempt,
+        attempt: Attempt<'_>,
         nonce: &str,
     ) -> Result<Reservation, OriginError> {
         let keys = EventKeys::new(event);
         let order_id = OrderId::generate(event);
-        let (quantity, total_cents, replay_only, otherwise) = match attempt {
-            Attempt::Buy {
-                quantity,
-                unit_cents,
-            } => (quantity, u64::from(quantity) * unit_cents, "0", ""),
-            Attempt::Replay { otherwise } => (0, 0, "1", otherwise.code()),
+        let (items, replay_only, otherwise): (&[OrderItem], _, _) = match attempt {
+            Attempt::Buy { items } => (items, "0", ""),
+            Attempt::Replay { otherwise } => (&[], "1", otherwise.code()),
         };
         let mut redis = self.redis.clone();
-        let reply: Vec<String> = self
-            .reserve
-            .key(&keys.seats)
+        let mut call = self.reserve.prepare_invoke();
+        call.key(&keys.seats)
             .key(&keys.holders)
             .key(&keys.nonces)
             .key(&keys.orders)
@@ -185,15 +188,24 @@ impl StockEngine {
             .key(&keys.stream)
             .key(&keys.orders_by_user)
             .arg(user.as_str())
-            .arg(quantity)
+            .arg(items.len())
             .arg(nonce)
             .arg(order_id.as_str())
             .arg(replay_only)
-            .arg(otherwise)
-            .arg(total_cents)
-            .invoke_async(&mut redis)
-            .await?;
-        let reservation = parse_reply(&reply)?;
+            .arg(otherwise);
+        for item in items {
+            call.arg(&item.ticket_type)
+                .arg(item.quantity)
+                .arg(item.unit_price_cents);
+        }
+        let reply: Vec<String> = call.invoke_async(&mut redis).await?;
+        let mut reservation = parse_reply(&reply)?;
+        if let Reservation::Reserved {
+            items: reserved, ..
+        } = &mut reservation
+        {
+            reserved.extend_from_slice(items);
+        }
         if !matches!(reservation, Reservation::Refused { .. }) {
             self.replication.confirm(&mut redis, &keys.seats).await?;
         }
@@ -214,16 +226,18 @@ fn parse_reply(reply: &[String]) -> Result<Reservation, OriginError> {
             order_id: order_id(id)?,
             pay_by: number(pay_by)?,
             remaining: number(remaining)?,
+            items: Vec::new(),
         }),
         [kind, id, record] if kind == "replayed" => Ok(Reservation::Replayed {
             order_id: order_id(id)?,
             record: OrderRecord::from_json(record)?,
         }),
-        [kind, code, remaining] if kind == "refused" => {
+        [kind, code, remaining, about @ ..] if kind == "refused" && about.len() <= 1 => {
             let refusal = Refusal::from_code(code).ok_or_else(unexpected)?;
             Ok(Reservation::Refused {
                 refusal,
                 remaining: number(remaining)?,
+                ticket_type: about.first().cloned(),
             })
         }
         _ => Err(unexpected()),

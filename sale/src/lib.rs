@@ -7,6 +7,7 @@
 
 #[cfg(feature = "tasks")]
 pub mod background;
+pub mod basket;
 pub mod client_key;
 pub mod config;
 pub mod draw;

@@ -8,6 +8,8 @@ use serde::Serialize;
 pub enum Refusal {
     /// 400 `bad_request`: malformed request (body, quantity, path).
     BadRequest,
+    /// 400 `unknown_ticket_type`: a buy names a ticket type the event does not sell.
+    UnknownTicketType,
     /// 400 `ambiguous_length`: both Content-Length and Transfer-Encoding (request smuggling).
     AmbiguousLength,
     /// 401 `no_session`: no session cookie or bearer token.
@@ -54,6 +56,8 @@ pub enum Refusal {
     AlreadyBought,
     /// 409 `token_used`: this purchase token already bought an order.
     TokenUsed,
+    /// 409 `limit_reached`: the buy would put the user over a ticket type's per-user limit.
+    LimitReached,
     /// 409 `illegal_transition`: the order's state does not allow this action.
     IllegalTransition,
     /// 409 `amount_mismatch`: a payment confirmation whose amount or currency is not the
@@ -89,12 +93,13 @@ pub enum Refusal {
 
 impl Refusal {
     /// Every refusal, for building per-refusal tables once.
-    pub const ALL: [Refusal; 35] = [
+    pub const ALL: [Refusal; 37] = [
         Self::NotAdmitted,
         Self::PowRequired,
         Self::BadPow,
         Self::QueueClosed,
         Self::BadRequest,
+        Self::UnknownTicketType,
         Self::AmbiguousLength,
         Self::NoSession,
         Self::BadSession,
@@ -112,6 +117,7 @@ impl Refusal {
         Self::MethodNotAllowed,
         Self::AlreadyBought,
         Self::TokenUsed,
+        Self::LimitReached,
         Self::IllegalTransition,
         Self::AmountMismatch,
         Self::Ended,
@@ -130,7 +136,9 @@ impl Refusal {
     /// The HTTP status.
     pub fn status(self) -> u16 {
         match self {
-            Self::BadRequest | Self::AmbiguousLength | Self::BadPow => 400,
+            Self::BadRequest | Self::UnknownTicketType | Self::AmbiguousLength | Self::BadPow => {
+                400
+            }
             Self::NoSession
             | Self::BadSession
             | Self::Unsigned
@@ -148,6 +156,7 @@ impl Refusal {
             Self::MethodNotAllowed => 405,
             Self::AlreadyBought
             | Self::TokenUsed
+            | Self::LimitReached
             | Self::IllegalTransition
             | Self::AmountMismatch
             | Self::QueueClosed => 409,
@@ -166,6 +175,7 @@ impl Refusal {
     pub fn code(self) -> &'static str {
         match self {
             Self::BadRequest => "bad_request",
+            Self::UnknownTicketType => "unknown_ticket_type",
             Self::AmbiguousLength => "ambiguous_length",
             Self::NoSession => "no_session",
             Self::BadSession => "bad_session",
@@ -187,6 +197,7 @@ impl Refusal {
             Self::MethodNotAllowed => "method_not_allowed",
             Self::AlreadyBought => "already_bought",
             Self::TokenUsed => "token_used",
+            Self::LimitReached => "limit_reached",
             Self::IllegalTransition => "illegal_transition",
             Self::AmountMismatch => "amount_mismatch",
             Self::Ended => "ended",
@@ -207,6 +218,7 @@ impl Refusal {
     pub fn message(self) -> &'static str {
         match self {
             Self::BadRequest => "The request is malformed.",
+            Self::UnknownTicketType => "This event does not sell that ticket type.",
             Self::AmbiguousLength => "The request has both Content-Length and Transfer-Encoding.",
             Self::NoSession => "Sign in first.",
             Self::BadSession => "Your session is not valid; sign in again.",
@@ -228,6 +240,7 @@ impl Refusal {
             Self::MethodNotAllowed => "This method is not allowed here.",
             Self::AlreadyBought => "You already hold your seats for this event.",
             Self::TokenUsed => "This purchase link was already used.",
+            Self::LimitReached => "That is more of this ticket type than one buyer may hold.",
             Self::IllegalTransition => "The order cannot do that in its current state.",
             Self::AmountMismatch => "The payment's amount is not the order's total.",
             Self::Ended => "The sale has ended.",

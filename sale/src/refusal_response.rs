@@ -30,6 +30,24 @@ impl IntoResponse for Refusal {
     }
 }
 
+/// `refusal` about one ticket type: the contract's body with `ticket_type` added (a line sold
+/// out or over its limit).
+pub fn about_ticket_type(refusal: Refusal, ticket_type: &str) -> Response {
+    let status =
+        StatusCode::from_u16(refusal.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let body = serde_json::json!({
+        "code": refusal.code(),
+        "message": refusal.message(),
+        "ticket_type": ticket_type,
+    });
+    (
+        status,
+        [(HEADER_REFUSAL, HeaderValue::from_static(refusal.code()))],
+        Json(body),
+    )
+        .into_response()
+}
+
 /// The 429 for a client locked out for guessing the admin token, for `wait_secs` more.
 pub fn locked_out(wait_secs: u64) -> Response {
     let mut response = Refusal::RateLimited.into_response();

@@ -5,6 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::basket::OrderItem;
 use crate::order_status::OrderStatus;
 use crate::refusal::Refusal;
 
@@ -98,6 +99,10 @@ pub struct Created {
     pub status: OrderStatus,
     /// Payment deadline, RFC 3339.
     pub pay_by: String,
+    /// What was bought, at the prices charged.
+    pub items: Vec<OrderItem>,
+    /// What it costs.
+    pub total_cents: u64,
 }
 
 /// An order as `GET /api/orders/{id}` shows it (and each entry of the event's order list).
@@ -117,6 +122,8 @@ pub struct OrderView {
     pub pay_by: String,
     /// What the order costs, in minor units: what a payment confirmation must name.
     pub total_cents: u64,
+    /// What was bought, at the prices charged.
+    pub items: Vec<OrderItem>,
 }
 
 /// `GET /api/events/{id}/orders`.

@@ -17,10 +17,14 @@ use sale::{EventId, UserId};
 
 use crate::harness::{Database, Stack, StackOptions};
 
-const ONE_SEAT: Attempt = Attempt::Buy {
-    quantity: 1,
-    unit_cents: 4900,
-};
+/// One seat of the event's only type.
+fn one_seat() -> Vec<sale::basket::OrderItem> {
+    vec![sale::basket::OrderItem {
+        ticket_type: "general".into(),
+        quantity: 1,
+        unit_price_cents: 4900,
+    }]
+}
 
 fn change(order: &str, user: &str, status: &str, version: i64) -> OrderChange {
     OrderChange {
@@ -34,6 +38,7 @@ fn change(order: &str, user: &str, status: &str, version: i64) -> OrderChange {
         at_ms: 1,
         reason: String::new(),
         total_cents: 4900,
+        items: Vec::new(),
     }
 }
 
@@ -62,7 +67,12 @@ async fn seeded_engine(stack: &Stack) -> (StockEngine, sale::config::EventConfig
 async fn reserve(engine: &StockEngine, event: &EventId, i: usize) {
     let user = UserId::parse(&format!("u{i}")).unwrap();
     let reply = engine
-        .reserve(event, &user, ONE_SEAT, &format!("nonce-{i}"))
+        .reserve(
+            event,
+            &user,
+            Attempt::Buy { items: &one_seat() },
+            &format!("nonce-{i}"),
+        )
         .await
         .unwrap();
     assert!(matches!(reply, Reservation::Reserved { .. }), "{reply:?}");
@@ -125,7 +135,12 @@ async fn a_consumer_killed_mid_drain_loses_and_duplicates_nothing(database: Data
             async move {
                 let user = UserId::parse(&format!("u{i}")).unwrap();
                 let reply = engine
-                    .reserve(&event, &user, ONE_SEAT, &format!("nonce-{i}"))
+                    .reserve(
+                        &event,
+                        &user,
+                        Attempt::Buy { items: &one_seat() },
+                        &format!("nonce-{i}"),
+                    )
                     .await
                     .unwrap();
                 usize::from(matches!(reply, Reservation::Reserved { .. }))

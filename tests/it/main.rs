@@ -37,5 +37,6 @@ mod replication;
 mod retries;
 mod rush;
 mod stock;
+mod ticket_types;
 mod up_failover;
 mod webhooks;

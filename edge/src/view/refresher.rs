@@ -12,7 +12,7 @@ use redis::aio::ConnectionLike;
 use sale::config::EventConfig;
 use sale::redis_keys::EventKeys;
 
-use super::{EventView, REFRESH, Seats};
+use super::{EventView, REFRESH, Seats, TypeSeats};
 use crate::live_config::Live;
 use crate::redis_handle::RedisHandle;
 use crate::window::Gate;
@@ -27,75 +27,77 @@ pub struct EventViewRefresher {
     pub redis: Arc<RedisHandle>,
 }
 
-type Reply = (
-    Option<u64>,
-    Option<u64>,
-    Option<String>,
-    Option<u64>,
-    Option<u64>,
-    Option<u64>,
-    Option<u64>,
-    Option<u64>,
-    Option<u64>,
-);
+/// The event-wide fields read, in order, before each type's `total` and `remaining`.
+const EVENT_FIELDS: [&str; 9] = [
+    "total",
+    "remaining",
+    "gate",
+    "reserved",
+    "paid",
+    "expired",
+    "canceled",
+    "refund_due",
+    "amount_mismatch",
+];
 
-/// One event's counters. Each event is read on its own: its keys live in its own cluster slot,
-/// and a pipeline may not span slots.
-async fn read_one(mut con: impl ConnectionLike, event: &EventConfig) -> redis::RedisResult<Reply> {
+/// One event's counters, and each of its types' stock and remaining. Each event is read on its
+/// own: its keys live in its own cluster slot, and a pipeline may not span slots.
+async fn read_one(
+    mut con: impl ConnectionLike,
+    event: &EventConfig,
+) -> redis::RedisResult<Vec<Option<String>>> {
+    let mut fields: Vec<String> = EVENT_FIELDS.iter().map(|f| (*f).to_owned()).collect();
+    for ticket_type in &event.ticket_types {
+        fields.push(format!("t:{}:total", ticket_type.id));
+        fields.push(format!("t:{}:remaining", ticket_type.id));
+    }
     redis::cmd("HMGET")
         .arg(EventKeys::new(&event.id).seats)
-        .arg(&[
-            "total",
-            "remaining",
-            "gate",
-            "reserved",
-            "paid",
-            "expired",
-            "canceled",
-            "refund_due",
-            "amount_mismatch",
-        ])
+        .arg(&fields)
         .query_async(&mut con)
         .await
+}
+
+/// The counters in `reply`, or none before the event is seeded.
+fn parse(event: &EventConfig, reply: &[Option<String>]) -> Option<(Seats, Vec<TypeSeats>)> {
+    let number = |i: usize| reply.get(i)?.as_deref()?.parse::<u64>().ok();
+    let seats = Seats {
+        total: number(0)?,
+        remaining: number(1)?,
+        gate: Gate::parse(reply.get(2).and_then(|g| g.as_deref())),
+        reserved: number(3).unwrap_or(0),
+        paid: number(4).unwrap_or(0),
+        expired: number(5).unwrap_or(0),
+        canceled: number(6).unwrap_or(0),
+        refund_due: number(7).unwrap_or(0),
+        amount_mismatch: number(8).unwrap_or(0),
+    };
+    let types = event
+        .ticket_types
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let at = EVENT_FIELDS.len() + 2 * i;
+            TypeSeats {
+                id: t.id.clone(),
+                total: number(at).unwrap_or(u64::from(t.stock)),
+                remaining: number(at + 1).unwrap_or(u64::from(t.stock)),
+            }
+        })
+        .collect();
+    Some((seats, types))
 }
 
 async fn read_all(
     con: &(impl ConnectionLike + Clone),
     events: &[EventConfig],
-) -> redis::RedisResult<HashMap<String, Seats>> {
+) -> redis::RedisResult<HashMap<String, (Seats, Vec<TypeSeats>)>> {
     let replies =
         futures::future::try_join_all(events.iter().map(|e| read_one(con.clone(), e))).await?;
     Ok(events
         .iter()
         .zip(replies)
-        .filter_map(|(event, reply)| {
-            let (
-                Some(total),
-                Some(remaining),
-                gate,
-                reserved,
-                paid,
-                expired,
-                canceled,
-                refund_due,
-                amount_mismatch,
-            ) = reply
-            else {
-                return None;
-            };
-            let seats = Seats {
-                total,
-                remaining,
-                reserved: reserved.unwrap_or(0),
-                paid: paid.unwrap_or(0),
-                expired: expired.unwrap_or(0),
-                canceled: canceled.unwrap_or(0),
-                refund_due: refund_due.unwrap_or(0),
-                amount_mismatch: amount_mismatch.unwrap_or(0),
-                gate: Gate::parse(gate.as_deref()),
-            };
-            Some((event.id.as_str().to_owned(), seats))
-        })
+        .filter_map(|(event, reply)| Some((event.id.as_str().to_owned(), parse(event, &reply)?)))
         .collect())
 }
 

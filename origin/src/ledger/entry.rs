@@ -1,6 +1,7 @@
 //! Reading a stream entry back into the order change the scripts wrote.
 
 use redis::streams::StreamId;
+use sale::basket::OrderItem;
 use sale::{EventId, OrderStatus};
 
 use super::LedgerError;
@@ -35,5 +36,26 @@ pub fn parse_entry(event: &EventId, entry: &StreamId) -> Result<OrderChange, Led
             .get::<String>("total")
             .and_then(|t| t.parse().ok())
             .unwrap_or(0),
+        items: items(&entry.get::<String>("items").unwrap_or_default()).ok_or_else(|| {
+            LedgerError::Malformed(format!("entry {} has unreadable items", entry.id))
+        })?,
     })
+}
+
+/// Reads `TYPE:QTY:PRICE,...`; empty for entries written before ticket types.
+fn items(text: &str) -> Option<Vec<OrderItem>> {
+    if text.is_empty() {
+        return Some(Vec::new());
+    }
+    text.split(',')
+        .map(|line| {
+            let mut parts = line.split(':');
+            let item = OrderItem {
+                ticket_type: parts.next()?.to_owned(),
+                quantity: parts.next()?.parse().ok()?,
+                unit_price_cents: parts.next()?.parse().ok()?,
+            };
+            parts.next().is_none().then_some(item)
+        })
+        .collect()
 }

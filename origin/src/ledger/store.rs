@@ -5,6 +5,7 @@
 //! change twice, or an older change after a newer one, leaves the row as the newest change says.
 
 use sale::OrderStatus;
+use sale::basket::OrderItem;
 use sale::config::DatabaseUrl;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor, Row};
@@ -32,6 +33,8 @@ pub struct OrderChange {
     pub reason: String,
     /// The order's total, minor units.
     pub total_cents: i64,
+    /// Its lines.
+    pub items: Vec<OrderItem>,
 }
 
 /// An order row.
@@ -49,7 +52,7 @@ pub struct StoredOrder {
     pub version: i64,
 }
 
-const SCHEMA: [&str; 2] = [
+const SCHEMA: [&str; 3] = [
     "CREATE TABLE IF NOT EXISTS orders (
         order_id   TEXT PRIMARY KEY,
         event_id   TEXT NOT NULL,
@@ -67,7 +70,19 @@ const SCHEMA: [&str; 2] = [
     // ledger applies changes out of order (two consumers share a stream), so a count constraint
     // here would refuse legitimate interim states such as a rebuy ahead of its cancel.
     "DROP INDEX IF EXISTS orders_one_live_per_user",
+    // An order's lines, written with its first change and never changed: its price is fixed
+    // when it is reserved.
+    "CREATE TABLE IF NOT EXISTS order_items (
+        order_id         TEXT NOT NULL,
+        ticket_type      TEXT NOT NULL,
+        quantity         BIGINT NOT NULL,
+        unit_price_cents BIGINT NOT NULL,
+        PRIMARY KEY (order_id, ticket_type)
+    )",
 ];
+
+const ITEM: &str = "INSERT INTO order_items (order_id, ticket_type, quantity, unit_price_cents)
+    VALUES ($1, $2, $3, $4) ON CONFLICT (order_id, ticket_type) DO NOTHING";
 
 const UPSERT: &str = "INSERT INTO orders
         (order_id, event_id, user_id, quantity, status, pay_by_ms, version, created_ms, updated_ms)
@@ -125,6 +140,15 @@ impl OrderStore {
         for change in changes {
             upsert(change).execute(&mut *tx).await?;
             super::changes::record(change).execute(&mut *tx).await?;
+            for item in &change.items {
+                sqlx::query(ITEM)
+                    .bind(&change.order_id)
+                    .bind(&item.ticket_type)
+                    .bind(i64::from(item.quantity))
+                    .bind(i64::try_from(item.unit_price_cents).unwrap_or(i64::MAX))
+                    .execute(&mut *tx)
+                    .await?;
+            }
         }
         tx.commit().await
     }
@@ -137,6 +161,33 @@ impl OrderStore {
     /// The pool, for the change history's own queries.
     pub fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// Seats per ticket type and order status at `event_id`, from the order lines (orders from
+    /// before ticket types have none and count as `general`).
+    pub async fn seats_by_type(
+        &self,
+        event_id: &str,
+    ) -> Result<Vec<(String, OrderStatus, i64)>, sqlx::Error> {
+        let rows = sqlx::query(
+            "SELECT COALESCE(i.ticket_type, 'general'), o.status,
+                    CAST(SUM(COALESCE(i.quantity, o.quantity)) AS BIGINT)
+             FROM orders o LEFT JOIN order_items i ON i.order_id = o.order_id
+             WHERE o.event_id = $1
+             GROUP BY COALESCE(i.ticket_type, 'general'), o.status",
+        )
+        .bind(event_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let text: String = row.try_get(1)?;
+                let status = OrderStatus::parse(&text).ok_or_else(|| {
+                    sqlx::Error::Decode(format!("unknown order status {text:?}").into())
+                })?;
+                Ok((row.try_get(0)?, status, row.try_get(2)?))
+            })
+            .collect()
     }
 
     /// Every order of `event_id`.

@@ -7,31 +7,15 @@ use axum::body::Bytes;
 use axum::extract::{OriginalUri, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use sale::basket::Basket;
 use sale::wire::{Created, HEADER_SOLD_OUT};
 use sale::{OrderStatus, Refusal};
-use serde::Deserialize;
 
 use crate::error::OriginError;
 use crate::signature::Admitted;
 use crate::state::AppState;
 use crate::stock::purchase::{Order, Outcome, purchase};
 use crate::stock::{Attempt, Reservation};
-
-/// The optional buy body.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct BuyBody {
-    /// Seats wanted; 1 when absent.
-    quantity: Option<u32>,
-}
-
-fn quantity(body: &[u8]) -> Result<u32, Refusal> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(1);
-    }
-    let parsed: BuyBody = serde_json::from_slice(body).map_err(|_| Refusal::BadRequest)?;
-    Ok(parsed.quantity.unwrap_or(1))
-}
 
 fn created(order: Created) -> Response {
     (StatusCode::CREATED, Json(order)).into_response()
@@ -98,11 +82,14 @@ fn answer(
             order_id,
             pay_by,
             remaining,
+            items,
         })) => {
             let body = Created {
                 order_id: order_id.to_string(),
                 status: OrderStatus::Reserved,
                 pay_by: sale::time::rfc3339(pay_by),
+                total_cents: sale::basket::total_cents(&items),
+                items,
             };
             ("ok", sold_out_marked(created(body), remaining == 0))
         }
@@ -111,13 +98,24 @@ fn answer(
                 order_id: order_id.to_string(),
                 status: record.status,
                 pay_by: sale::time::rfc3339(record.pay_by),
+                items: record.items(),
+                total_cents: record.total,
             };
             ("replayed", created(body))
         }
-        Ok(Outcome::Script(Reservation::Refused { refusal, remaining })) => (
-            refusal.code(),
-            sold_out_marked(refusal.into_response(), remaining == 0),
-        ),
+        Ok(Outcome::Script(Reservation::Refused {
+            refusal,
+            remaining,
+            ticket_type,
+        })) => {
+            let response = match ticket_type {
+                Some(ticket_type) => {
+                    sale::refusal_response::about_ticket_type(refusal, &ticket_type)
+                }
+                None => refusal.into_response(),
+            };
+            (refusal.code(), sold_out_marked(response, remaining == 0))
+        }
         // Nothing reserved; the allowance is refilled every 250 ms, so retry after a second.
         Ok(Outcome::LocallyExhausted) => ("busy_local", Refusal::Unavailable.into_response()),
         Err(e) => (e.refusal().code(), e.into_response()),
@@ -134,26 +132,12 @@ async fn buy_seats(
 ) -> Result<Outcome, OriginError> {
     let config = state.config();
     let event = config.event(event).ok_or(Refusal::UnknownEvent)?;
+    let basket = Basket::parse(body, event)?;
     let order = Order {
         event,
         user: &admitted.user,
-        quantity: quantity(body)?,
+        basket: &basket,
         nonce: admitted.nonce.as_deref().ok_or(Refusal::BadRequest)?,
     };
     purchase(state.stock(), state.local(), order).await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn quantity_defaults_to_one_and_rejects_junk() {
-        assert_eq!(quantity(b""), Ok(1));
-        assert_eq!(quantity(b"{}"), Ok(1));
-        assert_eq!(quantity(br#"{"quantity":2}"#), Ok(2));
-        assert_eq!(quantity(br#"{"quantity":-1}"#), Err(Refusal::BadRequest));
-        assert_eq!(quantity(br#"{"qty":2}"#), Err(Refusal::BadRequest));
-        assert_eq!(quantity(b"not json"), Err(Refusal::BadRequest));
-    }
 }

@@ -62,6 +62,7 @@ pub(super) fn order_view(order_id: &OrderId, record: OrderRecord) -> OrderView {
     OrderView {
         event_id: order_id.event().to_string(),
         order_id: order_id.to_string(),
+        items: record.items(),
         user: record.user,
         quantity: record.qty,
         status: record.status,

@@ -36,6 +36,14 @@ local function release(id, rec, why)
   if redis.call('HINCRBY', holders, rec.user, -rec.qty) <= 0 then
     redis.call('HDEL', holders, rec.user)
   end
+  for _, item in ipairs(lines_of(rec)) do
+    redis.call('HINCRBY', seats, 't:' .. item.t .. ':remaining', item.q)
+    redis.call('HINCRBY', seats, 't:' .. item.t .. ':reserved', -item.q)
+    local field = rec.user .. ' ' .. item.t
+    if redis.call('HINCRBY', holders, field, -item.q) <= 0 then
+      redis.call('HDEL', holders, field)
+    end
+  end
   redis.call('ZREM', deadlines, id)
   rec.reason = why
   save(id, rec, 'canceled')
@@ -54,6 +62,10 @@ end
 local function mark_paid(id, rec)
   redis.call('HINCRBY', seats, 'reserved', -rec.qty)
   redis.call('HINCRBY', seats, 'paid', rec.qty)
+  for _, item in ipairs(lines_of(rec)) do
+    redis.call('HINCRBY', seats, 't:' .. item.t .. ':reserved', -item.q)
+    redis.call('HINCRBY', seats, 't:' .. item.t .. ':paid', item.q)
+  end
   redis.call('ZREM', deadlines, id)
   redis.call('SADD', paid_set, id)
   save(id, rec, 'paid')

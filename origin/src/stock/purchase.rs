@@ -3,6 +3,7 @@
 //! then the reservation script, and the allowance given back for whatever the script did not
 //! reserve.
 
+use sale::basket::Basket;
 use sale::config::EventConfig;
 use sale::{Refusal, UserId};
 
@@ -28,8 +29,8 @@ pub struct Order<'a> {
     pub event: &'a EventConfig,
     /// The buyer.
     pub user: &'a UserId,
-    /// Seats wanted.
-    pub quantity: u32,
+    /// What is wanted, priced.
+    pub basket: &'a Basket,
     /// The purchase token's nonce, burnt with the reservation.
     pub nonce: &'a str,
 }
@@ -43,9 +44,10 @@ pub async fn purchase(
     let Order {
         event,
         user,
-        quantity,
+        basket,
         nonce,
     } = order;
+    let quantity = basket.quantity();
     if quantity == 0 || quantity > event.per_user_limit {
         return Err(Refusal::BadRequest.into());
     }
@@ -62,8 +64,7 @@ pub async fn purchase(
             &event.id,
             user,
             super::Attempt::Buy {
-                quantity,
-                unit_cents: event.price_cents,
+                items: &basket.items,
             },
             nonce,
         )

@@ -2,20 +2,25 @@
 -- nothing is. The order enters the event's stream in the same step, so no crash can separate
 -- "seat taken" from "order recorded".
 --
+-- A basket is all or nothing: every line's type, its per-user limit and its stock are checked
+-- before anything is written. Each type's counters ('t:ID:remaining', ...) move with the event's
+-- totals; the holders hash keeps each user's seats in all ('USER') and per type ('USER TYPE':
+-- user ids have no spaces).
+--
 -- KEYS[1] seats hash    KEYS[2] holders hash   KEYS[3] nonces hash
 -- KEYS[4] orders hash   KEYS[5] deadlines zset KEYS[6] stream   KEYS[7] orders by user hash
--- ARGV[1] user  ARGV[2] quantity  ARGV[3] token nonce  ARGV[4] new order id
+-- ARGV[1] user  ARGV[2] number of lines n  ARGV[3] token nonce  ARGV[4] new order id
 -- ARGV[5] '1': only replay (the link can no longer buy)  ARGV[6] the refusal code then
--- ARGV[7] the order's total in minor units (what its payment must be)
+-- ARGV[7..] n lines, each: ticket type, quantity, unit price in minor units
 --
 -- Returns one of
 --   {'reserved', order_id, pay_by_ms, remaining}
 --   {'replayed', order_id, order_json}        the same nonce bought before: same order
---   {'refused', code, remaining}
+--   {'refused', code, remaining[, ticket type]}
 local seats, holders, nonces, orders, deadlines, stream, by_user =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
-local user, qty, nonce, order_id = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4]
-local replay_only, otherwise, total = ARGV[5] == '1', ARGV[6], tonumber(ARGV[7])
+local user, lines, nonce, order_id = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4]
+local replay_only, otherwise = ARGV[5] == '1', ARGV[6]
 
 -- A retried request must find its order, not buy a second one; and only its buyer may see it
 -- (a classic md5 token carries no user, so someone else may hold the link).
@@ -51,28 +56,49 @@ end
 if gate ~= 'open' and now < starts_at then
   return {'refused', 'not_started', remaining}
 end
-if not qty or qty < 1 or qty > limit then
+local items, qty, total = {}, 0, 0
+for i = 0, lines - 1 do
+  local t, q, p = ARGV[7 + 3 * i], tonumber(ARGV[8 + 3 * i]), tonumber(ARGV[9 + 3 * i])
+  if not q or q < 1 then return {'refused', 'bad_request', remaining} end
+  items[#items + 1] = {t = t, q = q, p = p}
+  qty = qty + q
+  total = total + q * p
+end
+if qty < 1 or qty > limit then
   return {'refused', 'bad_request', remaining}
 end
 local held = tonumber(redis.call('HGET', holders, user) or '0')
 if held + qty > limit then
   return {'refused', 'already_bought', remaining}
 end
--- Sell only seats that exist: remaining must cover the whole quantity.
-if remaining < qty then
-  return {'refused', 'sold_out', remaining}
+for _, item in ipairs(items) do
+  local c = redis.call('HMGET', seats, 't:' .. item.t .. ':limit', 't:' .. item.t .. ':remaining')
+  if not c[1] then return {'refused', 'unknown_ticket_type', remaining, item.t} end
+  local held_type = tonumber(redis.call('HGET', holders, user .. ' ' .. item.t) or '0')
+  if held_type + item.q > tonumber(c[1]) then
+    return {'refused', 'limit_reached', remaining, item.t}
+  end
+  -- Sell only seats that exist: each type's remaining must cover its whole line.
+  if tonumber(c[2]) < item.q then
+    return {'refused', 'sold_out', remaining, item.t}
+  end
 end
 
 local pay_by = now + ttl_ms
 redis.call('HINCRBY', seats, 'remaining', -qty)
 redis.call('HINCRBY', seats, 'reserved', qty)
 redis.call('HSET', holders, user, held + qty)
+for _, item in ipairs(items) do
+  redis.call('HINCRBY', seats, 't:' .. item.t .. ':remaining', -item.q)
+  redis.call('HINCRBY', seats, 't:' .. item.t .. ':reserved', item.q)
+  redis.call('HINCRBY', holders, user .. ' ' .. item.t, item.q)
+end
 redis.call('HSET', nonces, nonce, order_id)
 local mine = redis.call('HGET', by_user, user)
 redis.call('HSET', by_user, user, mine and (mine .. ' ' .. order_id) or order_id)
 record_change(orders, stream, order_id, {
   user = user, qty = qty, status = 'reserved', pay_by = pay_by, version = 1, created = now,
-  total = total
+  total = total, items = items
 }, now)
 redis.call('ZADD', deadlines, pay_by, order_id)
 return {'reserved', order_id, pay_by, remaining - qty}

@@ -2,13 +2,40 @@
 -- window and limits on every start (they may change with the config; stock may not, because
 -- seats already sold cannot be unsold). Seeding depends on the counters, not on the hash: an
 -- operator's gate may exist before any origin seeded the event.
+--
+-- Each ticket type keeps its own counters beside the event's totals: 't:ID:total', ':remaining',
+-- ':reserved', ':paid' and ':limit'. A type a reload adds is seeded then, its stock added to the
+-- event's. An event seeded before types existed is one type, 'general', whose counters start
+-- as the event's own.
 -- KEYS[1] seats hash
--- ARGV[1] stock, ARGV[2] per-user limit, ARGV[3] starts_at ms, ARGV[4] ends_at ms,
--- ARGV[5] reservation ttl ms
-if redis.call('HEXISTS', KEYS[1], 'total') == 0 then
-  redis.call('HSET', KEYS[1], 'total', ARGV[1], 'remaining', ARGV[1], 'reserved', 0, 'paid', 0,
+-- ARGV[1] stock (all types), ARGV[2] per-user limit, ARGV[3] starts_at ms, ARGV[4] ends_at ms,
+-- ARGV[5] reservation ttl ms, ARGV[6] number of types, then per type: id, stock, limit
+local seats = KEYS[1]
+local fresh = redis.call('HEXISTS', seats, 'total') == 0
+if fresh then
+  redis.call('HSET', seats, 'total', ARGV[1], 'remaining', ARGV[1], 'reserved', 0, 'paid', 0,
     'expired', 0, 'canceled', 0)
 end
-redis.call('HSET', KEYS[1], 'limit', ARGV[2], 'starts_at', ARGV[3], 'ends_at', ARGV[4],
+redis.call('HSET', seats, 'limit', ARGV[2], 'starts_at', ARGV[3], 'ends_at', ARGV[4],
   'ttl_ms', ARGV[5])
-return tonumber(redis.call('HGET', KEYS[1], 'remaining'))
+local count = tonumber(ARGV[6])
+for i = 0, count - 1 do
+  local id, stock, limit = ARGV[7 + 3 * i], ARGV[8 + 3 * i], ARGV[9 + 3 * i]
+  local p = 't:' .. id .. ':'
+  if redis.call('HEXISTS', seats, p .. 'total') == 0 then
+    if not fresh and count == 1 and id == 'general' then
+      local c = redis.call('HMGET', seats, 'total', 'remaining', 'reserved', 'paid')
+      redis.call('HSET', seats, p .. 'total', c[1], p .. 'remaining', c[2],
+        p .. 'reserved', c[3] or 0, p .. 'paid', c[4] or 0)
+    else
+      redis.call('HSET', seats, p .. 'total', stock, p .. 'remaining', stock, p .. 'reserved', 0,
+        p .. 'paid', 0)
+      if not fresh then
+        redis.call('HINCRBY', seats, 'total', stock)
+        redis.call('HINCRBY', seats, 'remaining', stock)
+      end
+    end
+  end
+  redis.call('HSET', seats, p .. 'limit', limit)
+end
+return tonumber(redis.call('HGET', seats, 'remaining'))

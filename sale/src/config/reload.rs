@@ -3,7 +3,7 @@
 //! seeded (an event's stock: seats sold cannot be unsold). A file that changes one of them is
 //! refused whole, naming each field and why, and the running config stays.
 
-use super::{Config, ConfigError, Problem};
+use super::{Config, ConfigError, EventConfig, Problem};
 
 /// The component reloading: each binds different values at start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,15 +84,35 @@ pub fn unreloadable(now: &Config, next: &Config, component: Component) -> Vec<Pr
         }
     }
     for (i, event) in next.events.iter().enumerate() {
-        if let Some(old) = now.event(event.id.as_str())
-            && old.stock != event.stock
-        {
-            problems.push(Problem {
-                field: format!("events[{i}].stock"),
-                message: format!(
+        let Some(old) = now.event(event.id.as_str()) else {
+            continue;
+        };
+        // An event of one implicit type writes its stock on the event itself.
+        let implicit = |e: &EventConfig| matches!(e.ticket_types.as_slice(), [only] if only.id == super::catalog_section::GENERAL);
+        let field = if implicit(old) && implicit(event) {
+            format!("events[{i}].stock")
+        } else {
+            format!("events[{i}].ticket_types")
+        };
+        for seeded in &old.ticket_types {
+            let message = match event.ticket_type(&seeded.id) {
+                Some(t) if t.stock == seeded.stock => continue,
+                Some(t) if implicit(old) && implicit(event) => format!(
                     "changed from {} to {}: an event's stock is fixed once it is seeded",
-                    old.stock, event.stock
+                    seeded.stock, t.stock
                 ),
+                Some(t) => format!(
+                    "ticket type {}: stock changed from {} to {}: a type's stock is fixed once it is seeded",
+                    seeded.id, seeded.stock, t.stock
+                ),
+                None => format!(
+                    "ticket type {} is gone: a type, once seeded, stays (its seats are held and sold); a reload may add types",
+                    seeded.id
+                ),
+            };
+            problems.push(Problem {
+                field: field.clone(),
+                message,
             });
         }
     }

@@ -97,6 +97,18 @@ pub async fn post(
     status_and_json(response).await
 }
 
+/// `POST` `body` as JSON to `path` on the edge as `session`.
+pub async fn post_json(
+    client: &reqwest::Client,
+    stack: &Stack,
+    path: &str,
+    session: &str,
+    body: &serde_json::Value,
+) -> (u16, serde_json::Value) {
+    let request = client.post(stack.url(path)).bearer_auth(session).json(body);
+    status_and_json(send(stack, request).await).await
+}
+
 /// Token then buy for `user`; returns the buy's status and body (or the token refusal).
 pub async fn token_and_buy(
     client: &reqwest::Client,

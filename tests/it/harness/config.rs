@@ -85,6 +85,9 @@ pub struct StackOptions {
     pub webhook_payments: bool,
     /// The lines of `[webhooks]` (the receiver's `url`, `backoff`, ...); empty: none.
     pub webhooks: String,
+    /// The `demo` event's `[[events.ticket_types]]` and `[[events.phases]]`; empty: the one
+    /// `general` type with `stock` at 1000 cents.
+    pub catalog: String,
 }
 
 /// The payment provider's secret in a stack with `webhook_payments`.
@@ -141,6 +144,7 @@ impl Default for StackOptions {
             origin_tls: false,
             webhook_payments: false,
             webhooks: String::new(),
+            catalog: String::new(),
         }
     }
 }
@@ -271,14 +275,13 @@ ttl = "{token_ttl}"
 [[events]]
 id = "demo"
 name = "Test event"
-price_cents = 1000
 currency = "EUR"
-stock = {stock}
-per_user_limit = {limit}
+{one_type}per_user_limit = {limit}
 starts_at = "{starts}"
 ends_at = "{ends}"
 reservation_ttl = "{ttl}"
 {queue}
+{catalog}
 
 [[events]]
 id = "other"
@@ -295,7 +298,12 @@ ends_at = "+1h"
 var_dir = "var"
 "#,
         static_dir = static_dir.display(),
-        stock = o.stock,
+        one_type = if o.catalog.is_empty() {
+            format!("price_cents = 1000\nstock = {}\n", o.stock)
+        } else {
+            String::new()
+        },
+        catalog = o.catalog,
         limit = o.per_user_limit,
         starts = o.starts,
         ends = o.ends,

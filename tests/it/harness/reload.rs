@@ -9,7 +9,8 @@ use super::{Stack, StackOptions, config_text, eventually};
 
 impl Stack {
     /// Rewrites the config file with `change` applied to the stack's options (same ports,
-    /// Redis and database), for reload tests.
+    /// Redis and database), for reload tests; a valid file also becomes the stack's `config`
+    /// (what its checks, such as reconcile, compare against).
     pub fn rewrite_config(&mut self, change: impl FnOnce(&mut StackOptions)) {
         change(&mut self.options);
         let weights = self.options.weights.iter().copied();
@@ -26,6 +27,13 @@ impl Stack {
             &self.options,
         );
         std::fs::write(&self.config_path, text).expect("config written");
+        let env = sale::config::Environment {
+            epoch: Some(self.epoch),
+            ..sale::config::Environment::default()
+        };
+        if let Ok(config) = sale::Config::load(&self.config_path, &env) {
+            self.config = config;
+        }
     }
 
     /// Runs `flashgate check-config` on the stack's file: whether it passed, and all it said.

@@ -90,3 +90,49 @@ fn relative_instants_are_refused_without_a_shared_start() {
         other => panic!("expected a refusal, got {other:?}"),
     }
 }
+
+/// VALID's event with two ticket types instead of its own stock and price.
+fn typed(extra: &str) -> String {
+    format!(
+        "{}\n[[events.ticket_types]]\nid = \"standing\"\nname = \"Standing\"\nprice_cents = 4900\nstock = 90\n\
+         [[events.ticket_types]]\nid = \"vip\"\nname = \"VIP\"\nprice_cents = 9900\nstock = 10\n{extra}",
+        with("price_cents = 4900\n", "").replacen("stock = 100\n", "", 1)
+    )
+}
+
+#[test]
+fn ticket_types_replace_the_events_own_stock_and_price() {
+    let config = parse(&typed("")).expect("valid");
+    let event = &config.events[0];
+    assert_eq!(event.stock, 100, "the types' stock together");
+    assert_eq!(event.price_cents, 4900, "the lowest listed price");
+    assert_eq!(event.ticket_types.len(), 2);
+    let both = typed("").replacen("currency", "stock = 100\ncurrency", 1);
+    assert_eq!(refused(&both), ["events[0].stock"]);
+    let neither = with("stock = 100\n", "");
+    assert_eq!(refused(&neither), ["events[0].stock"]);
+    let no_price = with("price_cents = 4900\n", "");
+    assert_eq!(refused(&no_price), ["events[0].price_cents"]);
+}
+
+#[test]
+fn a_reload_may_add_a_type_but_not_change_or_drop_one() {
+    use super::super::reload::Component;
+    let now = parse(&typed("")).unwrap();
+    let added = typed(
+        "[[events.ticket_types]]\nid = \"balcony\"\nname = \"Balcony\"\nprice_cents = 100\nstock = 5\n",
+    );
+    assert!(now.reloaded(parse(&added), Component::Origin).is_ok());
+    let repriced = typed("").replace("price_cents = 9900", "price_cents = 12900");
+    assert!(now.reloaded(parse(&repriced), Component::Origin).is_ok());
+    for changed in [
+        typed("").replace("stock = 10\n", "stock = 11\n"),
+        typed("").replace("id = \"vip\"", "id = \"vvip\""),
+    ] {
+        let Err(ConfigError::Invalid(problems)) = now.reloaded(parse(&changed), Component::Origin)
+        else {
+            panic!("refused: {changed}");
+        };
+        assert_eq!(problems[0].field, "events[0].ticket_types");
+    }
+}
