@@ -29,6 +29,7 @@ pub enum Command {
     Reconcile(commands::reconcile::ReconcileArgs),
     Audit(commands::audit::AuditArgs),
     Webhooks(commands::webhooks::WebhooksArgs),
+    Codes(commands::codes::CodesArgs),
 }
 
 /// Runs a parsed command line.
@@ -46,6 +47,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Reconcile(args) => args.run(),
         Command::Audit(args) => args.run(),
         Command::Webhooks(args) => args.run(),
+        Command::Codes(args) => args.run(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

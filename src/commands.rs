@@ -5,6 +5,7 @@ pub mod audit;
 pub mod bench_origin;
 pub mod bench_requests;
 pub mod check_config;
+pub mod codes;
 pub mod edge;
 pub mod mint_session;
 pub mod origin;

@@ -164,7 +164,7 @@ fn open_now(
     let id = event.id.as_str();
     window::check(event, view.gate(id), view.sold_out(id), now, grace).map_err(|refusal| {
         match refusal {
-            Refusal::NotStarted => Refused::NotStarted(event.window.starts_at),
+            Refusal::NotStarted => Refused::NotStarted(window::next_start(event, now)),
             other => Refused::Plain(other),
         }
     })

@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use sale::config::EventConfig;
+use sale::config::catalog_section::PhaseAt;
 use serde::Serialize;
 
 use crate::window::{self, Gate, Phase};
@@ -122,6 +123,52 @@ pub struct EventDocument<'a> {
     pub ticket_types: Vec<TypeDocument<'a>>,
     /// The phase running now, if the event has phases: `{id, channel, starts_at, ends_at}`.
     pub phase: Option<serde_json::Value>,
+    /// Every phase, in order, each with the types it sells: the page's timeline.
+    pub phases: Vec<serde_json::Value>,
+}
+
+/// A type's state: the event's, except a type sold out, and with phases one not on sale in the
+/// running phase (`upcoming` when a later phase sells it, else `ended`).
+fn type_state(
+    event: &EventConfig,
+    id: &str,
+    remaining: u64,
+    event_state: &'static str,
+    now: u64,
+) -> &'static str {
+    if event_state == "ended" {
+        return "ended";
+    }
+    if remaining == 0 {
+        return "sold_out";
+    }
+    let sells = |p: &sale::config::Phase| p.ticket_types.iter().any(|t| t == id);
+    match event.phase_at(now) {
+        None => event_state,
+        Some(PhaseAt::Running(p)) if sells(p) => event_state,
+        Some(_)
+            if event
+                .phases
+                .iter()
+                .any(|p| p.window.starts_at > now && sells(p)) =>
+        {
+            "upcoming"
+        }
+        Some(_) => "ended",
+    }
+}
+
+/// The phase of `event` running at `now`, as the document shows it.
+fn running_phase(event: &EventConfig, now: u64) -> Option<serde_json::Value> {
+    match event.phase_at(now)? {
+        PhaseAt::Running(p) => Some(serde_json::json!({
+            "id": p.id,
+            "channel": p.channel,
+            "starts_at": sale::time::rfc3339(p.window.starts_at),
+            "ends_at": sale::time::rfc3339(p.window.ends_at),
+        })),
+        _ => None,
+    }
 }
 
 impl EventView {
@@ -194,8 +241,21 @@ impl EventView {
             price_cents: event.price_cents,
             currency: &event.currency,
             stale: self.stale(now, staleness),
-            ticket_types: self.type_documents(event, state),
-            phase: None,
+            ticket_types: self.type_documents(event, state, now),
+            phase: running_phase(event, now),
+            phases: event
+                .phases
+                .iter()
+                .map(|p| {
+                    serde_json::json!({
+                        "id": p.id,
+                        "channel": p.channel,
+                        "starts_at": sale::time::rfc3339(p.window.starts_at),
+                        "ends_at": sale::time::rfc3339(p.window.ends_at),
+                        "ticket_types": p.ticket_types,
+                    })
+                })
+                .collect(),
             queue: event.queue.map(|q| {
                 let opens_at = event
                     .window
@@ -214,6 +274,7 @@ impl EventView {
         &self,
         event: &'a EventConfig,
         state: &'static str,
+        now: u64,
     ) -> Vec<TypeDocument<'a>> {
         let read = self.types.load();
         let known = read.get(event.id.as_str());
@@ -231,11 +292,7 @@ impl EventView {
                     price_cents: t.price_cents,
                     stock,
                     remaining,
-                    state: if remaining == 0 && state != "ended" {
-                        "sold_out"
-                    } else {
-                        state
-                    },
+                    state: type_state(event, &t.id, remaining, state, now),
                 }
             })
             .collect()

@@ -47,7 +47,8 @@ pub enum Phase {
     Ended,
 }
 
-/// The phase at `now`, the window widened by `grace` on both sides.
+/// The phase at `now`, the window widened by `grace` on both sides. With `[[events.phases]]`
+/// the sale is open only while one of them runs (each widened the same way).
 pub fn phase(event: &EventConfig, gate: Gate, now: u64, grace: Duration) -> Phase {
     let grace = sale::time::millis(grace);
     // The operator's `open` opens a sale early; like the reservation script, it never keeps a
@@ -56,9 +57,37 @@ pub fn phase(event: &EventConfig, gate: Gate, now: u64, grace: Duration) -> Phas
         Gate::Closed => Phase::Ended,
         _ if now >= event.window.ends_at.saturating_add(grace) => Phase::Ended,
         Gate::Open => Phase::Open,
-        Gate::Window if now.saturating_add(grace) < event.window.starts_at => Phase::Upcoming,
-        Gate::Window => Phase::Open,
+        Gate::Window if event.phases.is_empty() => {
+            if now.saturating_add(grace) < event.window.starts_at {
+                Phase::Upcoming
+            } else {
+                Phase::Open
+            }
+        }
+        Gate::Window => {
+            let running = event.phases.iter().any(|p| {
+                now.saturating_add(grace) >= p.window.starts_at
+                    && now < p.window.ends_at.saturating_add(grace)
+            });
+            if running {
+                Phase::Open
+            } else if event.phases.iter().any(|p| now < p.window.starts_at) {
+                Phase::Upcoming
+            } else {
+                Phase::Ended
+            }
+        }
     }
+}
+
+/// When the sale (re)opens next after `now`: the next phase's start, or the event's.
+pub fn next_start(event: &EventConfig, now: u64) -> u64 {
+    event
+        .phases
+        .iter()
+        .map(|p| p.window.starts_at)
+        .find(|starts| *starts > now)
+        .unwrap_or(event.window.starts_at)
 }
 
 /// Whether `event` sells at `now`, under the operator's `gate` and with `sold_out` as last known.

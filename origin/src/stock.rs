@@ -58,6 +58,8 @@ pub enum Attempt<'a> {
     Buy {
         /// The lines, priced: the prices are fixed in the order.
         items: &'a [OrderItem],
+        /// The access code as the script reads it: empty, `bound:CHANNEL` or `shared:SHA256`.
+        code: &'a str,
     },
     /// Only replay the order the nonce bought (the link can no longer buy); refuse with
     /// `otherwise` if it bought nothing.
@@ -160,6 +162,7 @@ impl StockEngine {
                 .arg(ticket_type.stock)
                 .arg(ticket_type.per_user_limit);
         }
+        call.arg(phases_json(event));
         let remaining: u64 = call.invoke_async(&mut self.redis.clone()).await?;
         Ok(remaining)
     }
@@ -174,9 +177,9 @@ impl StockEngine {
     ) -> Result<Reservation, OriginError> {
         let keys = EventKeys::new(event);
         let order_id = OrderId::generate(event);
-        let (items, replay_only, otherwise): (&[OrderItem], _, _) = match attempt {
-            Attempt::Buy { items } => (items, "0", ""),
-            Attempt::Replay { otherwise } => (&[], "1", otherwise.code()),
+        let (items, code, replay_only, otherwise): (&[OrderItem], _, _, _) = match attempt {
+            Attempt::Buy { items, code } => (items, code, "0", ""),
+            Attempt::Replay { otherwise } => (&[], "", "1", otherwise.code()),
         };
         let mut redis = self.redis.clone();
         let mut call = self.reserve.prepare_invoke();
@@ -187,6 +190,7 @@ impl StockEngine {
             .key(&keys.deadlines)
             .key(&keys.stream)
             .key(&keys.orders_by_user)
+            .key(&keys.codes)
             .arg(user.as_str())
             .arg(items.len())
             .arg(nonce)
@@ -198,6 +202,7 @@ impl StockEngine {
                 .arg(item.quantity)
                 .arg(item.unit_price_cents);
         }
+        call.arg(code);
         let reply: Vec<String> = call.invoke_async(&mut redis).await?;
         let mut reservation = parse_reply(&reply)?;
         if let Reservation::Reserved {
@@ -211,6 +216,26 @@ impl StockEngine {
         }
         Ok(reservation)
     }
+}
+
+/// The phases as the reservation script reads them: `[{s, e, c, t}]`, or empty for none.
+fn phases_json(event: &EventConfig) -> String {
+    if event.phases.is_empty() {
+        return String::new();
+    }
+    let phases: Vec<_> = event
+        .phases
+        .iter()
+        .map(|p| {
+            serde_json::json!({
+                "s": p.window.starts_at,
+                "e": p.window.ends_at,
+                "c": p.channel.as_deref().unwrap_or(""),
+                "t": p.ticket_types,
+            })
+        })
+        .collect();
+    serde_json::Value::from(phases).to_string()
 }
 
 fn number(text: &str) -> Result<u64, OriginError> {

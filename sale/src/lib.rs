@@ -5,6 +5,7 @@
 //! Everything here is pure (no I/O but reading the config file) and takes the current time as an
 //! argument, so callers and tests control the clock.
 
+pub mod access_code;
 #[cfg(feature = "tasks")]
 pub mod background;
 pub mod basket;

@@ -58,6 +58,9 @@ pub struct EventKeys {
     pub orders_by_user: String,
     /// String: the lease of the edge running the draw (released when it finishes or fails).
     pub queue_draw_lease: String,
+    /// Hash: shared access codes, by the SHA-256 of the code: `HASH` → uses left, `HASH:c` →
+    /// its channel. The codes themselves are never stored.
+    pub codes: String,
 }
 
 impl EventKeys {
@@ -89,6 +92,7 @@ impl EventKeys {
             queue_draw_lease: format!("{tag}:queue:drawing"),
             queue_live_seats: format!("{tag}:queue:live-seats"),
             orders_by_user: format!("{tag}:orders:by-user"),
+            codes: format!("{tag}:codes"),
         }
     }
 }

@@ -36,6 +36,10 @@ pub enum Refusal {
     NotAdmitted,
     /// 403 `pow_required`: joining this waiting room needs a proof of work.
     PowRequired,
+    /// 403 `code_required`: the phase on sale now is for holders of an access code.
+    CodeRequired,
+    /// 403 `bad_code`: the access code is not one of this phase's (or is bound to another user).
+    BadCode,
     /// 400 `bad_pow`: the proof of work is wrong, expired or for another event or user.
     BadPow,
     /// 409 `queue_closed`: the event has no waiting room, or its pre-queue is not open yet.
@@ -67,6 +71,8 @@ pub enum Refusal {
     Ended,
     /// 410 `sold_out`: no seats left.
     SoldOut,
+    /// 410 `code_used_up`: the shared access code has no uses left.
+    CodeUsedUp,
     /// 410 `expired`: the reservation passed its payment deadline.
     Expired,
     /// 408 `request_timeout`: the client stopped sending its request for longer than the edge
@@ -93,9 +99,12 @@ pub enum Refusal {
 
 impl Refusal {
     /// Every refusal, for building per-refusal tables once.
-    pub const ALL: [Refusal; 37] = [
+    pub const ALL: [Refusal; 40] = [
         Self::NotAdmitted,
         Self::PowRequired,
+        Self::CodeRequired,
+        Self::BadCode,
+        Self::CodeUsedUp,
         Self::BadPow,
         Self::QueueClosed,
         Self::BadRequest,
@@ -150,6 +159,8 @@ impl Refusal {
             | Self::WrongUser
             | Self::NotAdmitted
             | Self::PowRequired
+            | Self::CodeRequired
+            | Self::BadCode
             | Self::CrossSite
             | Self::HttpsRequired => 403,
             Self::NotFound | Self::UnknownEvent => 404,
@@ -160,7 +171,7 @@ impl Refusal {
             | Self::IllegalTransition
             | Self::AmountMismatch
             | Self::QueueClosed => 409,
-            Self::Ended | Self::SoldOut | Self::Expired => 410,
+            Self::Ended | Self::SoldOut | Self::Expired | Self::CodeUsedUp => 410,
             Self::RequestTimeout => 408,
             Self::TooLarge => 413,
             Self::HeaderTooLarge => 431,
@@ -190,6 +201,9 @@ impl Refusal {
             Self::HttpsRequired => "https_required",
             Self::NotAdmitted => "not_admitted",
             Self::PowRequired => "pow_required",
+            Self::CodeRequired => "code_required",
+            Self::BadCode => "bad_code",
+            Self::CodeUsedUp => "code_used_up",
             Self::BadPow => "bad_pow",
             Self::QueueClosed => "queue_closed",
             Self::NotFound => "not_found",
@@ -233,6 +247,9 @@ impl Refusal {
             Self::HttpsRequired => "This API is served over HTTPS only.",
             Self::NotAdmitted => "Wait for your turn in the queue before buying.",
             Self::PowRequired => "Joining this queue needs a proof of work; fetch a challenge.",
+            Self::CodeRequired => "This presale is for access code holders; enter your code.",
+            Self::BadCode => "This access code is not valid for this presale or for you.",
+            Self::CodeUsedUp => "This access code has been used up.",
             Self::BadPow => "The proof of work is not valid; fetch a new challenge.",
             Self::QueueClosed => "This queue is not open.",
             Self::NotFound => "Not found.",

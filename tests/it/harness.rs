@@ -54,7 +54,8 @@ pub struct Stack {
     pub tls_addr: Option<SocketAddr>,
     /// The CA that issued the https certificates.
     ca: Option<flashgate::dev_tls::DevCa>,
-    epoch: u64,
+    /// The instant `+DURATION` times in its config count from, Unix ms.
+    pub epoch: u64,
     config_path: std::path::PathBuf,
     database_url: String,
     options: StackOptions,

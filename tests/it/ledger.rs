@@ -70,7 +70,10 @@ async fn reserve(engine: &StockEngine, event: &EventId, i: usize) {
         .reserve(
             event,
             &user,
-            Attempt::Buy { items: &one_seat() },
+            Attempt::Buy {
+                items: &one_seat(),
+                code: "",
+            },
             &format!("nonce-{i}"),
         )
         .await
@@ -138,7 +141,10 @@ async fn a_consumer_killed_mid_drain_loses_and_duplicates_nothing(database: Data
                     .reserve(
                         &event,
                         &user,
-                        Attempt::Buy { items: &one_seat() },
+                        Attempt::Buy {
+                            items: &one_seat(),
+                            code: "",
+                        },
                         &format!("nonce-{i}"),
                     )
                     .await

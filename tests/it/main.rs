@@ -27,6 +27,7 @@ mod origin_trust;
 mod outage;
 mod payment_page;
 mod payments;
+mod presale;
 mod product_page;
 mod queue;
 mod queue_operations;

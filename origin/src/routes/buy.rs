@@ -7,7 +7,10 @@ use axum::body::Bytes;
 use axum::extract::{OriginalUri, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use sale::UserId;
+use sale::access_code;
 use sale::basket::Basket;
+use sale::config::{Config, EventConfig};
 use sale::wire::{Created, HEADER_SOLD_OUT};
 use sale::{OrderStatus, Refusal};
 
@@ -133,11 +136,40 @@ async fn buy_seats(
     let config = state.config();
     let event = config.event(event).ok_or(Refusal::UnknownEvent)?;
     let basket = Basket::parse(body, event)?;
+    let code = code_argument(
+        &config,
+        event,
+        &admitted.user,
+        basket.access_code.as_deref(),
+    );
     let order = Order {
         event,
         user: &admitted.user,
         basket: &basket,
+        code: &code,
         nonce: admitted.nonce.as_deref().ok_or(Refusal::BadRequest)?,
     };
     purchase(state.stock(), state.local(), order).await
+}
+
+/// The access code as the reservation script reads it: empty without one; `bound:CHANNEL` when
+/// it is this user's bound code for one of the event's channels (checked here, in constant time,
+/// against every token key); else `shared:SHA256`, for the script to look up. The code itself
+/// goes no further than this function.
+fn code_argument(
+    config: &Config,
+    event: &EventConfig,
+    user: &UserId,
+    code: Option<&str>,
+) -> String {
+    let Some(code) = code.map(str::trim).filter(|c| !c.is_empty()) else {
+        return String::new();
+    };
+    let ring = &config.secrets.token_keys;
+    match event.channels().find(|channel| {
+        access_code::is_bound(ring, code, event.id.as_str(), channel, user.as_str())
+    }) {
+        Some(channel) => format!("bound:{channel}"),
+        None => format!("shared:{}", access_code::stored_hash(code)),
+    }
 }

@@ -77,6 +77,7 @@ fn invocation<'a>(
         .key(keys.deadlines)
         .key(keys.paid)
         .key(keys.stream)
+        .key(keys.codes)
         .arg(action);
     call
 }

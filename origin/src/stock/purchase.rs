@@ -31,6 +31,8 @@ pub struct Order<'a> {
     pub user: &'a UserId,
     /// What is wanted, priced.
     pub basket: &'a Basket,
+    /// The access code as the script reads it (see [`super::Attempt::Buy`]).
+    pub code: &'a str,
     /// The purchase token's nonce, burnt with the reservation.
     pub nonce: &'a str,
 }
@@ -45,6 +47,7 @@ pub async fn purchase(
         event,
         user,
         basket,
+        code,
         nonce,
     } = order;
     let quantity = basket.quantity();
@@ -65,6 +68,7 @@ pub async fn purchase(
             user,
             super::Attempt::Buy {
                 items: &basket.items,
+                code,
             },
             nonce,
         )

@@ -9,16 +9,23 @@
 --
 -- KEYS[1] seats hash    KEYS[2] holders hash   KEYS[3] nonces hash
 -- KEYS[4] orders hash   KEYS[5] deadlines zset KEYS[6] stream   KEYS[7] orders by user hash
+-- KEYS[8] shared access codes hash
 -- ARGV[1] user  ARGV[2] number of lines n  ARGV[3] token nonce  ARGV[4] new order id
 -- ARGV[5] '1': only replay (the link can no longer buy)  ARGV[6] the refusal code then
--- ARGV[7..] n lines, each: ticket type, quantity, unit price in minor units
+-- ARGV[7..] n lines, each: ticket type, quantity, unit price in minor units; then the access
+-- code as the origin read it: '' (none), 'bound:CHANNEL' (a code bound to this user for that
+-- channel, verified by the origin) or 'shared:SHA256' (to look up here)
+--
+-- With phases (the seats hash's 'phases', JSON), the phase running now decides which types are
+-- on sale and whether a code of its channel is needed; a shared code's use is spent with the
+-- reservation, in this step, and the order remembers it so expiry or cancel gives it back.
 --
 -- Returns one of
 --   {'reserved', order_id, pay_by_ms, remaining}
 --   {'replayed', order_id, order_json}        the same nonce bought before: same order
 --   {'refused', code, remaining[, ticket type]}
-local seats, holders, nonces, orders, deadlines, stream, by_user =
-  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
+local seats, holders, nonces, orders, deadlines, stream, by_user, codes =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]
 local user, lines, nonce, order_id = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4]
 local replay_only, otherwise = ARGV[5] == '1', ARGV[6]
 
@@ -56,6 +63,26 @@ end
 if gate ~= 'open' and now < starts_at then
   return {'refused', 'not_started', remaining}
 end
+-- The phase in force: the one running, or (the operator having opened the sale early) the next.
+local phase = nil
+local phases_text = redis.call('HGET', seats, 'phases')
+local phases = phases_text and cjson.decode(phases_text) or nil
+if phases then
+  for _, ph in ipairs(phases) do
+    if now < ph.e and (now >= ph.s or gate == 'open') then phase = ph break end
+  end
+  if not phase then
+    for _, ph in ipairs(phases) do
+      if now < ph.s then return {'refused', 'not_started', remaining} end
+    end
+    return {'refused', 'ended', remaining}
+  end
+end
+local function on_sale(ph, t)
+  for _, id in ipairs(ph.t) do if id == t then return true end end
+  return false
+end
+
 local items, qty, total = {}, 0, 0
 for i = 0, lines - 1 do
   local t, q, p = ARGV[7 + 3 * i], tonumber(ARGV[8 + 3 * i]), tonumber(ARGV[9 + 3 * i])
@@ -74,6 +101,14 @@ end
 for _, item in ipairs(items) do
   local c = redis.call('HMGET', seats, 't:' .. item.t .. ':limit', 't:' .. item.t .. ':remaining')
   if not c[1] then return {'refused', 'unknown_ticket_type', remaining, item.t} end
+  if phase and not on_sale(phase, item.t) then
+    for _, ph in ipairs(phases) do
+      if ph.s > now and on_sale(ph, item.t) then
+        return {'refused', 'not_started', remaining, item.t}
+      end
+    end
+    return {'refused', 'ended', remaining, item.t}
+  end
   local held_type = tonumber(redis.call('HGET', holders, user .. ' ' .. item.t) or '0')
   if held_type + item.q > tonumber(c[1]) then
     return {'refused', 'limit_reached', remaining, item.t}
@@ -81,6 +116,24 @@ for _, item in ipairs(items) do
   -- Sell only seats that exist: each type's remaining must cover its whole line.
   if tonumber(c[2]) < item.q then
     return {'refused', 'sold_out', remaining, item.t}
+  end
+end
+
+-- The phase's channel: a code of it is needed, bound to this user or shared with uses left.
+local code_used = nil
+if phase and phase.c ~= '' then
+  local code = ARGV[7 + 3 * lines] or ''
+  if code == '' then return {'refused', 'code_required', remaining} end
+  local kind, value = string.match(code, '^(%a+):(.+)$')
+  if kind == 'bound' then
+    if value ~= phase.c then return {'refused', 'bad_code', remaining} end
+  elseif kind == 'shared' then
+    local found = redis.call('HMGET', codes, value, value .. ':c')
+    if not found[1] or found[2] ~= phase.c then return {'refused', 'bad_code', remaining} end
+    if tonumber(found[1]) < 1 then return {'refused', 'code_used_up', remaining} end
+    code_used = value
+  else
+    return {'refused', 'bad_code', remaining}
   end
 end
 
@@ -98,7 +151,8 @@ local mine = redis.call('HGET', by_user, user)
 redis.call('HSET', by_user, user, mine and (mine .. ' ' .. order_id) or order_id)
 record_change(orders, stream, order_id, {
   user = user, qty = qty, status = 'reserved', pay_by = pay_by, version = 1, created = now,
-  total = total, items = items
+  total = total, items = items, code = code_used
 }, now)
+if code_used then redis.call('HINCRBY', codes, code_used, -1) end
 redis.call('ZADD', deadlines, pay_by, order_id)
 return {'reserved', order_id, pay_by, remaining - qty}

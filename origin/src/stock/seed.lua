@@ -9,7 +9,8 @@
 -- as the event's own.
 -- KEYS[1] seats hash
 -- ARGV[1] stock (all types), ARGV[2] per-user limit, ARGV[3] starts_at ms, ARGV[4] ends_at ms,
--- ARGV[5] reservation ttl ms, ARGV[6] number of types, then per type: id, stock, limit
+-- ARGV[5] reservation ttl ms, ARGV[6] number of types, then per type: id, stock, limit; last,
+-- the phases as JSON ([{s, e, c, t}]: window ms, channel or '', types on sale) or '' for none
 local seats = KEYS[1]
 local fresh = redis.call('HEXISTS', seats, 'total') == 0
 if fresh then
@@ -37,5 +38,11 @@ for i = 0, count - 1 do
     end
   end
   redis.call('HSET', seats, p .. 'limit', limit)
+end
+local phases = ARGV[7 + 3 * count]
+if phases and phases ~= '' then
+  redis.call('HSET', seats, 'phases', phases)
+else
+  redis.call('HDEL', seats, 'phases')
 end
 return tonumber(redis.call('HGET', seats, 'remaining'))

@@ -78,6 +78,38 @@ pub struct Phase {
     pub channel: Option<String>,
 }
 
+/// Where an event's phases stand at a moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PhaseAt<'a> {
+    /// This phase is running.
+    Running(&'a Phase),
+    /// None runs; this one is next.
+    Before(&'a Phase),
+    /// Every phase is over.
+    After,
+}
+
+impl super::EventConfig {
+    /// With phases, where they stand at `now` (Unix ms); `None` for an event without phases
+    /// (its window is its one phase, open to everyone).
+    pub fn phase_at(&self, now: u64) -> Option<PhaseAt<'_>> {
+        if self.phases.is_empty() {
+            return None;
+        }
+        let at = match self.phases.iter().find(|p| now < p.window.ends_at) {
+            Some(p) if now >= p.window.starts_at => PhaseAt::Running(p),
+            Some(p) => PhaseAt::Before(p),
+            None => PhaseAt::After,
+        };
+        Some(at)
+    }
+
+    /// The channels an access code may be bound to: those of the event's phases.
+    pub fn channels(&self) -> impl Iterator<Item = &str> {
+        self.phases.iter().filter_map(|p| p.channel.as_deref())
+    }
+}
+
 fn short_id(text: &str) -> Result<String, String> {
     let ok = !text.is_empty()
         && text.len() <= 32

@@ -119,17 +119,7 @@ fn event(p: &mut Problems, i: usize, raw: &RawEvent, env: &Environment) -> Optio
     let queue = super::queue_section::validate(p, &f("queue"), raw.queue.as_ref());
     let ticket_types = ticket_types?;
     let window = window?;
-    let phases = catalog_section::phases(p, &f("phases"), &raw.phases, window, &ticket_types, env)
-        .and_then(|phases| {
-            if phases.is_empty() {
-                Some(phases)
-            } else {
-                p.check(
-                    f("phases"),
-                    Err("are not enforced by this version yet: the event's window sells every type to everyone; remove them".into()),
-                )
-            }
-        });
+    let phases = catalog_section::phases(p, &f("phases"), &raw.phases, window, &ticket_types, env);
     let stock = ticket_types.iter().map(|t| u64::from(t.stock)).sum::<u64>();
     let listed = ticket_types.iter().filter(|t| !t.hidden);
     let price_cents = listed
