@@ -31,6 +31,11 @@ const explain = {
   ended: "The sale has ended.",
   sold_out: "Sold out: every seat is taken.",
   already_bought: "You already bought a seat for this event.",
+  limit_reached: "That is more of this ticket type than one buyer may hold.",
+  unknown_ticket_type: "That ticket type is not sold here; reload the page.",
+  code_required: "This presale is for access code holders: enter your code.",
+  bad_code: "This access code is not valid for this presale, or not yours.",
+  code_used_up: "This access code has been used up.",
   token_used: "This purchase link was already used.",
   token_expired: "The purchase link expired; press Buy again.",
   bad_token: "The purchase link is not valid; press Buy again.",
@@ -79,7 +84,16 @@ function say(text) {
 }
 
 function explainRefusal(body) {
+  const type = body.ticket_type && (state.ticket_types || []).find((t) => t.id === body.ticket_type);
+  if (type && body.code === "sold_out") return `${type.name} is sold out.`;
+  if (type && body.code === "not_started") return `${type.name} is not on sale yet.`;
   return explain[body.code] || body.message || "Something went wrong; please try again.";
+}
+
+// When the sale (re)opens: the next phase's start, or the event's.
+function opensAt() {
+  const next = (state.phases || []).map((p) => Date.parse(p.starts_at)).find((t) => t > serverNow());
+  return state.state === "upcoming" && next ? next : Date.parse(state.starts_at);
 }
 
 async function refresh() {
@@ -104,7 +118,81 @@ async function refresh() {
   }).format(state.price_cents / 100);
   $("remaining").textContent = state.remaining;
   $("stock").textContent = state.stock;
+  showTypes();
+  showPhases();
+  $("code-row").hidden = !(state.phase && state.phase.channel);
   tick();
+}
+
+const money = (cents) => new Intl.NumberFormat(undefined, {
+  style: "currency", currency: state.currency,
+}).format(cents / 100);
+
+const TYPE_STATE = { on_sale: "", sold_out: "sold out", upcoming: "not on sale yet", ended: "no longer on sale" };
+
+// An event of several ticket types: one line per type with its price, what is left and a
+// quantity to choose. An event of one type keeps the single Buy button.
+function showTypes() {
+  const types = state.ticket_types || [];
+  $("types").hidden = types.length < 2;
+  if (types.length < 2) return;
+  for (const t of types) {
+    let line = document.getElementById(`type-${t.id}`);
+    if (!line) {
+      line = document.createElement("li");
+      line.id = `type-${t.id}`;
+      const what = document.createElement("span");
+      what.className = "what";
+      const label = document.createElement("label");
+      label.htmlFor = `qty-${t.id}`;
+      label.textContent = "Quantity";
+      const qty = document.createElement("input");
+      qty.type = "number";
+      qty.id = `qty-${t.id}`;
+      qty.min = "0";
+      qty.value = "0";
+      qty.dataset.type = t.id;
+      line.append(what, label, qty);
+      $("type-list").append(line);
+    }
+    const note = TYPE_STATE[t.state] ?? "";
+    line.querySelector(".what").textContent =
+      `${t.name}: ${money(t.price_cents)}, ${t.remaining} of ${t.stock} left${note ? ` (${note})` : ""}`;
+    const qty = line.querySelector("input");
+    qty.disabled = t.state !== "on_sale";
+    qty.max = String(t.remaining);
+  }
+}
+
+// The sale's phases in order, the running one marked.
+function showPhases() {
+  const phases = state.phases || [];
+  $("phases").hidden = phases.length === 0;
+  $("timeline").replaceChildren(...phases.map((p) => {
+    const li = document.createElement("li");
+    const when = `${new Date(p.starts_at).toLocaleString()} – ${new Date(p.ends_at).toLocaleString()}`;
+    const who = p.channel ? `access code holders (${p.channel})` : "everyone";
+    li.textContent = `${p.id}: ${when}, for ${who}`;
+    if (state.phase && state.phase.id === p.id) {
+      li.className = "now";
+      li.textContent += " (now)";
+    }
+    return li;
+  }));
+}
+
+// What a buy asks for: the chosen quantities of an event of several types (and the code in a
+// coded phase), or nothing: one seat of the only type.
+function basket() {
+  const body = {};
+  if (!$("types").hidden) {
+    body.items = [...document.querySelectorAll("#type-list input")]
+      .filter((q) => !q.disabled && Number(q.value) > 0)
+      .map((q) => ({ ticket_type: q.dataset.type, quantity: Number(q.value) }));
+  }
+  const code = $("code").value.trim();
+  if (!$("code-row").hidden && code) body.access_code = code;
+  return Object.keys(body).length ? body : undefined;
 }
 
 function duration(ms) {
@@ -121,7 +209,7 @@ function open(untilOpen) {
 
 function tick() {
   if (!state) return;
-  const untilOpen = Date.parse(state.starts_at) - serverNow();
+  const untilOpen = opensAt() - serverNow();
   const waitRetry = retryAt - serverNow();
   let status;
   if (state.state === "ended") status = "The sale has ended.";
@@ -215,7 +303,12 @@ async function buy() {
       }
       url = token.buy_url;
     }
-    const [bought, result] = await send(url);
+    const wanted = basket();
+    if (wanted && wanted.items && wanted.items.length === 0) {
+      say("Choose how many tickets of which type first.");
+      return;
+    }
+    const [bought, result] = await send(url, "POST", wanted);
     retryUrl = !bought && UNDECIDED.has(result.code) ? url : null;
     if (bought) {
       order = result;

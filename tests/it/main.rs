@@ -39,5 +39,6 @@ mod retries;
 mod rush;
 mod stock;
 mod ticket_types;
+mod typed_page;
 mod up_failover;
 mod webhooks;
