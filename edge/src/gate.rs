@@ -22,6 +22,7 @@ use sale::config::{EventConfig, TokenScheme};
 use sale::{EventId, Refusal, UserId};
 
 use crate::limits::Limited;
+use crate::limits::code_guesses::CodeGuesses;
 use crate::live_config::Snapshot;
 use crate::queue::ticket::Ticket;
 use crate::request_shape::{self, ShapeLimits};
@@ -132,6 +133,8 @@ pub struct Inputs<'a> {
     pub now: u64,
     /// The request arrived with both length headers ([`sent_both_lengths`]).
     pub both_lengths: bool,
+    /// Wrong access codes so far, and the monotonic now they are counted against.
+    pub guesses: (&'a CodeGuesses, tokio::time::Instant),
 }
 
 /// Why a request was refused, before it becomes an answer.
@@ -215,6 +218,7 @@ fn admit(inputs: &Inputs<'_>, route: &Route, req: &RequestHeader) -> Result<Deci
         client,
         now,
         both_lengths,
+        guesses,
     } = *inputs;
     let config = &snapshot.config;
     let limits = &snapshot.limits;
@@ -261,6 +265,12 @@ fn admit(inputs: &Inputs<'_>, route: &Route, req: &RequestHeader) -> Result<Deci
             let event = event(snapshot, id)?;
             let user = user()?;
             limits.check_user(user.as_str())?;
+            if let Some(wait) = guesses.0.locked(&user, client, guesses.1) {
+                return Ok(Decision::Answer(Answer::Refuse(
+                    Refusal::RateLimited,
+                    vec![("retry-after", wait.max(1).to_string())],
+                )));
+            }
             let (nonce, expires_at, expired) = match config.tokens.scheme {
                 TokenScheme::HmacSha256 => {
                     let (claims, expired) = tokens::verify(config, event, &user, token, now)?;

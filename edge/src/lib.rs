@@ -164,6 +164,7 @@ pub fn run(config_path: &Path, env: Environment, upgrade: bool) -> Result<(), Lo
         },
         fleet: FleetCaps::new(redis.clone()),
         queue: queue.clone(),
+        guesses: Arc::default(),
     };
     let mut proxy = pingora::proxy::http_proxy(&server.configuration, gatekeeper);
     let mut options = HttpServerOptions::default();

@@ -16,6 +16,7 @@
 //!
 //! Over 300 lines with its unit tests, including the million-key memory bound.
 
+pub mod code_guesses;
 pub mod fleet;
 
 use std::hash::{BuildHasher, Hash};

@@ -20,6 +20,7 @@ use pingora::upstreams::peer::HttpPeer;
 use pingora::{Error, ErrorType};
 
 use crate::gate::{self, Decision, Forward, Inputs};
+use crate::limits::code_guesses::CodeGuesses;
 use crate::limits::fleet::FleetCaps;
 use crate::live_config::{Live, Snapshot};
 use crate::metrics::EdgeMetrics;
@@ -53,6 +54,8 @@ pub struct Gatekeeper {
     pub fleet: FleetCaps,
     /// The waiting rooms as last read.
     pub queue: Arc<QueueView>,
+    /// Wrong access codes, by user and address.
+    pub guesses: Arc<CodeGuesses>,
 }
 
 /// Per-request state.
@@ -72,6 +75,8 @@ pub struct RequestCtx {
     no_origin: bool,
     /// Whether the client reached the edge over https (here, or through a trusted proxy).
     secure: bool,
+    /// The client's address (after trusted proxies).
+    client: IpAddr,
 }
 
 impl RequestCtx {
@@ -132,6 +137,7 @@ impl ProxyHttp for Gatekeeper {
             current: None,
             no_origin: false,
             secure: false,
+            client: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
         }
     }
 
@@ -155,17 +161,20 @@ impl ProxyHttp for Gatekeeper {
         }
         let snapshot = &ctx.snapshot;
         let req = session.req_header();
+        let client = client_ip::resolve(peer, &req.headers, trusted);
         let inputs = Inputs {
             snapshot,
             view: &self.view,
             used: &self.used,
-            client: client_ip::resolve(peer, &req.headers, trusted),
+            client,
             now: sale::time::now_millis(),
+            guesses: (&self.guesses, Instant::now()),
             // The raw header is copied out only for chunked requests, the rare case.
             both_lengths: req.headers.contains_key(http::header::TRANSFER_ENCODING)
                 && request_shape::sent_both_lengths(req, &session.to_h1_raw()),
         };
         let decision = gate::decide(&inputs, &route, req);
+        ctx.client = client;
         match decision {
             Decision::Answer(answer) => self.answer(session, ctx, answer).await,
             Decision::Forward(forward) => match self.run_redis_checks(ctx, forward).await {
@@ -249,6 +258,11 @@ impl ProxyHttp for Gatekeeper {
         let refused = exchange::learn(response, ctx.forward.as_ref(), &self.view, &self.used);
         if refused.is_some() {
             ctx.code = refused;
+        }
+        if refused == Some(sale::Refusal::BadCode.code())
+            && let Some(user) = ctx.forward.as_ref().and_then(|f| f.user.as_ref())
+        {
+            self.guesses.failed(user, ctx.client, Instant::now());
         }
         if response.status.as_u16() == 201 {
             self.free_admission(ctx);

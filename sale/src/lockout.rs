@@ -7,7 +7,10 @@
 //! entry is never dropped, so an attacker cannot flood the table to wipe its own lockout. Once
 //! every entry is locked out, new clients' failures go unrecorded: reaching that takes 10,000
 //! networks, each held to `MAX_FAILURES` guesses a minute. A std mutex is enough: only the admin
-//! listener and an origin's metrics, with an operator's handful of requests, touch it.
+//! listener and an origin's metrics, with an operator's handful of requests, touch it; and wrong
+//! access codes, which only a buy an origin refused as `bad_code` records.
+//!
+//! The same rule, keyed by anything (a user id), serves access-code guesses ([`Lockout::failed_key`]).
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -32,10 +35,18 @@ struct Failures {
     since: Instant,
 }
 
-/// Failed admin authentications by client.
-#[derive(Debug, Default)]
-pub struct Lockout {
-    failures: Mutex<HashMap<ClientKey, Failures>>,
+/// Failed guesses by client (or by any other key).
+#[derive(Debug)]
+pub struct Lockout<K = ClientKey> {
+    failures: Mutex<HashMap<K, Failures>>,
+}
+
+impl<K> Default for Lockout<K> {
+    fn default() -> Self {
+        Self {
+            failures: Mutex::new(HashMap::new()),
+        }
+    }
 }
 
 impl Failures {
@@ -44,20 +55,31 @@ impl Failures {
     }
 }
 
-impl Lockout {
+impl Lockout<ClientKey> {
     /// Whole seconds until `ip` may try again, if it is locked out at `now`.
     pub fn locked(&self, ip: IpAddr, now: Instant) -> Option<u64> {
+        self.locked_key(&ClientKey::of(ip), now)
+    }
+
+    /// Notes a wrong credential from `ip` at `now`.
+    pub fn failed(&self, ip: IpAddr, now: Instant) {
+        self.failed_key(ClientKey::of(ip), now);
+    }
+}
+
+impl<K: std::hash::Hash + Eq + Clone> Lockout<K> {
+    /// Whole seconds until `key` may try again, if it is locked out at `now`.
+    pub fn locked_key(&self, key: &K, now: Instant) -> Option<u64> {
         let failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        let entry = failures.get(&ClientKey::of(ip))?;
+        let entry = failures.get(key)?;
         let until = entry.since + WINDOW;
         entry
             .locked(now)
             .then(|| until.duration_since(now).as_secs_f64().ceil() as u64)
     }
 
-    /// Notes a wrong credential from `ip` at `now`.
-    pub fn failed(&self, ip: IpAddr, now: Instant) {
-        let key = ClientKey::of(ip);
+    /// Notes a wrong guess by `key` at `now`.
+    pub fn failed_key(&self, key: K, now: Instant) {
         let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
         if failures.len() >= MAX_ADDRESSES && !failures.contains_key(&key) {
             failures.retain(|_, f| now.duration_since(f.since) < WINDOW);
@@ -66,7 +88,7 @@ impl Lockout {
                     .iter()
                     .filter(|(_, f)| !f.locked(now))
                     .min_by_key(|(_, f)| f.count)
-                    .map(|(k, _)| *k);
+                    .map(|(k, _)| k.clone());
                 match fewest {
                     Some(evicted) => drop(failures.remove(&evicted)),
                     None => return,

@@ -270,3 +270,34 @@ async fn the_sale_switches_phase_mid_rush() {
     let report = stack.reconcile().await;
     assert!(report.is_clean(), "{report}");
 }
+
+#[tokio::test]
+async fn wrong_codes_are_limited_like_any_guess() {
+    let stack = Stack::start(presale_stack("+1h")).await;
+    let client = reqwest::Client::new();
+    for i in 0..10 {
+        let guess = format!("GUESS{i:011}");
+        let (status, refused) = buy(&client, &stack, "mallory", &[("vip", 1)], Some(&guess)).await;
+        assert_eq!(
+            (status, refused["code"].as_str()),
+            (403, Some("bad_code")),
+            "{refused}"
+        );
+    }
+    let own = bound_code(&stack, "mallory");
+    let (status, refused) = buy(&client, &stack, "mallory", &[("vip", 1)], Some(&own)).await;
+    assert_eq!(
+        (status, refused["code"].as_str()),
+        (429, Some("rate_limited")),
+        "even a right code waits out the lockout: {refused}"
+    );
+    let (status, order) = buy(
+        &client,
+        &stack,
+        "alice",
+        &[("vip", 1)],
+        Some(&bound_code(&stack, "alice")),
+    )
+    .await;
+    assert_eq!(status, 429, "the address is locked too: {order}");
+}
