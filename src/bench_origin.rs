@@ -34,6 +34,8 @@ pub struct BenchOptions {
     pub requests: u64,
     /// Distinct buyer ids to draw from.
     pub keyspace: u64,
+    /// The buy body, e.g. a basket `{"items": [...]}`; none: one seat of the only type.
+    pub body: Option<String>,
 }
 
 /// Per-worker tallies, merged at the end.
@@ -65,6 +67,11 @@ async fn worker(
             signed_at: sale::time::now_millis(),
         };
         let mut request = client.post(&url);
+        if let Some(body) = &options.body {
+            request = request
+                .header("content-type", "application/json")
+                .body(body.clone());
+        }
         for (name, value) in
             edge_signature::sign(&config.secrets.internal_keys, "POST", &path, &claims)
         {

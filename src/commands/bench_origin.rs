@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::Args;
 
 /// Benchmark one origin's buy path with signed requests (see docs/benchmarks.md).
@@ -27,6 +27,9 @@ pub struct BenchOriginArgs {
     /// Distinct buyer ids to draw from.
     #[arg(long, default_value_t = 10_000_000)]
     pub keyspace: u64,
+    /// Buy a basket instead of one seat: `TYPE:QTY,...` (e.g. `a:1,b:1`).
+    #[arg(long)]
+    pub items: Option<String>,
 }
 
 impl BenchOriginArgs {
@@ -38,7 +41,25 @@ impl BenchOriginArgs {
             concurrency: self.concurrency,
             requests: self.requests,
             keyspace: self.keyspace,
+            body: self.items.as_deref().map(basket_body).transpose()?,
         };
         crate::bench_origin::run(&self.config, options)
     }
+}
+
+/// The buy body of `TYPE:QTY,...`.
+fn basket_body(items: &str) -> Result<String> {
+    let lines = items
+        .split(',')
+        .map(|line| {
+            let (ticket_type, quantity) = line
+                .split_once(':')
+                .with_context(|| format!("--items: {line:?} is not TYPE:QTY"))?;
+            let quantity: u32 = quantity
+                .parse()
+                .with_context(|| format!("--items: {quantity:?} is not a quantity"))?;
+            Ok(serde_json::json!({ "ticket_type": ticket_type, "quantity": quantity }))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(serde_json::json!({ "items": lines }).to_string())
 }
