@@ -5,6 +5,7 @@
 //! At the end the invariants are checked against Redis and the database, and the report written;
 //! any broken invariant makes the command fail.
 
+pub mod choosing;
 pub mod invariants;
 pub mod paying;
 pub mod queue_flow;
@@ -47,6 +48,8 @@ pub struct RushOptions {
     pub pay_share: f64,
     /// How payments through a provider go wrong.
     pub payments: paying::PaymentMix,
+    /// In a coded presale, the share of buyers who guess a code instead of using theirs.
+    pub guess_share: f64,
     /// How often a waiting buyer polls the event.
     pub poll: Duration,
     /// How long to wait for the ledger before checking the database.
@@ -109,6 +112,9 @@ pub fn run(options: RushOptions) -> Result<()> {
         options.ledger_wait,
     ))?;
     summary.invariants = checks;
+    summary
+        .invariants
+        .extend(invariants::guesses_refused(&summary.outcomes));
     summary.stock = stock;
     if let Some(queue) = &mut summary.queue {
         let (ok, detail) = match crate::audit::verdict(&config, &event) {
@@ -159,6 +165,14 @@ async fn simulate(config: &Config, options: &RushOptions) -> Result<Summary> {
         payments: options.payments,
         poll: options.poll,
         started,
+        chooser: choosing::Chooser {
+            event: config
+                .event(&options.event)
+                .ok_or_else(|| anyhow!("no event {:?} in the config", options.event))?
+                .clone(),
+            code_keys: config.secrets.token_keys.clone(),
+            guess_share: options.guess_share,
+        },
     });
     let next = Arc::new(AtomicU64::new(0));
     let done = Arc::new(AtomicU64::new(0));

@@ -43,6 +43,10 @@ pub struct RushArgs {
     /// reservation expired (when it expires within 30 s); those orders must become refund_due.
     #[arg(long, default_value_t = 0.05)]
     pub pay_late: f64,
+    /// In a presale that needs an access code: the share of buyers who guess one instead of
+    /// using their own (their buys must be refused).
+    #[arg(long, default_value_t = 0.1)]
+    pub guess_share: f64,
     /// Seconds between a waiting page's polls of the event.
     #[arg(long, default_value_t = 0.5)]
     pub poll: f64,
@@ -82,6 +86,7 @@ impl RushArgs {
                 repeat: self.pay_repeat,
                 late: self.pay_late,
             },
+            guess_share: self.guess_share,
             poll: Duration::from_secs_f64(self.poll),
             ledger_wait: Duration::from_secs(self.ledger_wait),
             out: self.out,

@@ -143,6 +143,26 @@ pub async fn check(
                 .join("; ")
         },
     });
+    if event.ticket_types.len() > 1 {
+        checks.push(per_type(&mut redis, &seats_key, event).await?);
+    }
+    if event.channels().next().is_some() {
+        let uses: HashMap<String, String> =
+            redis::AsyncCommands::hgetall(&mut redis, EventKeys::new(&event.id).codes).await?;
+        let overspent = uses
+            .iter()
+            .filter(|(field, _)| !field.ends_with(":c"))
+            .filter(|(_, left)| left.parse::<i64>().map_or(true, |n| n < 0))
+            .count();
+        checks.push(Check {
+            name: "no shared access code used more often than allowed",
+            ok: overspent == 0,
+            detail: format!(
+                "{} shared codes, {overspent} with uses below zero",
+                uses.len() / 2
+            ),
+        });
+    }
     if matches!(config.payments, PaymentProvider::Webhook { .. }) {
         let records: HashMap<String, String> =
             redis::AsyncCommands::hgetall(&mut redis, EventKeys::new(&event.id).orders).await?;
@@ -158,6 +178,62 @@ pub async fn check(
         )?);
     }
     Ok((checks, event.stock))
+}
+
+/// Each ticket type's seats: its stock = remaining + reserved + paid, as Redis counts them.
+async fn per_type(
+    redis: &mut sale::redis_link::RedisLink,
+    seats_key: &str,
+    event: &EventConfig,
+) -> Result<Check> {
+    let mut details = Vec::new();
+    let mut ok = true;
+    for ticket_type in &event.ticket_types {
+        let p = format!("t:{}:", ticket_type.id);
+        let [total, remaining, reserved, paid]: [Option<u64>; 4] = redis::cmd("HMGET")
+            .arg(seats_key)
+            .arg(&[
+                format!("{p}total"),
+                format!("{p}remaining"),
+                format!("{p}reserved"),
+                format!("{p}paid"),
+            ])
+            .query_async(redis)
+            .await?;
+        let [total, remaining, reserved, paid] =
+            [total, remaining, reserved, paid].map(|c| c.unwrap_or(0));
+        ok &= total == u64::from(ticket_type.stock) && total == remaining + reserved + paid;
+        details.push(format!(
+            "{} {total} = {remaining} + {reserved} + {paid}",
+            ticket_type.id
+        ));
+    }
+    Ok(Check {
+        name: "each ticket type's stock = remaining + reserved + paid",
+        ok,
+        detail: details.join("; "),
+    })
+}
+
+/// A presale's made-up codes bought nothing: no `buy_guessing` step answered 201.
+pub fn guesses_refused(
+    outcomes: &std::collections::BTreeMap<&'static str, std::collections::BTreeMap<String, u64>>,
+) -> Option<Check> {
+    let guessing = outcomes.get("buy_guessing")?;
+    let bought = guessing.get("201").copied().unwrap_or(0);
+    Some(Check {
+        name: "every guessed access code was refused",
+        ok: bought == 0,
+        detail: format!(
+            "{} guesses: {}",
+            guessing.values().sum::<u64>(),
+            guessing
+                .iter()
+                .map(|(code, n)| format!("{code} {n}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    })
 }
 
 /// The promises about payments, over the order records Redis holds and what the rush paid: a

@@ -216,12 +216,13 @@ pub async fn simulate(
                                     u64::try_from(at.elapsed().as_millis()).unwrap_or(u64::MAX);
                                 let _ = waited.lock().map(|mut h| h.saturating_record(ms.max(1)));
                             }
-                            let Some((_, session, address)) = flow.identity(i) else {
+                            let Some((user, session, address)) = flow.identity(i) else {
                                 return;
                             };
                             let mut local = Recorder::default();
                             flow.purchase(
                                 flow.edge(i),
+                                &user,
                                 &session,
                                 &address,
                                 ticket.as_deref(),

@@ -32,6 +32,8 @@ pub struct Flow {
     pub poll: Duration,
     /// When the rush started, for the timeline.
     pub started: Instant,
+    /// What each buyer asks for (types, code).
+    pub chooser: super::choosing::Chooser,
 }
 
 /// A response's outcome code: the status for successes, the contract `code` for refusals.
@@ -65,7 +67,7 @@ impl Flow {
     /// lateness counts as latency, so a stalled system cannot hide it).
     pub async fn buyer(&self, index: u64, intended: Instant, recorder: &mut Recorder) {
         // Each buyer is its own client address, as the edge sees it behind a trusted proxy.
-        let Some((_, session, address)) = self.identity(index) else {
+        let Some((user, session, address)) = self.identity(index) else {
             return;
         };
         let mut since = intended;
@@ -93,7 +95,7 @@ impl Flow {
             }
         }
 
-        self.purchase(base, &session, &address, None, recorder)
+        self.purchase(base, &user, &session, &address, None, recorder)
             .await;
     }
 
@@ -121,6 +123,7 @@ impl Flow {
     pub async fn purchase(
         &self,
         base: &str,
+        user: &UserId,
         session: &str,
         address: &str,
         ticket: Option<&str>,
@@ -147,15 +150,22 @@ impl Flow {
         };
 
         let start = Instant::now();
-        let response = self
+        let choice = self.chooser.choose(user.as_str(), sale::time::now_millis());
+        let mut request = self
             .client
             .post(format!("{}{buy_url}", base))
             .header("x-forwarded-for", address)
-            .bearer_auth(session)
-            .send()
-            .await;
-        let (code, body) = outcome(response).await;
-        recorder.record("buy", &code, micros(start), self.second());
+            .bearer_auth(session);
+        if let Some(body) = &choice.body {
+            request = request.json(body);
+        }
+        let (code, body) = outcome(request.send().await).await;
+        let step = if choice.guessed {
+            "buy_guessing"
+        } else {
+            "buy"
+        };
+        recorder.record(step, &code, micros(start), self.second());
         let Some(order) = body
             .as_ref()
             .and_then(|b| b["order_id"].as_str())

@@ -136,6 +136,99 @@ async fn a_rush_paying_through_the_provider_keeps_the_payment_invariants() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rush_through_a_coded_presale_then_the_general_sale_keeps_every_type_and_code() {
+    let stack = Stack::start(StackOptions {
+        ends: "+2h",
+        per_user_limit: 2,
+        edge_options: r#"trusted_proxies = ["127.0.0.1"]"#,
+        catalog: r#"
+[[events.ticket_types]]
+id = "standing"
+name = "Standing"
+price_cents = 4900
+stock = 300
+
+[[events.ticket_types]]
+id = "vip"
+name = "VIP package"
+price_cents = 19900
+stock = 60
+
+[[events.phases]]
+id = "fanclub"
+starts_at = "+0s"
+ends_at = "+4s"
+ticket_types = ["vip"]
+channel = "fans"
+
+[[events.phases]]
+id = "general"
+starts_at = "+4s"
+ends_at = "+2h"
+"#
+        .to_owned(),
+        ..StackOptions::default()
+    })
+    .await;
+    let out = stack.scratch("rush-presale");
+    let config = stack.config_path().to_owned();
+    let target = stack.url("");
+    let run = tokio::task::spawn_blocking({
+        let out = out.clone();
+        move || {
+            Command::new(env!("CARGO_BIN_EXE_flashgate"))
+                .args(["rush", "--users", "4000", "--concurrency", "48"])
+                .args(["--guess-share", "0.2", "--ledger-wait", "60"])
+                .arg("--config")
+                .arg(&config)
+                .arg("--edge")
+                .arg(&target)
+                .arg("--out")
+                .arg(&out)
+                .output()
+                .unwrap()
+        }
+    })
+    .await
+    .unwrap();
+    let said = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&run.stdout),
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert!(run.status.success(), "rush failed:\n{said}");
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    let invariants = summary["invariants"].as_array().unwrap();
+    assert!(invariants.iter().all(|c| c["ok"] == true), "{invariants:?}");
+    let names: Vec<&str> = invariants
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    for expected in [
+        "each ticket type's stock = remaining + reserved + paid",
+        "no shared access code used more often than allowed",
+        "every guessed access code was refused",
+    ] {
+        assert!(names.contains(&expected), "{names:?}");
+    }
+    assert!(
+        summary["outcomes"]["buy_guessing"]["bad_code"]
+            .as_u64()
+            .unwrap_or(0)
+            > 0,
+        "some buyers guessed in the presale: {}",
+        summary["outcomes"]
+    );
+    assert_eq!(
+        stack.seat_counter("t:vip:remaining").await,
+        0,
+        "every VIP package sold"
+    );
+    assert_eq!(stack.seat_counter("remaining").await, 0, "then every seat");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_invariant_checker_fails_on_a_broken_ledger() {
     let stack = Stack::start(StackOptions::default()).await;
     let client = reqwest::Client::new();
