@@ -173,6 +173,7 @@ function showStatus(status) {
       "amount_mismatch"]) {
       $(`seats-${k}`).textContent = event.seats[k];
     }
+    showCatalog(event);
     const { remaining, reserved, paid, expired } = event.seats;
     seatsChart.push(Date.parse(status.now), { remaining, reserved, paid, expired });
   }
@@ -217,6 +218,23 @@ function showStatus(status) {
     `${status.limiter_keys.user} users, ${status.limiter_keys.ip} addresses`;
   showTls(status.tls);
   showWebhooks(status.webhooks);
+}
+
+// The event's ticket types with what is left of each, and the phase running (or the next).
+function showCatalog(event) {
+  const phases = event.phases || [];
+  const next = phases.find((p) => Date.parse(p.starts_at) > Date.parse(event.now));
+  $("event-phase").textContent = event.phase
+    ? `Phase ${event.phase.id} until ${event.phase.ends_at}` +
+      (event.phase.channel ? `, access codes of ${event.phase.channel}` : ", open to everyone")
+    : phases.length ? (next ? `Between phases; ${next.id} starts ${next.starts_at}` : "Every phase is over")
+    : "One phase: the event's window, open to everyone";
+  $("event-types").replaceChildren(...(event.ticket_types || []).map((t) => {
+    const row = document.createElement("tr");
+    row.append(cell(t.id), cell((t.price_cents / 100).toFixed(2)), cell(t.stock), cell(t.remaining),
+      cell(t.state.replace("_", " ")));
+    return row;
+  }));
 }
 
 // Order webhooks: what waits, what was set aside after its last try (replay it), what arrived.
