@@ -127,9 +127,9 @@ pub async fn run(
     let local = Arc::new(LocalStock::new(&config, addr));
     for event in &config.events {
         let remaining = stock.seed(event).await?;
-        local.observe(event.id.as_str(), remaining);
         tracing::info!(event = %event.id, remaining, "event seeded");
     }
+    stock::local::refill_once(&local, &probe).await;
 
     let store = OrderStore::connect(&config.origin.database_url).await?;
     let (stop, stopped) = tokio::sync::watch::channel(false);

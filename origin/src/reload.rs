@@ -56,15 +56,12 @@ impl Reloader {
             Config::load(&self.file.path, &self.file.env),
             Component::Origin,
         )?;
-        let mut remaining = Vec::with_capacity(next.events.len());
         for event in &next.events {
-            remaining.push((event.id.clone(), self.state.stock().seed(event).await?));
+            self.state.stock().seed(event).await?;
         }
         let local = self.state.local();
         local.reconfigure(&next, self.addr);
-        for (event, seats) in &remaining {
-            local.observe(event.as_str(), *seats);
-        }
+        crate::stock::local::refill_once(local, self.state.stock().link()).await;
         let events = next.events.iter().map(|e| e.id.clone()).collect();
         self.state.swap_config(Arc::new(next));
         self.events.send_replace(events);

@@ -145,6 +145,11 @@ impl StockEngine {
         Ok(orders)
     }
 
+    /// The Redis link the engine runs its scripts on.
+    pub fn link(&self) -> &RedisLink {
+        &self.redis
+    }
+
     /// Creates the event's counters if this is the first time it is seen, and refreshes its
     /// window and limits. Returns the seats remaining.
     pub async fn seed(&self, event: &EventConfig) -> Result<u64, OriginError> {

@@ -9,6 +9,9 @@
 //! expired reservations are sold by whoever is still selling. When Redis reports zero seats the
 //! node remembers the event as sold out (and tells the edge); when seats come back, it forgets.
 //! A reload replaces the shares (events, weights, buffer) whole and keeps every allowance held.
+//! Each ticket type has an allowance of its own beside the event's, sized the same way from the
+//! type's remaining seats, so a basket with a type this node has spent (or Redis sold out) is
+//! answered without Redis too.
 //!
 //! Over 300 lines with its unit tests (a third of the file), which build real configs.
 
@@ -46,6 +49,13 @@ struct Allowance {
     seats: AtomicI64,
     sold_out: AtomicBool,
     seats_key: String,
+    /// The seats hash field it follows: `remaining`, or a type's `t:TYPE:remaining`.
+    field: String,
+}
+
+/// The key of a ticket type's allowance: event and type (a tab is in neither id).
+fn type_key(event: &str, ticket_type: &str) -> String {
+    format!("{event}\t{ticket_type}")
 }
 
 /// What sizes the allowances; replaced whole when the config is reloaded.
@@ -87,8 +97,18 @@ fn shares(config: &Config, addr: std::net::SocketAddr, old: Option<&Shares>) -> 
         buffers.insert(id.clone(), i64::try_from(buffer).unwrap_or(i64::MAX));
         let allowance = old
             .and_then(|o| o.events.get(&id).cloned())
-            .unwrap_or_else(|| Arc::new(new_allowance(event)));
-        events.insert(id, allowance);
+            .unwrap_or_else(|| Arc::new(new_allowance(event, "remaining".into())));
+        events.insert(id.clone(), allowance);
+        for ticket_type in &event.ticket_types {
+            let key = type_key(&id, &ticket_type.id);
+            let buffer = (u64::from(ticket_type.stock) * percent).div_ceil(100);
+            buffers.insert(key.clone(), i64::try_from(buffer).unwrap_or(i64::MAX));
+            let field = format!("t:{}:remaining", ticket_type.id);
+            let allowance = old
+                .and_then(|o| o.events.get(&key).cloned())
+                .unwrap_or_else(|| Arc::new(new_allowance(event, field)));
+            events.insert(key, allowance);
+        }
     }
     Shares {
         events,
@@ -98,11 +118,12 @@ fn shares(config: &Config, addr: std::net::SocketAddr, old: Option<&Shares>) -> 
     }
 }
 
-fn new_allowance(event: &EventConfig) -> Allowance {
+fn new_allowance(event: &EventConfig, field: String) -> Allowance {
     Allowance {
         seats: AtomicI64::new(0),
         sold_out: AtomicBool::new(false),
         seats_key: EventKeys::new(&event.id).seats,
+        field,
     }
 }
 
@@ -152,6 +173,26 @@ impl LocalStock {
         }
     }
 
+    /// Tries to deduct each line of a basket from its type's allowance: all of them, or none
+    /// (what was taken is given back). `SoldOut` when Redis said a line's type has none left.
+    pub fn take_lines(&self, event: &str, lines: &[(&str, u32)]) -> Take {
+        for (i, (ticket_type, quantity)) in lines.iter().enumerate() {
+            let taken = self.take(&type_key(event, ticket_type), *quantity);
+            if taken != Take::Granted {
+                self.give_back_lines(event, &lines[..i]);
+                return taken;
+            }
+        }
+        Take::Granted
+    }
+
+    /// Returns the lines of a basket taken by [`Self::take_lines`].
+    pub fn give_back_lines(&self, event: &str, lines: &[(&str, u32)]) {
+        for (ticket_type, quantity) in lines {
+            self.give_back(&type_key(event, ticket_type), *quantity);
+        }
+    }
+
     /// Returns seats taken for a buy that did not reserve them.
     pub fn give_back(&self, event: &str, quantity: u32) {
         if let Some(allowance) = self.shares.load().events.get(event) {
@@ -187,19 +228,20 @@ impl LocalStock {
             });
     }
 
-    /// Each event id with its seats hash key.
-    fn seats_keys(&self) -> Vec<(String, String)> {
+    /// Each allowance's key with the seats hash and field it follows.
+    fn seats_keys(&self) -> Vec<(String, String, String)> {
         self.shares
             .load()
             .events
             .iter()
-            .map(|(id, a)| (id.clone(), a.seats_key.clone()))
+            .map(|(id, a)| (id.clone(), a.seats_key.clone(), a.field.clone()))
             .collect()
     }
 
-    /// Publishes each event's allowance and sold-out belief as gauges.
+    /// Publishes each event's allowance and sold-out belief as gauges (types' as `EVENT/TYPE`).
     fn publish(&self, metrics: &Metrics) {
-        for (event, allowance) in &self.shares.load().events {
+        for (key, allowance) in &self.shares.load().events {
+            let event = &key.replace('\t', "/");
             let label = EventLabel {
                 event: event.clone(),
             };
@@ -218,22 +260,28 @@ pub async fn refill(
     redis: RedisLink,
     shutdown: watch::Receiver<bool>,
 ) {
-    let refill_once = || async {
-        for (event, seats_key) in stock.seats_keys() {
-            let remaining: redis::RedisResult<Option<u64>> = redis::cmd("HGET")
-                .arg(&seats_key)
-                .arg("remaining")
-                .query_async(&mut redis.clone())
-                .await;
-            match remaining {
-                Ok(Some(remaining)) => stock.observe(&event, remaining),
-                Ok(None) => {}
-                Err(e) => tracing::debug!(event, error = %e, "stock refill: redis unavailable"),
-            }
-        }
+    let refill_and_publish = || async {
+        refill_once(&stock, &redis).await;
         stock.publish(&metrics);
     };
-    sale::background::every(REFILL_PERIOD, shutdown, refill_once).await;
+    sale::background::every(REFILL_PERIOD, shutdown, refill_and_publish).await;
+}
+
+/// Reads every allowance's remaining seats from Redis once and tops the allowances up: at
+/// start and after a reload (so new types sell at once), then every [`REFILL_PERIOD`].
+pub async fn refill_once(stock: &LocalStock, redis: &RedisLink) {
+    for (key, seats_key, field) in stock.seats_keys() {
+        let remaining: redis::RedisResult<Option<u64>> = redis::cmd("HGET")
+            .arg(&seats_key)
+            .arg(&field)
+            .query_async(&mut redis.clone())
+            .await;
+        match remaining {
+            Ok(Some(remaining)) => stock.observe(&key, remaining),
+            Ok(None) => {}
+            Err(e) => tracing::debug!(key, error = %e, "stock refill: redis unavailable"),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -320,6 +368,25 @@ ends_at = "2030-01-02T00:00:00Z"
         while stock.take("demo", 1) == Take::Granted {}
         stock.observe("demo", 5);
         assert_eq!(stock.take("demo", 1), Take::Granted);
+    }
+
+    #[test]
+    fn a_basket_takes_every_line_or_none() {
+        let stock = local(&config(100, 0, 0));
+        stock.observe(&type_key("demo", "general"), 2);
+        assert_eq!(stock.take_lines("demo", &[("general", 1)]), Take::Granted);
+        assert_eq!(
+            stock.take_lines("demo", &[("general", 1), ("general", 1)]),
+            Take::Exhausted,
+            "the second line finds nothing left"
+        );
+        assert_eq!(
+            stock.take_lines("demo", &[("general", 1)]),
+            Take::Granted,
+            "the first line of the refused basket was given back"
+        );
+        stock.observe(&type_key("demo", "general"), 0);
+        assert_eq!(stock.take_lines("demo", &[("general", 1)]), Take::SoldOut);
     }
 
     #[test]

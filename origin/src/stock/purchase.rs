@@ -55,12 +55,27 @@ pub async fn purchase(
         return Err(Refusal::BadRequest.into());
     }
     let id = event.id.as_str();
+    let lines: Vec<(&str, u32)> = basket
+        .items
+        .iter()
+        .map(|i| (i.ticket_type.as_str(), i.quantity))
+        .collect();
     let taken = match local.take(id, quantity) {
         Take::Granted => quantity,
         Take::Exhausted => return Ok(Outcome::LocallyExhausted),
         // Sold out as far as this node knows, but only the script knows whether this token
         // bought before the sell-out: its retry must get that order back, not "sold out".
         Take::SoldOut => 0,
+    };
+    // Each line from its type's allowance too; a type sold out goes to the script for the same
+    // reason as above, and takes nothing here.
+    let lines_taken: &[(&str, u32)] = match local.take_lines(id, &lines) {
+        Take::Granted => &lines,
+        Take::Exhausted => {
+            local.give_back(id, taken);
+            return Ok(Outcome::LocallyExhausted);
+        }
+        Take::SoldOut => &[],
     };
     let result = stock
         .reserve(
@@ -77,9 +92,13 @@ pub async fn purchase(
         Ok(Reservation::Reserved { remaining, .. }) => local.note_remaining(id, *remaining),
         Ok(Reservation::Refused { remaining, .. }) => {
             local.give_back(id, taken);
+            local.give_back_lines(id, lines_taken);
             local.note_remaining(id, *remaining);
         }
-        Ok(Reservation::Replayed { .. }) | Err(_) => local.give_back(id, taken),
+        Ok(Reservation::Replayed { .. }) | Err(_) => {
+            local.give_back(id, taken);
+            local.give_back_lines(id, lines_taken);
+        }
     }
     result.map(Outcome::Script)
 }
