@@ -9,7 +9,7 @@
 //! Over 300 lines because it lists every invariant it checks, one function per kind, next to the
 //! report that names each disagreement.
 
-mod ticket_types;
+pub mod ticket_types;
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -196,19 +196,8 @@ pub async fn reconcile(
     }
     let mut type_counters = HashMap::new();
     for ticket_type in &event.ticket_types {
-        let p = format!("t:{}:", ticket_type.id);
-        let counters: [Option<u64>; 4] = redis::cmd("HMGET")
-            .arg(&keys.seats)
-            .arg(&[
-                format!("{p}total"),
-                format!("{p}remaining"),
-                format!("{p}reserved"),
-                format!("{p}paid"),
-            ])
-            .query_async(redis)
-            .await?;
-        if counters[0].is_some() {
-            type_counters.insert(ticket_type.id.clone(), counters.map(|c| c.unwrap_or(0)));
+        if let Some(counters) = ticket_types::counters(redis, &keys.seats, &ticket_type.id).await? {
+            type_counters.insert(ticket_type.id.clone(), counters);
         }
     }
     let by_type = store.seats_by_type(event.id.as_str()).await?;

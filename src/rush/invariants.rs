@@ -189,19 +189,10 @@ async fn per_type(
     let mut details = Vec::new();
     let mut ok = true;
     for ticket_type in &event.ticket_types {
-        let p = format!("t:{}:", ticket_type.id);
-        let [total, remaining, reserved, paid]: [Option<u64>; 4] = redis::cmd("HMGET")
-            .arg(seats_key)
-            .arg(&[
-                format!("{p}total"),
-                format!("{p}remaining"),
-                format!("{p}reserved"),
-                format!("{p}paid"),
-            ])
-            .query_async(redis)
-            .await?;
         let [total, remaining, reserved, paid] =
-            [total, remaining, reserved, paid].map(|c| c.unwrap_or(0));
+            reconcile::ticket_types::counters(redis, seats_key, &ticket_type.id)
+                .await?
+                .unwrap_or_default();
         ok &= total == u64::from(ticket_type.stock) && total == remaining + reserved + paid;
         details.push(format!(
             "{} {total} = {remaining} + {reserved} + {paid}",

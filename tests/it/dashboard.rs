@@ -36,10 +36,17 @@ async fn the_dashboard_shows_the_sale_moving() {
         .await;
     assert_eq!(browser.text("#config-version").await, "1");
     let types = browser
-        .wait_for_text("#event-types", "the ticket types", |t| t.contains("general"))
+        .wait_for_text("#event-types", "the ticket types", |t| {
+            t.contains("general")
+        })
         .await;
     assert!(types.contains("10.00") && types.contains("20"), "{types}");
-    assert!(browser.text("#event-phase").await.contains("open to everyone"));
+    assert!(
+        browser
+            .text("#event-phase")
+            .await
+            .contains("open to everyone")
+    );
     let origins = browser
         .wait_for_text("#origins", "two healthy origins", |t| {
             t.matches("healthy").count() == 2

@@ -6,6 +6,32 @@ use std::process::Command;
 
 use crate::harness::{Stack, StackOptions, https};
 
+/// Runs `flashgate rush` against `edge` of `stack` with `args`, its report in the stack's
+/// scratch folder `name`; fails the test if the rush fails. Returns what it said and its summary.
+async fn rush(stack: &Stack, name: &str, edge: &str, args: &[&str]) -> (String, serde_json::Value) {
+    let out = stack.scratch(name);
+    let run = tokio::process::Command::new(env!("CARGO_BIN_EXE_flashgate"))
+        .arg("rush")
+        .args(args)
+        .arg("--config")
+        .arg(stack.config_path())
+        .args(["--edge", edge])
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .await
+        .expect("rush runs");
+    let said = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&run.stdout),
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert!(run.status.success(), "rush failed:\n{said}");
+    let summary =
+        serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    (said, summary)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_small_rush_keeps_every_invariant_and_writes_its_report() {
     let stack = Stack::start(StackOptions {
@@ -89,37 +115,29 @@ async fn a_rush_paying_through_the_provider_keeps_the_payment_invariants() {
         ..StackOptions::default()
     })
     .await;
-    let out = stack.scratch("rush-payments");
-    let config = stack.config_path().to_owned();
     let target = stack.url("");
-    let run = tokio::task::spawn_blocking({
-        let out = out.clone();
-        move || {
-            Command::new(env!("CARGO_BIN_EXE_flashgate"))
-                .args(["rush", "--users", "2000", "--concurrency", "48"])
-                .args(["--pay-share", "0.9", "--pay-fail", "0.2"])
-                .args(["--pay-repeat", "0.5", "--pay-late", "0.2"])
-                .args(["--ledger-wait", "60"])
-                .arg("--config")
-                .arg(&config)
-                .arg("--edge")
-                .arg(&target)
-                .arg("--out")
-                .arg(&out)
-                .output()
-                .unwrap()
-        }
-    })
-    .await
-    .unwrap();
-    let said = format!(
-        "{}\n{}",
-        String::from_utf8_lossy(&run.stdout),
-        String::from_utf8_lossy(&run.stderr)
-    );
-    assert!(run.status.success(), "rush failed:\n{said}");
-    let summary: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    let (said, summary) = rush(
+        &stack,
+        "rush-payments",
+        &target,
+        &[
+            "--users",
+            "2000",
+            "--concurrency",
+            "48",
+            "--pay-share",
+            "0.9",
+            "--pay-fail",
+            "0.2",
+            "--pay-repeat",
+            "0.5",
+            "--pay-late",
+            "0.2",
+            "--ledger-wait",
+            "60",
+        ],
+    )
+    .await;
     let invariants = summary["invariants"].as_array().unwrap();
     assert_eq!(invariants.len(), 6, "{invariants:?}");
     assert!(invariants.iter().all(|c| c["ok"] == true), "{invariants:?}");
@@ -170,35 +188,23 @@ ends_at = "+2h"
         ..StackOptions::default()
     })
     .await;
-    let out = stack.scratch("rush-presale");
-    let config = stack.config_path().to_owned();
     let target = stack.url("");
-    let run = tokio::task::spawn_blocking({
-        let out = out.clone();
-        move || {
-            Command::new(env!("CARGO_BIN_EXE_flashgate"))
-                .args(["rush", "--users", "4000", "--concurrency", "48"])
-                .args(["--guess-share", "0.2", "--ledger-wait", "60"])
-                .arg("--config")
-                .arg(&config)
-                .arg("--edge")
-                .arg(&target)
-                .arg("--out")
-                .arg(&out)
-                .output()
-                .unwrap()
-        }
-    })
-    .await
-    .unwrap();
-    let said = format!(
-        "{}\n{}",
-        String::from_utf8_lossy(&run.stdout),
-        String::from_utf8_lossy(&run.stderr)
-    );
-    assert!(run.status.success(), "rush failed:\n{said}");
-    let summary: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    let (_, summary) = rush(
+        &stack,
+        "rush-presale",
+        &target,
+        &[
+            "--users",
+            "4000",
+            "--concurrency",
+            "48",
+            "--guess-share",
+            "0.2",
+            "--ledger-wait",
+            "60",
+        ],
+    )
+    .await;
     let invariants = summary["invariants"].as_array().unwrap();
     assert!(invariants.iter().all(|c| c["ok"] == true), "{invariants:?}");
     let names: Vec<&str> = invariants

@@ -14,6 +14,27 @@ use crate::orders::OrderRecord;
 /// One type's counters as Redis holds them: total, remaining, reserved, paid.
 pub type TypeCounters = [u64; 4];
 
+/// One type's counters in the seats hash `seats`: total, remaining, reserved, paid; none before
+/// the type is seeded.
+pub async fn counters(
+    redis: &mut sale::redis_link::RedisLink,
+    seats: &str,
+    ticket_type: &str,
+) -> redis::RedisResult<Option<TypeCounters>> {
+    let p = format!("t:{ticket_type}:");
+    let read: [Option<u64>; 4] = redis::cmd("HMGET")
+        .arg(seats)
+        .arg(&[
+            format!("{p}total"),
+            format!("{p}remaining"),
+            format!("{p}reserved"),
+            format!("{p}paid"),
+        ])
+        .query_async(redis)
+        .await?;
+    Ok(read[0].is_some().then(|| read.map(|c| c.unwrap_or(0))))
+}
+
 /// Seats per (ticket type, status) over `orders`.
 fn seats_in_orders(orders: &HashMap<String, OrderRecord>) -> HashMap<(String, OrderStatus), u64> {
     let mut seats = HashMap::new();
