@@ -16,7 +16,6 @@ use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use sale::config::EventConfig;
-use sale::config::catalog_section::PhaseAt;
 use serde::Serialize;
 
 use crate::window::{self, Gate, Phase};
@@ -134,6 +133,7 @@ fn type_state(
     id: &str,
     remaining: u64,
     event_state: &'static str,
+    gate: Gate,
     now: u64,
 ) -> &'static str {
     if event_state == "ended" {
@@ -143,32 +143,32 @@ fn type_state(
         return "sold_out";
     }
     let sells = |p: &sale::config::Phase| p.ticket_types.iter().any(|t| t == id);
-    match event.phase_at(now) {
-        None => event_state,
-        Some(PhaseAt::Running(p)) if sells(p) => event_state,
-        Some(_)
-            if event
-                .phases
-                .iter()
-                .any(|p| p.window.starts_at > now && sells(p)) =>
+    if event.phases.is_empty() {
+        return event_state;
+    }
+    match event.phase_in_force(now, gate == Gate::Open) {
+        Some(p) if sells(p) => "on_sale",
+        _ if event
+            .phases
+            .iter()
+            .any(|p| p.window.starts_at > now && sells(p)) =>
         {
             "upcoming"
         }
-        Some(_) => "ended",
+        _ => "ended",
     }
 }
 
-/// The phase of `event` running at `now`, as the document shows it.
-fn running_phase(event: &EventConfig, now: u64) -> Option<serde_json::Value> {
-    match event.phase_at(now)? {
-        PhaseAt::Running(p) => Some(serde_json::json!({
-            "id": p.id,
-            "channel": p.channel,
-            "starts_at": sale::time::rfc3339(p.window.starts_at),
-            "ends_at": sale::time::rfc3339(p.window.ends_at),
-        })),
-        _ => None,
-    }
+/// The phase of `event` in force at `now` under `gate` (the one running, or the next once the
+/// operator opened the sale early), as the document shows it.
+fn phase_in_force(event: &EventConfig, gate: Gate, now: u64) -> Option<serde_json::Value> {
+    let p = event.phase_in_force(now, gate == Gate::Open)?;
+    Some(serde_json::json!({
+        "id": p.id,
+        "channel": p.channel,
+        "starts_at": sale::time::rfc3339(p.window.starts_at),
+        "ends_at": sale::time::rfc3339(p.window.ends_at),
+    }))
 }
 
 impl EventView {
@@ -241,8 +241,8 @@ impl EventView {
             price_cents: event.price_cents,
             currency: &event.currency,
             stale: self.stale(now, staleness),
-            ticket_types: self.type_documents(event, state, now),
-            phase: running_phase(event, now),
+            ticket_types: self.type_documents(event, state, seats.gate, now),
+            phase: phase_in_force(event, seats.gate, now),
             phases: event
                 .phases
                 .iter()
@@ -274,6 +274,7 @@ impl EventView {
         &self,
         event: &'a EventConfig,
         state: &'static str,
+        gate: Gate,
         now: u64,
     ) -> Vec<TypeDocument<'a>> {
         let read = self.types.load();
@@ -292,7 +293,7 @@ impl EventView {
                     price_cents: t.price_cents,
                     stock,
                     remaining,
-                    state: type_state(event, &t.id, remaining, state, now),
+                    state: type_state(event, &t.id, remaining, state, gate, now),
                 }
             })
             .collect()

@@ -56,6 +56,10 @@ pub fn phase(event: &EventConfig, gate: Gate, now: u64, grace: Duration) -> Phas
     match gate {
         Gate::Closed => Phase::Ended,
         _ if now >= event.window.ends_at.saturating_add(grace) => Phase::Ended,
+        // Opened early, a phased sale sells as its next phase; after the last there is none.
+        Gate::Open if !event.phases.is_empty() && event.phase_in_force(now, true).is_none() => {
+            Phase::Ended
+        }
         Gate::Open => Phase::Open,
         Gate::Window if event.phases.is_empty() => {
             if now.saturating_add(grace) < event.window.starts_at {

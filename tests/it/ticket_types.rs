@@ -271,3 +271,83 @@ async fn a_reload_adds_a_type_and_keeps_the_prices_of_orders_made() {
     let report = stack.reconcile().await;
     assert!(report.is_clean(), "{report}");
 }
+
+#[tokio::test]
+async fn an_event_sold_before_types_hands_its_seats_to_general() {
+    let mut stack = Stack::start(StackOptions {
+        stock: 10,
+        ..StackOptions::default()
+    })
+    .await;
+    let client = reqwest::Client::new();
+    for user in ["u1", "u2", "u3"] {
+        let (status, order) = buy(&client, &stack, user, json!({})).await;
+        assert_eq!(status, 201, "{order}");
+    }
+    // As Redis was before ticket types: the event's counters and no type's.
+    let mut redis = stack.redis().await;
+    let _: () = redis::AsyncCommands::hdel(
+        &mut redis,
+        "{ev:demo}:seats",
+        &[
+            "t:general:total",
+            "t:general:remaining",
+            "t:general:reserved",
+            "t:general:paid",
+            "t:general:limit",
+        ],
+    )
+    .await
+    .expect("fields dropped");
+    stack.rewrite_config(|o| {
+        o.catalog = "[[events.ticket_types]]\nid = \"general\"\nname = \"General\"\nprice_cents = 1000\nstock = 10\n\
+                     [[events.ticket_types]]\nid = \"vip\"\nname = \"VIP\"\nprice_cents = 5000\nstock = 5\n"
+            .to_owned();
+    });
+    stack.reload_everything().await;
+    assert_eq!(
+        stack.seat_counter("t:general:remaining").await,
+        7,
+        "the seats sold stay sold"
+    );
+    assert_eq!(stack.seat_counter("t:general:reserved").await, 3);
+    assert_eq!(stack.seat_counter("t:vip:remaining").await, 5);
+    assert_eq!(stack.seat_counter("total").await, 15);
+    assert_eq!(stack.seat_counter("remaining").await, 12);
+    let report = stack.reconcile().await;
+    assert!(report.is_clean(), "{report}");
+}
+
+#[tokio::test]
+async fn a_basket_over_what_is_left_of_the_event_limit_is_limit_reached() {
+    let stack = Stack::start(typed_stack()).await;
+    let client = reqwest::Client::new();
+    let (status, order) = buy(&client, &stack, "alice", basket(&[("standing", 2)])).await;
+    assert_eq!(status, 201, "{order}");
+    let (status, refused) = buy(
+        &client,
+        &stack,
+        "alice",
+        basket(&[("vip", 1), ("standing", 0)]),
+    )
+    .await;
+    assert_eq!(
+        (status, refused["code"].as_str()),
+        (400, Some("bad_request")),
+        "a zero line: {refused}"
+    );
+    let (status, refused) = buy(
+        &client,
+        &stack,
+        "alice",
+        basket(&[("standing", 1), ("vip", 1)]),
+    )
+    .await;
+    assert_eq!(
+        (status, refused["code"].as_str()),
+        (409, Some("limit_reached")),
+        "two more would make four of the event's three: {refused}"
+    );
+    let (status, order) = buy(&client, &stack, "alice", basket(&[("vip", 1)])).await;
+    assert_eq!(status, 201, "one more fits: {order}");
+}

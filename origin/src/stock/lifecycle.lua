@@ -39,9 +39,12 @@ local function release(id, rec, why)
   for _, item in ipairs(lines_of(rec)) do
     redis.call('HINCRBY', seats, 't:' .. item.t .. ':remaining', item.q)
     redis.call('HINCRBY', seats, 't:' .. item.t .. ':reserved', -item.q)
-    local field = rec.user .. ' ' .. item.t
-    if redis.call('HINCRBY', holders, field, -item.q) <= 0 then
-      redis.call('HDEL', holders, field)
+    -- An order from before ticket types never counted in a per-type holder field.
+    if rec.items then
+      local field = rec.user .. ' ' .. item.t
+      if redis.call('HINCRBY', holders, field, -item.q) <= 0 then
+        redis.call('HDEL', holders, field)
+      end
     end
   end
   redis.call('ZREM', deadlines, id)

@@ -83,11 +83,17 @@ local function on_sale(ph, t)
   return false
 end
 
-local items, qty, total = {}, 0, 0
+local items, qty, total, line_of = {}, 0, 0, {}
 for i = 0, lines - 1 do
   local t, q, p = ARGV[7 + 3 * i], tonumber(ARGV[8 + 3 * i]), tonumber(ARGV[9 + 3 * i])
   if not q or q < 1 then return {'refused', 'bad_request', remaining} end
-  items[#items + 1] = {t = t, q = q, p = p}
+  -- A type named twice is one line: each check below must see its whole quantity.
+  if line_of[t] then
+    line_of[t].q = line_of[t].q + q
+  else
+    line_of[t] = {t = t, q = q, p = p}
+    items[#items + 1] = line_of[t]
+  end
   qty = qty + q
   total = total + q * p
 end
@@ -95,8 +101,11 @@ if qty < 1 or qty > limit then
   return {'refused', 'bad_request', remaining}
 end
 local held = tonumber(redis.call('HGET', holders, user) or '0')
-if held + qty > limit then
+if held >= limit then
   return {'refused', 'already_bought', remaining}
+end
+if held + qty > limit then
+  return {'refused', 'limit_reached', remaining}
 end
 for _, item in ipairs(items) do
   local c = redis.call('HMGET', seats, 't:' .. item.t .. ':limit', 't:' .. item.t .. ':remaining')

@@ -5,8 +5,8 @@
 --
 -- Each ticket type keeps its own counters beside the event's totals: 't:ID:total', ':remaining',
 -- ':reserved', ':paid' and ':limit'. A type a reload adds is seeded then, its stock added to the
--- event's. An event seeded before types existed is one type, 'general', whose counters start
--- as the event's own.
+-- event's. An event seeded before types existed (none of its types has counters yet) hands its
+-- counters to its 'general' type, which the config must keep: the seats it sold are in them.
 -- KEYS[1] seats hash
 -- ARGV[1] stock (all types), ARGV[2] per-user limit, ARGV[3] starts_at ms, ARGV[4] ends_at ms,
 -- ARGV[5] reservation ttl ms, ARGV[6] number of types, then per type: id, stock, limit; last,
@@ -20,11 +20,25 @@ end
 redis.call('HSET', seats, 'limit', ARGV[2], 'starts_at', ARGV[3], 'ends_at', ARGV[4],
   'ttl_ms', ARGV[5])
 local count = tonumber(ARGV[6])
+local legacy = not fresh
+for i = 0, count - 1 do
+  if redis.call('HEXISTS', seats, 't:' .. ARGV[7 + 3 * i] .. ':total') == 1 then legacy = false end
+end
+if legacy then
+  local keeps_general = false
+  for i = 0, count - 1 do
+    if ARGV[7 + 3 * i] == 'general' then keeps_general = true end
+  end
+  if not keeps_general then
+    return redis.error_reply('this event sold seats before ticket types: keep a ticket type ' ..
+      '"general" (with its stock) for them')
+  end
+end
 for i = 0, count - 1 do
   local id, stock, limit = ARGV[7 + 3 * i], ARGV[8 + 3 * i], ARGV[9 + 3 * i]
   local p = 't:' .. id .. ':'
   if redis.call('HEXISTS', seats, p .. 'total') == 0 then
-    if not fresh and count == 1 and id == 'general' then
+    if legacy and id == 'general' then
       local c = redis.call('HMGET', seats, 'total', 'remaining', 'reserved', 'paid')
       redis.call('HSET', seats, p .. 'total', c[1], p .. 'remaining', c[2],
         p .. 'reserved', c[3] or 0, p .. 'paid', c[4] or 0)

@@ -104,6 +104,14 @@ impl super::EventConfig {
         Some(at)
     }
 
+    /// The phase whose rules apply at `now`, as the reservation script picks it: the one
+    /// running, or (the operator having opened the sale early, `opened`) the next one.
+    pub fn phase_in_force(&self, now: u64, opened: bool) -> Option<&Phase> {
+        self.phases
+            .iter()
+            .find(|p| now < p.window.ends_at && (now >= p.window.starts_at || opened))
+    }
+
     /// The channels an access code may be bound to: those of the event's phases.
     pub fn channels(&self) -> impl Iterator<Item = &str> {
         self.phases.iter().filter_map(|p| p.channel.as_deref())
