@@ -50,6 +50,10 @@ pub struct RushOptions {
     pub payments: paying::PaymentMix,
     /// In a coded presale, the share of buyers who guess a code instead of using theirs.
     pub guess_share: f64,
+    /// Shared codes to create for the presale's channel (0: none).
+    pub shared_codes: u32,
+    /// Uses of each.
+    pub shared_uses: u32,
     /// How often a waiting buyer polls the event.
     pub poll: Duration,
     /// How long to wait for the ledger before checking the database.
@@ -62,6 +66,28 @@ pub struct RushOptions {
     pub ca: Option<PathBuf>,
     /// HTTP/2 to https edges.
     pub http2: bool,
+}
+
+/// Creates the shared codes the options ask for, for the event's first coded channel.
+async fn shared_codes(config: &Config, options: &RushOptions) -> Result<Vec<String>> {
+    let event = config
+        .event(&options.event)
+        .ok_or_else(|| anyhow!("no event {:?} in the config", options.event))?;
+    let Some(channel) = event.channels().next() else {
+        return Ok(Vec::new());
+    };
+    if options.shared_codes == 0 {
+        return Ok(Vec::new());
+    }
+    let codes: Vec<String> = (0..options.shared_codes)
+        .map(|_| sale::access_code::generate())
+        .collect();
+    let mut redis = crate::stack::ready::batch_redis(&config.redis.target)
+        .await
+        .context("cannot reach Redis")?;
+    crate::commands::codes::store_shared(&mut redis, event, channel, &codes, options.shared_uses)
+        .await?;
+    Ok(codes)
 }
 
 /// The buyers' HTTP client: HTTP/1.1 unless `http2`, trusting only `ca` over https (no system
@@ -172,6 +198,7 @@ async fn simulate(config: &Config, options: &RushOptions) -> Result<Summary> {
                 .clone(),
             code_keys: config.secrets.token_keys.clone(),
             guess_share: options.guess_share,
+            shared: shared_codes(config, options).await?,
         },
     });
     let next = Arc::new(AtomicU64::new(0));

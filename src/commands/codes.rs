@@ -104,24 +104,13 @@ impl CodesArgs {
                 let config = super::load(&config)?;
                 let event = channel_of(&config, &event, &channel)?;
                 let codes: Vec<String> = (0..count).map(|_| access_code::generate()).collect();
-                let key = EventKeys::new(&event.id).codes;
                 let runtime =
                     tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
                 runtime.block_on(async {
                     let mut redis = crate::stack::ready::batch_redis(&config.redis.target)
                         .await
                         .context("cannot reach Redis")?;
-                    for code in &codes {
-                        let hash = access_code::stored_hash(code);
-                        let fields = [
-                            (hash.clone(), uses.to_string()),
-                            (format!("{hash}:c"), channel.clone()),
-                        ];
-                        let _: () = redis::AsyncCommands::hset_multiple(&mut redis, &key, &fields)
-                            .await
-                            .context("cannot store the codes")?;
-                    }
-                    anyhow::Ok(())
+                    store_shared(&mut redis, event, &channel, &codes, uses).await
                 })?;
                 for code in codes {
                     println!("{code}");
@@ -130,4 +119,28 @@ impl CodesArgs {
             }
         }
     }
+}
+
+/// Stores shared `codes` of `channel` for `event`, each with `uses`: hashed, never in clear
+/// (`HASH` → uses left, `HASH:c` → channel, `HASH:n` → uses issued, for the rush's check).
+pub async fn store_shared(
+    redis: &mut sale::redis_link::RedisLink,
+    event: &EventConfig,
+    channel: &str,
+    codes: &[String],
+    uses: u32,
+) -> Result<()> {
+    let key = EventKeys::new(&event.id).codes;
+    for code in codes {
+        let hash = access_code::stored_hash(code);
+        let fields = [
+            (hash.clone(), uses.to_string()),
+            (format!("{hash}:c"), channel.to_owned()),
+            (format!("{hash}:n"), uses.to_string()),
+        ];
+        let _: () = redis::AsyncCommands::hset_multiple(redis, &key, &fields)
+            .await
+            .context("cannot store the codes")?;
+    }
+    Ok(())
 }

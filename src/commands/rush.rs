@@ -47,6 +47,13 @@ pub struct RushArgs {
     /// using their own (their buys must be refused).
     #[arg(long, default_value_t = 0.1)]
     pub guess_share: f64,
+    /// In a presale that needs an access code: shared codes the rush creates (as `codes
+    /// generate` does) and half of the buyers with a code use instead of their own.
+    #[arg(long, default_value_t = 0)]
+    pub shared_codes: u32,
+    /// Uses of each shared code.
+    #[arg(long, default_value_t = 3)]
+    pub shared_uses: u32,
     /// Seconds between a waiting page's polls of the event.
     #[arg(long, default_value_t = 0.5)]
     pub poll: f64,
@@ -87,6 +94,8 @@ impl RushArgs {
                 late: self.pay_late,
             },
             guess_share: self.guess_share,
+            shared_codes: self.shared_codes,
+            shared_uses: self.shared_uses,
             poll: Duration::from_secs_f64(self.poll),
             ledger_wait: Duration::from_secs(self.ledger_wait),
             out: self.out,

@@ -18,6 +18,8 @@ pub struct Chooser {
     pub code_keys: KeyRing,
     /// Share of buyers in a coded phase who guess instead of using their code.
     pub guess_share: f64,
+    /// Shared codes of the presale's channel; half of the buyers with a code use one of these.
+    pub shared: Vec<String>,
 }
 
 /// One buy's body, and whether its code is a guess.
@@ -63,6 +65,12 @@ impl Chooser {
             guessed = rng.random_bool(self.guess_share.clamp(0.0, 1.0));
             body["access_code"] = if guessed {
                 format!("GUESS{:011}", rng.random_range(0..100_000_000_000u64)).into()
+            } else if let Some(shared) = self
+                .shared
+                .choose(&mut rng)
+                .filter(|_| rng.random_bool(0.5))
+            {
+                shared.clone().into()
             } else {
                 sale::access_code::issue(&self.code_keys, self.event.id.as_str(), channel, user)
                     .into()

@@ -200,6 +200,10 @@ ends_at = "+2h"
             "48",
             "--guess-share",
             "0.2",
+            "--shared-codes",
+            "20",
+            "--shared-uses",
+            "2",
             "--ledger-wait",
             "60",
         ],
@@ -218,6 +222,15 @@ ends_at = "+2h"
     ] {
         assert!(names.contains(&expected), "{names:?}");
     }
+    let shared = invariants
+        .iter()
+        .find(|c| c["name"] == "no shared access code used more often than allowed")
+        .expect("the shared codes were checked");
+    let detail = shared["detail"].as_str().unwrap();
+    assert!(
+        detail.starts_with("20 shared codes") && !detail.contains(", 0 used"),
+        "some buyers used the shared codes: {detail}"
+    );
     assert!(
         summary["outcomes"]["buy_guessing"]["bad_code"]
             .as_u64()
