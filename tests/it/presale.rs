@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::harness::{Stack, StackOptions, eventually, fetch_token, get, post_json};
+use crate::harness::{Stack, StackOptions, buy_json, eventually, fetch_token, get};
 
 /// A fan-club presale of VIP packages now (code of channel `fans` needed), then the general sale
 /// of every type from `general_at` on.
@@ -73,19 +73,7 @@ async fn buy(
         body["access_code"] = code.into();
     }
     let url = token["buy_url"].as_str().expect("buy_url");
-    // 503 `unavailable`: an origin's local allowance spent until its next refill, while the
-    // other may still hold seats; the page retries the same link, so does this.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        let (status, answer) = post_json(client, stack, url, &session, &body).await;
-        if status != 503
-            || answer["code"] != "unavailable"
-            || tokio::time::Instant::now() > deadline
-        {
-            return (status, answer);
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    buy_json(client, stack, url, &session, &body).await
 }
 
 fn bound_code(stack: &Stack, user: &str) -> String {

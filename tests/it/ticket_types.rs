@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use serde_json::json;
 
-use crate::harness::{Stack, StackOptions, fetch_token, get, post_json};
+use crate::harness::{Stack, StackOptions, buy_json, fetch_token, get};
 
 const CATALOG: &str = r#"
 [[events.ticket_types]]
@@ -32,9 +32,7 @@ fn typed_stack() -> StackOptions {
     }
 }
 
-/// Token then a buy of `body` for `user`. A 503 `unavailable` (an origin's local allowance
-/// spent until its next refill, while other origins still hold seats) is retried with the same
-/// link, as the page does, within a minute.
+/// Token then a buy of `body` for `user`, retried as the page does ([`buy_json`]).
 async fn buy(
     client: &reqwest::Client,
     stack: &Stack,
@@ -47,17 +45,7 @@ async fn buy(
         return (status, token);
     }
     let url = token["buy_url"].as_str().expect("buy_url");
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
-    loop {
-        let (status, answer) = post_json(client, stack, url, &session, &body).await;
-        if status != 503
-            || answer["code"] != "unavailable"
-            || tokio::time::Instant::now() > deadline
-        {
-            return (status, answer);
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    buy_json(client, stack, url, &session, &body).await
 }
 
 fn basket(lines: &[(&str, u32)]) -> serde_json::Value {

@@ -109,6 +109,29 @@ pub async fn post_json(
     status_and_json(send(stack, request).await).await
 }
 
+/// A buy of `body` at `url` as `session`, as the page sends it: a 503 `unavailable` (an
+/// origin's local allowance spent until its next refill, while another may still hold seats) is
+/// retried with the same link within a minute.
+pub async fn buy_json(
+    client: &reqwest::Client,
+    stack: &Stack,
+    url: &str,
+    session: &str,
+    body: &serde_json::Value,
+) -> (u16, serde_json::Value) {
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        let (status, answer) = post_json(client, stack, url, session, body).await;
+        if status != 503
+            || answer["code"] != "unavailable"
+            || tokio::time::Instant::now() > deadline
+        {
+            return (status, answer);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// Token then buy for `user`; returns the buy's status and body (or the token refusal).
 pub async fn token_and_buy(
     client: &reqwest::Client,
