@@ -30,6 +30,7 @@ pub enum Command {
     Audit(commands::audit::AuditArgs),
     Webhooks(commands::webhooks::WebhooksArgs),
     Codes(commands::codes::CodesArgs),
+    Venue(commands::venue::VenueArgs),
 }
 
 /// Runs a parsed command line.
@@ -48,6 +49,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Audit(args) => args.run(),
         Command::Webhooks(args) => args.run(),
         Command::Codes(args) => args.run(),
+        Command::Venue(args) => args.run(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -12,6 +12,7 @@ pub mod origin;
 pub mod reconcile;
 pub mod rush;
 pub mod up;
+pub mod venue;
 pub mod webhooks;
 
 use std::path::Path;

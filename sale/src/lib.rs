@@ -36,6 +36,7 @@ pub mod secret_url;
 pub mod session;
 pub mod signed_body;
 pub mod time;
+pub mod venue;
 pub mod wire;
 
 pub use config::Config;

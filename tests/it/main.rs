@@ -41,4 +41,5 @@ mod stock;
 mod ticket_types;
 mod typed_page;
 mod up_failover;
+mod venues;
 mod webhooks;
