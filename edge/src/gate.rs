@@ -12,7 +12,7 @@
 //! What still needs Redis (the fleet's caps, a stored md5 token) is returned in the plan
 //! ([`RedisChecks`]) for the proxy to carry out.
 //!
-//! Over 300 lines because the decision is one ordered list of checks per route, read top to
+//! Over 400 lines because the decision is one ordered list of checks per route, read top to
 //! bottom; what each check means lives in the modules it calls.
 
 use std::net::IpAddr;
@@ -185,7 +185,8 @@ fn json(value: impl serde::Serialize) -> Decision {
     ))
 }
 
-fn query_param<'a>(req: &'a RequestHeader, name: &str) -> Option<&'a str> {
+/// The value of query parameter `name` in `req`, if present.
+pub(crate) fn query_param<'a>(req: &'a RequestHeader, name: &str) -> Option<&'a str> {
     req.uri
         .query()?
         .split('&')

@@ -67,14 +67,7 @@ pub fn sign(config: &Config, req: &RequestHeader, now_ms: u64) -> Result<Answer,
     if !config.edge.dev_sessions {
         return Err(Refusal::NotFound);
     }
-    let param = |name: &str| {
-        req.uri
-            .query()
-            .into_iter()
-            .flat_map(|q| q.split('&'))
-            .find_map(|pair| pair.strip_prefix(name)?.strip_prefix('='))
-            .ok_or(Refusal::BadRequest)
-    };
+    let param = |name: &str| crate::gate::query_param(req, name).ok_or(Refusal::BadRequest);
     let order_id = OrderId::parse(param("order_id")?).map_err(|_| Refusal::BadRequest)?;
     let payment_id = param("payment_id")?;
     if !sale::payments::is_payment_id(payment_id) {

@@ -162,13 +162,19 @@ fn type_state(
 /// The phase of `event` in force at `now` under `gate` (the one running, or the next once the
 /// operator opened the sale early), as the document shows it.
 fn phase_in_force(event: &EventConfig, gate: Gate, now: u64) -> Option<serde_json::Value> {
-    let p = event.phase_in_force(now, gate == Gate::Open)?;
-    Some(serde_json::json!({
+    event
+        .phase_in_force(now, gate == Gate::Open)
+        .map(phase_document)
+}
+
+/// A phase as the document shows it: `{id, channel, starts_at, ends_at}`.
+fn phase_document(p: &sale::config::Phase) -> serde_json::Value {
+    serde_json::json!({
         "id": p.id,
         "channel": p.channel,
         "starts_at": sale::time::rfc3339(p.window.starts_at),
         "ends_at": sale::time::rfc3339(p.window.ends_at),
-    }))
+    })
 }
 
 impl EventView {
@@ -247,13 +253,9 @@ impl EventView {
                 .phases
                 .iter()
                 .map(|p| {
-                    serde_json::json!({
-                        "id": p.id,
-                        "channel": p.channel,
-                        "starts_at": sale::time::rfc3339(p.window.starts_at),
-                        "ends_at": sale::time::rfc3339(p.window.ends_at),
-                        "ticket_types": p.ticket_types,
-                    })
+                    let mut document = phase_document(p);
+                    document["ticket_types"] = p.ticket_types.clone().into();
+                    document
                 })
                 .collect(),
             queue: event.queue.map(|q| {

@@ -35,6 +35,9 @@ pub struct OrderRecord {
     /// Its lines (none for an order reserved before ticket types existed).
     #[serde(default)]
     pub items: Vec<RecordItem>,
+    /// The SHA-256 of the shared access code whose use it spent, if any.
+    #[serde(default)]
+    pub code: Option<String>,
 }
 
 /// One line of an order as the scripts store it.

@@ -210,18 +210,9 @@ pub async fn reconcile(
 }
 
 fn check_counters(report: &mut Report, event: &EventConfig, orders: &HashMap<String, OrderRecord>) {
-    let [total, remaining, reserved, paid] = report.counters;
-    if total != u64::from(event.stock) {
-        report.problems.push(format!(
-            "redis total {total} is not the configured stock {}",
-            event.stock
-        ));
-    }
-    if total != remaining + reserved + paid {
-        report.problems.push(format!(
-            "total {total} != remaining {remaining} + reserved {reserved} + paid {paid}"
-        ));
-    }
+    let counters = report.counters;
+    let [_, _, reserved, paid] = counters;
+    check_totals(&mut report.problems, "", counters, event.stock);
     let mut seats_by_status: HashMap<OrderStatus, u64> = HashMap::new();
     for record in orders.values() {
         *report
@@ -241,6 +232,22 @@ fn check_counters(report: &mut Report, event: &EventConfig, orders: &HashMap<Str
         report.problems.push(format!(
             "paid counter {paid} != seats in paid and finished orders {}",
             seats(OrderStatus::Paid) + seats(OrderStatus::Finished)
+        ));
+    }
+}
+
+/// Counters `[total, remaining, reserved, paid]` against the configured `stock` and against
+/// themselves; problems named after `prefix` (empty for the event, `ticket type ID: ` for one).
+fn check_totals(problems: &mut Vec<String>, prefix: &str, counters: [u64; 4], stock: u32) {
+    let [total, remaining, reserved, paid] = counters;
+    if total != u64::from(stock) {
+        problems.push(format!(
+            "{prefix}redis total {total} is not the configured stock {stock}"
+        ));
+    }
+    if total != remaining + reserved + paid {
+        problems.push(format!(
+            "{prefix}total {total} != remaining {remaining} + reserved {reserved} + paid {paid}"
         ));
     }
 }

@@ -15,37 +15,35 @@ pub const RETRY_AFTER_SECS: u64 = 1;
 
 impl IntoResponse for Refusal {
     fn into_response(self) -> Response {
-        let status =
-            StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let mut response = (
-            status,
-            [(HEADER_REFUSAL, HeaderValue::from_static(self.code()))],
-            Json(self.body()),
-        )
-            .into_response();
-        if status.is_server_error() {
-            with_retry_after(&mut response, RETRY_AFTER_SECS);
-        }
-        response
+        answer(self, self.body())
     }
+}
+
+/// `refusal`'s status, code header and `Retry-After` (on a 5xx), with `body`.
+fn answer(refusal: Refusal, body: impl serde::Serialize) -> Response {
+    let status =
+        StatusCode::from_u16(refusal.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = (
+        status,
+        [(HEADER_REFUSAL, HeaderValue::from_static(refusal.code()))],
+        Json(body),
+    )
+        .into_response();
+    if status.is_server_error() {
+        with_retry_after(&mut response, RETRY_AFTER_SECS);
+    }
+    response
 }
 
 /// `refusal` about one ticket type: the contract's body with `ticket_type` added (a line sold
 /// out or over its limit).
 pub fn about_ticket_type(refusal: Refusal, ticket_type: &str) -> Response {
-    let status =
-        StatusCode::from_u16(refusal.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let body = serde_json::json!({
         "code": refusal.code(),
         "message": refusal.message(),
         "ticket_type": ticket_type,
     });
-    (
-        status,
-        [(HEADER_REFUSAL, HeaderValue::from_static(refusal.code()))],
-        Json(body),
-    )
-        .into_response()
+    answer(refusal, body)
 }
 
 /// The 429 for a client locked out for guessing the admin token, for `wait_secs` more.

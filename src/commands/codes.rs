@@ -17,35 +17,56 @@ pub struct CodesArgs {
     pub action: CodesAction,
 }
 
+/// Whose codes: a channel of an event in a config.
+#[derive(Debug, Args)]
+pub struct Channel {
+    /// The config file (for the token keys and Redis).
+    #[arg(long)]
+    pub config: PathBuf,
+    /// The event.
+    #[arg(long)]
+    pub event: String,
+    /// The channel (a phase's `channel`).
+    #[arg(long)]
+    pub channel: String,
+}
+
+impl Channel {
+    /// The config, and the event, which must sell through the channel.
+    fn load(&self) -> Result<(sale::Config, EventConfig)> {
+        let config = super::load(&self.config)?;
+        let event = config
+            .event(&self.event)
+            .with_context(|| format!("no event {:?} in the config", self.event))?;
+        if !event.channels().any(|c| c == self.channel) {
+            bail!(
+                "event {} has no phase with channel {:?}",
+                self.event,
+                self.channel
+            );
+        }
+        let event = event.clone();
+        Ok((config, event))
+    }
+}
+
 /// What `flashgate codes` does.
 #[derive(Debug, Subcommand)]
 pub enum CodesAction {
     /// Print the access code bound to a user for a channel of an event (useless to anyone else).
     Issue {
-        /// The config file (for the token keys).
-        #[arg(long)]
-        config: PathBuf,
-        /// The event.
-        #[arg(long)]
-        event: String,
-        /// The channel (a phase's `channel`).
-        #[arg(long)]
-        channel: String,
+        /// The channel.
+        #[command(flatten)]
+        channel: Channel,
         /// The user the code is for.
         #[arg(long)]
         user: String,
     },
     /// Create shared codes for a channel, stored hashed in Redis; print them one per line.
     Generate {
-        /// The config file (for Redis).
-        #[arg(long)]
-        config: PathBuf,
-        /// The event.
-        #[arg(long)]
-        event: String,
-        /// The channel (a phase's `channel`).
-        #[arg(long)]
-        channel: String,
+        /// The channel.
+        #[command(flatten)]
+        channel: Channel,
         /// How many codes.
         #[arg(long)]
         count: u32,
@@ -55,29 +76,12 @@ pub enum CodesAction {
     },
 }
 
-/// The event `id` of `config`, which must sell through `channel`.
-fn channel_of<'a>(config: &'a sale::Config, id: &str, channel: &str) -> Result<&'a EventConfig> {
-    let event = config
-        .event(id)
-        .with_context(|| format!("no event {id:?} in the config"))?;
-    if !event.channels().any(|c| c == channel) {
-        bail!("event {id} has no phase with channel {channel:?}");
-    }
-    Ok(event)
-}
-
 impl CodesArgs {
     /// Runs the action.
     pub fn run(self) -> Result<()> {
         match self.action {
-            CodesAction::Issue {
-                config,
-                event,
-                channel,
-                user,
-            } => {
-                let config = super::load(&config)?;
-                let event = channel_of(&config, &event, &channel)?;
+            CodesAction::Issue { channel, user } => {
+                let (config, event) = channel.load()?;
                 let user =
                     sale::UserId::parse(&user).map_err(|e| anyhow::anyhow!("--user: {e}"))?;
                 println!(
@@ -85,15 +89,13 @@ impl CodesArgs {
                     access_code::issue(
                         &config.secrets.token_keys,
                         event.id.as_str(),
-                        &channel,
+                        &channel.channel,
                         user.as_str()
                     )
                 );
                 Ok(())
             }
             CodesAction::Generate {
-                config,
-                event,
                 channel,
                 count,
                 uses,
@@ -101,8 +103,7 @@ impl CodesArgs {
                 if count == 0 || uses == 0 {
                     bail!("--count and --uses must be at least 1");
                 }
-                let config = super::load(&config)?;
-                let event = channel_of(&config, &event, &channel)?;
+                let (config, event) = channel.load()?;
                 let codes: Vec<String> = (0..count).map(|_| access_code::generate()).collect();
                 let runtime =
                     tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
@@ -110,7 +111,7 @@ impl CodesArgs {
                     let mut redis = crate::stack::ready::batch_redis(&config.redis.target)
                         .await
                         .context("cannot reach Redis")?;
-                    store_shared(&mut redis, event, &channel, &codes, uses).await
+                    store_shared(&mut redis, &event, &channel.channel, &codes, uses).await
                 })?;
                 for code in codes {
                     println!("{code}");

@@ -154,12 +154,18 @@ pub async fn check(
     if event.ticket_types.len() > 1 {
         checks.push(per_type(&mut redis, &seats_key, event).await?);
     }
-    if event.channels().next().is_some() {
-        checks.push(shared_code_check(&mut redis, event).await?);
+    let coded = event.channels().next().is_some();
+    let paid_by_provider = matches!(config.payments, PaymentProvider::Webhook { .. });
+    // The order records, read once for every check below that needs them.
+    let records = if coded || paid_by_provider {
+        order_records(&mut redis, event).await?
+    } else {
+        HashMap::new()
+    };
+    if coded {
+        checks.push(shared_code_check(&mut redis, event, &records).await?);
     }
-    if matches!(config.payments, PaymentProvider::Webhook { .. }) {
-        let records: HashMap<String, String> =
-            redis::AsyncCommands::hgetall(&mut redis, EventKeys::new(&event.id).orders).await?;
+    if paid_by_provider {
         let refund_due: u64 = redis::AsyncCommands::hget(&mut redis, &seats_key, "refund_due")
             .await
             .map(|n: Option<u64>| n.unwrap_or(0))?;
@@ -195,25 +201,35 @@ async fn per_type(
     })
 }
 
+/// Every order record of `event` in Redis, by id.
+async fn order_records(
+    redis: &mut sale::redis_link::RedisLink,
+    event: &EventConfig,
+) -> Result<HashMap<String, OrderRecord>> {
+    let texts: HashMap<String, String> =
+        redis::AsyncCommands::hgetall(redis, EventKeys::new(&event.id).orders).await?;
+    texts
+        .into_iter()
+        .map(|(id, text)| {
+            let record = OrderRecord::from_json(&text).map_err(|e| anyhow::anyhow!("{id}: {e}"))?;
+            Ok((id, record))
+        })
+        .collect()
+}
+
 /// Every shared code's uses: those left plus the live orders that spent one equal those issued
 /// (a use spent twice, or returned twice, breaks it).
 async fn shared_code_check(
     redis: &mut sale::redis_link::RedisLink,
     event: &EventConfig,
+    records: &HashMap<String, OrderRecord>,
 ) -> Result<Check> {
-    let keys = EventKeys::new(&event.id);
-    let fields: HashMap<String, String> = redis::AsyncCommands::hgetall(redis, &keys.codes).await?;
-    let records: HashMap<String, String> =
-        redis::AsyncCommands::hgetall(redis, &keys.orders).await?;
+    let fields: HashMap<String, String> =
+        redis::AsyncCommands::hgetall(redis, EventKeys::new(&event.id).codes).await?;
     let mut spent: HashMap<String, i64> = HashMap::new();
-    for text in records.values() {
-        let record: serde_json::Value = serde_json::from_str(text)?;
-        let live = matches!(
-            record["status"].as_str(),
-            Some("reserved" | "paid" | "finished")
-        );
-        if let (true, Some(code)) = (live, record["code"].as_str()) {
-            *spent.entry(code.to_owned()).or_default() += 1;
+    for record in records.values().filter(|r| r.status.is_live()) {
+        if let Some(code) = &record.code {
+            *spent.entry(code.clone()).or_default() += 1;
         }
     }
     let number = |field: &str| fields.get(field).and_then(|v| v.parse::<i64>().ok());
@@ -270,7 +286,7 @@ pub fn guesses_refused(
 /// paid order's payment is the one the rush confirmed, for its lines at the prices fixed in it,
 /// and the rush confirmed no other payment for it.
 fn payment_checks(
-    records: &HashMap<String, String>,
+    records: &HashMap<String, OrderRecord>,
     payments: &[PaymentSent],
     sold: u64,
     refund_due_counter: u64,
@@ -289,8 +305,7 @@ fn payment_checks(
         .collect();
     let (mut paid, mut live_seats, mut refund_due_seats, mut late_paid) = (0, 0, 0, 0);
     let mut wrong = Vec::new();
-    for (id, text) in records {
-        let record = OrderRecord::from_json(text).map_err(|e| anyhow::anyhow!("{e}"))?;
+    for (id, record) in records {
         match record.status {
             OrderStatus::Paid | OrderStatus::Finished => {
                 paid += 1;

@@ -4,7 +4,10 @@
 //! PostgreSQL database and removes its folder. Beside it: `config` (what a stack is made of),
 //! `client` (talking to it as a buyer, and the one bounded wait), `minting` (sessions and tokens),
 //! `state` (what Redis and the database hold), `metrics`, `waits`, `reload`, `browser`, `cluster`
-//! (Redis Cluster nodes), `room` (a buyer in the waiting room), `ports` (free ports for servers).
+//! (Redis Cluster nodes), `room` (a buyer in the waiting room), `ports` (free ports for servers),
+//! `https` (the test CA), `payments` (checkouts and provider confirmations), `receiver` (the
+//! operator's webhook receiver). Over 400 lines because starting, stopping, killing and
+//! restarting each part of the stack is one lifecycle over the same processes.
 
 mod browser;
 mod client;

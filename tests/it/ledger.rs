@@ -2,7 +2,7 @@
 //! middle of draining a backlog loses nothing and writes nothing twice, and an entry that cannot
 //! be written is set aside instead of stalling the orders behind it.
 //!
-//! Over 300 lines because each failure of the ledger has its own test on a real stream.
+//! Over 400 lines because each failure of the ledger has its own test on a real stream.
 
 use std::collections::HashSet;
 

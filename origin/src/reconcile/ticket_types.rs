@@ -68,23 +68,19 @@ pub fn check_counters(
     };
     for ticket_type in &event.ticket_types {
         let id = ticket_type.id.as_str();
-        let Some([total, remaining, reserved, paid]) = counters.get(id).copied() else {
+        let Some(type_counters) = counters.get(id).copied() else {
             report
                 .problems
                 .push(format!("ticket type {id} has no counters in redis"));
             continue;
         };
-        if total != u64::from(ticket_type.stock) {
-            report.problems.push(format!(
-                "ticket type {id}: redis total {total} is not the configured stock {}",
-                ticket_type.stock
-            ));
-        }
-        if total != remaining + reserved + paid {
-            report.problems.push(format!(
-                "ticket type {id}: total {total} != remaining {remaining} + reserved {reserved} + paid {paid}"
-            ));
-        }
+        let [_, _, reserved, paid] = type_counters;
+        super::check_totals(
+            &mut report.problems,
+            &format!("ticket type {id}: "),
+            type_counters,
+            ticket_type.stock,
+        );
         let held = redis_seats(id, OrderStatus::Reserved);
         let sold = redis_seats(id, OrderStatus::Paid) + redis_seats(id, OrderStatus::Finished);
         if held != reserved || sold != paid {

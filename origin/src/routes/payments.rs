@@ -25,7 +25,6 @@ pub async fn pay(state: State<AppState>, order: Path<String>, admitted: Admitted
     let PaymentProvider::Webhook { checkout_url, .. } = &config.payments else {
         return pay_directly(state, order, admitted).await;
     };
-    let template = checkout_url.clone();
     let State(state) = state;
     let result = match OrderId::parse(&order.0) {
         Ok(order_id) => {
@@ -51,7 +50,7 @@ pub async fn pay(state: State<AppState>, order: Path<String>, admitted: Admitted
                 order_id: order_id.to_string(),
                 status: record.status,
                 checkout_url: payments::checkout_url(
-                    &template,
+                    checkout_url,
                     &payment_id,
                     order_id.as_str(),
                     record.total,

@@ -55,11 +55,6 @@ pub async fn purchase(
         return Err(Refusal::BadRequest.into());
     }
     let id = event.id.as_str();
-    let lines: Vec<(&str, u32)> = basket
-        .items
-        .iter()
-        .map(|i| (i.ticket_type.as_str(), i.quantity))
-        .collect();
     let taken = match local.take(id, quantity) {
         Take::Granted => quantity,
         Take::Exhausted => return Ok(Outcome::LocallyExhausted),
@@ -69,8 +64,8 @@ pub async fn purchase(
     };
     // Each line from its type's allowance too; a type sold out goes to the script for the same
     // reason as above, and takes nothing here.
-    let lines_taken: &[(&str, u32)] = match local.take_lines(id, &lines) {
-        Take::Granted => &lines,
+    let lines_taken: &[_] = match local.take_lines(id, &basket.items) {
+        Take::Granted => &basket.items,
         Take::Exhausted => {
             local.give_back(id, taken);
             return Ok(Outcome::LocallyExhausted);

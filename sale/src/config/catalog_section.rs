@@ -3,11 +3,15 @@
 //! everyone, or holders of an access code of a channel). An event without ticket types is one
 //! implicit type, `general`, with the event's own stock and price; without phases, its own window
 //! is one phase open to everyone. So every config written before types existed reads unchanged.
+//!
+//! Over 400 lines with its unit tests (a test per refused value of both tables, half the file);
+//! types and phases are checked against each other, so they stay together.
 
 use serde::Deserialize;
 
 use super::Environment;
 use super::problems::Problems;
+use super::raw::RawEvent;
 use super::values::{self, SaleWindow};
 
 /// The id of the implicit ticket type of an event that lists none.
@@ -118,6 +122,70 @@ impl super::EventConfig {
     }
 }
 
+/// Most seats one ticket type (or an event of one type) may put on sale.
+const MAX_STOCK: u32 = 10_000_000;
+
+fn stock(n: u32) -> Result<u32, String> {
+    match n {
+        1..=MAX_STOCK => Ok(n),
+        n => Err(format!("must be between 1 and {MAX_STOCK}, got {n}")),
+    }
+}
+
+/// An event's ticket types: those it lists, or its one implicit [`GENERAL`] type with its own
+/// `stock` and `price_cents` (the two ways exclude each other); and its `per_user_limit` (already
+/// checked, `None` if it was refused) must not exceed their stock together. Problems are named
+/// by `field`.
+pub(super) fn event_ticket_types(
+    p: &mut Problems,
+    field: &dyn Fn(&str) -> String,
+    raw: &RawEvent,
+    per_user_limit: Option<u32>,
+) -> Option<Vec<TicketType>> {
+    let types = match (raw.ticket_types.is_empty(), raw.stock, raw.price_cents) {
+        (true, Some(n), Some(price_cents)) => p.check(field("stock"), stock(n)).map(|stock| {
+            vec![TicketType {
+                id: GENERAL.to_owned(),
+                name: raw.name.clone(),
+                price_cents,
+                stock,
+                per_user_limit: raw.per_user_limit.unwrap_or(1),
+                hidden: false,
+            }]
+        }),
+        (true, None, _) => p.check(
+            field("stock"),
+            Err("is required (or list ticket_types)".into()),
+        ),
+        (true, _, None) => p.check(
+            field("price_cents"),
+            Err("is required (or list ticket_types)".into()),
+        ),
+        (false, None, None) => ticket_types(
+            p,
+            &field("ticket_types"),
+            &raw.ticket_types,
+            per_user_limit?,
+        ),
+        (false, _, _) => p.check(
+            field("stock"),
+            Err(
+                "stock and price_cents are set per ticket type once ticket_types are listed".into(),
+            ),
+        ),
+    };
+    if let (Some(types), Some(limit)) = (&types, per_user_limit) {
+        let total: u64 = types.iter().map(|t| u64::from(t.stock)).sum();
+        if u64::from(limit) > total {
+            p.check::<()>(
+                field("per_user_limit"),
+                Err(format!("must not exceed stock ({total}), got {limit}")),
+            );
+        }
+    }
+    types
+}
+
 fn short_id(text: &str) -> Result<String, String> {
     let ok = !text.is_empty()
         && text.len() <= 32
@@ -158,13 +226,7 @@ pub(super) fn ticket_types(
                 Ok(t.name.clone())
             },
         );
-        let stock = p.check(
-            f("stock"),
-            match t.stock {
-                1..=10_000_000 => Ok(t.stock),
-                n => Err(format!("must be between 1 and 10000000, got {n}")),
-            },
-        );
+        let stock = p.check(f("stock"), stock(t.stock));
         let limit = t.per_user_limit.unwrap_or(event_limit);
         let per_user_limit = p.check(
             f("per_user_limit"),

@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use std::path::Path;
 use std::time::Duration;
 
-use super::catalog_section::{self, TicketType};
+use super::catalog_section;
 use super::problems::Problems;
 use super::raw::{RawConfig, RawEvent, RawRate};
 use super::values::{self, Network, Rate, SaleWindow, ValueResult, Weight};
@@ -66,43 +66,7 @@ fn event(p: &mut Problems, i: usize, raw: &RawEvent, env: &Environment) -> Optio
     let per_user_limit = p
         .check(f("per_user_limit"), in_range(limit.into(), 1, 100))
         .and_then(|l| u32::try_from(l).ok());
-    let ticket_types = match (raw.ticket_types.is_empty(), raw.stock, raw.price_cents) {
-        (true, Some(stock), Some(price_cents)) => p
-            .check(f("stock"), in_range(stock.into(), 1, 10_000_000))
-            .map(|_| {
-                vec![TicketType {
-                    id: catalog_section::GENERAL.to_owned(),
-                    name: raw.name.clone(),
-                    price_cents,
-                    stock,
-                    per_user_limit: limit,
-                    hidden: false,
-                }]
-            }),
-        (true, None, _) => p.check(f("stock"), Err("is required (or list ticket_types)".into())),
-        (true, _, None) => p.check(
-            f("price_cents"),
-            Err("is required (or list ticket_types)".into()),
-        ),
-        (false, None, None) => {
-            catalog_section::ticket_types(p, &f("ticket_types"), &raw.ticket_types, per_user_limit?)
-        }
-        (false, _, _) => p.check(
-            f("stock"),
-            Err(
-                "stock and price_cents are set per ticket type once ticket_types are listed".into(),
-            ),
-        ),
-    };
-    if let (Some(types), Some(limit)) = (&ticket_types, per_user_limit) {
-        let stock: u64 = types.iter().map(|t| u64::from(t.stock)).sum();
-        if u64::from(limit) > stock {
-            p.check::<()>(
-                f("per_user_limit"),
-                Err(format!("must not exceed stock ({stock}), got {limit}")),
-            );
-        }
-    }
+    let ticket_types = catalog_section::event_ticket_types(p, &f, raw, per_user_limit);
     let starts_at = p.check(f("starts_at"), values::instant(&raw.starts_at, env.epoch));
     let ends_at = p.check(f("ends_at"), values::instant(&raw.ends_at, env.epoch));
     let window = match (starts_at, ends_at) {
