@@ -185,6 +185,16 @@ fn json(value: impl serde::Serialize) -> Decision {
     ))
 }
 
+/// A seat map document, cacheable as `cache_control` says (nothing in it is personal).
+fn seat_answer(body: bytes::Bytes, cache_control: &str) -> Decision {
+    Decision::Answer(Answer::Raw {
+        status: 200,
+        content_type: "application/json",
+        body,
+        headers: vec![("cache-control", cache_control.to_owned())],
+    })
+}
+
 /// The value of query parameter `name` in `req`, if present.
 pub(crate) fn query_param<'a>(req: &'a RequestHeader, name: &str) -> Option<&'a str> {
     req.uri
@@ -244,6 +254,22 @@ fn admit(inputs: &Inputs<'_>, route: &Route, req: &RequestHeader) -> Result<Deci
             Ok(Decision::Answer(page::answer(asset, req)))
         }
         Route::EventView(id) => Ok(json(view.document(event(snapshot, id)?, now, staleness))),
+        Route::SeatMap(id) => {
+            let body = view
+                .seat_map(event(snapshot, id)?, now)
+                .ok_or(Refusal::NotFound)?;
+            Ok(seat_answer(body, crate::view::seat_maps::MAX_AGE))
+        }
+        Route::Venue(id) => {
+            let map = config
+                .events
+                .iter()
+                .filter_map(|e| e.venue.as_deref())
+                .find(|m| m.venue.id == *id)
+                .ok_or(Refusal::NotFound)?;
+            let body = bytes::Bytes::copy_from_slice(map.document().as_bytes());
+            Ok(seat_answer(body, "public, max-age=60"))
+        }
         Route::Token(id) => {
             let event = event(snapshot, id)?;
             fresh()?;

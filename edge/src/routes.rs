@@ -45,6 +45,10 @@ pub enum Route<'a> {
     Page(&'a str),
     /// `GET /api/events/{id}`.
     EventView(&'a str),
+    /// `GET /api/events/{id}/seats`: a seated event's seat availability.
+    SeatMap(&'a str),
+    /// `GET /api/venues/{venue}`: a venue's map.
+    Venue(&'a str),
     /// `POST /api/events/{id}/token`.
     Token(&'a str),
     /// `POST /api/events/{id}/buy/{token}`.
@@ -108,6 +112,8 @@ impl<'a> Route<'a> {
             }
             ["api", "events", id] => only(get, Route::EventView(id)),
             ["api", "events", id, "token"] => only(post, Route::Token(id)),
+            ["api", "events", id, "seats"] => only(get, Route::SeatMap(id)),
+            ["api", "venues", id] => only(get, Route::Venue(id)),
             ["api", "events", event, "buy", token] => only(post, Route::Buy { event, token }),
             ["api", "events", id, "orders"] => only(get, Route::EventOrders(id)),
             ["api", "events", id, "queue"] if get => Route::Queue(id, QueueKind::Status),
@@ -166,6 +172,7 @@ impl<'a> Route<'a> {
         match self {
             Self::Page(_) => "page",
             Self::EventView(_) => "event",
+            Self::SeatMap(_) | Self::Venue(_) => "seats",
             Self::Token(_) => "token",
             Self::Buy { .. } => "buy",
             Self::Order { .. } | Self::EventOrders(_) => "order",
@@ -227,6 +234,14 @@ mod tests {
         assert_eq!(
             Route::parse(&Method::POST, "/api/events/demo/token"),
             Route::Token("demo")
+        );
+        assert_eq!(
+            Route::parse(&Method::GET, "/api/events/demo/seats"),
+            Route::SeatMap("demo")
+        );
+        assert_eq!(
+            Route::parse(&Method::GET, "/api/venues/hall"),
+            Route::Venue("hall")
         );
         assert_eq!(
             Route::parse(&Method::POST, "/api/events/demo/buy/abc"),

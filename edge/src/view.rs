@@ -8,6 +8,7 @@
 //! document, rather than keep answering from a frozen "sold out" or a frozen seat count.
 
 pub mod refresher;
+pub mod seat_maps;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -82,6 +83,8 @@ pub struct EventView {
     seats: ArcSwap<HashMap<String, Seats>>,
     /// Each event's types, as last read.
     types: ArcSwap<HashMap<String, Vec<TypeSeats>>>,
+    /// Each seated event's availability answer, rendered at the last read.
+    seat_maps: ArcSwap<seat_maps::Rendered>,
     /// Written only when an origin reports an event sold out; read on every token and buy, so
     /// behind an `ArcSwap` (lock-free reads) rather than a mutex.
     sold_out_reports: ArcSwap<HashSet<String>>,
@@ -301,14 +304,30 @@ impl EventView {
             .collect()
     }
 
-    /// Replaces the counters with a fresh read from Redis at `now`.
-    pub(crate) fn store(&self, read: HashMap<String, (Seats, Vec<TypeSeats>)>, now: u64) {
+    /// `GET /api/events/{id}/seats` for seated `event`: as last read, or every seat free
+    /// before the event is seeded.
+    pub fn seat_map(&self, event: &EventConfig, now: u64) -> Option<bytes::Bytes> {
+        let map = event.venue.as_deref()?;
+        Some(match self.seat_maps.load().get(event.id.as_str()) {
+            Some(rendered) => rendered.clone(),
+            None => seat_maps::render(map, &[], now),
+        })
+    }
+
+    /// Replaces the counters (and seat maps) with a fresh read from Redis at `now`.
+    pub(crate) fn store(
+        &self,
+        read: HashMap<String, (Seats, Vec<TypeSeats>)>,
+        maps: seat_maps::Rendered,
+        now: u64,
+    ) {
         let mut seats = HashMap::with_capacity(read.len());
         let mut types = HashMap::with_capacity(read.len());
         for (event, (counters, per_type)) in read {
             seats.insert(event.clone(), counters);
             types.insert(event, per_type);
         }
+        self.seat_maps.store(Arc::new(maps));
         self.types.store(Arc::new(types));
         self.seats.store(Arc::new(seats));
         self.sold_out_reports.store(Arc::default());

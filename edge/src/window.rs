@@ -136,6 +136,7 @@ mod tests {
                 hidden: false,
             }],
             phases: Vec::new(),
+            venue: None,
         }
     }
 

@@ -38,6 +38,12 @@ pub struct OrderRecord {
     /// The SHA-256 of the shared access code whose use it spent, if any.
     #[serde(default)]
     pub code: Option<String>,
+    /// Its seats' ids, on a seated event.
+    #[serde(default)]
+    pub seats: Vec<String>,
+    /// Its seats' bits in the event's seat map (what expiry or cancel frees).
+    #[serde(default)]
+    pub bits: Vec<u32>,
 }
 
 /// One line of an order as the scripts store it.

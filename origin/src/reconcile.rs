@@ -3,12 +3,13 @@
 //!
 //! Checked: the seat counters add up to the stock (`total = remaining + reserved + paid`); the
 //! counters match the orders behind them; every holder's seats match their live orders and the
-//! per-user limit; and every order is in the database with the same state and version, and
-//! nothing else is.
+//! per-user limit; every order is in the database with the same state and version, and
+//! nothing else is; and on a seated event, the seat map seat by seat ([`seats`]).
 //!
 //! Over 300 lines because it lists every invariant it checks, one function per kind, next to the
 //! report that names each disagreement.
 
+pub mod seats;
 pub mod ticket_types;
 
 use std::collections::{BTreeMap, HashMap};
@@ -206,6 +207,12 @@ pub async fn reconcile(
     check_holders(&mut report, event, &orders, &holders);
     ticket_types::check_holders(&mut report, event, &orders, &holders);
     check_database(&mut report, event, &orders, &rows);
+    if event.venue.is_some() {
+        let bits: Option<Vec<u8>> = redis.get(&keys.seat_map).await?;
+        let bits = bits.unwrap_or_default();
+        let stored = store.seats_by_order(event.id.as_str()).await?;
+        seats::check(&mut report, event, &bits, &orders, &type_counters, &stored);
+    }
     Ok(report)
 }
 

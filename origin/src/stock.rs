@@ -9,7 +9,7 @@ pub mod local;
 pub mod purchase;
 
 use redis::{AsyncCommands, Script};
-use sale::basket::OrderItem;
+use sale::basket::{OrderItem, Seats};
 use sale::config::EventConfig;
 use sale::redis_keys::EventKeys;
 use sale::redis_link::RedisLink;
@@ -32,6 +32,8 @@ pub enum Reservation {
         remaining: u64,
         /// What was reserved, at the prices fixed in the order.
         items: Vec<OrderItem>,
+        /// Its seats' ids, on a seated event.
+        seats: Vec<String>,
     },
     /// This token already bought; here is that order, unchanged.
     Replayed {
@@ -46,8 +48,11 @@ pub enum Reservation {
         refusal: Refusal,
         /// Seats left, so the caller learns "sold out" for free.
         remaining: u64,
-        /// The ticket type the refusal is about (a line sold out or over its limit).
+        /// The ticket type the refusal is about (a line sold out or over its limit, a category
+        /// without seats together).
         ticket_type: Option<String>,
+        /// The picked seats someone else holds (`seat_taken`).
+        seats: Vec<String>,
     },
 }
 
@@ -60,6 +65,8 @@ pub enum Attempt<'a> {
         items: &'a [OrderItem],
         /// The access code as the script reads it: empty, `bound:CHANNEL` or `shared:SHA256`.
         code: &'a str,
+        /// Which seats, on a seated event.
+        seats: &'a Seats,
     },
     /// Only replay the order the nonce bought (the link can no longer buy); refuse with
     /// `otherwise` if it bought nothing.
@@ -93,6 +100,7 @@ impl StockEngine {
             seed: std::sync::Arc::new(Script::new(include_str!("stock/seed.lua"))),
             reserve: std::sync::Arc::new(Script::new(concat!(
                 include_str!("stock/common.lua"),
+                include_str!("stock/seats.lua"),
                 include_str!("stock/reserve.lua")
             ))),
         }
@@ -150,12 +158,16 @@ impl StockEngine {
         &self.redis
     }
 
-    /// Creates the event's counters if this is the first time it is seen, and refreshes its
-    /// window and limits. Returns the seats remaining.
+    /// Creates the event's counters (and seat map) if this is the first time it is seen, and
+    /// refreshes its window and limits. Returns the seats remaining.
     pub async fn seed(&self, event: &EventConfig) -> Result<u64, OriginError> {
         let keys = EventKeys::new(&event.id);
+        if let Some(map) = &event.venue {
+            self.write_seat_ids(&keys, map).await?;
+        }
         let mut call = self.seed.prepare_invoke();
         call.key(&keys.seats)
+            .key(&keys.seat_map)
             .arg(event.stock)
             .arg(event.per_user_limit)
             .arg(event.window.starts_at)
@@ -168,24 +180,63 @@ impl StockEngine {
                 .arg(ticket_type.per_user_limit);
         }
         call.arg(phases_json(event));
+        match &event.venue {
+            Some(map) => {
+                call.arg(&map.fingerprint);
+                for category in &map.categories {
+                    call.arg(&category.id)
+                        .arg(category.start)
+                        .arg(category.runs.as_slice());
+                }
+            }
+            None => {
+                call.arg("");
+            }
+        }
         let remaining: u64 = call.invoke_async(&mut self.redis.clone()).await?;
         Ok(remaining)
+    }
+
+    /// Writes the bit → seat id table of `map` (under its layout's own key, so nothing sold
+    /// under another layout is touched), unless it is complete.
+    async fn write_seat_ids(
+        &self,
+        keys: &EventKeys,
+        map: &sale::seat_map::SeatMap,
+    ) -> Result<(), OriginError> {
+        let key = keys.seat_ids(&map.fingerprint);
+        let mut redis = self.redis.clone();
+        let written: usize = redis.hlen(&key).await?;
+        if written == map.len() {
+            return Ok(());
+        }
+        let bits: Vec<u32> = (0..map.len() as u32).collect();
+        for chunk in bits.chunks(1000) {
+            let pairs: Vec<(u32, &str)> = chunk
+                .iter()
+                .map(|b| (*b, map.seat_id(*b).unwrap_or_default()))
+                .collect();
+            let () = redis.hset_multiple(&key, &pairs).await?;
+        }
+        Ok(())
     }
 
     /// Tries `attempt` at `event` for `user`, burning `nonce` if it reserves.
     pub async fn reserve(
         &self,
-        event: &EventId,
+        event: &EventConfig,
         user: &UserId,
         attempt: Attempt<'_>,
         nonce: &str,
     ) -> Result<Reservation, OriginError> {
-        let keys = EventKeys::new(event);
-        let order_id = OrderId::generate(event);
-        let (items, code, replay_only, otherwise): (&[OrderItem], _, _, _) = match attempt {
-            Attempt::Buy { items, code } => (items, code, "0", ""),
-            Attempt::Replay { otherwise } => (&[], "", "1", otherwise.code()),
+        let keys = EventKeys::new(&event.id);
+        let order_id = OrderId::generate(&event.id);
+        let (items, code, seats, replay_only, otherwise): (&[OrderItem], _, _, _, _) = match attempt
+        {
+            Attempt::Buy { items, code, seats } => (items, code, seats, "0", ""),
+            Attempt::Replay { otherwise } => (&[], "", &Seats::Unseated, "1", otherwise.code()),
         };
+        let layout = event.venue.as_ref().map_or("", |m| m.fingerprint.as_str());
         let mut redis = self.redis.clone();
         let mut call = self.reserve.prepare_invoke();
         call.key(&keys.seats)
@@ -196,6 +247,8 @@ impl StockEngine {
             .key(&keys.stream)
             .key(&keys.orders_by_user)
             .key(&keys.codes)
+            .key(&keys.seat_map)
+            .key(keys.seat_ids(layout))
             .arg(user.as_str())
             .arg(items.len())
             .arg(nonce)
@@ -208,6 +261,15 @@ impl StockEngine {
                 .arg(item.unit_price_cents);
         }
         call.arg(code);
+        match seats {
+            Seats::Unseated => call.arg(""),
+            Seats::Picked(bits) => {
+                let list: Vec<String> = bits.iter().map(u32::to_string).collect();
+                call.arg("pick").arg(list.join(","))
+            }
+            Seats::Best { together: true } => call.arg("best"),
+            Seats::Best { together: false } => call.arg("split"),
+        };
         let reply: Vec<String> = call.invoke_async(&mut redis).await?;
         let mut reservation = parse_reply(&reply)?;
         if let Reservation::Reserved {
@@ -251,23 +313,34 @@ fn number(text: &str) -> Result<u64, OriginError> {
 fn parse_reply(reply: &[String]) -> Result<Reservation, OriginError> {
     let unexpected = || OriginError::Unexpected(format!("reserve replied {reply:?}"));
     let order_id = |text: &str| OrderId::parse(text).map_err(|_| unexpected());
+    let list = |text: Option<&String>| -> Vec<String> {
+        text.map(|t| {
+            t.split(',')
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
+    };
     match reply {
-        [kind, id, pay_by, remaining] if kind == "reserved" => Ok(Reservation::Reserved {
+        [kind, id, pay_by, remaining, seats] if kind == "reserved" => Ok(Reservation::Reserved {
             order_id: order_id(id)?,
             pay_by: number(pay_by)?,
             remaining: number(remaining)?,
             items: Vec::new(),
+            seats: list(Some(seats)),
         }),
         [kind, id, record] if kind == "replayed" => Ok(Reservation::Replayed {
             order_id: order_id(id)?,
             record: OrderRecord::from_json(record)?,
         }),
-        [kind, code, remaining, about @ ..] if kind == "refused" && about.len() <= 1 => {
+        [kind, code, remaining, about @ ..] if kind == "refused" && about.len() <= 2 => {
             let refusal = Refusal::from_code(code).ok_or_else(unexpected)?;
             Ok(Reservation::Refused {
                 refusal,
                 remaining: number(remaining)?,
-                ticket_type: about.first().cloned(),
+                ticket_type: about.first().filter(|t| !t.is_empty()).cloned(),
+                seats: list(about.get(1)),
             })
         }
         _ => Err(unexpected()),

@@ -1,7 +1,9 @@
 //! What one buy asks for: the body `{"quantity": n}` (n of the event's only ticket type),
 //! `{"items": [{"ticket_type", "quantity"}], "access_code"}` (a basket, all or nothing), or
-//! nothing (one of the only type), read against the event into priced items. The prices are the
-//! config's at this moment; the reservation fixes them in the order.
+//! nothing (one of the only type), read against the event into priced items. On a seated event,
+//! `{"seats": [ids]}` picks seats (each a line of its category) and the other forms ask for the
+//! best available, side by side unless `"together": false`. The prices are the config's at this
+//! moment; the reservation fixes them in the order.
 
 use serde::{Deserialize, Serialize};
 
@@ -32,6 +34,23 @@ struct BuyBody {
     quantity: Option<u32>,
     items: Option<Vec<RawItem>>,
     access_code: Option<String>,
+    seats: Option<Vec<String>>,
+    together: Option<bool>,
+}
+
+/// Which seats a buy takes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Seats {
+    /// The event sells counts, not seats.
+    Unseated,
+    /// These seats (their bits in the event's seat map), as the buyer named them.
+    Picked(Vec<u32>),
+    /// Each line's best available seats of its category: side by side in one row, or
+    /// (`together: false`, the buyer allowing it) wherever the best ones are.
+    Best {
+        /// Whether the seats must be side by side.
+        together: bool,
+    },
 }
 
 /// A buy's basket, priced.
@@ -41,6 +60,8 @@ pub struct Basket {
     pub items: Vec<OrderItem>,
     /// The access code sent with it, if any.
     pub access_code: Option<String>,
+    /// Its seats, on a seated event.
+    pub seats: Seats,
 }
 
 impl Basket {
@@ -51,6 +72,12 @@ impl Basket {
         } else {
             serde_json::from_slice(body).map_err(|_| Refusal::BadRequest)?
         };
+        if let Some(named) = parsed.seats {
+            if parsed.quantity.is_some() || parsed.items.is_some() {
+                return Err(Refusal::BadRequest);
+            }
+            return Self::picked(event, &named, parsed.access_code);
+        }
         let wanted: Vec<(String, u32)> = match (parsed.quantity, parsed.items) {
             (Some(_), Some(_)) => return Err(Refusal::BadRequest),
             (_, Some(items)) if items.is_empty() => return Err(Refusal::BadRequest),
@@ -79,9 +106,53 @@ impl Basket {
                 }),
             }
         }
+        let seats = match event.venue {
+            Some(_) => Seats::Best {
+                together: parsed.together.unwrap_or(true),
+            },
+            None => Seats::Unseated,
+        };
         Ok(Self {
             items,
             access_code: parsed.access_code,
+            seats,
+        })
+    }
+
+    /// The seats `named`, each a line of its category in the order first named.
+    fn picked(
+        event: &EventConfig,
+        named: &[String],
+        access_code: Option<String>,
+    ) -> Result<Self, Refusal> {
+        let map = event.venue.as_deref().ok_or(Refusal::BadRequest)?;
+        if named.is_empty() {
+            return Err(Refusal::BadRequest);
+        }
+        let mut bits = Vec::with_capacity(named.len());
+        let mut items: Vec<OrderItem> = Vec::new();
+        for id in named {
+            let (bit, category) = map.bit(id).ok_or(Refusal::UnknownSeat)?;
+            if bits.contains(&bit) {
+                return Err(Refusal::BadRequest);
+            }
+            bits.push(bit);
+            match items.iter_mut().find(|i| i.ticket_type == category) {
+                Some(line) => line.quantity += 1,
+                None => items.push(OrderItem {
+                    ticket_type: category.to_owned(),
+                    quantity: 1,
+                    unit_price_cents: event
+                        .ticket_type(category)
+                        .ok_or(Refusal::UnknownTicketType)?
+                        .price_cents,
+                }),
+            }
+        }
+        Ok(Self {
+            items,
+            access_code,
+            seats: Seats::Picked(bits),
         })
     }
 
@@ -134,6 +205,7 @@ mod tests {
                 })
                 .collect(),
             phases: Vec::new(),
+            venue: None,
         }
     }
 
@@ -191,5 +263,80 @@ mod tests {
                 String::from_utf8_lossy(body)
             );
         }
+    }
+
+    fn seated() -> EventConfig {
+        let venue = crate::venue::Venue::parse(
+            r#"{"id": "v", "sections": [{"id": "A", "rows": [{"id": "1", "seats": [
+              {"number": 1, "category": "standing", "x": 0, "y": 0},
+              {"number": 2, "category": "vip", "x": 1, "y": 0},
+              {"number": 3, "category": "vip", "x": 2, "y": 0}]}]}]}"#,
+        )
+        .unwrap();
+        EventConfig {
+            venue: Some(std::sync::Arc::new(crate::seat_map::SeatMap::new(venue))),
+            ..event(&[("standing", 1000), ("vip", 5000)])
+        }
+    }
+
+    #[test]
+    fn picked_seats_are_lines_of_their_categories() {
+        let event = seated();
+        let basket = Basket::parse(br#"{"seats":["A-1-2","A-1-1","A-1-3"]}"#, &event).unwrap();
+        let lines: Vec<_> = basket
+            .items
+            .iter()
+            .map(|i| (i.ticket_type.as_str(), i.quantity))
+            .collect();
+        assert_eq!(lines, [("vip", 2), ("standing", 1)]);
+        assert_eq!(basket.total_cents(), 11000);
+        let map = event.venue.as_deref().unwrap();
+        let Seats::Picked(bits) = &basket.seats else {
+            panic!("picked: {basket:?}")
+        };
+        assert_eq!(map.seat_ids(bits), ["A-1-2", "A-1-1", "A-1-3"]);
+    }
+
+    #[test]
+    fn a_seated_basket_asks_for_the_best_together_unless_told() {
+        let event = seated();
+        let body = br#"{"items":[{"ticket_type":"vip","quantity":2}]}"#;
+        let basket = Basket::parse(body, &event).unwrap();
+        assert_eq!(basket.seats, Seats::Best { together: true });
+        let body = br#"{"items":[{"ticket_type":"vip","quantity":2}],"together":false}"#;
+        let basket = Basket::parse(body, &event).unwrap();
+        assert_eq!(basket.seats, Seats::Best { together: false });
+        let unseated = event_unseated();
+        let basket = Basket::parse(br#"{"quantity":1,"together":true}"#, &unseated).unwrap();
+        assert_eq!(basket.seats, Seats::Unseated);
+    }
+
+    fn event_unseated() -> EventConfig {
+        event(&[("general", 1000)])
+    }
+
+    #[test]
+    fn bad_seat_choices_are_refused() {
+        let event = seated();
+        for (body, refusal) in [
+            (&br#"{"seats":["A-1-9"]}"#[..], Refusal::UnknownSeat),
+            (br#"{"seats":["A-1-1","A-1-1"]}"#, Refusal::BadRequest),
+            (br#"{"seats":[]}"#, Refusal::BadRequest),
+            (
+                br#"{"seats":["A-1-1"],"items":[{"ticket_type":"vip","quantity":1}]}"#,
+                Refusal::BadRequest,
+            ),
+        ] {
+            assert_eq!(
+                Basket::parse(body, &event),
+                Err(refusal),
+                "{}",
+                String::from_utf8_lossy(body)
+            );
+        }
+        assert_eq!(
+            Basket::parse(br#"{"seats":["A-1-1"]}"#, &event_unseated()),
+            Err(Refusal::BadRequest)
+        );
     }
 }

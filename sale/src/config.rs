@@ -16,6 +16,7 @@ pub mod reload;
 pub mod tls_section;
 mod validate;
 pub mod values;
+mod venue_section;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -344,6 +345,8 @@ pub struct EventConfig {
     pub ticket_types: Vec<TicketType>,
     /// When, in order of time (empty: the event's window, open to everyone).
     pub phases: Vec<Phase>,
+    /// The seats it sells, when it sells a venue's.
+    pub venue: Option<std::sync::Arc<crate::seat_map::SeatMap>>,
 }
 
 impl EventConfig {
@@ -456,13 +459,14 @@ impl Environment {
         let stock: Option<u32> = self.vars.get(Self::STOCK_VAR).and_then(|s| s.parse().ok());
         let starts_at = self.vars.get(Self::STARTS_AT_VAR);
         for event in &mut raw.events {
-            if let Some(stock) = stock {
+            // A venue's seats are its stock.
+            if let Some(stock) = stock.filter(|_| event.venue.is_none()) {
                 // An event of several types sells that many of each.
                 if event.ticket_types.is_empty() {
                     event.stock = Some(stock);
                 } else {
                     for ticket_type in &mut event.ticket_types {
-                        ticket_type.stock = stock;
+                        ticket_type.stock = Some(stock);
                     }
                 }
             }

@@ -61,6 +61,9 @@ pub struct EventKeys {
     /// Hash: shared access codes, by the SHA-256 of the code: `HASH` → uses left, `HASH:c` →
     /// its channel. The codes themselves are never stored.
     pub codes: String,
+    /// String (bitmap), on a seated event: bit i is seat i of the event's seat map (grouped by
+    /// category, best first; see `sale::seat_map`), 1 when held or sold.
+    pub seat_map: String,
 }
 
 impl EventKeys {
@@ -93,7 +96,18 @@ impl EventKeys {
             queue_live_seats: format!("{tag}:queue:live-seats"),
             orders_by_user: format!("{tag}:orders:by-user"),
             codes: format!("{tag}:codes"),
+            seat_map: format!("{tag}:seat-map"),
         }
+    }
+
+    /// Hash, on a seated event: bit → seat id under the venue layout `fingerprint`, so the
+    /// scripts write seat ids into orders; one per layout, so a changed venue never overwrites
+    /// the ids of the one its seats were sold under.
+    pub fn seat_ids(&self, fingerprint: &str) -> String {
+        format!(
+            "{}:seat-ids:{fingerprint}",
+            self.seats.trim_end_matches(":seats")
+        )
     }
 }
 
@@ -124,6 +138,8 @@ mod tests {
             &keys.queue_draw_lease,
             &keys.queue_live_seats,
             &keys.orders_by_user,
+            &keys.seat_map,
+            &keys.seat_ids("f"),
         ] {
             assert!(key.starts_with("{ev:demo}:"), "{key}");
         }

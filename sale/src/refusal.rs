@@ -10,6 +10,8 @@ pub enum Refusal {
     BadRequest,
     /// 400 `unknown_ticket_type`: a buy names a ticket type the event does not sell.
     UnknownTicketType,
+    /// 400 `unknown_seat`: a buy names a seat the event's venue does not have.
+    UnknownSeat,
     /// 400 `ambiguous_length`: both Content-Length and Transfer-Encoding (request smuggling).
     AmbiguousLength,
     /// 401 `no_session`: no session cookie or bearer token.
@@ -62,6 +64,11 @@ pub enum Refusal {
     TokenUsed,
     /// 409 `limit_reached`: the buy would put the user over a ticket type's per-user limit.
     LimitReached,
+    /// 409 `seat_taken`: a seat the buyer picked is held or sold (the body names the seats gone).
+    SeatTaken,
+    /// 409 `not_together`: no row has that many free seats of the category side by side (and
+    /// the buyer did not allow split seats).
+    NotTogether,
     /// 409 `illegal_transition`: the order's state does not allow this action.
     IllegalTransition,
     /// 409 `amount_mismatch`: a payment confirmation whose amount or currency is not the
@@ -99,7 +106,7 @@ pub enum Refusal {
 
 impl Refusal {
     /// Every refusal, for building per-refusal tables once.
-    pub const ALL: [Refusal; 40] = [
+    pub const ALL: [Refusal; 43] = [
         Self::NotAdmitted,
         Self::PowRequired,
         Self::CodeRequired,
@@ -109,6 +116,7 @@ impl Refusal {
         Self::QueueClosed,
         Self::BadRequest,
         Self::UnknownTicketType,
+        Self::UnknownSeat,
         Self::AmbiguousLength,
         Self::NoSession,
         Self::BadSession,
@@ -127,6 +135,8 @@ impl Refusal {
         Self::AlreadyBought,
         Self::TokenUsed,
         Self::LimitReached,
+        Self::SeatTaken,
+        Self::NotTogether,
         Self::IllegalTransition,
         Self::AmountMismatch,
         Self::Ended,
@@ -145,9 +155,11 @@ impl Refusal {
     /// The HTTP status.
     pub fn status(self) -> u16 {
         match self {
-            Self::BadRequest | Self::UnknownTicketType | Self::AmbiguousLength | Self::BadPow => {
-                400
-            }
+            Self::BadRequest
+            | Self::UnknownTicketType
+            | Self::UnknownSeat
+            | Self::AmbiguousLength
+            | Self::BadPow => 400,
             Self::NoSession
             | Self::BadSession
             | Self::Unsigned
@@ -168,6 +180,8 @@ impl Refusal {
             Self::AlreadyBought
             | Self::TokenUsed
             | Self::LimitReached
+            | Self::SeatTaken
+            | Self::NotTogether
             | Self::IllegalTransition
             | Self::AmountMismatch
             | Self::QueueClosed => 409,
@@ -187,6 +201,7 @@ impl Refusal {
         match self {
             Self::BadRequest => "bad_request",
             Self::UnknownTicketType => "unknown_ticket_type",
+            Self::UnknownSeat => "unknown_seat",
             Self::AmbiguousLength => "ambiguous_length",
             Self::NoSession => "no_session",
             Self::BadSession => "bad_session",
@@ -212,6 +227,8 @@ impl Refusal {
             Self::AlreadyBought => "already_bought",
             Self::TokenUsed => "token_used",
             Self::LimitReached => "limit_reached",
+            Self::SeatTaken => "seat_taken",
+            Self::NotTogether => "not_together",
             Self::IllegalTransition => "illegal_transition",
             Self::AmountMismatch => "amount_mismatch",
             Self::Ended => "ended",
@@ -233,6 +250,7 @@ impl Refusal {
         match self {
             Self::BadRequest => "The request is malformed.",
             Self::UnknownTicketType => "This event does not sell that ticket type.",
+            Self::UnknownSeat => "This venue has no such seat.",
             Self::AmbiguousLength => "The request has both Content-Length and Transfer-Encoding.",
             Self::NoSession => "Sign in first.",
             Self::BadSession => "Your session is not valid; sign in again.",
@@ -258,6 +276,10 @@ impl Refusal {
             Self::AlreadyBought => "You already hold your seats for this event.",
             Self::TokenUsed => "This purchase link was already used.",
             Self::LimitReached => "That is more of this ticket type than one buyer may hold.",
+            Self::SeatTaken => "Someone else got one of those seats; pick again.",
+            Self::NotTogether => {
+                "No row has that many seats side by side left; allow split seats or ask for fewer."
+            }
             Self::IllegalTransition => "The order cannot do that in its current state.",
             Self::AmountMismatch => "The payment's amount is not the order's total.",
             Self::Ended => "The sale has ended.",

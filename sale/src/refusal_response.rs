@@ -35,14 +35,19 @@ fn answer(refusal: Refusal, body: impl serde::Serialize) -> Response {
     response
 }
 
-/// `refusal` about one ticket type: the contract's body with `ticket_type` added (a line sold
-/// out or over its limit).
-pub fn about_ticket_type(refusal: Refusal, ticket_type: &str) -> Response {
-    let body = serde_json::json!({
+/// `refusal` with what it is about added to the contract's body: `ticket_type` (a line sold
+/// out or over its limit, a category without seats together) and `seats` (the seats gone).
+pub fn about(refusal: Refusal, ticket_type: Option<&str>, seats: &[String]) -> Response {
+    let mut body = serde_json::json!({
         "code": refusal.code(),
         "message": refusal.message(),
-        "ticket_type": ticket_type,
     });
+    if let Some(ticket_type) = ticket_type {
+        body["ticket_type"] = ticket_type.into();
+    }
+    if !seats.is_empty() {
+        body["seats"] = seats.into();
+    }
     answer(refusal, body)
 }
 

@@ -103,6 +103,9 @@ pub struct Created {
     pub items: Vec<OrderItem>,
     /// What it costs.
     pub total_cents: u64,
+    /// Its seats, on a seated event.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub seats: Vec<String>,
 }
 
 /// An order as `GET /api/orders/{id}` shows it (and each entry of the event's order list).
@@ -124,6 +127,9 @@ pub struct OrderView {
     pub total_cents: u64,
     /// What was bought, at the prices charged.
     pub items: Vec<OrderItem>,
+    /// Its seats, on a seated event.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub seats: Vec<String>,
 }
 
 /// `GET /api/events/{id}/orders`.

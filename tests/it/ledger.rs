@@ -11,9 +11,9 @@ use origin::ledger::OrderChange;
 use origin::stock::{Attempt, Reservation, StockEngine};
 use redis::AsyncCommands;
 use redis::streams::StreamRangeReply;
+use sale::UserId;
 use sale::redis_keys::EventKeys;
 use sale::replication::Replication;
-use sale::{EventId, UserId};
 
 use crate::harness::{Database, Stack, StackOptions};
 
@@ -39,6 +39,7 @@ fn change(order: &str, user: &str, status: &str, version: i64) -> OrderChange {
         reason: String::new(),
         total_cents: 4900,
         items: Vec::new(),
+        seats: Vec::new(),
     }
 }
 
@@ -64,7 +65,7 @@ async fn seeded_engine(stack: &Stack) -> (StockEngine, sale::config::EventConfig
 }
 
 /// Reserves one seat for buyer `i` through the origin's own script, as a buy would.
-async fn reserve(engine: &StockEngine, event: &EventId, i: usize) {
+async fn reserve(engine: &StockEngine, event: &sale::config::EventConfig, i: usize) {
     let user = UserId::parse(&format!("u{i}")).unwrap();
     let reply = engine
         .reserve(
@@ -73,6 +74,7 @@ async fn reserve(engine: &StockEngine, event: &EventId, i: usize) {
             Attempt::Buy {
                 items: &one_seat(),
                 code: "",
+                seats: &sale::basket::Seats::Unseated,
             },
             &format!("nonce-{i}"),
         )
@@ -131,10 +133,11 @@ async fn a_consumer_killed_mid_drain_loses_and_duplicates_nothing(database: Data
 
     // Fill the stream while no consumer runs: reserve through the same script the origin uses.
     let (engine, _) = seeded_engine(&stack).await;
+    let (engine, event) = (engine, stack.config.event("demo").unwrap().clone());
     let reserved: usize = futures::stream::iter(0..BACKLOG)
         .map(|i| {
             let engine = engine.clone();
-            let event = EventId::parse("demo").unwrap();
+            let event = event.clone();
             async move {
                 let user = UserId::parse(&format!("u{i}")).unwrap();
                 let reply = engine
@@ -144,6 +147,7 @@ async fn a_consumer_killed_mid_drain_loses_and_duplicates_nothing(database: Data
                         Attempt::Buy {
                             items: &one_seat(),
                             code: "",
+                            seats: &sale::basket::Seats::Unseated,
                         },
                         &format!("nonce-{i}"),
                     )
@@ -197,8 +201,8 @@ async fn postgres_consumer_killed_mid_drain_loses_and_duplicates_nothing() {
 async fn an_unreadable_entry_is_set_aside_and_the_orders_around_it_are_written() {
     let (mut stack, engine, event) = one_origin_seeded().await;
     // One entry no script would write, between real orders, all in the consumer's first batch.
-    reserve(&engine, &event.id, 0).await;
-    reserve(&engine, &event.id, 1).await;
+    reserve(&engine, &event, 0).await;
+    reserve(&engine, &event, 1).await;
     let keys = EventKeys::new(&event.id);
     let _: String = stack
         .redis()
@@ -210,8 +214,8 @@ async fn an_unreadable_entry_is_set_aside_and_the_orders_around_it_are_written()
         )
         .await
         .unwrap();
-    reserve(&engine, &event.id, 2).await;
-    reserve(&engine, &event.id, 3).await;
+    reserve(&engine, &event, 2).await;
+    reserve(&engine, &event, 3).await;
 
     stack.start_origin(0);
     let rows = stack.orders_reaching(4).await;
@@ -283,7 +287,7 @@ async fn a_row_the_database_keeps_refusing_is_set_aside_and_the_orders_behind_it
         .await
         .unwrap();
     for i in 0..3 {
-        reserve(&engine, &event.id, i).await;
+        reserve(&engine, &event, i).await;
     }
 
     stack.start_origin(0);
@@ -315,7 +319,7 @@ async fn the_stream_is_trimmed_of_what_the_ledger_acknowledged_and_nothing_pendi
     // Ten entries the group starts after (never needed by it), then one that stays pending on a
     // consumer that never comes back, then ten for the ledger.
     for i in 0..10 {
-        reserve(&engine, &event.id, i).await;
+        reserve(&engine, &event, i).await;
     }
     let _: () = redis::cmd("XGROUP")
         .arg("CREATE")
@@ -325,7 +329,7 @@ async fn the_stream_is_trimmed_of_what_the_ledger_acknowledged_and_nothing_pendi
         .query_async(&mut redis)
         .await
         .unwrap();
-    reserve(&engine, &event.id, 10).await;
+    reserve(&engine, &event, 10).await;
     let options = redis::streams::StreamReadOptions::default()
         .group(origin::ledger::consumer::GROUP, "gone")
         .count(1);
@@ -355,7 +359,7 @@ async fn the_stream_is_trimmed_of_what_the_ledger_acknowledged_and_nothing_pendi
         }
     });
     for i in 11..21 {
-        reserve(&engine, &event.id, i).await;
+        reserve(&engine, &event, i).await;
     }
 
     stack.start_origin(0);

@@ -37,6 +37,7 @@ mod reload;
 mod replication;
 mod retries;
 mod rush;
+mod seats;
 mod stock;
 mod ticket_types;
 mod typed_page;

@@ -1,6 +1,6 @@
 //! The background service that keeps the [`EventView`] fresh: every 250 ms it reads every
-//! event's seats hash in one pipeline and swaps the new counters in; a failed read keeps the last
-//! view, which turns stale after `edge.view_staleness`.
+//! event's seats hash (and a seated event's seat map) in one pipeline per event and swaps the new
+//! counters in; a failed read keeps the last view, which turns stale after `edge.view_staleness`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -40,22 +40,29 @@ const EVENT_FIELDS: [&str; 9] = [
     "amount_mismatch",
 ];
 
-/// One event's counters, and each of its types' stock and remaining. Each event is read on its
-/// own: its keys live in its own cluster slot, and a pipeline may not span slots.
+/// One event's counters, each of its types' stock and remaining, and a seated event's seat
+/// map. Each event is read on its own: its keys live in its own cluster slot, and a pipeline may
+/// not span slots.
 async fn read_one(
     mut con: impl ConnectionLike,
     event: &EventConfig,
-) -> redis::RedisResult<Vec<Option<String>>> {
+) -> redis::RedisResult<(Vec<Option<String>>, Option<Vec<u8>>)> {
     let mut fields: Vec<String> = EVENT_FIELDS.iter().map(|f| (*f).to_owned()).collect();
     for ticket_type in &event.ticket_types {
         fields.push(format!("t:{}:total", ticket_type.id));
         fields.push(format!("t:{}:remaining", ticket_type.id));
     }
-    redis::cmd("HMGET")
-        .arg(EventKeys::new(&event.id).seats)
-        .arg(&fields)
-        .query_async(&mut con)
-        .await
+    let keys = EventKeys::new(&event.id);
+    let mut read = redis::pipe();
+    read.cmd("HMGET").arg(&keys.seats).arg(&fields);
+    if event.venue.is_none() {
+        let (counters,): (Vec<Option<String>>,) = read.query_async(&mut con).await?;
+        return Ok((counters, None));
+    }
+    read.cmd("GET").arg(&keys.seat_map);
+    let (counters, bits): (Vec<Option<String>>, Option<Vec<u8>>) =
+        read.query_async(&mut con).await?;
+    Ok((counters, Some(bits.unwrap_or_default())))
 }
 
 /// The counters in `reply`, or none before the event is seeded.
@@ -88,17 +95,31 @@ fn parse(event: &EventConfig, reply: &[Option<String>]) -> Option<(Seats, Vec<Ty
     Some((seats, types))
 }
 
+/// Every event's counters, and every seated event's rendered seat map, read at `now`.
+type Read = (
+    HashMap<String, (Seats, Vec<TypeSeats>)>,
+    super::seat_maps::Rendered,
+);
+
 async fn read_all(
     con: &(impl ConnectionLike + Clone),
     events: &[EventConfig],
-) -> redis::RedisResult<HashMap<String, (Seats, Vec<TypeSeats>)>> {
+    now: u64,
+) -> redis::RedisResult<Read> {
     let replies =
         futures::future::try_join_all(events.iter().map(|e| read_one(con.clone(), e))).await?;
-    Ok(events
-        .iter()
-        .zip(replies)
-        .filter_map(|(event, reply)| Some((event.id.as_str().to_owned(), parse(event, &reply)?)))
-        .collect())
+    let mut counters = HashMap::with_capacity(events.len());
+    let mut maps = HashMap::new();
+    for (event, (reply, bits)) in events.iter().zip(replies) {
+        let id = event.id.as_str().to_owned();
+        if let (Some(map), Some(bits)) = (event.venue.as_deref(), bits) {
+            maps.insert(id.clone(), super::seat_maps::render(map, &bits, now));
+        }
+        if let Some(parsed) = parse(event, &reply) {
+            counters.insert(id, parsed);
+        }
+    }
+    Ok((counters, maps))
 }
 
 #[async_trait]
@@ -112,12 +133,13 @@ impl EventViewRefresher {
     /// Reads every event once and swaps the counters in, or keeps the last view.
     async fn refresh(&self) {
         let snapshot = self.live.snapshot();
+        let now = sale::time::now_millis();
         let read = match self.redis.connection().await {
-            Ok(con) => read_all(&con, &snapshot.config.events).await,
+            Ok(con) => read_all(&con, &snapshot.config.events, now).await,
             Err(e) => Err(e),
         };
         match read {
-            Ok(seats) => self.view.store(seats, sale::time::now_millis()),
+            Ok((seats, maps)) => self.view.store(seats, maps, now),
             Err(e) => {
                 tracing::warn!(error = %e, "event view: redis read failed; keeping the last view")
             }

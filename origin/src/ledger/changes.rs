@@ -56,6 +56,7 @@ pub fn webhook(change: &OrderChange) -> OrderWebhook {
             pay_by: sale::time::rfc3339(u64::try_from(change.pay_by_ms).unwrap_or(0)),
             total_cents: u64::try_from(change.total_cents).unwrap_or(0),
             items: change.items.clone(),
+            seats: change.seats.clone(),
         },
     }
 }

@@ -39,6 +39,13 @@ pub fn parse_entry(event: &EventId, entry: &StreamId) -> Result<OrderChange, Led
         items: items(&entry.get::<String>("items").unwrap_or_default()).ok_or_else(|| {
             LedgerError::Malformed(format!("entry {} has unreadable items", entry.id))
         })?,
+        seats: entry
+            .get::<String>("seats")
+            .unwrap_or_default()
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect(),
     })
 }
 

@@ -35,6 +35,8 @@ pub struct OrderChange {
     pub total_cents: i64,
     /// Its lines.
     pub items: Vec<OrderItem>,
+    /// Its seats' ids, on a seated event.
+    pub seats: Vec<String>,
 }
 
 /// An order row.
@@ -52,7 +54,7 @@ pub struct StoredOrder {
     pub version: i64,
 }
 
-const SCHEMA: [&str; 3] = [
+const SCHEMA: [&str; 4] = [
     "CREATE TABLE IF NOT EXISTS orders (
         order_id   TEXT PRIMARY KEY,
         event_id   TEXT NOT NULL,
@@ -79,7 +81,17 @@ const SCHEMA: [&str; 3] = [
         unit_price_cents BIGINT NOT NULL,
         PRIMARY KEY (order_id, ticket_type)
     )",
+    // A seated order's seats, written with its first change like its lines. A seat sold again
+    // after an expiry has a row per order; the orders' states say which one holds it.
+    "CREATE TABLE IF NOT EXISTS order_seats (
+        order_id TEXT NOT NULL,
+        seat_id  TEXT NOT NULL,
+        PRIMARY KEY (order_id, seat_id)
+    )",
 ];
+
+const SEAT: &str = "INSERT INTO order_seats (order_id, seat_id) VALUES ($1, $2)
+    ON CONFLICT (order_id, seat_id) DO NOTHING";
 
 const ITEM: &str = "INSERT INTO order_items (order_id, ticket_type, quantity, unit_price_cents)
     VALUES ($1, $2, $3, $4) ON CONFLICT (order_id, ticket_type) DO NOTHING";
@@ -149,6 +161,13 @@ impl OrderStore {
                     .execute(&mut *tx)
                     .await?;
             }
+            for seat in &change.seats {
+                sqlx::query(SEAT)
+                    .bind(&change.order_id)
+                    .bind(seat)
+                    .execute(&mut *tx)
+                    .await?;
+            }
         }
         tx.commit().await
     }
@@ -156,6 +175,28 @@ impl OrderStore {
     /// Applies one change on its own (with its history row, in one transaction).
     pub async fn apply_one(&self, change: &OrderChange) -> Result<(), sqlx::Error> {
         self.apply(std::slice::from_ref(change)).await
+    }
+
+    /// Each order's seats at `event`, by order id (orders without seats left out).
+    pub async fn seats_by_order(
+        &self,
+        event: &str,
+    ) -> Result<std::collections::HashMap<String, Vec<String>>, sqlx::Error> {
+        let rows = sqlx::query(
+            "SELECT s.order_id, s.seat_id FROM order_seats s
+             JOIN orders o ON o.order_id = s.order_id WHERE o.event_id = $1",
+        )
+        .bind(event)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut seats: std::collections::HashMap<String, Vec<String>> = Default::default();
+        for row in rows {
+            seats
+                .entry(row.try_get("order_id")?)
+                .or_default()
+                .push(row.try_get("seat_id")?);
+        }
+        Ok(seats)
     }
 
     /// The pool, for the change history's own queries.

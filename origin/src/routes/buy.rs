@@ -69,7 +69,7 @@ async fn replay_link(
     let attempt = Attempt::Replay { otherwise };
     let reservation = state
         .stock()
-        .reserve(&event.id, &admitted.user, attempt, nonce)
+        .reserve(event, &admitted.user, attempt, nonce)
         .await?;
     Ok(Outcome::Script(reservation))
 }
@@ -86,6 +86,7 @@ fn answer(
             pay_by,
             remaining,
             items,
+            seats,
         })) => {
             let body = Created {
                 order_id: order_id.to_string(),
@@ -93,6 +94,7 @@ fn answer(
                 pay_by: sale::time::rfc3339(pay_by),
                 total_cents: sale::basket::total_cents(&items),
                 items,
+                seats,
             };
             ("ok", sold_out_marked(created(body), remaining == 0))
         }
@@ -103,6 +105,7 @@ fn answer(
                 pay_by: sale::time::rfc3339(record.pay_by),
                 items: record.items(),
                 total_cents: record.total,
+                seats: record.seats,
             };
             ("replayed", created(body))
         }
@@ -110,12 +113,11 @@ fn answer(
             refusal,
             remaining,
             ticket_type,
+            seats,
         })) => {
-            let response = match ticket_type {
-                Some(ticket_type) => {
-                    sale::refusal_response::about_ticket_type(refusal, &ticket_type)
-                }
-                None => refusal.into_response(),
+            let response = match (&ticket_type, seats.is_empty()) {
+                (None, true) => refusal.into_response(),
+                _ => sale::refusal_response::about(refusal, ticket_type.as_deref(), &seats),
             };
             (refusal.code(), sold_out_marked(response, remaining == 0))
         }

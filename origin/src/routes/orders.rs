@@ -63,6 +63,7 @@ pub(super) fn order_view(order_id: &OrderId, record: OrderRecord) -> OrderView {
         event_id: order_id.event().to_string(),
         order_id: order_id.to_string(),
         items: record.items(),
+        seats: record.seats,
         user: record.user,
         quantity: record.qty,
         status: record.status,

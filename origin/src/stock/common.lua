@@ -16,7 +16,7 @@ end
 
 -- Stores order `id` as `rec` and appends the change to the event's stream, which the ledger
 -- follows: every field the ledger reads, with the order's new version. Lines travel as
--- 'TYPE:QTY:PRICE,...'.
+-- 'TYPE:QTY:PRICE,...', seats as 'ID,...' ('' for an order without seats).
 local function record_change(orders, stream, id, rec, now)
   redis.call('HSET', orders, id, cjson.encode(rec))
   local lines = {}
@@ -26,6 +26,6 @@ local function record_change(orders, stream, id, rec, now)
   redis.call('XADD', stream, '*', 'order', id, 'user', rec.user, 'qty', rec.qty,
     'status', rec.status, 'pay_by', rec.pay_by, 'version', rec.version, 'at', now,
     'reason', rec.reason or '', 'total', rec.total or 0, 'payment', rec.payment or '',
-    'items', table.concat(lines, ','))
+    'items', table.concat(lines, ','), 'seats', table.concat(rec.seats or {}, ','))
 end
 

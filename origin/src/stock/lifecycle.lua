@@ -5,6 +5,7 @@
 --
 -- KEYS[1] seats hash   KEYS[2] holders hash   KEYS[3] orders hash
 -- KEYS[4] deadlines zset   KEYS[5] paid set   KEYS[6] stream   KEYS[7] shared access codes
+-- KEYS[8] seat map (bitmap; a seated order's seats are freed with its reservation)
 -- ARGV[1] action:
 --   'pay'    ARGV[2] order id, ARGV[3] user -> {'ok', record} | {'refused', code}
 --   'cancel' ARGV[2] order id, ARGV[3] user -> {'ok', record} | {'refused', code}
@@ -15,8 +16,8 @@
 --            -> {'ok', record, 'paid'|'refund_due'|'unchanged'} | {'refused', code}
 --   'expire' ARGV[2] batch size            -> {'done', count}   reservations past pay_by
 --   'finish' ARGV[2] batch size            -> {'done', count}   paid orders, once the sale ended
-local seats, holders, orders, deadlines, paid_set, stream, codes =
-  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
+local seats, holders, orders, deadlines, paid_set, stream, codes, seat_map =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]
 local action = ARGV[1]
 
 local now = now_ms()
@@ -47,6 +48,8 @@ local function release(id, rec, why)
       end
     end
   end
+  -- Its seats are free on the map at once.
+  for _, b in ipairs(rec.bits or {}) do redis.call('SETBIT', seat_map, b, 0) end
   redis.call('ZREM', deadlines, id)
   -- A shared code's use comes back with the seats.
   if rec.code then redis.call('HINCRBY', codes, rec.code, 1) end

@@ -78,6 +78,7 @@ fn invocation<'a>(
         .key(keys.paid)
         .key(keys.stream)
         .key(keys.codes)
+        .key(keys.seat_map)
         .arg(action);
     call
 }

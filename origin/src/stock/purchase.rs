@@ -3,7 +3,7 @@
 //! then the reservation script, and the allowance given back for whatever the script did not
 //! reserve.
 
-use sale::basket::Basket;
+use sale::basket::{Basket, Seats};
 use sale::config::EventConfig;
 use sale::{Refusal, UserId};
 
@@ -13,6 +13,10 @@ use crate::error::OriginError;
 
 /// How a buy ended before or after Redis.
 #[derive(Debug)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "one value per buy, matched at once by the route; boxing would only add an allocation"
+)]
 pub enum Outcome {
     /// The script ran.
     Script(Reservation),
@@ -55,6 +59,22 @@ pub async fn purchase(
         return Err(Refusal::BadRequest.into());
     }
     let id = event.id.as_str();
+    // Picked seats are won or lost seat by seat, which only the script knows: the allowance
+    // (a count) could only turn a free seat away as "retry later".
+    if matches!(basket.seats, Seats::Picked(_)) {
+        let result = stock
+            .reserve(event, user, attempt(basket, code), nonce)
+            .await;
+        match &result {
+            Ok(
+                Reservation::Reserved { remaining, .. } | Reservation::Refused { remaining, .. },
+            ) => {
+                local.note_remaining(id, *remaining);
+            }
+            Ok(Reservation::Replayed { .. }) | Err(_) => {}
+        }
+        return result.map(Outcome::Script);
+    }
     let taken = match local.take(id, quantity) {
         Take::Granted => quantity,
         Take::Exhausted => return Ok(Outcome::LocallyExhausted),
@@ -73,15 +93,7 @@ pub async fn purchase(
         Take::SoldOut => &[],
     };
     let result = stock
-        .reserve(
-            &event.id,
-            user,
-            super::Attempt::Buy {
-                items: &basket.items,
-                code,
-            },
-            nonce,
-        )
+        .reserve(event, user, attempt(basket, code), nonce)
         .await;
     match &result {
         Ok(Reservation::Reserved { remaining, .. }) => local.note_remaining(id, *remaining),
@@ -96,4 +108,12 @@ pub async fn purchase(
         }
     }
     result.map(Outcome::Script)
+}
+
+fn attempt<'a>(basket: &'a Basket, code: &'a str) -> super::Attempt<'a> {
+    super::Attempt::Buy {
+        items: &basket.items,
+        code,
+        seats: &basket.seats,
+    }
 }

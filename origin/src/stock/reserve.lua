@@ -9,23 +9,28 @@
 --
 -- KEYS[1] seats hash    KEYS[2] holders hash   KEYS[3] nonces hash
 -- KEYS[4] orders hash   KEYS[5] deadlines zset KEYS[6] stream   KEYS[7] orders by user hash
--- KEYS[8] shared access codes hash
+-- KEYS[8] shared access codes hash   KEYS[9] seat map (bitmap)   KEYS[10] seat ids hash
 -- ARGV[1] user  ARGV[2] number of lines n  ARGV[3] token nonce  ARGV[4] new order id
 -- ARGV[5] '1': only replay (the link can no longer buy)  ARGV[6] the refusal code then
 -- ARGV[7..] n lines, each: ticket type, quantity, unit price in minor units; then the access
 -- code as the origin read it: '' (none), 'bound:CHANNEL' (a code bound to this user for that
--- channel, verified by the origin) or 'shared:SHA256' (to look up here)
+-- channel, verified by the origin) or 'shared:SHA256' (to look up here); then, on a seated
+-- event, how seats are chosen: '' (not seated), 'pick' with the picked bits ('3,4,17': the
+-- origin made each line its seats' category), 'best' (each line's best seats side by side) or
+-- 'split' (side by side if possible, else the best wherever they are)
+--
+-- A seated order remembers its seats' bits (to free them) and ids (for everyone downstream).
 --
 -- With phases (the seats hash's 'phases', JSON), the phase running now decides which types are
 -- on sale and whether a code of its channel is needed; a shared code's use is spent with the
 -- reservation, in this step, and the order remembers it so expiry or cancel gives it back.
 --
 -- Returns one of
---   {'reserved', order_id, pay_by_ms, remaining}
+--   {'reserved', order_id, pay_by_ms, remaining, seat ids ('A-1-3,A-1-4' or '')}
 --   {'replayed', order_id, order_json}        the same nonce bought before: same order
---   {'refused', code, remaining[, ticket type]}
-local seats, holders, nonces, orders, deadlines, stream, by_user, codes =
-  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]
+--   {'refused', code, remaining[, ticket type or ''[, seat ids gone]]}
+local seats, holders, nonces, orders, deadlines, stream, by_user, codes, seat_map, seat_ids =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10]
 local user, lines, nonce, order_id = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4]
 local replay_only, otherwise = ARGV[5] == '1', ARGV[6]
 
@@ -83,6 +88,7 @@ local function on_sale(ph, t)
   return false
 end
 
+local mode = ARGV[8 + 3 * lines] or ''
 local items, qty, total, line_of = {}, 0, 0, {}
 for i = 0, lines - 1 do
   local t, q, p = ARGV[7 + 3 * i], tonumber(ARGV[8 + 3 * i]), tonumber(ARGV[9 + 3 * i])
@@ -122,8 +128,9 @@ for _, item in ipairs(items) do
   if held_type + item.q > tonumber(c[1]) then
     return {'refused', 'limit_reached', remaining, item.t}
   end
-  -- Sell only seats that exist: each type's remaining must cover its whole line.
-  if tonumber(c[2]) < item.q then
+  -- Sell only seats that exist: each type's remaining must cover its whole line. Picked seats
+  -- are checked seat by seat below (a taken seat is named, whatever is left of its type).
+  if mode ~= 'pick' and tonumber(c[2]) < item.q then
     return {'refused', 'sold_out', remaining, item.t}
   end
 end
@@ -146,6 +153,32 @@ if phase and phase.c ~= '' then
   end
 end
 
+-- The seats, all or none: every pick free, or every line's best found, before any is taken.
+local bits = {}
+if mode == 'pick' then
+  local gone = {}
+  for b in string.gmatch(ARGV[9 + 3 * lines], '%d+') do
+    if redis.call('GETBIT', seat_map, b) == 1 then gone[#gone + 1] = b end
+    bits[#bits + 1] = tonumber(b)
+  end
+  if #gone > 0 then
+    local names = redis.call('HMGET', seat_ids, unpack(gone))
+    return {'refused', 'seat_taken', remaining, '', table.concat(names, ',')}
+  end
+elseif mode == 'best' or mode == 'split' then
+  local bm = redis.call('GET', seat_map) or ''
+  for _, item in ipairs(items) do
+    local got = best_seats(seats, seat_map, bm, item.t, item.q, mode == 'split')
+    if not got then return {'refused', 'not_together', remaining, item.t} end
+    for _, b in ipairs(got) do bits[#bits + 1] = b end
+  end
+end
+local seat_names = {}
+if #bits > 0 then
+  seat_names = redis.call('HMGET', seat_ids, unpack(bits))
+  for _, b in ipairs(bits) do redis.call('SETBIT', seat_map, b, 1) end
+end
+
 local pay_by = now + ttl_ms
 redis.call('HINCRBY', seats, 'remaining', -qty)
 redis.call('HINCRBY', seats, 'reserved', qty)
@@ -160,8 +193,9 @@ local mine = redis.call('HGET', by_user, user)
 redis.call('HSET', by_user, user, mine and (mine .. ' ' .. order_id) or order_id)
 record_change(orders, stream, order_id, {
   user = user, qty = qty, status = 'reserved', pay_by = pay_by, version = 1, created = now,
-  total = total, items = items, code = code_used
+  total = total, items = items, code = code_used,
+  bits = #bits > 0 and bits or nil, seats = #bits > 0 and seat_names or nil
 }, now)
 if code_used then redis.call('HINCRBY', codes, code_used, -1) end
 redis.call('ZADD', deadlines, pay_by, order_id)
-return {'reserved', order_id, pay_by, remaining - qty}
+return {'reserved', order_id, pay_by, remaining - qty, table.concat(seat_names, ',')}

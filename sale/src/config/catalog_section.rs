@@ -27,8 +27,9 @@ pub struct RawTicketType {
     pub name: String,
     /// Price of one, minor units.
     pub price_cents: u64,
-    /// How many are for sale (1 to 10,000,000); seeded once, like the event's stock.
-    pub stock: u32,
+    /// How many are for sale (1 to 10,000,000); seeded once, like the event's stock. On an event
+    /// with a `venue`, the number of the type's seats (which it defaults to).
+    pub stock: Option<u32>,
     /// Most of this type one user may hold (default: the event's `per_user_limit`).
     pub per_user_limit: Option<u32>,
     /// Sold, but not listed on the page or in the event document (a package sold by link).
@@ -141,8 +142,14 @@ pub(super) fn event_ticket_types(
     field: &dyn Fn(&str) -> String,
     raw: &RawEvent,
     per_user_limit: Option<u32>,
+    seats: &dyn Fn(&str) -> Option<u32>,
 ) -> Option<Vec<TicketType>> {
-    let types = match (raw.ticket_types.is_empty(), raw.stock, raw.price_cents) {
+    // Without listed types, a venue's seats are the one type's: `general`.
+    let event_stock = match raw.ticket_types.is_empty() {
+        true => raw.stock.or_else(|| seats(GENERAL)),
+        false => raw.stock,
+    };
+    let types = match (raw.ticket_types.is_empty(), event_stock, raw.price_cents) {
         (true, Some(n), Some(price_cents)) => p.check(field("stock"), stock(n)).map(|stock| {
             vec![TicketType {
                 id: GENERAL.to_owned(),
@@ -166,6 +173,7 @@ pub(super) fn event_ticket_types(
             &field("ticket_types"),
             &raw.ticket_types,
             per_user_limit?,
+            seats,
         ),
         (false, _, _) => p.check(
             field("stock"),
@@ -201,13 +209,14 @@ fn short_id(text: &str) -> Result<String, String> {
     }
 }
 
-/// Validates an event's ticket types; `event_limit` is its `per_user_limit`. `None` on a
-/// problem (recorded in `p`).
+/// Validates an event's ticket types; `event_limit` is its `per_user_limit`, `seats` a type's
+/// seats on a venue (its stock when the type names none). `None` on a problem (recorded in `p`).
 pub(super) fn ticket_types(
     p: &mut Problems,
     field: &str,
     raw: &[RawTicketType],
     event_limit: u32,
+    seats: &dyn Fn(&str) -> Option<u32>,
 ) -> Option<Vec<TicketType>> {
     let mut types = Vec::with_capacity(raw.len());
     let mut ok = true;
@@ -226,7 +235,13 @@ pub(super) fn ticket_types(
                 Ok(t.name.clone())
             },
         );
-        let stock = p.check(f("stock"), stock(t.stock));
+        let stock = match t.stock.or_else(|| seats(&t.id)) {
+            Some(n) => p.check(f("stock"), stock(n)),
+            None => p.check(
+                f("stock"),
+                Err("is required (or sell seats of a venue)".into()),
+            ),
+        };
         let limit = t.per_user_limit.unwrap_or(event_limit);
         let per_user_limit = p.check(
             f("per_user_limit"),
@@ -344,7 +359,7 @@ mod tests {
         }
         let raw: Wrapper = toml::from_str(text).expect("valid TOML");
         let mut p = Problems::default();
-        ticket_types(&mut p, "t", &raw.ticket_types, event_limit)
+        ticket_types(&mut p, "t", &raw.ticket_types, event_limit, &|_| None)
             .ok_or_else(|| p.0.iter().map(|x| x.field.clone()).collect())
     }
 

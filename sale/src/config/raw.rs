@@ -249,6 +249,9 @@ pub struct RawEvent {
     /// When it is sold, and to whom (default: the event's window, to everyone).
     #[serde(default)]
     pub phases: Vec<super::catalog_section::RawPhase>,
+    /// A venue file (JSON, relative to this file): the event sells its seats, each category a
+    /// ticket type whose stock is its number of seats.
+    pub venue: Option<String>,
 }
 
 /// `[events.queue]`: the waiting room.

@@ -94,6 +94,17 @@ pub fn unreloadable(now: &Config, next: &Config, component: Component) -> Vec<Pr
         } else {
             format!("events[{i}].ticket_types")
         };
+        // Every seat's bit is where the venue put it when the event was seeded; a venue cannot
+        // come, go or move under seats already held.
+        let layout = |e: &EventConfig| e.venue.as_ref().map(|v| v.fingerprint.clone());
+        if layout(old) != layout(event) {
+            problems.push(Problem {
+                field: format!("events[{i}].venue"),
+                message: "a venue's seats (and whether the event has one) are fixed once it is \
+                          seeded; drawing changes (positions, flags) may be reloaded"
+                    .to_owned(),
+            });
+        }
         for seeded in &old.ticket_types {
             let message = match event.ticket_type(&seeded.id) {
                 Some(t) if t.stock == seeded.stock => continue,

@@ -50,7 +50,13 @@ fn database_url(text: &str, base: &Path) -> ValueResult<DatabaseUrl> {
     Err("must start with sqlite:// or postgres://".into())
 }
 
-fn event(p: &mut Problems, i: usize, raw: &RawEvent, env: &Environment) -> Option<EventConfig> {
+fn event(
+    p: &mut Problems,
+    i: usize,
+    raw: &RawEvent,
+    base: &Path,
+    env: &Environment,
+) -> Option<EventConfig> {
     let f = |name: &str| format!("events[{i}].{name}");
     let id = p.check(f("id"), EventId::parse(&raw.id).map_err(|e| e.to_string()));
     let name = p.check(
@@ -66,7 +72,11 @@ fn event(p: &mut Problems, i: usize, raw: &RawEvent, env: &Environment) -> Optio
     let per_user_limit = p
         .check(f("per_user_limit"), in_range(limit.into(), 1, 100))
         .and_then(|l| u32::try_from(l).ok());
-    let ticket_types = catalog_section::event_ticket_types(p, &f, raw, per_user_limit);
+    let venue = super::venue_section::load(p, &f("venue"), raw.venue.as_deref(), base);
+    let seats = super::venue_section::seat_counts(venue.as_ref().and_then(Option::as_deref));
+    let ticket_types = catalog_section::event_ticket_types(p, &f, raw, per_user_limit, &|id| {
+        seats.get(id).copied()
+    });
     let starts_at = p.check(f("starts_at"), values::instant(&raw.starts_at, env.epoch));
     let ends_at = p.check(f("ends_at"), values::instant(&raw.ends_at, env.epoch));
     let window = match (starts_at, ends_at) {
@@ -82,6 +92,10 @@ fn event(p: &mut Problems, i: usize, raw: &RawEvent, env: &Environment) -> Optio
     );
     let queue = super::queue_section::validate(p, &f("queue"), raw.queue.as_ref());
     let ticket_types = ticket_types?;
+    let venue = venue?;
+    if let Some(map) = &venue {
+        super::venue_section::check_types(p, &f("venue"), map, &ticket_types);
+    }
     let window = window?;
     let phases = catalog_section::phases(p, &f("phases"), &raw.phases, window, &ticket_types, env);
     let stock = ticket_types.iter().map(|t| u64::from(t.stock)).sum::<u64>();
@@ -102,6 +116,7 @@ fn event(p: &mut Problems, i: usize, raw: &RawEvent, env: &Environment) -> Optio
         queue: queue?,
         ticket_types,
         phases: phases?,
+        venue,
     })
 }
 
@@ -339,7 +354,7 @@ pub fn validate(raw: RawConfig, base: &Path, env: &Environment) -> Result<Config
                 Err(format!("repeats {:?}", raw_event.id)),
             );
         }
-        events.extend(event(&mut p, i, raw_event, env));
+        events.extend(event(&mut p, i, raw_event, base, env));
     }
 
     let var_dir = base.join(raw.up.var_dir.as_deref().unwrap_or("../var"));
