@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod admin_lockout;
+mod best_available;
 mod buy_path;
 mod certificates;
 mod classic_tokens;
