@@ -1,6 +1,7 @@
 // The product page: event state from the edge, a countdown against the server's clock (not the
-// visitor's), the waiting room when the event has one (join, place in line, turn), and the flow
-// token -> buy -> pay, with a clear message for every outcome of the contract. The visitor's identity is the site's session cookie; where the edge offers dev
+// visitor's), the waiting room when the event has one (join, place in line, turn), the seat map
+// of a seated event (seats.js), and the flow token -> buy -> pay, with a clear message for every
+// outcome of the contract and the hold's countdown. The visitor's identity is the site's session cookie; where the edge offers dev
 // sessions (the demo stack), a visitor without one is signed in as a new guest.
 "use strict";
 const eventId = location.pathname.startsWith("/events/") ? location.pathname.split("/")[2] : "demo";
@@ -36,6 +37,8 @@ const explain = {
   code_required: "This presale is for access code holders: enter your code.",
   bad_code: "This access code is not valid for this presale, or not yours.",
   code_used_up: "This access code has been used up.",
+  not_together: "No row has that many seats side by side any more: ask for fewer, or allow seats apart.",
+  unknown_seat: "That seat is not in this venue; reload the page.",
   token_used: "This purchase link was already used.",
   token_expired: "The purchase link expired; press Buy again.",
   bad_token: "The purchase link is not valid; press Buy again.",
@@ -84,10 +87,20 @@ function say(text) {
 }
 
 function explainRefusal(body) {
+  if (body.code === "seat_taken" && body.seats) {
+    fgSeats.markTaken(body.seats);
+    return `${lostText(body.seats)} Choose again.`;
+  }
   const type = body.ticket_type && (state.ticket_types || []).find((t) => t.id === body.ticket_type);
   if (type && body.code === "sold_out") return `${type.name} is sold out.`;
   if (type && body.code === "not_started") return `${type.name} is not on sale yet.`;
   return explain[body.code] || body.message || "Something went wrong; please try again.";
+}
+
+// The picked seats someone else took first.
+function lostText(ids) {
+  return ids.length === 1 ? `Seat ${ids[0]} was just taken by someone else.`
+    : `Seats ${ids.join(", ")} were just taken by someone else.`;
 }
 
 // When the sale (re)opens: the next phase's start, or the event's.
@@ -118,6 +131,10 @@ async function refresh() {
   }).format(state.price_cents / 100);
   $("remaining").textContent = state.remaining;
   $("stock").textContent = state.stock;
+  if (state.venue && !fgSeats.active()) {
+    const names = new Map((state.ticket_types || []).map((t) => [t.id, t.name]));
+    fgSeats.start(eventId, state.venue, names, (lost) => say(`${lostText(lost)} Choose again.`));
+  }
   showTypes();
   showPhases();
   $("code-row").hidden = !(state.phase && state.phase.channel);
@@ -130,12 +147,13 @@ const money = (cents) => new Intl.NumberFormat(undefined, {
 
 const TYPE_STATE = { on_sale: "", sold_out: "sold out", upcoming: "not on sale yet", ended: "no longer on sale" };
 
-// An event of several ticket types: one line per type with its price, what is left and a
-// quantity to choose. An event of one type keeps the single Buy button.
+// An event of several ticket types, or a seated one: one line per type with its price, what is
+// left and a quantity to choose (on a seated event, how many of the best seats left). An event of
+// one type, unseated, keeps the single Buy button.
 function showTypes() {
   const types = state.ticket_types || [];
-  $("types").hidden = types.length < 2;
-  if (types.length < 2) return;
+  $("types").hidden = types.length < 2 && !state.venue;
+  if ($("types").hidden) return;
   for (const t of types) {
     let line = document.getElementById(`type-${t.id}`);
     if (!line) {
@@ -181,11 +199,16 @@ function showPhases() {
   }));
 }
 
-// What a buy asks for: the chosen quantities of an event of several types (and the code in a
-// coded phase), or nothing: one seat of the only type.
+// What a buy asks for: the seats picked on the map; else the chosen quantities of an event of
+// several types (on a seated event, the best seats left, side by side unless the buyer allows
+// them apart); and the code in a coded phase. Nothing: one seat of the only type.
 function basket() {
   const body = {};
-  if (!$("types").hidden) {
+  const picked = state.venue ? fgSeats.selection() : [];
+  if (picked.length) {
+    body.seats = picked;
+  } else if (!$("types").hidden) {
+    if (state.venue) body.together = !$("apart").checked;
     body.items = [...document.querySelectorAll("#type-list input")]
       .filter((q) => !q.disabled && Number(q.value) > 0)
       .map((q) => ({ ticket_type: q.dataset.type, quantity: Number(q.value) }));
@@ -223,6 +246,14 @@ function tick() {
   }
   const turn = !state.queue || (queue && queue.state === "admitted");
   $("buy").disabled = busy || !open(untilOpen) || waitRetry > 0 || holdsSeat() || !turn;
+  if (state.venue) {
+    const n = fgSeats.selection().length;
+    const label = n ? `Buy ${n} selected seat${n === 1 ? "" : "s"}` : "Buy the best seats";
+    if ($("buy").textContent !== label) $("buy").textContent = label;
+  }
+  const held = order && order.status === "reserved" ? Date.parse(order.pay_by) - serverNow() : 0;
+  const holdText = held > 0 ? `Held for you for ${duration(held)}.` : "";
+  if ($("hold").textContent !== holdText) $("hold").textContent = holdText;
   showQueue();
   if (waitRetry > 0) {
     say(`${WAIT_TEXT[retryCode]} Try again in ${Math.ceil(waitRetry / 1000)} s.`);
@@ -267,6 +298,7 @@ function holdsSeat() {
 
 function showOrder() {
   const pay = $("pay");
+  if (state && state.venue) fgSeats.hold(order && holdsSeat() ? order.seats || [] : []);
   if (!order) {
     pay.hidden = true;
     return;
@@ -277,6 +309,9 @@ function showOrder() {
     say(`Order ${order.order_id}: waiting for the payment provider to confirm…`);
     pay.hidden = false;
     waitForPayment();
+  } else if (order.status === "reserved" && order.seats && order.seats.length) {
+    say(`Seats ${order.seats.join(", ")} reserved! Order ${order.order_id}. Please pay by ${deadline}.`);
+    pay.hidden = false;
   } else if (order.status === "reserved") {
     say(`Seat reserved! Order ${order.order_id}. Please pay by ${deadline}.`);
     pay.hidden = false;
@@ -305,7 +340,8 @@ async function buy() {
     }
     const wanted = basket();
     if (wanted && wanted.items && wanted.items.length === 0) {
-      say("Choose how many tickets of which type first.");
+      say(state.venue ? "Pick seats on the map, or choose how many of which category."
+        : "Choose how many tickets of which type first.");
       return;
     }
     const [bought, result] = await send(url, "POST", wanted);
@@ -476,6 +512,7 @@ async function joinQueue() {
 }
 
 $("join").addEventListener("click", joinQueue);
+document.addEventListener("fg-seats-picked", tick);
 $("buy").addEventListener("click", buy);
 $("pay").addEventListener("click", pay);
 // How long until the next look at the event: every 2 s while it matters, every 10 s while the

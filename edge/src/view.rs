@@ -127,6 +127,9 @@ pub struct EventDocument<'a> {
     pub phase: Option<serde_json::Value>,
     /// Every phase, in order, each with the types it sells: the page's timeline.
     pub phases: Vec<serde_json::Value>,
+    /// On a seated event, its venue's id: the map is `GET /api/venues/{venue}`, what is taken
+    /// `GET /api/events/{id}/seats`.
+    pub venue: Option<&'a str>,
 }
 
 /// A type's state: the event's, except a type sold out, and with phases one not on sale in the
@@ -251,6 +254,7 @@ impl EventView {
             currency: &event.currency,
             stale: self.stale(now, staleness),
             ticket_types: self.type_documents(event, state, seats.gate, now),
+            venue: event.venue.as_deref().map(|m| m.venue.id.as_str()),
             phase: phase_in_force(event, seats.gate, now),
             phases: event
                 .phases

@@ -38,6 +38,7 @@ mod reload;
 mod replication;
 mod retries;
 mod rush;
+mod seat_page;
 mod seats;
 mod stock;
 mod ticket_types;

@@ -15,7 +15,8 @@ fn hall() -> String {
     format!("{}/config/venues/hall.json", env!("CARGO_MANIFEST_DIR"))
 }
 
-fn seated(reservation_ttl: &'static str) -> StackOptions {
+/// The demo event selling the sample hall, reservations held for `reservation_ttl`.
+pub fn seated(reservation_ttl: &'static str) -> StackOptions {
     StackOptions {
         per_user_limit: 6,
         reservation_ttl,
@@ -39,7 +40,7 @@ price_cents = 5900
 }
 
 /// Token then a buy of `body` for `user`.
-async fn buy(
+pub async fn buy(
     client: &reqwest::Client,
     stack: &Stack,
     user: &str,

@@ -1,0 +1,121 @@
+//! The page of a seated event in headless Chromium against the real stack: the hall drawn and
+//! zoomed to a section, two seats picked, one lost to another buyer (the page says which and
+//! shows it taken), the best two seats left asked for instead, held with the countdown, and paid
+//! (screenshots).
+
+use serde_json::json;
+
+use crate::harness::{Browser, Stack};
+use crate::seats::{buy, seated};
+
+fn seat(id: &str) -> String {
+    format!("circle[data-seat=\"{id}\"]")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_buyer_picks_seats_loses_one_takes_the_best_left_and_pays() {
+    let stack = Stack::start(seated("10m")).await;
+    let mut browser =
+        Browser::start("a_buyer_picks_seats_loses_one_takes_the_best_left_and_pays").await;
+    browser.goto(&stack.url("/events/demo")).await;
+    browser
+        .script(
+            "return fetch('/api/dev/session?user=fan-1', {method: 'POST'}).then(r => r.status);",
+        )
+        .await;
+    browser.goto(&stack.url("/events/demo")).await;
+    browser
+        .wait_for_text("#seat-legend", "the map's legend", |t| {
+            t.contains("Category 1") && t.contains("Taken")
+        })
+        .await;
+    browser
+        .wait_for_text("#buy", "the seated buy button", |t| {
+            t == "Buy the best seats"
+        })
+        .await;
+    browser.screenshot("hall").await;
+    browser.click("#seat-zoom button:nth-child(2)").await;
+    let zoomed = browser
+        .attribute("#seat-svg", "viewBox")
+        .await
+        .unwrap_or_default();
+    assert!(zoomed.starts_with("0 0 11 "), "section A's box: {zoomed}");
+    browser.screenshot("section-a").await;
+
+    browser.click(&seat("A-1-5")).await;
+    browser.click(&seat("A-1-6")).await;
+    browser
+        .wait_for_text("#buy", "two seats picked", |t| t == "Buy 2 selected seats")
+        .await;
+    browser.screenshot("picked").await;
+
+    // Someone else gets A-1-6 first. The page learns it from its next look at the map or from
+    // the buy's 409, whichever comes first; the buy is sent only while both seats are still
+    // picked, so either way nothing is reserved for this buyer.
+    let (status, rival) = buy(
+        &reqwest::Client::new(),
+        &stack,
+        "rival",
+        json!({"seats": ["A-1-6"]}),
+    )
+    .await;
+    assert_eq!(status, 201, "{rival}");
+    browser
+        .script(
+            "if (fgSeats.selection().length === 2) document.getElementById('buy').click(); return 0;",
+        )
+        .await;
+    browser
+        .wait_for_text("#message", "the lost seat named", |t| {
+            t.contains("Seat A-1-6 was just taken by someone else")
+        })
+        .await;
+    let class = browser
+        .attribute(&seat("A-1-6"), "class")
+        .await
+        .unwrap_or_default();
+    assert!(class.contains("taken"), "{class}");
+    assert_eq!(
+        stack.seat_counter("t:cat1:reserved").await,
+        1,
+        "only the rival's seat"
+    );
+    browser.screenshot("lost").await;
+
+    // Instead: the best two of Category 1. A-1's best seats are nearest the stage's middle; with
+    // A-1-6 gone, A-1-9 and A-1-10 sit together without stranding a seat.
+    browser.click(&seat("A-1-5")).await;
+    browser
+        .wait_for_text("#buy", "no seat picked", |t| t == "Buy the best seats")
+        .await;
+    browser.type_into("#qty-cat1", "2").await;
+    browser.click("#buy").await;
+    browser
+        .wait_for_text("#message", "the held seats", |t| {
+            t.starts_with("Seats A-1-9, A-1-10 reserved!")
+        })
+        .await;
+    browser
+        .wait_for_text("#hold", "the hold's countdown", |t| {
+            t.starts_with("Held for you for")
+        })
+        .await;
+    let class = browser
+        .attribute(&seat("A-1-10"), "class")
+        .await
+        .unwrap_or_default();
+    assert!(class.contains("mine"), "{class}");
+    browser.screenshot("held").await;
+
+    browser.click("#pay").await;
+    browser
+        .wait_for_text("#message", "the paid order", |t| t.ends_with(": paid."))
+        .await;
+    assert_eq!(stack.seat_counter("t:cat1:paid").await, 2);
+    assert_eq!(browser.accessibility_problems().await, Vec::<String>::new());
+    browser.screenshot("paid").await;
+    browser.close().await;
+    let report = stack.reconcile().await;
+    assert!(report.is_clean(), "{report}");
+}
