@@ -10,6 +10,7 @@ pub mod invariants;
 pub mod paying;
 pub mod queue_flow;
 pub mod report;
+pub mod seating;
 pub mod stats;
 pub mod user;
 
@@ -66,6 +67,8 @@ pub struct RushOptions {
     pub ca: Option<PathBuf>,
     /// HTTP/2 to https edges.
     pub http2: bool,
+    /// A seated event: best-available groups and picks of the hottest seats.
+    pub seated: bool,
 }
 
 /// Creates the shared codes the options ask for, for the event's first coded channel.
@@ -128,6 +131,9 @@ pub fn run(options: RushOptions) -> Result<()> {
         .event(&options.event)
         .ok_or_else(|| anyhow!("no event {:?} in the config", options.event))?
         .clone();
+    if options.seated {
+        seating::Seating::new(&event)?;
+    }
     let runtime = tokio::runtime::Runtime::new()?;
     let mut summary = runtime.block_on(simulate(&config, &options))?;
     let (checks, stock) = runtime.block_on(invariants::check(
@@ -142,6 +148,13 @@ pub fn run(options: RushOptions) -> Result<()> {
         .invariants
         .extend(invariants::guesses_refused(&summary.outcomes));
     summary.stock = stock;
+    if options.seated {
+        let mut redis = runtime.block_on(crate::stack::ready::batch_redis(&config.redis.target))?;
+        let (figures, check) =
+            runtime.block_on(seating::after(&mut redis, &event, &summary.outcomes))?;
+        summary.seating = Some(figures);
+        summary.invariants.push(check);
+    }
     if let Some(queue) = &mut summary.queue {
         let (ok, detail) = match crate::audit::verdict(&config, &event) {
             Ok(verdict) => (
@@ -199,6 +212,10 @@ async fn simulate(config: &Config, options: &RushOptions) -> Result<Summary> {
             code_keys: config.secrets.token_keys.clone(),
             guess_share: options.guess_share,
             shared: shared_codes(config, options).await?,
+            seating: options
+                .seated
+                .then(|| seating::Seating::new(config.event(&options.event)?).ok())
+                .flatten(),
         },
     });
     let next = Arc::new(AtomicU64::new(0));
@@ -292,6 +309,7 @@ fn summarise(
         order_ids: total.orders,
         payments: total.payments,
         queue,
+        seating: None,
     }
 }
 

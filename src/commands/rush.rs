@@ -75,6 +75,10 @@ pub struct RushArgs {
     /// without it, HTTP/1.1.
     #[arg(long)]
     pub http2: bool,
+    /// A seated event: most buyers ask for the best seats left in groups of 1 to 6, some pick
+    /// the venue's hottest seats by id; the report adds stranded seats and that contention.
+    #[arg(long)]
+    pub seated: bool,
 }
 
 impl RushArgs {
@@ -102,6 +106,7 @@ impl RushArgs {
             queue: self.queue,
             ca: self.ca,
             http2: self.http2,
+            seated: self.seated,
         })
     }
 }

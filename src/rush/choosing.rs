@@ -1,7 +1,7 @@
 //! What a rush buyer asks for, as a page's visitor would choose: one seat of an event's only type
 //! (no body), or on an event of several types a basket of one or two of them; and in a phase
 //! that needs an access code, the buyer's own bound code, or (a share of buyers) a guess, which
-//! must be refused.
+//! must be refused. At a seated event, [`super::seating`] chooses the seats.
 
 use rand::Rng;
 use rand::seq::IndexedRandom;
@@ -20,6 +20,8 @@ pub struct Chooser {
     pub guess_share: f64,
     /// Shared codes of the presale's channel; half of the buyers with a code use one of these.
     pub shared: Vec<String>,
+    /// At a seated event (`--seated`): best available groups and picks of the hottest seats.
+    pub seating: Option<super::seating::Seating>,
 }
 
 /// One buy's body, and whether its code is a guess.
@@ -29,6 +31,8 @@ pub struct Choice {
     pub body: Option<serde_json::Value>,
     /// The body carries a made-up code.
     pub guessed: bool,
+    /// The body picks seats by id.
+    pub picked: bool,
 }
 
 impl Chooser {
@@ -46,7 +50,12 @@ impl Chooser {
             .map(|t| t.id.as_str())
             .filter(|id| running.is_none_or(|p| p.ticket_types.iter().any(|t| t == id)))
             .collect();
-        let mut body = if self.event.ticket_types.len() < 2 || on_sale.is_empty() {
+        let mut picked = false;
+        let mut body = if let Some(seating) = &self.seating {
+            let (body, picks) = seating.choose(&mut rng);
+            picked = picks;
+            body
+        } else if self.event.ticket_types.len() < 2 || on_sale.is_empty() {
             serde_json::json!({})
         } else {
             let count = if on_sale.len() > 1 && rng.random_bool(0.5) {
@@ -80,6 +89,7 @@ impl Chooser {
         Choice {
             body: (!empty).then_some(body),
             guessed,
+            picked,
         }
     }
 }

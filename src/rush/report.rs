@@ -44,6 +44,8 @@ pub struct Summary {
     pub invariants: Vec<Check>,
     /// The waiting room's figures, for `--queue`.
     pub queue: Option<super::queue_flow::QueueFigures>,
+    /// How the seats ended, for `--seated`.
+    pub seating: Option<super::seating::SeatFigures>,
     /// The id of every accepted order (not serialised: the database has them).
     #[serde(skip)]
     pub order_ids: Vec<String>,
@@ -118,6 +120,25 @@ fn markdown(s: &Summary) -> String {
             correlation(q.pre_queue_rank_correlation),
             correlation(q.late_rank_correlation),
             q.audit
+        );
+    }
+    if let Some(seats) = &s.seating {
+        let picks: u64 = seats.picks.values().sum();
+        let _ = writeln!(
+            md,
+            "\n## Seats\n\n{} of {} seats taken when the rush ended; **{} free seats left stranded** \
+             (alone between taken seats or a row's end).\n\n\
+             The {} front-row seats: {picks} buys picked them: {}.",
+            seats.taken,
+            seats.seats,
+            seats.stranded,
+            seats.hot_seats,
+            seats
+                .picks
+                .iter()
+                .map(|(code, n)| format!("{code} {n}"))
+                .collect::<Vec<_>>()
+                .join(", ")
         );
     }
     let _ = writeln!(

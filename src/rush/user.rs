@@ -162,6 +162,8 @@ impl Flow {
         let (code, body) = outcome(request.send().await).await;
         let step = if choice.guessed {
             "buy_guessing"
+        } else if choice.picked {
+            super::seating::PICK_STEP
         } else {
             "buy"
         };

@@ -247,6 +247,54 @@ ends_at = "+2h"
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_seated_rush_sells_the_hall_seat_by_seat() {
+    let stack = Stack::start(crate::seats::seated("3s")).await;
+    let target = stack.url("");
+    let (said, summary) = rush(
+        &stack,
+        "rush-seated",
+        &target,
+        &[
+            "--seated",
+            "--users",
+            "1500",
+            "--concurrency",
+            "48",
+            "--ledger-wait",
+            "60",
+        ],
+    )
+    .await;
+    let invariants = summary["invariants"].as_array().unwrap();
+    assert!(invariants.iter().all(|c| c["ok"] == true), "{invariants:?}");
+    assert!(
+        invariants
+            .iter()
+            .any(|c| c["name"] == "the seat map shows exactly the seats sold"),
+        "{invariants:?}"
+    );
+    let seats = &summary["seating"];
+    assert_eq!(seats["seats"], 120);
+    let picks = seats["picks"].as_object().expect("picks by outcome");
+    assert!(
+        picks
+            .get("seat_taken")
+            .and_then(|n| n.as_u64())
+            .unwrap_or(0)
+            > 0,
+        "the front row was fought over: {picks:?}"
+    );
+    assert!(
+        summary["outcomes"]["buy"]["201"].as_u64().unwrap_or(0) > 0,
+        "best-available groups sold: {}",
+        summary["outcomes"]
+    );
+    assert!(said.contains("free seats left stranded"), "{said}");
+    let report = stack.reconcile().await;
+    assert!(report.is_clean(), "{report}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_invariant_checker_fails_on_a_broken_ledger() {
     let stack = Stack::start(StackOptions::default()).await;
     let client = reqwest::Client::new();
