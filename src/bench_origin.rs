@@ -36,6 +36,8 @@ pub struct BenchOptions {
     pub keyspace: u64,
     /// The buy body, e.g. a basket `{"items": [...]}`; none: one seat of the only type.
     pub body: Option<String>,
+    /// Each buy picks one random seat of the event's venue (`{"seats": [id]}`).
+    pub pick: bool,
 }
 
 /// Per-worker tallies, merged at the end.
@@ -56,10 +58,23 @@ async fn worker(
     };
     let path = sale::wire::buy_path(&options.event);
     let url = format!("http://{}{path}", options.origin);
+    let seats = match config.event(&options.event).and_then(|e| e.venue.clone()) {
+        Some(map) => Some(map),
+        None if options.pick => anyhow::bail!("--pick needs a seated event"),
+        None => None,
+    };
     while next.fetch_add(1, Ordering::Relaxed) < options.requests {
-        let (user, nonce) = {
+        let (user, nonce, seat) = {
             let mut rng = rand::rng();
-            (rng.random_range(0..options.keyspace), rng.random::<u128>())
+            let seat = seats
+                .as_deref()
+                .filter(|_| options.pick)
+                .and_then(|map| map.seat_id(rng.random_range(0..map.len() as u32)));
+            (
+                rng.random_range(0..options.keyspace),
+                rng.random::<u128>(),
+                seat.map(|id| serde_json::json!({ "seats": [id] }).to_string()),
+            )
         };
         let claims = Claims {
             user: Some(UserId::parse(&format!("u{user}"))?),
@@ -67,10 +82,10 @@ async fn worker(
             signed_at: sale::time::now_millis(),
         };
         let mut request = client.post(&url);
-        if let Some(body) = &options.body {
+        if let Some(body) = seat.or_else(|| options.body.clone()) {
             request = request
                 .header("content-type", "application/json")
-                .body(body.clone());
+                .body(body);
         }
         for (name, value) in
             edge_signature::sign(&config.secrets.internal_keys, "POST", &path, &claims)

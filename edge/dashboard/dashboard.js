@@ -174,6 +174,7 @@ function showStatus(status) {
       $(`seats-${k}`).textContent = event.seats[k];
     }
     showCatalog(event);
+    showSeatMap(event.seat_rows);
     const { remaining, reserved, paid, expired } = event.seats;
     seatsChart.push(Date.parse(status.now), { remaining, reserved, paid, expired });
   }
@@ -235,6 +236,29 @@ function showCatalog(event) {
       cell(t.state.replace("_", " ")));
     return row;
   }));
+}
+
+// A seated event's map filling: one line of squares per row, taken seats dark.
+function showSeatMap(rows) {
+  $("seat-map-figure").hidden = !rows;
+  if (!rows) return;
+  const canvas = $("seat-map");
+  const widest = Math.max(...rows.map((r) => r.taken.length));
+  const size = Math.max(2, Math.min(12, Math.floor(600 / widest)));
+  canvas.width = widest * size;
+  canvas.height = rows.length * size;
+  const ctx = canvas.getContext("2d");
+  let taken = 0;
+  rows.forEach((row, y) => {
+    for (let x = 0; x < row.taken.length; x++) {
+      const sold = row.taken[x] === "1";
+      taken += sold ? 1 : 0;
+      ctx.fillStyle = sold ? "#1b1b1b" : "#c9ced6";
+      ctx.fillRect(x * size, y * size, size - 1, size - 1);
+    }
+  });
+  const seats = rows.reduce((n, r) => n + r.taken.length, 0);
+  $("seat-map-caption").textContent = `${taken} of ${seats} seats held or sold, ${rows.length} rows`;
 }
 
 // Order webhooks: what waits, what was set aside after its last try (replay it), what arrived.

@@ -81,12 +81,61 @@ pub fn router(admin: Admin) -> Router {
         .with_state(admin)
 }
 
-/// One event as the operator sees it: the public document plus every seat counter.
+/// One event as the operator sees it: the public document plus every seat counter, and on a
+/// seated event each row's seats as `0` (free) and `1` (held or sold), for the filling map.
 #[derive(Debug, Serialize)]
 struct EventStatus<'a> {
     #[serde(flatten)]
     document: EventDocument<'a>,
     seats: Seats,
+    seat_rows: Option<Vec<SeatRow>>,
+}
+
+/// One row of a seated event's map as the dashboard draws it.
+#[derive(Debug, Serialize)]
+struct SeatRow {
+    /// `SECTION-ROW`.
+    id: String,
+    /// One character per seat, in the row's order.
+    taken: String,
+}
+
+/// `event`'s rows as the view last read them (none for an unseated event).
+fn seat_rows(
+    view: &EventView,
+    event: &sale::config::EventConfig,
+    now: u64,
+) -> Option<Vec<SeatRow>> {
+    let map = event.venue.as_deref()?;
+    let rendered = view.seat_map(event, now)?;
+    let document: serde_json::Value = serde_json::from_slice(&rendered).ok()?;
+    let bits = base64::Engine::decode(
+        &base64::engine::general_purpose::STANDARD,
+        document["taken"].as_str()?,
+    )
+    .ok()?;
+    let rows = map
+        .venue
+        .rows
+        .iter()
+        .map(|row| SeatRow {
+            id: map.venue.seats[row.start]
+                .id
+                .rsplit_once('-')
+                .map_or_else(String::new, |(row_id, _)| row_id.to_owned()),
+            taken: row
+                .clone()
+                .map(|i| {
+                    if sale::seat_map::is_set(&bits, i) {
+                        '1'
+                    } else {
+                        '0'
+                    }
+                })
+                .collect(),
+        })
+        .collect();
+    Some(rows)
 }
 
 async fn status(State(admin): State<Admin>) -> Response {
@@ -101,6 +150,7 @@ async fn status(State(admin): State<Admin>) -> Response {
                 .view
                 .document(e, now, snapshot.config.edge.view_staleness),
             seats: admin.view.seats_or_configured(e),
+            seat_rows: seat_rows(&admin.view, e, now),
         })
         .collect();
     let origins: Vec<_> = snapshot

@@ -27,9 +27,13 @@ pub struct BenchOriginArgs {
     /// Distinct buyer ids to draw from.
     #[arg(long, default_value_t = 10_000_000)]
     pub keyspace: u64,
-    /// Buy a basket instead of one seat: `TYPE:QTY,...` (e.g. `a:1,b:1`).
-    #[arg(long)]
+    /// Buy a basket instead of one seat: `TYPE:QTY,...` (e.g. `a:1,b:1`); on a seated event,
+    /// the best seats left of each type, side by side.
+    #[arg(long, conflicts_with = "pick")]
     pub items: Option<String>,
+    /// On a seated event: each buy picks one seat of the venue at random.
+    #[arg(long)]
+    pub pick: bool,
 }
 
 impl BenchOriginArgs {
@@ -42,6 +46,7 @@ impl BenchOriginArgs {
             requests: self.requests,
             keyspace: self.keyspace,
             body: self.items.as_deref().map(basket_body).transpose()?,
+            pick: self.pick,
         };
         crate::bench_origin::run(&self.config, options)
     }

@@ -133,6 +133,18 @@ async fn two_hundred_buyers_for_one_seat_make_one_order() {
     assert_eq!(seats_of(&winners[0]), ["A-1-5"]);
     assert_eq!(winners[0]["items"][0]["ticket_type"], "cat1");
     map_shows(&client, &stack, vec!["A-1-5".into()]).await;
+    // The operator's dashboard draws the same map row by row.
+    let (status, admin) = stack.admin(reqwest::Method::GET, "/admin/status").await;
+    assert_eq!(status, 200);
+    let demo = admin["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .find(|e| e["id"] == "demo")
+        .expect("demo");
+    assert_eq!(demo["seat_rows"][0]["id"], "A-1");
+    assert_eq!(demo["seat_rows"][0]["taken"], "0000100000");
+    assert_eq!(demo["seat_rows"].as_array().expect("rows").len(), 12);
     let report = stack.reconcile().await;
     assert!(report.is_clean(), "{report}");
 }

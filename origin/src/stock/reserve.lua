@@ -158,8 +158,9 @@ local bits = {}
 if mode == 'pick' then
   local gone = {}
   for b in string.gmatch(ARGV[9 + 3 * lines], '%d+') do
+    b = tonumber(b)
     if redis.call('GETBIT', seat_map, b) == 1 then gone[#gone + 1] = b end
-    bits[#bits + 1] = tonumber(b)
+    bits[#bits + 1] = b
   end
   if #gone > 0 then
     local names = redis.call('HMGET', seat_ids, unpack(gone))
