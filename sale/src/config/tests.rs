@@ -376,3 +376,57 @@ fn a_reload_may_not_move_what_is_bound_at_start() {
         parse(&VALID.replacen("ends_at = ", "ends_at = \"2031-01-01T00:00:00Z\"\n# ", 1));
     assert!(now.reloaded(window_moved, Component::Origin).is_ok());
 }
+
+#[test]
+fn a_seated_event_sells_its_venue_and_a_reload_may_not_move_its_seats() {
+    use super::reload::Component;
+    let dir = std::env::temp_dir().join(format!("fg-config-venue-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let venue = |categories: &str| {
+        let seats: Vec<String> = categories
+            .chars()
+            .enumerate()
+            .map(|(n, c)| {
+                format!(
+                    r#"{{"number": {}, "category": "c{c}", "x": {n}, "y": 0}}"#,
+                    n + 1
+                )
+            })
+            .collect();
+        format!(
+            r#"{{"id": "hall", "sections": [{{"id": "A", "rows": [{{"id": "1", "seats": [{}]}}]}}]}}"#,
+            seats.join(",")
+        )
+    };
+    std::fs::write(dir.join("one.json"), venue("112")).unwrap();
+    std::fs::write(dir.join("two.json"), venue("121")).unwrap();
+    let seated = |file: &str| {
+        with(
+            "price_cents = 4900\ncurrency = \"EUR\"\nstock = 100\n",
+            "currency = \"EUR\"\n",
+        ) + &format!(
+            "venue = \"{}\"\n[[events.ticket_types]]\nid = \"c1\"\nname = \"One\"\nprice_cents = 100\n\
+             [[events.ticket_types]]\nid = \"c2\"\nname = \"Two\"\nprice_cents = 50\n",
+            dir.join(file).display()
+        )
+    };
+    let now = parse(&seated("one.json")).expect("a seated event is valid");
+    let demo = now.event("demo").unwrap();
+    assert_eq!(demo.stock, 3);
+    assert_eq!(demo.ticket_type("c1").unwrap().stock, 2, "a type's stock is its seats");
+    assert!(demo.venue.is_some());
+    assert!(
+        now.reloaded(parse(&seated("one.json")), Component::Origin)
+            .is_ok()
+    );
+    for next in [parse(&seated("two.json")), parse(VALID)] {
+        let Err(ConfigError::Invalid(problems)) = now.reloaded(next, Component::Origin) else {
+            panic!("moving the seats must be refused");
+        };
+        assert!(
+            problems.iter().any(|p| p.field == "events[0].venue"),
+            "{problems:?}"
+        );
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
