@@ -323,3 +323,37 @@ async fn reconcile_catches_a_seat_taken_without_its_order() {
         "{report}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seats_sell_on_a_redis_cluster_and_the_edge_maps_them() {
+    let stack = Stack::start(StackOptions {
+        redis: crate::harness::RedisKind::Cluster {
+            primaries: 3,
+            replicas: 1,
+        },
+        ..seated("1s")
+    })
+    .await;
+    let client = reqwest::Client::new();
+    let (status, order) = buy(
+        &client,
+        &stack,
+        "kim",
+        json!({"items": [{"ticket_type": "cat2", "quantity": 3}]}),
+    )
+    .await;
+    assert_eq!(status, 201, "{order}");
+    let held = seats_of(&order);
+    map_shows(&client, &stack, held.clone()).await;
+    let (status, refused) = buy(&client, &stack, "lee", json!({"seats": [held[1].clone()]})).await;
+    assert_eq!(
+        (status, refused["code"].as_str()),
+        (409, Some("seat_taken"))
+    );
+    // Unpaid, the hold runs out on the cluster too, and the seats sell again.
+    map_shows(&client, &stack, Vec::new()).await;
+    let (status, order) = buy(&client, &stack, "lee", json!({"seats": [held[1].clone()]})).await;
+    assert_eq!(status, 201, "{order}");
+    let report = stack.reconcile().await;
+    assert!(report.is_clean(), "{report}");
+}

@@ -413,7 +413,11 @@ fn a_seated_event_sells_its_venue_and_a_reload_may_not_move_its_seats() {
     let now = parse(&seated("one.json")).expect("a seated event is valid");
     let demo = now.event("demo").unwrap();
     assert_eq!(demo.stock, 3);
-    assert_eq!(demo.ticket_type("c1").unwrap().stock, 2, "a type's stock is its seats");
+    assert_eq!(
+        demo.ticket_type("c1").unwrap().stock,
+        2,
+        "a type's stock is its seats"
+    );
     assert!(demo.venue.is_some());
     assert!(
         now.reloaded(parse(&seated("one.json")), Component::Origin)
