@@ -331,7 +331,7 @@ async fn seats_sell_on_a_redis_cluster_and_the_edge_maps_them() {
             primaries: 3,
             replicas: 1,
         },
-        ..seated("1s")
+        ..seated("3s")
     })
     .await;
     let client = reqwest::Client::new();
@@ -344,12 +344,12 @@ async fn seats_sell_on_a_redis_cluster_and_the_edge_maps_them() {
     .await;
     assert_eq!(status, 201, "{order}");
     let held = seats_of(&order);
-    map_shows(&client, &stack, held.clone()).await;
     let (status, refused) = buy(&client, &stack, "lee", json!({"seats": [held[1].clone()]})).await;
     assert_eq!(
         (status, refused["code"].as_str()),
         (409, Some("seat_taken"))
     );
+    map_shows(&client, &stack, held.clone()).await;
     // Unpaid, the hold runs out on the cluster too, and the seats sell again.
     map_shows(&client, &stack, Vec::new()).await;
     let (status, order) = buy(&client, &stack, "lee", json!({"seats": [held[1].clone()]})).await;
