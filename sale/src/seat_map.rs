@@ -292,28 +292,7 @@ mod tests {
     use super::*;
 
     fn venue(rows: &[&str], best: &str) -> Venue {
-        let rows: Vec<String> = rows
-            .iter()
-            .enumerate()
-            .map(|(r, cats)| {
-                let seats: Vec<String> = cats
-                    .chars()
-                    .enumerate()
-                    .map(|(n, c)| {
-                        format!(
-                            r#"{{"number": {}, "category": "c{c}", "x": {n}, "y": {r}}}"#,
-                            n + 1
-                        )
-                    })
-                    .collect();
-                format!(r#"{{"id": "{}", "seats": [{}]}}"#, r + 1, seats.join(","))
-            })
-            .collect();
-        let text = format!(
-            r#"{{"id": "v", "sections": [{{"id": "S", "rows": [{}]}}], "best": {best}}}"#,
-            rows.join(",")
-        );
-        Venue::parse(&text).expect("valid")
+        Venue::parse(&crate::venue::test_file(rows, best)).expect("valid")
     }
 
     fn runs(map: &SeatMap, category: &str) -> Vec<(u32, u16, u16)> {

@@ -254,6 +254,34 @@ impl Venue {
     }
 }
 
+/// A venue file for tests: venue `v`, one section `S`, a row per string of `rows` (row `r` at
+/// `y = r`), a seat per character (`1` is category `c1`, at `x` its index), preferring `best`
+/// (JSON).
+#[cfg(test)]
+pub(crate) fn test_file(rows: &[&str], best: &str) -> String {
+    let rows: Vec<String> = rows
+        .iter()
+        .enumerate()
+        .map(|(r, cats)| {
+            let seats: Vec<String> = cats
+                .chars()
+                .enumerate()
+                .map(|(n, c)| {
+                    format!(
+                        r#"{{"number": {}, "category": "c{c}", "x": {n}, "y": {r}}}"#,
+                        n + 1
+                    )
+                })
+                .collect();
+            format!(r#"{{"id": "{}", "seats": [{}]}}"#, r + 1, seats.join(","))
+        })
+        .collect();
+    format!(
+        r#"{{"id": "v", "sections": [{{"id": "S", "rows": [{}]}}], "best": {best}}}"#,
+        rows.join(",")
+    )
+}
+
 /// Whether `text` can be a ticket type id.
 fn part_category(text: &str) -> bool {
     !text.is_empty()

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::harness::{Stack, StackOptions, buy_json, eventually, fetch_token, get};
+use crate::harness::{Stack, StackOptions, eventually, get, token_and_buy_json};
 
 /// A fan-club presale of VIP packages now (code of channel `fans` needed), then the general sale
 /// of every type from `general_at` on.
@@ -59,11 +59,6 @@ async fn buy(
     lines: &[(&str, u32)],
     code: Option<&str>,
 ) -> (u16, serde_json::Value) {
-    let session = stack.session(user);
-    let (status, token) = fetch_token(client, stack, &session).await;
-    if status != 200 {
-        return (status, token);
-    }
     let items: Vec<_> = lines
         .iter()
         .map(|(t, q)| json!({"ticket_type": t, "quantity": q}))
@@ -72,8 +67,7 @@ async fn buy(
     if let Some(code) = code {
         body["access_code"] = code.into();
     }
-    let url = token["buy_url"].as_str().expect("buy_url");
-    buy_json(client, stack, url, &session, &body).await
+    token_and_buy_json(client, stack, user, body).await
 }
 
 fn bound_code(stack: &Stack, user: &str) -> String {

@@ -5,8 +5,9 @@
 
 use serde_json::json;
 
+use crate::harness::token_and_buy_json as buy;
 use crate::harness::{Browser, Stack};
-use crate::seats::{buy, seated};
+use crate::seats::seated;
 
 fn seat(id: &str) -> String {
     format!("circle[data-seat=\"{id}\"]")
@@ -17,13 +18,7 @@ async fn a_buyer_picks_seats_loses_one_takes_the_best_left_and_pays() {
     let stack = Stack::start(seated("10m")).await;
     let mut browser =
         Browser::start("a_buyer_picks_seats_loses_one_takes_the_best_left_and_pays").await;
-    browser.goto(&stack.url("/events/demo")).await;
-    browser
-        .script(
-            "return fetch('/api/dev/session?user=fan-1', {method: 'POST'}).then(r => r.status);",
-        )
-        .await;
-    browser.goto(&stack.url("/events/demo")).await;
+    browser.open_as(&stack.url("/events/demo"), "fan-1").await;
     browser
         .wait_for_text("#seat-legend", "the map's legend", |t| {
             t.contains("Category 1") && t.contains("Taken")

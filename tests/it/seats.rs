@@ -9,7 +9,8 @@ use std::time::Duration;
 use base64::Engine;
 use serde_json::json;
 
-use crate::harness::{Stack, StackOptions, buy_json, eventually, fetch_token, get, post};
+use crate::harness::token_and_buy_json as buy;
+use crate::harness::{Stack, StackOptions, eventually, get, post};
 
 fn hall() -> String {
     format!("{}/config/venues/hall.json", env!("CARGO_MANIFEST_DIR"))
@@ -37,22 +38,6 @@ price_cents = 5900
         ),
         ..StackOptions::default()
     }
-}
-
-/// Token then a buy of `body` for `user`.
-pub async fn buy(
-    client: &reqwest::Client,
-    stack: &Stack,
-    user: &str,
-    body: serde_json::Value,
-) -> (u16, serde_json::Value) {
-    let session = stack.session(user);
-    let (status, token) = fetch_token(client, stack, &session).await;
-    if status != 200 {
-        return (status, token);
-    }
-    let url = token["buy_url"].as_str().expect("buy_url");
-    buy_json(client, stack, url, &session, &body).await
 }
 
 /// The seats the edge's map shows taken, by id.

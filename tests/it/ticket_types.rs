@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use serde_json::json;
 
-use crate::harness::{Stack, StackOptions, buy_json, fetch_token, get};
+use crate::harness::token_and_buy_json as buy;
+use crate::harness::{Stack, StackOptions, get};
 
 const CATALOG: &str = r#"
 [[events.ticket_types]]
@@ -30,22 +31,6 @@ fn typed_stack() -> StackOptions {
         catalog: CATALOG.to_owned(),
         ..StackOptions::default()
     }
-}
-
-/// Token then a buy of `body` for `user`, retried as the page does ([`buy_json`]).
-async fn buy(
-    client: &reqwest::Client,
-    stack: &Stack,
-    user: &str,
-    body: serde_json::Value,
-) -> (u16, serde_json::Value) {
-    let session = stack.session(user);
-    let (status, token) = fetch_token(client, stack, &session).await;
-    if status != 200 {
-        return (status, token);
-    }
-    let url = token["buy_url"].as_str().expect("buy_url");
-    buy_json(client, stack, url, &session, &body).await
 }
 
 fn basket(lines: &[(&str, u32)]) -> serde_json::Value {

@@ -40,14 +40,7 @@ async fn a_fan_chooses_two_types_enters_their_code_buys_and_pays() {
     .await;
     let mut browser =
         Browser::start("a_fan_chooses_two_types_enters_their_code_buys_and_pays").await;
-    // The visitor signs in as the site would (the dev session endpoint sets the cookie).
-    browser.goto(&stack.url("/events/demo")).await;
-    browser
-        .script(
-            "return fetch('/api/dev/session?user=fan-1', {method: 'POST'}).then(r => r.status);",
-        )
-        .await;
-    browser.goto(&stack.url("/events/demo")).await;
+    browser.open_as(&stack.url("/events/demo"), "fan-1").await;
     browser
         .wait_for_text("#type-standing .what", "the standing line", |t| {
             t.starts_with("Standing:") && t.contains("50 of 50 left")

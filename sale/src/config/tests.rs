@@ -382,22 +382,7 @@ fn a_seated_event_sells_its_venue_and_a_reload_may_not_move_its_seats() {
     use super::reload::Component;
     let dir = std::env::temp_dir().join(format!("fg-config-venue-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let venue = |categories: &str| {
-        let seats: Vec<String> = categories
-            .chars()
-            .enumerate()
-            .map(|(n, c)| {
-                format!(
-                    r#"{{"number": {}, "category": "c{c}", "x": {n}, "y": 0}}"#,
-                    n + 1
-                )
-            })
-            .collect();
-        format!(
-            r#"{{"id": "hall", "sections": [{{"id": "A", "rows": [{{"id": "1", "seats": [{}]}}]}}]}}"#,
-            seats.join(",")
-        )
-    };
+    let venue = |categories: &str| crate::venue::test_file(&[categories], "\"row_order\"");
     std::fs::write(dir.join("one.json"), venue("112")).unwrap();
     std::fs::write(dir.join("two.json"), venue("121")).unwrap();
     let seated = |file: &str| {

@@ -94,20 +94,7 @@ mod tests {
     use super::*;
 
     fn venue_file(dir: &Path, categories: &str) -> String {
-        let seats: Vec<String> = categories
-            .chars()
-            .enumerate()
-            .map(|(n, c)| {
-                format!(
-                    r#"{{"number": {}, "category": "c{c}", "x": {n}, "y": 0}}"#,
-                    n + 1
-                )
-            })
-            .collect();
-        let text = format!(
-            r#"{{"id": "v", "sections": [{{"id": "S", "rows": [{{"id": "1", "seats": [{}]}}]}}]}}"#,
-            seats.join(",")
-        );
+        let text = crate::venue::test_file(&[categories], "\"row_order\"");
         std::fs::write(dir.join("v.json"), text).expect("write");
         "v.json".to_owned()
     }

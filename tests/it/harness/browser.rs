@@ -202,6 +202,17 @@ impl Browser {
         element.text().await.ok()
     }
 
+    /// Opens `url` signed in as `user`, as the site would sign a visitor in (the edge's dev
+    /// session endpoint sets the cookie), then loads it again with the session.
+    pub async fn open_as(&self, url: &str, user: &str) {
+        self.goto(url).await;
+        self.script(&format!(
+            "return fetch('/api/dev/session?user={user}', {{method: 'POST'}}).then(r => r.status);"
+        ))
+        .await;
+        self.goto(url).await;
+    }
+
     /// The visible text of the element `css`, which must exist.
     pub async fn text(&self, css: &str) -> String {
         self.read(css, |e| async move { e.text().await }).await

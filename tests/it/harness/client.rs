@@ -147,6 +147,23 @@ pub async fn token_and_buy(
     post(client, stack, buy_url, &session).await
 }
 
+/// Token then a buy of `body` for `user`, retried as the page does ([`buy_json`]); returns the
+/// buy's status and body (or the token refusal).
+pub async fn token_and_buy_json(
+    client: &reqwest::Client,
+    stack: &Stack,
+    user: &str,
+    body: serde_json::Value,
+) -> (u16, serde_json::Value) {
+    let session = stack.session(user);
+    let (status, token) = fetch_token(client, stack, &session).await;
+    if status != 200 {
+        return (status, token);
+    }
+    let url = token["buy_url"].as_str().expect("buy_url");
+    buy_json(client, stack, url, &session, &body).await
+}
+
 /// How long a patient buyer keeps trying, in all.
 const PATIENCE: Duration = Duration::from_secs(60);
 
