@@ -262,15 +262,26 @@ impl StockEngine {
         }
         call.arg(code);
         match seats {
-            Seats::Unseated => call.arg(""),
+            Seats::Unseated => call.arg("").arg(""),
             Seats::Picked(bits) => {
                 let list: Vec<String> = bits.iter().map(u32::to_string).collect();
                 call.arg("pick").arg(list.join(","))
             }
-            Seats::Best { together: true } => call.arg("best"),
-            Seats::Best { together: false } => call.arg("split"),
+            Seats::Best { together: true } => call.arg("best").arg(""),
+            Seats::Best { together: false } => call.arg("split").arg(""),
         };
-        let reply: Vec<String> = call.invoke_async(&mut redis).await?;
+        call.arg(layout);
+        let reply: Vec<String> = match call.invoke_async(&mut redis).await {
+            // The bit -> id table lost entries (a failover before it reached a replica, a
+            // stray DEL): the script wrote nothing; write the table again and try once more.
+            Err(e) if e.code() == Some("SEATIDS") => {
+                if let Some(map) = &event.venue {
+                    self.write_seat_ids(&keys, map).await?;
+                }
+                call.invoke_async(&mut redis).await?
+            }
+            other => other?,
+        };
         let mut reservation = parse_reply(&reply)?;
         if let Reservation::Reserved {
             items: reserved, ..

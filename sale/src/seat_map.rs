@@ -37,8 +37,8 @@ pub struct CategoryLayout {
 pub struct SeatMap {
     /// The venue as read.
     pub venue: Venue,
-    /// Changes whenever a seat's bit would: the script refuses to sell an event seeded under
-    /// another one.
+    /// Changes whenever a seat's bit, its id or the runs would: the scripts refuse to sell an
+    /// event seeded under another one.
     pub fingerprint: String,
     /// Each category's part, in id order.
     pub categories: Vec<CategoryLayout>,
@@ -134,6 +134,11 @@ impl SeatMap {
             digest.update(category.id.as_bytes());
             digest.update(category.start.to_be_bytes());
             digest.update(&category.runs);
+        }
+        // The seat at each bit: a renamed or reordered row moves no bit but changes who sits there.
+        for seat in &seat_of {
+            digest.update(venue.seats[*seat as usize].id.as_bytes());
+            digest.update([0]);
         }
         let fingerprint = hex::encode(&digest.finalize()[..16]);
         let document = serde_json::to_string(&MapDocument::of(&venue)).unwrap_or_default();
@@ -347,6 +352,20 @@ mod tests {
         let c = SeatMap::new(venue(&["1212"], "\"row_order\""));
         assert_eq!(a.fingerprint, b.fingerprint);
         assert_ne!(a.fingerprint, c.fingerprint);
+        // Two rows of the same shape swapped: the same runs, other seats at the same bits.
+        let rows = crate::venue::test_file(&["11", "11"], "\"row_order\"");
+        let swapped = rows.replacen("\"id\": \"1\"", "\"id\": \"x\"", 1).replacen(
+            "\"id\": \"2\"",
+            "\"id\": \"1\"",
+            1,
+        );
+        let d = SeatMap::new(Venue::parse(&rows).expect("valid"));
+        let e = SeatMap::new(
+            Venue::parse(&swapped.replacen("\"id\": \"x\"", "\"id\": \"2\"", 1)).expect("valid"),
+        );
+        assert_eq!(d.seat_id(0), Some("S-1-1"));
+        assert_eq!(e.seat_id(0), Some("S-2-1"));
+        assert_ne!(d.fingerprint, e.fingerprint);
     }
 
     #[test]

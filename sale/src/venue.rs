@@ -120,6 +120,8 @@ pub struct Venue {
 
 /// Most seats one venue may have.
 pub const MAX_SEATS: usize = 1_000_000;
+/// Most seats one row may have (a run's length is 16 bits in the seat map).
+pub const MAX_ROW: usize = 65_535;
 
 fn part(text: &str) -> bool {
     !text.is_empty()
@@ -208,6 +210,12 @@ impl Venue {
                         y: seat.y,
                         flags: seat.flags.clone(),
                     });
+                }
+                if seats.len() - start > MAX_ROW {
+                    problems.push(format!(
+                        "row {at} has {} seats, more than {MAX_ROW}",
+                        seats.len() - start
+                    ));
                 }
                 rows.push(start..seats.len());
             }

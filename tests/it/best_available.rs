@@ -3,7 +3,8 @@
 //! random fill states, a request for N seats of a category gets N free seats side by side in one
 //! run; never a placement that strands a single free seat when any run has one that does not,
 //! and then the first such run in best-first order, nearest its best seat; a stranding
-//! placement only when no clean one exists; `not_together` only when no run has N free together.
+//! placement only when no clean one exists; `not_together` only when no run has N free together,
+//! and then, allowed apart, any N free seats of the category.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -186,6 +187,38 @@ async fn best_available_never_strands_a_seat_when_a_clean_group_exists() {
                 assert_eq!(refusal, sale::Refusal::NotTogether, "{context}");
                 assert!(possible.is_empty(), "{context}: {possible:?} were possible");
                 apart += 1;
+                // Allowed apart, the buyer gets n free seats of the category if it has them.
+                let free: Vec<u32> = (category.start..category.start + category.count)
+                    .filter(|b| !is_set(&before, *b as usize))
+                    .collect();
+                let attempt = Attempt::Buy {
+                    items: &items,
+                    code: "",
+                    seats: &Seats::Best { together: false },
+                };
+                let reply = engine
+                    .reserve(&event, &user, attempt, &format!("n{case}-apart"))
+                    .await
+                    .expect("script runs");
+                match reply {
+                    Reservation::Reserved { seats, .. } => {
+                        assert!(free.len() >= n, "{context}: apart from {free:?}");
+                        let mut bits: Vec<u32> =
+                            seats.iter().map(|s| map.bit(s).expect("seat").0).collect();
+                        bits.sort_unstable();
+                        bits.dedup();
+                        assert_eq!(bits.len(), n, "{context}: {seats:?}");
+                        assert!(
+                            bits.iter().all(|b| free.contains(b)),
+                            "{context}: {seats:?}"
+                        );
+                    }
+                    Reservation::Refused { refusal, .. } => {
+                        assert_eq!(refusal, sale::Refusal::NotTogether, "{context}");
+                        assert!(free.len() < n, "{context}: {free:?} were free");
+                    }
+                    other => panic!("{context}: {other:?}"),
+                }
                 continue;
             }
             other => panic!("{context}: {other:?}"),

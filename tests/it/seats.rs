@@ -342,3 +342,28 @@ async fn seats_sell_on_a_redis_cluster_and_the_edge_maps_them() {
     let report = stack.reconcile().await;
     assert!(report.is_clean(), "{report}");
 }
+
+#[tokio::test]
+async fn a_lost_seat_id_entry_is_written_again_and_the_seat_sells() {
+    let stack = Stack::start(seated("10m")).await;
+    let client = reqwest::Client::new();
+    // The bit -> id table is written outside the scripts; lose one entry, as a failover before
+    // it reached a replica could.
+    let event = stack.config.event("demo").expect("demo");
+    let map = event.venue.as_deref().expect("seated");
+    let (bit, _) = map.bit("B-6-10").expect("seat");
+    let keys = sale::redis_keys::EventKeys::new(&event.id);
+    let removed: u8 = redis::AsyncCommands::hdel(
+        &mut stack.redis().await,
+        keys.seat_ids(&map.fingerprint),
+        bit,
+    )
+    .await
+    .expect("hdel");
+    assert_eq!(removed, 1);
+    let (status, order) = buy(&client, &stack, "max", json!({"seats": ["B-6-10"]})).await;
+    assert_eq!(status, 201, "{order}");
+    assert_eq!(seats_of(&order), ["B-6-10"]);
+    let report = stack.reconcile().await;
+    assert!(report.is_clean(), "{report}");
+}

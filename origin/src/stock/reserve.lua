@@ -17,7 +17,8 @@
 -- channel, verified by the origin) or 'shared:SHA256' (to look up here); then, on a seated
 -- event, how seats are chosen: '' (not seated), 'pick' with the picked bits ('3,4,17': the
 -- origin made each line its seats' category), 'best' (each line's best seats side by side) or
--- 'split' (side by side if possible, else the best wherever they are)
+-- 'split' (side by side if possible, else the best wherever they are); last, the fingerprint of
+-- the seat map the origin sells from, which must be the one the event was seeded with
 --
 -- A seated order remembers its seats' bits (to free them) and ids (for everyone downstream).
 --
@@ -52,7 +53,8 @@ if replay_only then
   return {'refused', otherwise, tonumber(redis.call('HGET', seats, 'remaining') or '0')}
 end
 
-local s = redis.call('HMGET', seats, 'remaining', 'limit', 'starts_at', 'ends_at', 'ttl_ms', 'gate')
+local s = redis.call('HMGET', seats, 'remaining', 'limit', 'starts_at', 'ends_at', 'ttl_ms', 'gate',
+  'venue')
 if not s[1] then
   return {'refused', 'unknown_event', 0}
 end
@@ -89,6 +91,19 @@ local function on_sale(ph, t)
 end
 
 local mode = ARGV[8 + 3 * lines] or ''
+if mode ~= '' and s[7] ~= ARGV[10 + 3 * lines] then
+  return redis.error_reply('SEATMAP this event was seeded with another seat map')
+end
+-- Seat ids for `bits`, or an error before anything is written: the bit -> id table is written
+-- outside the scripts, so a lost entry must stop the sale of that seat, not half-write it.
+local function seat_names(bits)
+  if #bits == 0 then return {} end
+  local names = redis.call('HMGET', seat_ids, unpack(bits))
+  for i = 1, #bits do
+    if not names[i] then return nil end
+  end
+  return names
+end
 local items, qty, total, line_of = {}, 0, 0, {}
 for i = 0, lines - 1 do
   local t, q, p = ARGV[7 + 3 * i], tonumber(ARGV[8 + 3 * i]), tonumber(ARGV[9 + 3 * i])
@@ -163,22 +178,20 @@ if mode == 'pick' then
     bits[#bits + 1] = b
   end
   if #gone > 0 then
-    local names = redis.call('HMGET', seat_ids, unpack(gone))
+    local names = seat_names(gone)
+    if not names then return redis.error_reply('SEATIDS the seat id table is incomplete') end
     return {'refused', 'seat_taken', remaining, '', table.concat(names, ',')}
   end
 elseif mode == 'best' or mode == 'split' then
-  local bm = redis.call('GET', seat_map) or ''
   for _, item in ipairs(items) do
-    local got = best_seats(seats, seat_map, bm, item.t, item.q, mode == 'split')
+    local got = best_seats(seats, seat_map, item.t, item.q, mode == 'split')
     if not got then return {'refused', 'not_together', remaining, item.t} end
     for _, b in ipairs(got) do bits[#bits + 1] = b end
   end
 end
-local seat_names = {}
-if #bits > 0 then
-  seat_names = redis.call('HMGET', seat_ids, unpack(bits))
-  for _, b in ipairs(bits) do redis.call('SETBIT', seat_map, b, 1) end
-end
+local names = seat_names(bits)
+if not names then return redis.error_reply('SEATIDS the seat id table is incomplete') end
+for _, b in ipairs(bits) do redis.call('SETBIT', seat_map, b, 1) end
 
 local pay_by = now + ttl_ms
 redis.call('HINCRBY', seats, 'remaining', -qty)
@@ -195,8 +208,8 @@ redis.call('HSET', by_user, user, mine and (mine .. ' ' .. order_id) or order_id
 record_change(orders, stream, order_id, {
   user = user, qty = qty, status = 'reserved', pay_by = pay_by, version = 1, created = now,
   total = total, items = items, code = code_used,
-  bits = #bits > 0 and bits or nil, seats = #bits > 0 and seat_names or nil
+  bits = #bits > 0 and bits or nil, seats = #bits > 0 and names or nil
 }, now)
 if code_used then redis.call('HINCRBY', codes, code_used, -1) end
 redis.call('ZADD', deadlines, pay_by, order_id)
-return {'reserved', order_id, pay_by, remaining - qty, table.concat(seat_names, ',')}
+return {'reserved', order_id, pay_by, remaining - qty, table.concat(names, ',')}

@@ -15,29 +15,43 @@ end
 -- run has `n` free together. A placement that leaves a single free seat alone between taken
 -- seats or against the run's end is taken only when no run has a placement without one; within
 -- a run, the placement nearest its best seat wins. With `split`, when no run has `n` together,
--- the best `n` free seats wherever they are.
-local function best_seats(seats, seat_map, bm, t, n, split)
+-- the first `n` free seats in best-first order. Only the category's bytes of the map are read,
+-- and runs whose bytes are all taken are passed over without reading their seats one by one.
+local function best_seats(seats, seat_map, t, n, split)
   local runs = redis.call('HGET', seats, 'r:' .. t)
   local at = redis.call('HMGET', seats, 'r:' .. t .. ':at', 't:' .. t .. ':total')
   if not runs or not at[1] then return nil end
   local from, count = tonumber(at[1]), tonumber(at[2])
   local first = redis.call('BITPOS', seat_map, 0, from, from + count - 1, 'BIT')
   if first < 0 then return nil end
+  local base = math.floor(from / 8)
+  local bm = redis.call('GETRANGE', seat_map, base, math.floor((from + count - 1) / 8))
+  local off = base * 8
+  local function free(i) return seat_free(bm, i - off) end
   -- The run holding the best free seat: runs are in bit order, so a binary search finds it.
-  local lo, hi = 0, #runs / 8 - 1
+  local last = #runs / 8 - 1
+  local lo, hi = 0, last
   while lo < hi do
     local mid = math.floor((lo + hi + 1) / 2)
     if struct.unpack('>I4', runs, mid * 8 + 1) <= first then lo = mid else hi = mid - 1 end
   end
+  -- The first byte at or after a run's first that has a free bit (nil: none is left).
+  local free_byte = 0
+  local function has_free(s, len)
+    local b1 = math.floor((s - off) / 8) + 1
+    if free_byte and free_byte < b1 then free_byte = string.find(bm, '[^\255]', b1) end
+    return free_byte and free_byte <= math.floor((s + len - 1 - off) / 8) + 1
+  end
   local fallback = nil
-  for k = lo, #runs / 8 - 1 do
+  for k = lo, last do
     local s, len, best = struct.unpack('>I4I2I2', runs, k * 8 + 1)
+    if not free_byte then break end
     local pick, pick_d = nil, nil
-    local i = 0
+    local i = has_free(s, len) and 0 or len
     while i < len do
-      if seat_free(bm, s + i) then
+      if free(s + i) then
         local a = i
-        while i < len and seat_free(bm, s + i) do i = i + 1 end
+        while i < len and free(s + i) do i = i + 1 end
         -- Free seats [a, i): every placement of n in it, gaps on both sides checked.
         for p = a, i - n do
           local d = math.abs(p + (n - 1) / 2 - best)
@@ -64,10 +78,10 @@ local function best_seats(seats, seat_map, bm, t, n, split)
   end
   if not split then return nil end
   local got = {}
-  for k = lo, #runs / 8 - 1 do
+  for k = lo, last do
     local s, len = struct.unpack('>I4I2', runs, k * 8 + 1)
     for i = 0, len - 1 do
-      if seat_free(bm, s + i) then
+      if free(s + i) then
         got[#got + 1] = s + i
         if #got == n then return got end
       end
