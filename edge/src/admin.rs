@@ -100,14 +100,10 @@ struct SeatRow {
     taken: String,
 }
 
-/// `event`'s rows as the view last read them (none for an unseated event).
-fn seat_rows(
-    view: &EventView,
-    event: &sale::config::EventConfig,
-    now: u64,
-) -> Option<Vec<SeatRow>> {
+/// `event`'s rows as the view last read them (none for an unseated event, or before a read).
+fn seat_rows(view: &EventView, event: &sale::config::EventConfig) -> Option<Vec<SeatRow>> {
     let map = event.venue.as_deref()?;
-    let rendered = view.seat_map(event, now)?;
+    let rendered = view.seat_map(event)?;
     let document: serde_json::Value = serde_json::from_slice(&rendered).ok()?;
     let bits = base64::Engine::decode(
         &base64::engine::general_purpose::STANDARD,
@@ -150,7 +146,7 @@ async fn status(State(admin): State<Admin>) -> Response {
                 .view
                 .document(e, now, snapshot.config.edge.view_staleness),
             seats: admin.view.seats_or_configured(e),
-            seat_rows: seat_rows(&admin.view, e, now),
+            seat_rows: seat_rows(&admin.view, e),
         })
         .collect();
     let origins: Vec<_> = snapshot

@@ -255,9 +255,13 @@ fn admit(inputs: &Inputs<'_>, route: &Route, req: &RequestHeader) -> Result<Deci
         }
         Route::EventView(id) => Ok(json(view.document(event(snapshot, id)?, now, staleness))),
         Route::SeatMap(id) => {
-            let body = view
-                .seat_map(event(snapshot, id)?, now)
-                .ok_or(Refusal::NotFound)?;
+            let event = event(snapshot, id)?;
+            if event.venue.is_none() {
+                return Err(Refusal::NotFound.into());
+            }
+            // Before its first read of Redis the edge cannot say what is taken; after that it
+            // answers its last read, whose `as_of` says how old it is.
+            let body = view.seat_map(event).ok_or(Refusal::Unavailable)?;
             Ok(seat_answer(body, crate::view::seat_maps::MAX_AGE))
         }
         Route::Venue(id) => {

@@ -308,14 +308,10 @@ impl EventView {
             .collect()
     }
 
-    /// `GET /api/events/{id}/seats` for seated `event`: as last read, or every seat free
-    /// before the event is seeded.
-    pub fn seat_map(&self, event: &EventConfig, now: u64) -> Option<bytes::Bytes> {
-        let map = event.venue.as_deref()?;
-        Some(match self.seat_maps.load().get(event.id.as_str()) {
-            Some(rendered) => rendered.clone(),
-            None => seat_maps::render(map, &[], now),
-        })
+    /// `GET /api/events/{id}/seats` for seated `event` as last read from Redis (every seat free
+    /// before any origin seeded it); none before the first read, when the edge cannot know.
+    pub fn seat_map(&self, event: &EventConfig) -> Option<bytes::Bytes> {
+        self.seat_maps.load().get(event.id.as_str()).cloned()
     }
 
     /// Replaces the counters (and seat maps) with a fresh read from Redis at `now`.

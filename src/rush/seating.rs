@@ -100,16 +100,19 @@ pub async fn after(
         bail!("{} has no venue", event.id);
     };
     let keys = EventKeys::new(&event.id);
-    let bits: Option<Vec<u8>> = redis::AsyncCommands::get(redis, &keys.seat_map).await?;
-    let bits = bits.unwrap_or_default();
-    let taken = (0..map.len())
-        .filter(|i| sale::seat_map::is_set(&bits, *i))
-        .count();
-    let [reserved, paid]: [Option<u64>; 2] = redis::cmd("HMGET")
+    // The map and the counters at one instant: holds may still be expiring.
+    let (bits, [reserved, paid]): (Option<Vec<u8>>, [Option<u64>; 2]) = redis::pipe()
+        .atomic()
+        .get(&keys.seat_map)
+        .cmd("HMGET")
         .arg(&keys.seats)
         .arg(&["reserved", "paid"])
         .query_async(redis)
         .await?;
+    let bits = bits.unwrap_or_default();
+    let taken = (0..map.len())
+        .filter(|i| sale::seat_map::is_set(&bits, *i))
+        .count();
     let sold = reserved.unwrap_or(0) + paid.unwrap_or(0);
     let figures = SeatFigures {
         seats: map.len(),

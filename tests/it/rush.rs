@@ -248,7 +248,7 @@ ends_at = "+2h"
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_seated_rush_sells_the_hall_seat_by_seat() {
-    let stack = Stack::start(crate::seats::seated("3s")).await;
+    let stack = Stack::start(crate::seats::seated("10m")).await;
     let target = stack.url("");
     let (said, summary) = rush(
         &stack,

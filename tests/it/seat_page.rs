@@ -45,9 +45,15 @@ async fn a_buyer_picks_seats_loses_one_takes_the_best_left_and_pays() {
         .await;
     browser.screenshot("picked").await;
 
-    // Someone else gets A-1-6 first. The page learns it from its next look at the map or from
-    // the buy's 409, whichever comes first; the buy is sent only while both seats are still
-    // picked, so either way nothing is reserved for this buyer.
+    // Someone else gets A-1-6 first, while this page's looks at the map fail (a patchy mobile
+    // connection): the page learns it from the buy's 409, which names the seat.
+    browser
+        .script(
+            "window.realFetch = window.fetch; window.fetch = (url, options) => \
+             String(url).endsWith('/seats') ? Promise.reject(new Error('offline')) \
+             : window.realFetch(url, options); return 0;",
+        )
+        .await;
     let (status, rival) = buy(
         &reqwest::Client::new(),
         &stack,
@@ -56,11 +62,7 @@ async fn a_buyer_picks_seats_loses_one_takes_the_best_left_and_pays() {
     )
     .await;
     assert_eq!(status, 201, "{rival}");
-    browser
-        .script(
-            "if (fgSeats.selection().length === 2) document.getElementById('buy').click(); return 0;",
-        )
-        .await;
+    browser.click("#buy").await;
     browser
         .wait_for_text("#message", "the lost seat named", |t| {
             t.contains("Seat A-1-6 was just taken by someone else")
@@ -77,6 +79,9 @@ async fn a_buyer_picks_seats_loses_one_takes_the_best_left_and_pays() {
         "only the rival's seat"
     );
     browser.screenshot("lost").await;
+    browser
+        .script("window.fetch = window.realFetch; return 0;")
+        .await;
 
     // Instead: the best two of Category 1. A-1's best seats are nearest the stage's middle; with
     // A-1-6 gone, A-1-9 and A-1-10 sit together without stranding a seat.

@@ -1,7 +1,8 @@
 //! `GET /api/events/{id}/seats` from the view: each refresh reads a seated event's bitmap with
 //! its counters and renders the answer once (`{venue, taken, as_of}`, the bitmap in the venue
 //! file's order, base64), so a crowd watching the map costs the edge a copy of prepared bytes
-//! and Redis nothing. An event not read yet (not seeded) shows every seat free.
+//! and Redis nothing. An event no origin has seeded yet shows every seat free; before the edge's
+//! first read of Redis there is no answer (503).
 
 use std::collections::HashMap;
 

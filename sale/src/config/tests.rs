@@ -419,3 +419,40 @@ fn a_seated_event_sells_its_venue_and_a_reload_may_not_move_its_seats() {
     }
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn two_venues_with_one_id_are_refused() {
+    let dir = std::env::temp_dir().join(format!("fg-config-venue-ids-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("a.json"),
+        crate::venue::test_file(&["1"], "\"row_order\""),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("b.json"),
+        crate::venue::test_file(&["11"], "\"row_order\""),
+    )
+    .unwrap();
+    let event = |id: &str, file: &str| {
+        format!(
+            "\n[[events]]\nid = \"{id}\"\nname = \"{id}\"\ncurrency = \"EUR\"\nstarts_at = \"+30s\"\n\
+             ends_at = \"2030-01-01T00:00:00Z\"\nvenue = \"{}\"\n[[events.ticket_types]]\nid = \"c1\"\n\
+             name = \"One\"\nprice_cents = 100\n",
+            dir.join(file).display()
+        )
+    };
+    let same = format!(
+        "{VALID}{}{}",
+        event("one", "a.json"),
+        event("two", "a.json")
+    );
+    assert!(parse(&same).is_ok(), "two events may sell one venue");
+    let clash = format!(
+        "{VALID}{}{}",
+        event("one", "a.json"),
+        event("two", "b.json")
+    );
+    assert_eq!(refused(&clash), ["events[2].venue"]);
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -356,6 +356,7 @@ pub fn validate(raw: RawConfig, base: &Path, env: &Environment) -> Result<Config
         }
         events.extend(event(&mut p, i, raw_event, base, env));
     }
+    super::venue_section::check_shared_ids(&mut p, &events);
 
     let var_dir = base.join(raw.up.var_dir.as_deref().unwrap_or("../var"));
     let tls = super::tls_section::validate(

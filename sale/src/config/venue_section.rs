@@ -89,6 +89,29 @@ pub(super) fn check_types(p: &mut Problems, field: &str, map: &SeatMap, types: &
     }
 }
 
+/// A venue's id names one map (`GET /api/venues/{venue}`): events that share an id must share
+/// the venue.
+pub(super) fn check_shared_ids(p: &mut Problems, events: &[super::EventConfig]) {
+    for (i, event) in events.iter().enumerate() {
+        let Some(map) = event.venue.as_deref() else {
+            continue;
+        };
+        let other = events[..i]
+            .iter()
+            .filter_map(|e| e.venue.as_deref().map(|m| (e, m)))
+            .find(|(_, m)| m.venue.id == map.venue.id && *m != map);
+        if let Some((other, _)) = other {
+            p.check::<()>(
+                format!("events[{i}].venue"),
+                Err(format!(
+                    "venue id {:?} is also event {}'s, from another file: one id, one map",
+                    map.venue.id, other.id
+                )),
+            );
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
