@@ -33,6 +33,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use pingora::apps::HttpServerOptions;
+use pingora::listeners::{L4BufferSettings, ListenerConfig};
 use pingora::server::configuration::{Opt, ServerConf};
 use pingora::server::{RunArgs, Server};
 use pingora::services::background::background_service;
@@ -51,6 +52,12 @@ use crate::queue::keeper::QueueKeeper;
 use crate::redis_handle::RedisHandle;
 use crate::reload::ReloadOnHangup;
 use crate::tls::h2_connection::H2Connections;
+
+/// The plain listener's write buffer per connection: a response's head and body leave in one
+/// write when they fit (the page and its compressed assets, the event document, a seat map of
+/// tens of thousands of seats, every refusal). Pingora's default, 1,460 bytes, sends anything
+/// larger as two writes. It is allocated per connection, beside Pingora's 64 KiB read buffer.
+const WRITE_BUFFER_BYTES: usize = 8 * 1024;
 use crate::tokens::stored::StoredTokens;
 use crate::tokens::used::UsedTokens;
 use crate::view::EventView;
@@ -179,7 +186,10 @@ pub fn run(config_path: &Path, env: Environment, upgrade: bool) -> Result<(), Lo
         streams_per_connection: REQUESTS_PER_CONNECTION as usize,
     };
     let mut proxy = Service::new("flashgate edge".to_owned(), app);
-    proxy.add_tcp(&listen.to_string());
+    proxy.add_listener(
+        ListenerConfig::tcp(listen.to_string())
+            .l4_buffer(L4BufferSettings::default().write(WRITE_BUFFER_BYTES)),
+    );
     if let Some(tls) = &tls {
         tls::add_listener(&mut proxy, tls, resolver_live)
             .map_err(|e| LoadError::Listener(e.to_string()))?;
