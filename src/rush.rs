@@ -292,7 +292,12 @@ fn summarise(
     queue: Option<queue_flow::QueueFigures>,
 ) -> Summary {
     let requests: u64 = total.outcomes.values().flat_map(|c| c.values()).sum();
+    let generator_cpu_seconds = stats::own_cpu_seconds();
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
     Summary {
+        generator_cpu_seconds,
+        generator_cpu_share: generator_cpu_seconds
+            .map(|cpu| cpu / (wall.as_secs_f64().max(0.001) * cores as f64)),
         users: options.users,
         concurrency: options.concurrency,
         model,

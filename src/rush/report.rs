@@ -26,6 +26,11 @@ pub struct Summary {
     pub stock: u32,
     /// Wall time of the whole rush.
     pub wall_seconds: f64,
+    /// CPU time the rush itself used (user + system), so a report says when the load generator,
+    /// not the system, was the limit.
+    pub generator_cpu_seconds: Option<f64>,
+    /// That CPU time as a share of all the machine's cores over the wall time.
+    pub generator_cpu_share: Option<f64>,
     /// Requests sent (all steps).
     pub requests: u64,
     /// Requests per second over the whole rush.
@@ -94,6 +99,14 @@ fn markdown(s: &Summary) -> String {
         s.requests_per_second,
         s.orders
     );
+    if let (Some(cpu), Some(share)) = (s.generator_cpu_seconds, s.generator_cpu_share) {
+        let _ = writeln!(
+            md,
+            "The load generator itself used {cpu:.1} s of CPU: **{:.0}% of the machine's cores** \
+             over the run (what is left is what the system under test had).\n",
+            share * 100.0
+        );
+    }
     let _ = writeln!(md, "## Invariants\n");
     for check in &s.invariants {
         let _ = writeln!(

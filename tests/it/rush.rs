@@ -290,6 +290,10 @@ async fn a_seated_rush_sells_the_hall_seat_by_seat() {
         summary["outcomes"]
     );
     assert!(said.contains("free seats left stranded"), "{said}");
+    // The report says how much of the machine the load generator itself took.
+    let share = summary["generator_cpu_share"].as_f64().expect("a share");
+    assert!(share > 0.0 && share <= 1.0, "{share}");
+    assert!(said.contains("The load generator itself used"), "{said}");
     let report = stack.reconcile().await;
     assert!(report.is_clean(), "{report}");
 }
