@@ -178,11 +178,7 @@ fn event<'a>(snapshot: &'a Snapshot, id: &str) -> Result<&'a EventConfig, Refusa
 }
 
 fn json(value: impl serde::Serialize) -> Decision {
-    Decision::Answer(Answer::Json(
-        200,
-        serde_json::to_value(value).unwrap_or_default(),
-        Vec::new(),
-    ))
+    Decision::Answer(Answer::json(200, &value, Vec::new()))
 }
 
 /// A seat map document, cacheable as `cache_control` says (nothing in it is personal).
@@ -215,7 +211,7 @@ pub fn decide(inputs: &Inputs<'_>, route: &Route, req: &RequestHeader) -> Decisi
                 "message": refusal.message(),
                 "starts_at": sale::time::rfc3339(starts_at),
             });
-            Decision::Answer(Answer::Json(refusal.status(), body, Vec::new()))
+            Decision::Answer(Answer::json(refusal.status(), &body, Vec::new()))
         }
         Err(Refused::Limited(limited)) => Decision::Answer(limited.answer()),
     }
@@ -419,9 +415,9 @@ fn admit(inputs: &Inputs<'_>, route: &Route, req: &RequestHeader) -> Result<Deci
                 "session": session,
                 "expires_at": sale::time::rfc3339(expires_at),
             });
-            Ok(Decision::Answer(Answer::Json(
+            Ok(Decision::Answer(Answer::json(
                 200,
-                body,
+                &body,
                 vec![("set-cookie", cookie)],
             )))
         }

@@ -93,9 +93,9 @@ pub fn sign(config: &Config, req: &RequestHeader, now_ms: u64) -> Result<Answer,
     };
     let body = serde_json::to_string(&event).map_err(|_| Refusal::Internal)?;
     let signature = signed_body::sign(secrets, now_ms / 1000, body.as_bytes());
-    Ok(Answer::Json(
+    Ok(Answer::json(
         200,
-        serde_json::json!({ "body": body, "header": PAYMENT_HEADER, "signature": signature }),
+        &serde_json::json!({ "body": body, "header": PAYMENT_HEADER, "signature": signature }),
         Vec::new(),
     ))
 }

@@ -23,8 +23,8 @@ pub type Headers = Vec<(&'static str, String)>;
 pub enum Answer {
     /// A contract refusal, with extra headers (`Retry-After`).
     Refuse(Refusal, Headers),
-    /// A JSON document.
-    Json(u16, serde_json::Value, Headers),
+    /// A JSON document, serialised (from its typed value: no JSON tree in between).
+    Json(u16, Bytes, Headers),
     /// Bytes with their content type (pages, 304s).
     Raw {
         /// Status.
@@ -48,6 +48,15 @@ fn ends_connection(refusal: Refusal) -> bool {
 }
 
 impl Answer {
+    /// A JSON answer of `value`.
+    pub fn json(status: u16, value: &impl Serialize, headers: Headers) -> Self {
+        Self::Json(
+            status,
+            Bytes::from(serde_json::to_vec(value).unwrap_or_default()),
+            headers,
+        )
+    }
+
     /// The extra headers it will be sent with.
     pub fn headers_mut(&mut self) -> &mut Headers {
         match self {
@@ -86,24 +95,6 @@ pub async fn send(
         session.write_response_body(Some(body), true).await?;
     }
     Ok(())
-}
-
-/// Sends `value` as JSON.
-pub async fn json(
-    session: &mut Session,
-    status: u16,
-    value: &impl Serialize,
-    extra: Extra<'_>,
-) -> Result<()> {
-    let body = serde_json::to_vec(value).unwrap_or_default();
-    send(
-        session,
-        status,
-        "application/json",
-        Bytes::from(body),
-        extra,
-    )
-    .await
 }
 
 /// Every refusal's JSON body, serialised once: refusals are most of what a flash sale answers.
@@ -149,8 +140,10 @@ pub async fn write(session: &mut Session, answer: Answer) -> Result<&'static str
             refuse(session, refusal, &headers).await?;
             Ok(refusal.code())
         }
-        Answer::Json(status, value, headers) => {
-            json(session, status, &value, &headers).await.map(|()| "ok")
+        Answer::Json(status, body, headers) => {
+            send(session, status, "application/json", body, &headers)
+                .await
+                .map(|()| "ok")
         }
         Answer::Raw {
             status,

@@ -33,11 +33,7 @@ impl Gatekeeper {
             }
         };
         match issued {
-            Ok(token) => Answer::Json(
-                200,
-                serde_json::to_value(token).unwrap_or_default(),
-                Vec::new(),
-            ),
+            Ok(token) => Answer::json(200, &token, Vec::new()),
             Err(refusal) => Answer::Refuse(refusal, Vec::new()),
         }
     }

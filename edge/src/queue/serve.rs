@@ -169,7 +169,7 @@ impl Room<'_> {
             doc.entrant = Some(ticket.entrant.to_string());
             doc.ticket = Some(sealed);
         }
-        Answer::Json(200, serde_json::to_value(doc).unwrap_or_default(), headers)
+        Answer::json(200, &doc, headers)
     }
 
     /// `GET …/queue`: where `user` stands. A poll whose ticket is unchanged gets no new one (no
@@ -277,7 +277,7 @@ impl Room<'_> {
             "entrants": if drawn { self.state.frozen } else { None },
             "algorithm": draw::ALGORITHM,
         });
-        Answer::Json(200, body, Vec::new())
+        Answer::json(200, &body, Vec::new())
     }
 
     /// `GET …/fairness/entrants`: the frozen list, in join order, once drawn.
@@ -292,7 +292,7 @@ impl Room<'_> {
         match listed {
             Ok(ids) => {
                 let ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
-                Answer::Json(200, json!(ids), Vec::new())
+                Answer::json(200, &json!(ids), Vec::new())
             }
             Err(e) => Answer::Refuse(unavailable(&e), Vec::new()),
         }
@@ -310,5 +310,5 @@ pub fn challenge(config: &Config, event: &EventConfig, user: Option<&UserId>, no
         "bits": bits,
         "expires_at": sale::time::rfc3339(expires_at),
     });
-    Answer::Json(200, body, Vec::new())
+    Answer::json(200, &body, Vec::new())
 }
