@@ -71,10 +71,11 @@ pub struct Limited {
 impl Limited {
     /// The 429 for a request over a cap, with when to come back.
     pub fn answer(&self) -> Answer {
-        let seconds = self.retry_after.as_secs_f64().ceil().max(1.0);
+        // Whole seconds, rounded up: an integer, never a float to format per refusal.
+        let seconds = self.retry_after.as_millis().div_ceil(1000).max(1);
         Answer::Refuse(
             Refusal::RateLimited,
-            vec![("retry-after", format!("{seconds:.0}"))],
+            vec![("retry-after", seconds.to_string())],
         )
     }
 }

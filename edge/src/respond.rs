@@ -72,6 +72,24 @@ impl Answer {
     }
 }
 
+/// The head of a response the edge writes itself: `status`, its content type and length, never
+/// cached unless `extra` says otherwise.
+fn head(
+    status: u16,
+    content_type: &str,
+    length: usize,
+    extra: Extra<'_>,
+) -> Result<ResponseHeader> {
+    let mut header = ResponseHeader::build(status, Some(4 + extra.len()))?;
+    header.insert_header("content-type", content_type)?;
+    header.insert_header("content-length", length.to_string())?;
+    header.insert_header("cache-control", "no-store")?;
+    for (name, value) in extra {
+        header.insert_header(*name, value.as_str())?;
+    }
+    Ok(header)
+}
+
 /// Sends a complete response.
 pub async fn send(
     session: &mut Session,
@@ -80,13 +98,16 @@ pub async fn send(
     body: Bytes,
     extra: Extra<'_>,
 ) -> Result<()> {
-    let mut header = ResponseHeader::build(status, Some(4 + extra.len()))?;
-    header.insert_header("content-type", content_type)?;
-    header.insert_header("content-length", body.len().to_string())?;
-    header.insert_header("cache-control", "no-store")?;
-    for (name, value) in extra {
-        header.insert_header(*name, value.as_str())?;
-    }
+    let header = head(status, content_type, body.len(), extra)?;
+    write_head_and_body(session, header, body).await
+}
+
+/// Writes `header` and `body` (the head alone for a `HEAD` request).
+async fn write_head_and_body(
+    session: &mut Session,
+    header: ResponseHeader,
+    body: Bytes,
+) -> Result<()> {
     let head_only = session.req_header().method == http::Method::HEAD;
     session
         .write_response_header(Box::new(header), head_only || body.is_empty())
@@ -97,36 +118,47 @@ pub async fn send(
     Ok(())
 }
 
-/// Every refusal's JSON body, serialised once: refusals are most of what a flash sale answers.
-static REFUSAL_BODIES: LazyLock<HashMap<Refusal, Bytes>> = LazyLock::new(|| {
+/// A refusal as it is sent: its JSON body and its head, both built once, since refusals are
+/// most of what a flash sale answers. A 5xx, always temporary, says when to retry.
+struct Prepared {
+    body: Bytes,
+    head: ResponseHeader,
+}
+
+static REFUSALS: LazyLock<HashMap<Refusal, Prepared>> = LazyLock::new(|| {
     Refusal::ALL
         .iter()
-        .map(|r| {
-            (
-                *r,
-                Bytes::from(serde_json::to_vec(&r.body()).unwrap_or_default()),
-            )
+        .filter_map(|r| {
+            let body = Bytes::from(serde_json::to_vec(&r.body()).unwrap_or_default());
+            let retry: Headers = if r.status() >= 500 {
+                vec![("retry-after", RETRY_AFTER_SECS.to_string())]
+            } else {
+                Vec::new()
+            };
+            let head = head(r.status(), "application/json", body.len(), &retry).ok()?;
+            Some((*r, Prepared { body, head }))
         })
         .collect()
 });
 
-/// Sends a contract refusal; a 5xx, always temporary, says when to retry.
+/// Sends a contract refusal, its prepared head with `extra` added (a `Retry-After` given there
+/// replaces a 5xx's default).
 pub async fn refuse(session: &mut Session, refusal: Refusal, extra: Extra<'_>) -> Result<()> {
-    let body = REFUSAL_BODIES.get(&refusal).cloned().unwrap_or_default();
-    let says_when = extra.iter().any(|(name, _)| *name == "retry-after");
-    if refusal.status() >= 500 && !says_when {
-        let mut with_retry = extra.to_vec();
-        with_retry.push(("retry-after", RETRY_AFTER_SECS.to_string()));
+    let Some(prepared) = REFUSALS.get(&refusal) else {
         return send(
             session,
             refusal.status(),
             "application/json",
-            body,
-            &with_retry,
+            Bytes::new(),
+            extra,
         )
         .await;
+    };
+    let mut header = prepared.head.clone();
+    for (name, value) in extra {
+        header.insert_header(*name, value.as_str())?;
     }
-    send(session, refusal.status(), "application/json", body, extra).await
+    write_head_and_body(session, header, prepared.body.clone()).await
 }
 
 /// Writes `answer`; returns the code to count it under.
