@@ -53,11 +53,12 @@ use crate::redis_handle::RedisHandle;
 use crate::reload::ReloadOnHangup;
 use crate::tls::h2_connection::H2Connections;
 
-/// The plain listener's write buffer per connection: a response's head and body leave in one
-/// write when they fit (the page and its compressed assets, the event document, a seat map of
-/// tens of thousands of seats, every refusal). Pingora's default, 1,460 bytes, sends anything
-/// larger as two writes. It is allocated per connection, beside Pingora's 64 KiB read buffer.
-const WRITE_BUFFER_BYTES: usize = 8 * 1024;
+/// Each listener's write buffer per connection (below TLS on the HTTPS one): a response's head
+/// and body leave in one write when they fit (the page and its compressed assets, the event
+/// document, a seat map of tens of thousands of seats, every refusal). Pingora's default, 1,460
+/// bytes, sends anything larger as two writes. It is allocated per connection, beside Pingora's
+/// 64 KiB read buffer.
+pub(crate) const WRITE_BUFFER_BYTES: usize = 8 * 1024;
 use crate::tokens::stored::StoredTokens;
 use crate::tokens::used::UsedTokens;
 use crate::view::EventView;

@@ -16,6 +16,7 @@ use std::sync::Arc;
 
 use pingora::apps::ServerApp;
 use pingora::listeners::tls::TlsSettings;
+use pingora::listeners::{L4BufferSettings, ListenerConfig};
 use pingora::services::listening::Service;
 use sale::config::TlsConfig;
 
@@ -35,6 +36,10 @@ pub fn add_listener<A: ServerApp + Send + Sync + 'static>(
     if tls.http2 {
         settings.enable_h2();
     }
-    service.add_tls_with_settings(&tls.listen.to_string(), None, settings);
+    service.add_listener(
+        ListenerConfig::tcp(tls.listen.to_string())
+            .tls(settings)
+            .l4_buffer(L4BufferSettings::default().write(crate::WRITE_BUFFER_BYTES)),
+    );
     Ok(())
 }
