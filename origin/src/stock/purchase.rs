@@ -3,7 +3,7 @@
 //! then the reservation script, and the allowance given back for whatever the script did not
 //! reserve.
 
-use sale::basket::{Basket, Seats};
+use sale::basket::{Basket, OrderItem, Seats};
 use sale::config::EventConfig;
 use sale::{Refusal, UserId};
 
@@ -59,38 +59,8 @@ pub async fn purchase(
         return Err(Refusal::BadRequest.into());
     }
     let id = event.id.as_str();
-    // Picked seats are won or lost seat by seat, which only the script knows: the allowance
-    // (a count) could only turn a free seat away as "retry later".
-    if matches!(basket.seats, Seats::Picked(_)) {
-        let result = stock
-            .reserve(event, user, attempt(basket, code), nonce)
-            .await;
-        match &result {
-            Ok(
-                Reservation::Reserved { remaining, .. } | Reservation::Refused { remaining, .. },
-            ) => {
-                local.note_remaining(id, *remaining);
-            }
-            Ok(Reservation::Replayed { .. }) | Err(_) => {}
-        }
-        return result.map(Outcome::Script);
-    }
-    let taken = match local.take(id, quantity) {
-        Take::Granted => quantity,
-        Take::Exhausted => return Ok(Outcome::LocallyExhausted),
-        // Sold out as far as this node knows, but only the script knows whether this token
-        // bought before the sell-out: its retry must get that order back, not "sold out".
-        Take::SoldOut => 0,
-    };
-    // Each line from its type's allowance too; a type sold out goes to the script for the same
-    // reason as above, and takes nothing here.
-    let lines_taken: &[_] = match local.take_lines(id, &basket.items) {
-        Take::Granted => &basket.items,
-        Take::Exhausted => {
-            local.give_back(id, taken);
-            return Ok(Outcome::LocallyExhausted);
-        }
-        Take::SoldOut => &[],
+    let Some((taken, lines_taken)) = take_allowance(local, id, basket) else {
+        return Ok(Outcome::LocallyExhausted);
     };
     let result = stock
         .reserve(event, user, attempt(basket, code), nonce)
@@ -108,6 +78,37 @@ pub async fn purchase(
         }
     }
     result.map(Outcome::Script)
+}
+
+/// What `basket` takes from this node's allowances (the event's, then each line's type's), or
+/// none when one is spent. Picked seats take nothing: they are won or lost seat by seat, which only
+/// the script knows, and a count could only turn a free seat away as "retry later".
+fn take_allowance<'a>(
+    local: &LocalStock,
+    id: &str,
+    basket: &'a Basket,
+) -> Option<(u32, &'a [OrderItem])> {
+    if matches!(basket.seats, Seats::Picked(_)) {
+        return Some((0, &[]));
+    }
+    let quantity = basket.quantity();
+    let taken = match local.take(id, quantity) {
+        Take::Granted => quantity,
+        Take::Exhausted => return None,
+        // Sold out as far as this node knows, but only the script knows whether this token
+        // bought before the sell-out: its retry must get that order back, not "sold out".
+        Take::SoldOut => 0,
+    };
+    // Each line from its type's allowance too; a type sold out goes to the script for the same
+    // reason as above, and takes nothing here.
+    match local.take_lines(id, &basket.items) {
+        Take::Granted => Some((taken, &basket.items)),
+        Take::Exhausted => {
+            local.give_back(id, taken);
+            None
+        }
+        Take::SoldOut => Some((taken, &[])),
+    }
 }
 
 fn attempt<'a>(basket: &'a Basket, code: &'a str) -> super::Attempt<'a> {
