@@ -73,9 +73,9 @@ fn event(
         .check(f("per_user_limit"), in_range(limit.into(), 1, 100))
         .and_then(|l| u32::try_from(l).ok());
     let venue = super::venue_section::load(p, &f("venue"), raw.venue.as_deref(), base);
-    let seats = super::venue_section::seat_counts(venue.as_ref().and_then(Option::as_deref));
+    let map = venue.as_ref().and_then(Option::as_deref);
     let ticket_types = catalog_section::event_ticket_types(p, &f, raw, per_user_limit, &|id| {
-        seats.get(id).copied()
+        Some(map?.category(id)?.count)
     });
     let starts_at = p.check(f("starts_at"), values::instant(&raw.starts_at, env.epoch));
     let ends_at = p.check(f("ends_at"), values::instant(&raw.ends_at, env.epoch));

@@ -3,7 +3,6 @@
 //! category is a ticket type of the event and each type has seats; a type's stock is its number
 //! of seats (a stock written beside it must say the same).
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -37,17 +36,6 @@ pub(super) fn load(
             Err(format!("{}: {}", path.display(), problems.join("; "))),
         ),
     }
-}
-
-/// Seats per category of `map` (none without a venue).
-pub(super) fn seat_counts(map: Option<&SeatMap>) -> BTreeMap<String, u32> {
-    map.map(|m| {
-        m.categories
-            .iter()
-            .map(|c| (c.id.clone(), c.count))
-            .collect()
-    })
-    .unwrap_or_default()
 }
 
 /// Checks that `map`'s categories and the event's `types` are the same ids, each type's stock
