@@ -103,13 +103,7 @@ struct SeatRow {
 /// `event`'s rows as the view last read them (none for an unseated event, or before a read).
 fn seat_rows(view: &EventView, event: &sale::config::EventConfig) -> Option<Vec<SeatRow>> {
     let map = event.venue.as_deref()?;
-    let rendered = view.seat_map(event)?;
-    let document: serde_json::Value = serde_json::from_slice(&rendered).ok()?;
-    let bits = base64::Engine::decode(
-        &base64::engine::general_purpose::STANDARD,
-        document["taken"].as_str()?,
-    )
-    .ok()?;
+    let bits = view.seat_map(event)?.taken;
     let rows = map
         .venue
         .rows

@@ -257,8 +257,8 @@ fn admit(inputs: &Inputs<'_>, route: &Route, req: &RequestHeader) -> Result<Deci
             }
             // Before its first read of Redis the edge cannot say what is taken; after that it
             // answers its last read, whose `as_of` says how old it is.
-            let body = view.seat_map(event).ok_or(Refusal::Unavailable)?;
-            Ok(seat_answer(body, crate::view::seat_maps::MAX_AGE))
+            let map = view.seat_map(event).ok_or(Refusal::Unavailable)?;
+            Ok(seat_answer(map.body, crate::view::seat_maps::MAX_AGE))
         }
         Route::Venue(id) => {
             let map = config
@@ -267,8 +267,7 @@ fn admit(inputs: &Inputs<'_>, route: &Route, req: &RequestHeader) -> Result<Deci
                 .filter_map(|e| e.venue.as_deref())
                 .find(|m| m.venue.id == *id)
                 .ok_or(Refusal::NotFound)?;
-            let body = bytes::Bytes::copy_from_slice(map.document().as_bytes());
-            Ok(seat_answer(body, "public, max-age=60"))
+            Ok(seat_answer(map.document().clone(), "public, max-age=60"))
         }
         Route::Token(id) => {
             let event = event(snapshot, id)?;

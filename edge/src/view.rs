@@ -308,9 +308,9 @@ impl EventView {
             .collect()
     }
 
-    /// `GET /api/events/{id}/seats` for seated `event` as last read from Redis (every seat free
-    /// before any origin seeded it); none before the first read, when the edge cannot know.
-    pub fn seat_map(&self, event: &EventConfig) -> Option<bytes::Bytes> {
+    /// Seated `event`'s map as last read from Redis (every seat free before any origin seeded
+    /// it); none before the first read, when the edge cannot know.
+    pub fn seat_map(&self, event: &EventConfig) -> Option<seat_maps::SeatAnswer> {
         self.seat_maps.load().get(event.id.as_str()).cloned()
     }
 

@@ -10,6 +10,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use bytes::Bytes;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -45,7 +46,7 @@ pub struct SeatMap {
     by_id: HashMap<String, u32>,
     bit_of: Vec<u32>,
     seat_of: Vec<u32>,
-    document: String,
+    document: Bytes,
 }
 
 /// Two maps are the same when they sell the same bits and draw the same map.
@@ -141,7 +142,8 @@ impl SeatMap {
             digest.update([0]);
         }
         let fingerprint = hex::encode(&digest.finalize()[..16]);
-        let document = serde_json::to_string(&MapDocument::of(&venue)).unwrap_or_default();
+        let document =
+            Bytes::from(serde_json::to_vec(&MapDocument::of(&venue)).unwrap_or_default());
         Self {
             venue,
             fingerprint,
@@ -188,7 +190,7 @@ impl SeatMap {
     }
 
     /// `GET /api/venues/{venue}`'s body.
-    pub fn document(&self) -> &str {
+    pub fn document(&self) -> &Bytes {
         &self.document
     }
 
@@ -371,7 +373,7 @@ mod tests {
     #[test]
     fn the_document_names_sections_rows_and_seats() {
         let map = SeatMap::new(venue(&["12"], "\"row_order\""));
-        let doc: serde_json::Value = serde_json::from_str(map.document()).expect("json");
+        let doc: serde_json::Value = serde_json::from_slice(map.document()).expect("json");
         assert_eq!(doc["id"], "v");
         assert_eq!(doc["sections"][0]["id"], "S");
         assert_eq!(doc["sections"][0]["rows"][0]["id"], "1");

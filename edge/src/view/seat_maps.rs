@@ -22,18 +22,31 @@ struct Availability<'a> {
     as_of: String,
 }
 
+/// One seated event's map as last read.
+#[derive(Debug, Clone)]
+pub struct SeatAnswer {
+    /// What is taken, in the venue file's order (the dashboard draws it).
+    pub taken: Bytes,
+    /// `GET /api/events/{id}/seats`'s body.
+    pub body: Bytes,
+}
+
 /// The answer for `map` with Redis bitmap `bits`, read at `now` (Unix ms).
-pub fn render(map: &SeatMap, bits: &[u8], now: u64) -> Bytes {
+pub fn render(map: &SeatMap, bits: &[u8], now: u64) -> SeatAnswer {
+    let taken = Bytes::from(map.public_bitmap(bits));
     let body = Availability {
         venue: &map.venue.id,
-        taken: STANDARD.encode(map.public_bitmap(bits)),
+        taken: STANDARD.encode(&taken),
         as_of: sale::time::rfc3339(now),
     };
-    Bytes::from(serde_json::to_vec(&body).unwrap_or_default())
+    SeatAnswer {
+        taken,
+        body: Bytes::from(serde_json::to_vec(&body).unwrap_or_default()),
+    }
 }
 
 /// Prepared answers by event id.
-pub type Rendered = HashMap<String, Bytes>;
+pub type Rendered = HashMap<String, SeatAnswer>;
 
 #[cfg(test)]
 mod tests {
@@ -50,8 +63,9 @@ mod tests {
         let map = SeatMap::new(venue);
         // Category `a` comes first in Redis: its one seat, A-1-2, is bit 0 there and bit 1 in
         // the file's order.
-        let body = render(&map, &[0b1000_0000], 0);
-        let doc: serde_json::Value = serde_json::from_slice(&body).expect("json");
+        let answer = render(&map, &[0b1000_0000], 0);
+        assert_eq!(answer.taken.as_ref(), [0b0100_0000]);
+        let doc: serde_json::Value = serde_json::from_slice(&answer.body).expect("json");
         assert_eq!(doc["venue"], "hall");
         assert_eq!(doc["taken"], STANDARD.encode([0b0100_0000]));
         assert_eq!(doc["as_of"], "1970-01-01T00:00:00.000Z");
