@@ -1,6 +1,9 @@
 //! The rush simulator as operators run it, against the real stack (over HTTP/2 and https): it
-//! finishes, its invariants hold, its report files exist and parse; and its checker does fail
-//! when the ledger is broken.
+//! finishes, its invariants hold, its report files exist and parse (also for a seated sale); and
+//! its checker does fail when the ledger is broken.
+//!
+//! Just over 400 lines: each of the rush's modes (plain, paying, presale, seated) is one test
+//! of the same command, sharing its runner.
 
 use std::process::Command;
 

@@ -1,7 +1,7 @@
 //! Turns a [`RawConfig`] into a [`Config`], collecting every problem instead of stopping at the
 //! first, so `check-config` and a refused reload show the operator the whole list.
 //!
-//! Over 300 lines because every field of the file is validated here, in file order, each in a
+//! Over 400 lines because every field of the file is validated here, in file order, each in a
 //! few lines; splitting by section would scatter the one list an operator reads against.
 
 use std::collections::HashSet;

@@ -1,5 +1,6 @@
 //! One test per refused value of an event: its id, name, currency, stock and limit, and its sale
-//! window's instants (zone required, nothing past 9999, relative ones only with a shared start).
+//! window's instants (zone required, nothing past 9999, relative ones only with a shared start);
+//! and a seated event's venue (its seats as stock, fixed once seeded, one map per venue id).
 
 use std::path::Path;
 
@@ -135,4 +136,84 @@ fn a_reload_may_add_a_type_but_not_change_or_drop_one() {
         };
         assert_eq!(problems[0].field, "events[0].ticket_types");
     }
+}
+
+#[test]
+fn a_seated_event_sells_its_venue_and_a_reload_may_not_move_its_seats() {
+    use super::super::reload::Component;
+    let dir = std::env::temp_dir().join(format!("fg-config-venue-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let venue = |categories: &str| crate::venue::test_file(&[categories], "\"row_order\"");
+    std::fs::write(dir.join("one.json"), venue("112")).unwrap();
+    std::fs::write(dir.join("two.json"), venue("121")).unwrap();
+    let seated = |file: &str| {
+        with(
+            "price_cents = 4900\ncurrency = \"EUR\"\nstock = 100\n",
+            "currency = \"EUR\"\n",
+        ) + &format!(
+            "venue = \"{}\"\n[[events.ticket_types]]\nid = \"c1\"\nname = \"One\"\nprice_cents = 100\n\
+             [[events.ticket_types]]\nid = \"c2\"\nname = \"Two\"\nprice_cents = 50\n",
+            dir.join(file).display()
+        )
+    };
+    let now = parse(&seated("one.json")).expect("a seated event is valid");
+    let demo = now.event("demo").unwrap();
+    assert_eq!(demo.stock, 3);
+    assert_eq!(
+        demo.ticket_type("c1").unwrap().stock,
+        2,
+        "a type's stock is its seats"
+    );
+    assert!(demo.venue.is_some());
+    assert!(
+        now.reloaded(parse(&seated("one.json")), Component::Origin)
+            .is_ok()
+    );
+    for next in [parse(&seated("two.json")), parse(VALID)] {
+        let Err(ConfigError::Invalid(problems)) = now.reloaded(next, Component::Origin) else {
+            panic!("moving the seats must be refused");
+        };
+        assert!(
+            problems.iter().any(|p| p.field == "events[0].venue"),
+            "{problems:?}"
+        );
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn two_venues_with_one_id_are_refused() {
+    let dir = std::env::temp_dir().join(format!("fg-config-venue-ids-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("a.json"),
+        crate::venue::test_file(&["1"], "\"row_order\""),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("b.json"),
+        crate::venue::test_file(&["11"], "\"row_order\""),
+    )
+    .unwrap();
+    let event = |id: &str, file: &str| {
+        format!(
+            "\n[[events]]\nid = \"{id}\"\nname = \"{id}\"\ncurrency = \"EUR\"\nstarts_at = \"+30s\"\n\
+             ends_at = \"2030-01-01T00:00:00Z\"\nvenue = \"{}\"\n[[events.ticket_types]]\nid = \"c1\"\n\
+             name = \"One\"\nprice_cents = 100\n",
+            dir.join(file).display()
+        )
+    };
+    let same = format!(
+        "{VALID}{}{}",
+        event("one", "a.json"),
+        event("two", "a.json")
+    );
+    assert!(parse(&same).is_ok(), "two events may sell one venue");
+    let clash = format!(
+        "{VALID}{}{}",
+        event("one", "a.json"),
+        event("two", "b.json")
+    );
+    assert_eq!(refused(&clash), ["events[2].venue"]);
+    std::fs::remove_dir_all(&dir).ok();
 }
