@@ -88,3 +88,17 @@ wait_port() {
 # share_epoch: the instant every component this script starts counts "+DURATION" times from
 # (edges and origins started on their own refuse relative times without it; `up` sets its own).
 share_epoch() { export FLASHGATE_EPOCH_MS=${FLASHGATE_EPOCH_MS:-$(date +%s%3N)}; }
+
+# wrk_with_cpu PIDS... -- WRK_ARGS...: one wrk run; prints "REQ/S US-CPU-PER-REQUEST", the CPU
+# time (utime + stime, all threads) the processes PIDS spent per request during it.
+wrk_with_cpu() {
+  local pids=() before out after pid
+  while [ "$1" != "--" ]; do pids+=("$1"); shift; done; shift
+  cpu_ticks() { local t=0; for pid in "${pids[@]}"; do t=$((t + $(awk '{ print $14 + $15 }' "/proc/$pid/stat"))); done; echo "$t"; }
+  before=$(cpu_ticks)
+  out=$(wrk "$@")
+  after=$(cpu_ticks)
+  awk -v t=$((after - before)) -v hz="$(getconf CLK_TCK)" '
+    /^Requests\/sec/ { rps = $2 } /requests in/ { n = $1 }
+    END { printf "%s %.1f\n", rps, (n > 0 ? t / hz * 1e6 / n : 0) }' <<<"$out"
+}
