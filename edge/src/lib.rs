@@ -34,6 +34,7 @@ use std::sync::Arc;
 
 use pingora::apps::HttpServerOptions;
 use pingora::listeners::{L4BufferSettings, ListenerConfig};
+use pingora::proxy::HttpProxy;
 use pingora::server::configuration::{Opt, ServerConf};
 use pingora::server::{RunArgs, Server};
 use pingora::services::background::background_service;
@@ -77,7 +78,8 @@ fn server_conf(live: &Live) -> ServerConf {
     let port = config.edge.listen.port();
     let run_dir = config.up.var_dir.join("run");
     ServerConf {
-        threads: config.edge.threads,
+        // The proxy's threads are its own services (see `run`); the background services need one.
+        threads: 1,
         pid_file: run_dir
             .join(format!("edge-{port}.pid"))
             .display()
@@ -91,12 +93,50 @@ fn server_conf(live: &Live) -> ServerConf {
         upstream_keepalive_pool_size: 1024,
         // One retry per other origin: only connection failures are retried (nothing was sent).
         max_retries: config.origins.len().max(1),
-        // Measured (docs/benchmarks.md): with two threads, stealing moved connections' tasks
-        // between cores and two threads served fewer refusals than one; without it each
-        // connection stays on the thread that accepted it.
         work_stealing: false,
         ..ServerConf::default()
     }
+}
+
+/// The proxy as every listener serves it: h2 connection limits around client timeouts around
+/// the gatekeeper.
+type ProxyApp = H2Connections<ClientTimeout<HttpProxy<Gatekeeper>>>;
+
+/// One proxy thread: a single-threaded service accepting on the shared listeners. Every
+/// connection it accepts lives and is answered on its thread, whose reactor owns the socket; one
+/// service of `edge.threads` threads would accept on one thread and hand each connection to a
+/// random one, so every readiness would wake a thread across cores (docs/benchmarks.md).
+fn proxy_service(
+    server: &Server,
+    thread: usize,
+    gatekeeper: Gatekeeper,
+    live: &Arc<Live>,
+    tls: Option<&sale::config::TlsConfig>,
+) -> Result<Service<ProxyApp>, LoadError> {
+    let listen = live.snapshot().config.edge.listen;
+    let mut proxy = pingora::proxy::http_proxy(&server.configuration, gatekeeper);
+    let mut options = HttpServerOptions::default();
+    options.keepalive_request_limit = Some(REQUESTS_PER_CONNECTION);
+    proxy.server_options = Some(options);
+    let app = H2Connections {
+        app: Arc::new(ClientTimeout {
+            proxy: Arc::new(proxy),
+            live: live.clone(),
+        }),
+        live: live.clone(),
+        streams_per_connection: REQUESTS_PER_CONNECTION as usize,
+    };
+    let mut service = Service::new(format!("flashgate edge {thread}"), app);
+    service.threads = Some(1);
+    service.add_listener(
+        ListenerConfig::tcp(listen.to_string())
+            .l4_buffer(L4BufferSettings::default().write(WRITE_BUFFER_BYTES)),
+    );
+    if let Some(tls) = tls {
+        tls::add_listener(&mut service, tls, live.clone())
+            .map_err(|e| LoadError::Listener(e.to_string()))?;
+    }
+    Ok(service)
 }
 
 /// Loads `config_path` and serves until SIGTERM or SIGINT. With `upgrade`, takes over the
@@ -159,10 +199,9 @@ pub fn run(config_path: &Path, env: Environment, upgrade: bool) -> Result<(), Lo
 
     let listen = live.snapshot().config.edge.listen;
     let tls = live.snapshot().config.edge.tls.clone();
-    let client_timeout_live = live.clone();
-    let resolver_live = live.clone();
+    let threads = live.snapshot().config.edge.threads;
     let gatekeeper = Gatekeeper {
-        live,
+        live: live.clone(),
         origins,
         view,
         used,
@@ -174,30 +213,13 @@ pub fn run(config_path: &Path, env: Environment, upgrade: bool) -> Result<(), Lo
         queue: queue.clone(),
         guesses: Arc::default(),
     };
-    let mut proxy = pingora::proxy::http_proxy(&server.configuration, gatekeeper);
-    let mut options = HttpServerOptions::default();
-    options.keepalive_request_limit = Some(REQUESTS_PER_CONNECTION);
-    proxy.server_options = Some(options);
-    let app = H2Connections {
-        app: Arc::new(ClientTimeout {
-            proxy: Arc::new(proxy),
-            live: client_timeout_live.clone(),
-        }),
-        live: client_timeout_live,
-        streams_per_connection: REQUESTS_PER_CONNECTION as usize,
-    };
-    let mut proxy = Service::new("flashgate edge".to_owned(), app);
-    proxy.add_listener(
-        ListenerConfig::tcp(listen.to_string())
-            .l4_buffer(L4BufferSettings::default().write(WRITE_BUFFER_BYTES)),
-    );
+    for thread in 0..threads {
+        let service = proxy_service(&server, thread, gatekeeper.clone(), &live, tls.as_ref())?;
+        server.add_service(service);
+    }
     if let Some(tls) = &tls {
-        tls::add_listener(&mut proxy, tls, resolver_live)
-            .map_err(|e| LoadError::Listener(e.to_string()))?;
         tracing::info!(listen = %tls.listen, http2 = tls.http2, "edge serving https");
     }
-
-    server.add_service(proxy);
     server.add_service(balancer);
     server.add_service(background_service("event view", refresher));
     server.add_service(background_service("waiting rooms", keeper));

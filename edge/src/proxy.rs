@@ -37,6 +37,7 @@ use crate::{client_ip, discard, request_shape, respond};
 mod redis_checks;
 
 /// The gatekeeper.
+#[derive(Clone)]
 pub struct Gatekeeper {
     /// Config in force.
     pub live: Arc<Live>,

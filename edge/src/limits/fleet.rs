@@ -24,6 +24,7 @@ use sale::redis_keys::{FLEET_ORIGIN_RATE, fleet_user_cap};
 static GCRA: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("fleet.lua")));
 
 /// The fleet-wide caps, over the process's Redis.
+#[derive(Clone)]
 pub struct FleetCaps {
     redis: Arc<RedisHandle>,
 }

@@ -36,6 +36,7 @@ pub enum StoredToken {
 
 /// Issues and checks stored tokens over the process's Redis handle, which reconnects after a
 /// Redis restart.
+#[derive(Clone)]
 pub struct StoredTokens {
     /// The process's Redis.
     pub redis: Arc<RedisHandle>,
