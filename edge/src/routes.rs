@@ -89,6 +89,22 @@ pub const INDEX: &str = "index.html";
 pub const CHECKOUT: &str = "checkout.html";
 
 impl<'a> Route<'a> {
+    /// Every label [`Route::label`] gives, so per-route metric series can be made up front.
+    pub const LABELS: [&'static str; 12] = [
+        "page",
+        "event",
+        "seats",
+        "token",
+        "buy",
+        "order",
+        "fairness",
+        "queue",
+        "dev_session",
+        "payment",
+        "dev_payment",
+        "other",
+    ];
+
     /// Classifies a request; `path` excludes the query string.
     pub fn parse(method: &Method, path: &'a str) -> Self {
         const MAX_SEGMENTS: usize = 6;
@@ -167,7 +183,7 @@ impl<'a> Route<'a> {
         )
     }
 
-    /// A short label for logs and metrics.
+    /// A short label for logs and metrics, one of [`Route::LABELS`].
     pub fn label(&self) -> &'static str {
         match self {
             Self::Page(_) => "page",
@@ -189,6 +205,38 @@ impl<'a> Route<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_label_is_listed() {
+        let requests = [
+            (Method::GET, "/"),
+            (Method::GET, "/static/app.js"),
+            (Method::GET, "/api/events/demo"),
+            (Method::GET, "/api/events/demo/seats"),
+            (Method::GET, "/api/venues/hall"),
+            (Method::POST, "/api/events/demo/token"),
+            (Method::POST, "/api/events/demo/buy/t"),
+            (Method::GET, "/api/orders/o"),
+            (Method::GET, "/api/events/demo/orders"),
+            (Method::GET, "/api/events/demo/fairness"),
+            (Method::GET, "/api/events/demo/queue"),
+            (Method::POST, "/api/dev/session"),
+            (Method::POST, "/api/payments/webhook"),
+            (Method::GET, "/dev/checkout/p"),
+            (Method::POST, "/api/dev/payments/sign"),
+            (Method::DELETE, "/"),
+            (Method::GET, "/nowhere"),
+        ];
+        let mut seen: Vec<&str> = requests
+            .iter()
+            .map(|(method, path)| Route::parse(method, path).label())
+            .collect();
+        seen.sort_unstable();
+        seen.dedup();
+        let mut listed = Route::LABELS.to_vec();
+        listed.sort_unstable();
+        assert_eq!(seen, listed);
+    }
 
     #[test]
     fn waiting_room_routes_parse_by_method() {

@@ -38,9 +38,11 @@ impl Stack {
                 .len()
                 >= count
         };
+        // Generous: a 30,000-order backlog drains in seconds on a quiet machine, but far slower
+        // on a debug build beside a busy compiler, and the wait ends as soon as the rows are in.
         eventually(
             &format!("{count} order rows"),
-            Duration::from_secs(30),
+            Duration::from_secs(90),
             enough,
         )
         .await;
