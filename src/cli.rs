@@ -1,8 +1,9 @@
 //! The command line of the one `flashgate` binary, as the contract names it.
 
 use std::process::ExitCode;
+use std::sync::OnceLock;
 
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::commands;
 
@@ -10,6 +11,11 @@ use crate::commands;
 #[derive(Debug, Parser)]
 #[command(name = "flashgate", version, about)]
 pub struct Cli {
+    /// How log lines are written: text for a terminal, or one JSON object per line (its fields,
+    /// `request_id` among them, at the top level) for a log shipper. `up` passes it to every
+    /// component it runs.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
     /// What to run.
     #[command(subcommand)]
     pub command: Command,
@@ -33,9 +39,37 @@ pub enum Command {
     Venue(commands::venue::VenueArgs),
 }
 
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+impl LogFormat {
+    /// The command-line value.
+    pub fn as_arg(self) -> &'static str {
+        match self {
+            Self::Text => "text",
+            Self::Json => "json",
+        }
+    }
+}
+
+/// The format this process logs in, which the components `up` starts are given too.
+static LOG_FORMAT: OnceLock<LogFormat> = OnceLock::new();
+
+/// The format this process logs in.
+pub fn log_format() -> LogFormat {
+    LOG_FORMAT.get().copied().unwrap_or_default()
+}
+
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> ExitCode {
-    init_logging();
+    init_logging(cli.log_format);
     let result = match cli.command {
         Command::Up(args) => args.run(),
         Command::Edge(args) => args.run(),
@@ -60,11 +94,15 @@ pub fn run(cli: Cli) -> ExitCode {
     }
 }
 
-fn init_logging() {
+fn init_logging(format: LogFormat) {
+    let _ = LOG_FORMAT.set(format);
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_target(false)
-        .try_init();
+        .with_target(false);
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+    };
 }

@@ -76,6 +76,8 @@ fn component(config: &Path, vars: &[(&'static str, String)], args: &[&str]) -> R
         .args(args)
         .arg("--config")
         .arg(config)
+        .arg("--log-format")
+        .arg(crate::cli::log_format().as_arg())
         .envs(vars.iter().map(|(k, v)| (*k, v)))
         .process_group(0);
     Ok(command)

@@ -33,7 +33,9 @@ use crate::tokens::used::UsedTokens;
 use crate::upstreams::{self, Origins, exchange};
 use crate::view::EventView;
 use crate::{client_ip, discard, request_shape, respond};
+use sale::request_id::{self, RequestId};
 
+mod access_log;
 mod redis_checks;
 
 /// The gatekeeper.
@@ -62,6 +64,8 @@ pub struct Gatekeeper {
 /// Per-request state.
 pub struct RequestCtx {
     started: Instant,
+    /// The request's id, in its log lines, refusal bodies and the request to an origin.
+    pub(crate) request_id: RequestId,
     route: &'static str,
     /// What the edge answered itself, for metrics.
     code: Option<&'static str>,
@@ -108,7 +112,7 @@ impl Gatekeeper {
         if !answer.closes_connection() {
             discard::discard_body(session, ctx.snapshot.config.edge.max_body_bytes).await;
         }
-        ctx.code = Some(write(session, answer).await?);
+        ctx.code = Some(write(session, answer, &ctx.request_id).await?);
         Ok(true)
     }
 
@@ -129,6 +133,7 @@ impl ProxyHttp for Gatekeeper {
     fn new_ctx(&self) -> RequestCtx {
         RequestCtx {
             started: Instant::now(),
+            request_id: RequestId::generate(),
             route: "other",
             code: None,
             snapshot: self.live.snapshot(),
@@ -152,6 +157,12 @@ impl ProxyHttp for Gatekeeper {
         let route = Route::parse(&req.method, req.uri.path());
         ctx.route = route.label();
         let trusted = &snapshot.config.edge.trusted_proxies;
+        if let Some(given) = req.headers.get(request_id::HEADER)
+            && client_ip::is_trusted(peer, trusted)
+            && let Some(id) = RequestId::given(given.as_bytes())
+        {
+            ctx.request_id = id;
+        }
         let over_tls = session.digest().is_some_and(|d| d.ssl_digest.is_some());
         ctx.secure = scheme::is_secure(over_tls, peer, &req.headers, trusted);
         if let Some(tls) = &snapshot.config.edge.tls
@@ -244,6 +255,7 @@ impl ProxyHttp for Gatekeeper {
             upstream,
             &ctx.snapshot.config.secrets.internal_keys,
             forward,
+            &ctx.request_id,
         )
     }
 
@@ -301,7 +313,7 @@ impl ProxyHttp for Gatekeeper {
         session.set_keepalive(None);
         let mut headers = Vec::new();
         ctx.secure_headers(&mut headers);
-        let written = respond::refuse(session, refusal, &headers).await;
+        let written = respond::refuse(session, refusal, &headers, &ctx.request_id).await;
         FailToProxy {
             error_code: if written.is_ok() { refusal.status() } else { 0 },
             can_reuse_downstream: false,
@@ -319,7 +331,8 @@ impl ProxyHttp for Gatekeeper {
                 .response_written()
                 .map_or("none", |r| crate::metrics::origin_code(r.status.as_u16()))
         });
-        self.metrics
-            .record(ctx.route, code, ctx.started.elapsed().as_secs_f64());
+        let seconds = ctx.started.elapsed().as_secs_f64();
+        self.metrics.record(ctx.route, code, seconds);
+        access_log::record(ctx, code, seconds);
     }
 }

@@ -1,5 +1,6 @@
 //! The answers the edge gives itself (pages, JSON, refusals) and writing them to the client.
-//! Every refusal goes through [`refuse`], so all of them carry the contract's JSON body.
+//! Every refusal goes through [`refuse`], so all of them carry the contract's JSON body and the
+//! request's id (`request_id`).
 
 use std::collections::HashMap;
 use std::sync::LazyLock;
@@ -10,6 +11,7 @@ use pingora::http::ResponseHeader;
 use pingora::proxy::Session;
 use sale::Refusal;
 use sale::refusal_response::RETRY_AFTER_SECS;
+use sale::request_id::RequestId;
 use serde::Serialize;
 
 /// Headers beyond the defaults.
@@ -141,9 +143,30 @@ static REFUSALS: LazyLock<HashMap<Refusal, Prepared>> = LazyLock::new(|| {
         .collect()
 });
 
-/// Sends a contract refusal, its prepared head with `extra` added (a `Retry-After` given there
-/// replaces a 5xx's default).
-pub async fn refuse(session: &mut Session, refusal: Refusal, extra: Extra<'_>) -> Result<()> {
+/// `body`, a JSON object, with `"request_id"` added as its last member. An id is plain ASCII
+/// (letters, digits, `-_.:`), so it needs no escaping.
+fn with_request_id(body: &[u8], id: &RequestId) -> Bytes {
+    let Some(open) = body.strip_suffix(b"}") else {
+        return Bytes::copy_from_slice(body);
+    };
+    let separator: &[u8] = if open.ends_with(b"{") { b"" } else { b"," };
+    let mut spliced = Vec::with_capacity(body.len() + id.as_str().len() + 20);
+    spliced.extend_from_slice(open);
+    spliced.extend_from_slice(separator);
+    spliced.extend_from_slice(b"\"request_id\":\"");
+    spliced.extend_from_slice(id.as_str().as_bytes());
+    spliced.extend_from_slice(b"\"}");
+    Bytes::from(spliced)
+}
+
+/// Sends a contract refusal of request `id`: its prepared head with `extra` added (a
+/// `Retry-After` given there replaces a 5xx's default) and its prepared body with the id.
+pub async fn refuse(
+    session: &mut Session,
+    refusal: Refusal,
+    extra: Extra<'_>,
+    id: &RequestId,
+) -> Result<()> {
     let Some(prepared) = REFUSALS.get(&refusal) else {
         return send(
             session,
@@ -154,25 +177,33 @@ pub async fn refuse(session: &mut Session, refusal: Refusal, extra: Extra<'_>) -
         )
         .await;
     };
+    let body = with_request_id(&prepared.body, id);
     let mut header = prepared.head.clone();
+    header.insert_header("content-length", body.len().to_string())?;
     for (name, value) in extra {
         header.insert_header(*name, value.as_str())?;
     }
-    write_head_and_body(session, header, prepared.body.clone()).await
+    write_head_and_body(session, header, body).await
 }
 
-/// Writes `answer`; returns the code to count it under.
-pub async fn write(session: &mut Session, answer: Answer) -> Result<&'static str> {
+/// Writes `answer` to request `id`; returns the code to count it under.
+pub async fn write(session: &mut Session, answer: Answer, id: &RequestId) -> Result<&'static str> {
     match answer {
         Answer::Refuse(refusal, headers) => {
             if ends_connection(refusal) {
                 // The client is told so.
                 session.set_keepalive(None);
             }
-            refuse(session, refusal, &headers).await?;
+            refuse(session, refusal, &headers, id).await?;
             Ok(refusal.code())
         }
         Answer::Json(status, body, headers) => {
+            // A refusal with more to say than the contract's body (when a sale starts, say).
+            let body = if status >= 400 {
+                with_request_id(&body, id)
+            } else {
+                body
+            };
             send(session, status, "application/json", body, &headers)
                 .await
                 .map(|()| "ok")
@@ -185,5 +216,27 @@ pub async fn write(session: &mut Session, answer: Answer) -> Result<&'static str
         } => send(session, status, content_type, body, &headers)
             .await
             .map(|()| "ok"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_prepared_refusal_body_takes_the_request_id() {
+        let id = RequestId::given(b"req-1").expect("plain");
+        for refusal in Refusal::ALL {
+            let body = with_request_id(&REFUSALS[&refusal].body, &id);
+            let value: serde_json::Value = serde_json::from_slice(&body).expect("still JSON");
+            assert_eq!(value["request_id"], "req-1", "{refusal:?}");
+            assert_eq!(value["code"], refusal.code());
+        }
+    }
+
+    #[test]
+    fn an_empty_object_takes_the_request_id_alone() {
+        let id = RequestId::given(b"r").expect("plain");
+        assert_eq!(&with_request_id(b"{}", &id)[..], br#"{"request_id":"r"}"#);
     }
 }

@@ -1,14 +1,17 @@
 //! The origin's HTTP surface. Everything under `/internal/` is reachable only with the edge's
 //! signature (the [`Admitted`](crate::signature::Admitted) extractor); `/healthz` is open so the
-//! edge can probe it; `/metrics` needs the admin token.
+//! edge can probe it; `/metrics` needs the admin token. Every request runs with its id
+//! ([`request_log`]).
 
 mod buy;
 mod ops;
 mod orders;
 mod payments;
+mod request_log;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::middleware;
 use axum::routing::{get, post};
 use sale::wire;
 
@@ -30,5 +33,6 @@ pub fn router(state: AppState) -> Router {
         .route(sale::payments::CONFIRM_ROUTE, post(payments::confirm))
         .route(wire::CANCEL_ROUTE, post(orders::cancel))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(middleware::from_fn(request_log::layer))
         .with_state(state)
 }

@@ -32,6 +32,7 @@ pub mod refusal;
 pub mod refusal_response;
 #[cfg(feature = "redis")]
 pub mod replication;
+pub mod request_id;
 pub mod seat_map;
 pub mod secret_url;
 pub mod session;

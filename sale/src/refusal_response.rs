@@ -1,7 +1,8 @@
 //! A [`Refusal`] as an axum response, the one way every axum listener (the origin, the edge's
 //! admin listener) answers a refusal: the contract's status and JSON body, the code again in
 //! `x-fg-refusal` (the edge counts origin refusals by it, and strips it), and `Retry-After` on
-//! every 5xx, which is always temporary.
+//! every 5xx, which is always temporary. The body also carries `request_id` when the listener's
+//! request-id layer set one for the request.
 
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -19,10 +20,14 @@ impl IntoResponse for Refusal {
     }
 }
 
-/// `refusal`'s status, code header and `Retry-After` (on a 5xx), with `body`.
+/// `refusal`'s status, code header and `Retry-After` (on a 5xx), with `body` and the request's id.
 fn answer(refusal: Refusal, body: impl serde::Serialize) -> Response {
     let status =
         StatusCode::from_u16(refusal.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut body = serde_json::to_value(body).unwrap_or_default();
+    if let (Some(id), Some(fields)) = (crate::request_id::current(), body.as_object_mut()) {
+        fields.insert("request_id".to_owned(), id.as_str().into());
+    }
     let mut response = (
         status,
         [(HEADER_REFUSAL, HeaderValue::from_static(refusal.code()))],

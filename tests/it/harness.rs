@@ -207,7 +207,10 @@ impl Stack {
             .arg("--config")
             .arg(&self.config_path)
             .env(Environment::EPOCH_VAR, self.epoch.to_string())
-            .env("RUST_LOG", "warn");
+            .env("RUST_LOG", self.options.log_filter);
+        if self.options.json_logs {
+            command.args(["--log-format", "json"]);
+        }
         command
     }
 

@@ -36,6 +36,7 @@ mod queue_page;
 mod refusals;
 mod reload;
 mod replication;
+mod request_ids;
 mod retries;
 mod rush;
 mod seat_page;

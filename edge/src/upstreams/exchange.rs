@@ -1,6 +1,6 @@
 //! What crosses between the edge and an origin on one request: the request the origin gets
 //! (client-sent internal headers and credentials stripped, the path rewritten, the edge's
-//! signature added), what the edge learns from the answer (sold out, the order a token bought,
+//! signature and the request's id added), what the edge learns from the answer (sold out, the order a token bought,
 //! the origin's refusal code) before the client sees it stripped of those internal headers, and
 //! which refusal a failed exchange becomes.
 
@@ -9,6 +9,7 @@ use pingora::{Error, ErrorSource, ErrorType, Result};
 use sale::Refusal;
 use sale::edge_signature::{self, Claims, SIGNED_HEADERS};
 use sale::key_ring::KeyRing;
+use sale::request_id::{self, RequestId};
 use sale::wire::{HEADER_REFUSAL, HEADER_SOLD_OUT, RESPONSE_HEADERS};
 
 use crate::gate::Forward;
@@ -16,8 +17,14 @@ use crate::tokens::used::UsedTokens;
 use crate::view::EventView;
 
 /// Turns the client's request into the origin's: nothing the client sent may pose as the
-/// edge's word, and the session stays at the edge.
-pub fn prepare(upstream: &mut RequestHeader, keys: &KeyRing, forward: &Forward) -> Result<()> {
+/// edge's word, and the session stays at the edge. The id replaces any the client sent.
+pub fn prepare(
+    upstream: &mut RequestHeader,
+    keys: &KeyRing,
+    forward: &Forward,
+    id: &RequestId,
+) -> Result<()> {
+    upstream.insert_header(request_id::HEADER, id.as_str())?;
     for name in SIGNED_HEADERS {
         upstream.remove_header(name);
     }

@@ -88,6 +88,10 @@ pub struct StackOptions {
     /// The `demo` event's `[[events.ticket_types]]` and `[[events.phases]]`; empty: the one
     /// `general` type with `stock` at 1000 cents.
     pub catalog: String,
+    /// The components' `RUST_LOG`.
+    pub log_filter: &'static str,
+    /// The components log JSON lines (`--log-format json`).
+    pub json_logs: bool,
 }
 
 /// The payment provider's secret in a stack with `webhook_payments`.
@@ -145,6 +149,8 @@ impl Default for StackOptions {
             webhook_payments: false,
             webhooks: String::new(),
             catalog: String::new(),
+            log_filter: "warn",
+            json_logs: false,
         }
     }
 }
