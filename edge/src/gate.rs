@@ -177,9 +177,10 @@ fn event<'a>(snapshot: &'a Snapshot, id: &str) -> Result<&'a EventConfig, Refusa
     snapshot.config.event(id).ok_or(Refusal::UnknownEvent)
 }
 
-fn json(value: impl serde::Serialize) -> Decision {
-    Decision::Answer(Answer::json(200, &value, Vec::new()))
-}
+/// The event document is the same for every buyer and changes at most once a second, so a CDN
+/// may answer a refreshing crowd from one copy a second (the stock it shows is then up to a
+/// second old, as the edge's own view may be); browsers keep it no longer either.
+pub const EVENT_CACHE_CONTROL: &str = "public, max-age=1";
 
 /// A seat map document, cacheable as `cache_control` says (nothing in it is personal).
 fn seat_answer(body: bytes::Bytes, cache_control: &str) -> Decision {
@@ -249,7 +250,14 @@ fn admit(inputs: &Inputs<'_>, route: &Route, req: &RequestHeader) -> Result<Deci
             let asset = snapshot.page.get(name).ok_or(Refusal::NotFound)?;
             Ok(Decision::Answer(page::answer(asset, req)))
         }
-        Route::EventView(id) => Ok(json(view.document(event(snapshot, id)?, now, staleness))),
+        Route::EventView(id) => {
+            let document = view.document(event(snapshot, id)?, now, staleness);
+            Ok(Decision::Answer(Answer::json(
+                200,
+                &document,
+                vec![("cache-control", EVENT_CACHE_CONTROL.to_owned())],
+            )))
+        }
         Route::SeatMap(id) => {
             let event = event(snapshot, id)?;
             if event.venue.is_none() {

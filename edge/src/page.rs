@@ -1,6 +1,11 @@
 //! The product page and its assets, held in memory: read from `static/` at start and on every
 //! reload, precompressed once (brotli and gzip), and served with a strong ETag so a refreshing crowd costs the
 //! edge a hash-map lookup and the network almost nothing.
+//!
+//! Assets are also served under fingerprinted names (`page.1f2e3d4c5b6a7988.js`, the content's
+//! hash in the name), which the pages refer to: those never change, so browsers and a CDN keep
+//! them a year (`immutable`), while the pages themselves are revalidated on every load and a
+//! reload reaches every buyer at once with new names for whatever changed.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -27,6 +32,52 @@ pub struct Asset {
     pub content_type: &'static str,
     /// Strong validator: a hash of the content, quoted.
     pub etag: String,
+    /// The `Cache-Control` it is served with.
+    pub cache_control: &'static str,
+}
+
+/// Pages and assets under their plain names: cached, but checked with the edge on every use.
+const REVALIDATE: &str = "no-cache";
+
+/// Assets under their fingerprinted names: the name changes with the content.
+pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+
+impl Asset {
+    fn new(name: &str, body: Bytes, cache_control: &'static str) -> Self {
+        Self {
+            gzip: gzip(&body),
+            brotli: brotli(&body),
+            content_type: content_type(name),
+            etag: format!("\"{}\"", &content_hash(&body)[..32]),
+            body,
+            cache_control,
+        }
+    }
+}
+
+fn content_hash(body: &[u8]) -> String {
+    hex::encode(Sha256::digest(body))
+}
+
+/// `name` with `hash` before its extension: `page.js` → `page.HASH.js`.
+fn fingerprinted(name: &str, hash: &str) -> String {
+    let hash = &hash[..16];
+    match name.rsplit_once('.') {
+        Some((stem, ext)) if !stem.is_empty() => format!("{stem}.{hash}.{ext}"),
+        _ => format!("{name}.{hash}"),
+    }
+}
+
+/// `html` with each `"/static/NAME"` of a fingerprinted asset replaced by its fingerprinted name.
+fn refer_to_fingerprints(html: &[u8], names: &[(String, String)]) -> Bytes {
+    let mut text = String::from_utf8_lossy(html).into_owned();
+    for (name, fingerprinted) in names {
+        text = text.replace(
+            &format!("\"/static/{name}\""),
+            &format!("\"/static/{fingerprinted}\""),
+        );
+    }
+    Bytes::from(text)
 }
 
 /// Every file of the static folder by name.
@@ -91,7 +142,7 @@ impl PageCache {
             let path = path.display().to_string();
             move |source| PageError::Read { path, source }
         };
-        let mut assets = HashMap::new();
+        let mut files = Vec::new();
         for entry in std::fs::read_dir(dir).map_err(read_err(dir))? {
             let entry = entry.map_err(read_err(dir))?;
             let path = entry.path();
@@ -104,17 +155,28 @@ impl PageCache {
                 return Err(PageError::TooLarge(name));
             }
             let body = Bytes::from(std::fs::read(&path).map_err(read_err(&path))?);
-            let etag = format!("\"{}\"", &hex::encode(Sha256::digest(&body))[..32]);
-            assets.insert(
-                name.clone(),
-                Asset {
-                    gzip: gzip(&body),
-                    brotli: brotli(&body),
-                    content_type: content_type(&name),
-                    body,
-                    etag,
-                },
-            );
+            files.push((name, body));
+        }
+        let is_page = |name: &str| name.ends_with(".html");
+        let fingerprints: Vec<(String, String)> = files
+            .iter()
+            .filter(|(name, _)| !is_page(name))
+            .map(|(name, body)| (name.clone(), fingerprinted(name, &content_hash(body))))
+            .collect();
+        let mut assets = HashMap::new();
+        for (name, fingerprinted) in &fingerprints {
+            if let Some((_, body)) = files.iter().find(|(n, _)| n == name) {
+                let asset = Asset::new(name, body.clone(), IMMUTABLE);
+                assets.insert(fingerprinted.clone(), asset);
+            }
+        }
+        for (name, body) in files {
+            let body = if is_page(&name) {
+                refer_to_fingerprints(&body, &fingerprints)
+            } else {
+                body
+            };
+            assets.insert(name.clone(), Asset::new(&name, body, REVALIDATE));
         }
         if !assets.contains_key(crate::routes::INDEX) {
             return Err(PageError::NoIndex);
@@ -141,14 +203,13 @@ pub fn accepts(accept_encoding: Option<&str>, coding: &str) -> bool {
 }
 
 /// The response for `asset`: 304 when the client's copy is current, else the body, gzipped when
-/// the client accepts it. Pages revalidate on every load (their ETag makes that cheap) so a new
-/// page reaches every buyer as soon as it is reloaded.
+/// the client accepts it, cached as the asset says.
 pub fn answer(asset: &Asset, req: &pingora::http::RequestHeader) -> crate::respond::Answer {
     let header =
         |name: http::header::HeaderName| req.headers.get(name).and_then(|v| v.to_str().ok());
     let mut headers = vec![
         ("etag", asset.etag.clone()),
-        ("cache-control", "no-cache".to_owned()),
+        ("cache-control", asset.cache_control.to_owned()),
         ("vary", "accept-encoding".to_owned()),
     ];
     let fresh = header(http::header::IF_NONE_MATCH).is_some_and(|tags| {
@@ -198,6 +259,28 @@ mod tests {
         assert!(index.gzip.as_ref().unwrap().len() < index.body.len());
         assert!(index.brotli.as_ref().unwrap().len() < index.body.len());
         assert!(cache.get(".hidden").is_none());
+    }
+
+    #[test]
+    fn pages_refer_to_assets_by_fingerprint() {
+        let dir = tempfile::tempdir().unwrap();
+        let html = r#"<link href="/static/page.css"><script src="/static/page.js"></script>"#;
+        std::fs::write(dir.path().join("index.html"), html).unwrap();
+        std::fs::write(dir.path().join("page.js"), "let a = 1;").unwrap();
+        std::fs::write(dir.path().join("page.css"), "p {}").unwrap();
+        let cache = PageCache::load(dir.path()).unwrap();
+        let index = cache.get("index.html").unwrap();
+        assert_eq!(index.cache_control, REVALIDATE);
+        let page = String::from_utf8(index.body.to_vec()).unwrap();
+        let hash = &content_hash(b"let a = 1;")[..16];
+        let script = format!("page.{hash}.js");
+        assert!(page.contains(&format!("\"/static/{script}\"")), "{page}");
+        assert!(!page.contains("\"/static/page.css\""), "{page}");
+        let asset = cache.get(&script).unwrap();
+        assert_eq!(&asset.body[..], b"let a = 1;");
+        assert_eq!(asset.cache_control, IMMUTABLE);
+        assert_eq!(cache.get("page.js").unwrap().cache_control, REVALIDATE);
+        assert!(cache.get("page.0000000000000000.js").is_none());
     }
 
     #[test]

@@ -8,6 +8,7 @@
 mod admin_lockout;
 mod best_available;
 mod buy_path;
+mod caching;
 mod certificates;
 mod classic_tokens;
 mod cluster;

@@ -48,7 +48,8 @@ pub fn prepare(
 }
 
 /// Learns from an origin's answer to `forward` and strips what only the edge may see; returns
-/// the origin's refusal code, if it refused.
+/// the origin's refusal code, if it refused. Whatever an origin answers is one buyer's (an order,
+/// a payment) or a one-off (a webhook's receipt), so no cache in between may keep it.
 pub fn learn(
     response: &mut ResponseHeader,
     forward: Option<&Forward>,
@@ -68,6 +69,8 @@ pub fn learn(
             used.record(nonce, purchase.expires_at, buyer, now);
         }
     }
+    // A header value of static ASCII is always valid.
+    let _ = response.insert_header(http::header::CACHE_CONTROL, "no-store");
     let refusal = response.remove_header(HEADER_REFUSAL);
     for name in RESPONSE_HEADERS {
         response.remove_header(name);
