@@ -49,6 +49,24 @@ impl Stack {
         store.orders("demo").await.expect("orders are readable")
     }
 
+    /// Waits (bounded) until the database holds `count` orders of `demo`, all `status`: an
+    /// order's later changes reach the database through the ledger after the answer that made
+    /// them.
+    pub async fn orders_all(&self, count: usize, status: sale::OrderStatus) -> Vec<StoredOrder> {
+        let store = self.store().await;
+        let settled = || async {
+            let rows = store.orders("demo").await.expect("orders are readable");
+            rows.len() >= count && rows.iter().all(|r| r.status == status)
+        };
+        eventually(
+            &format!("{count} orders {status:?}"),
+            Duration::from_secs(30),
+            settled,
+        )
+        .await;
+        store.orders("demo").await.expect("orders are readable")
+    }
+
     /// Reconciles `demo`, waiting up to 30 s for the ledger to drain first.
     pub async fn reconcile(&self) -> Report {
         let event = self.config.event("demo").expect("demo event").clone();
