@@ -14,6 +14,7 @@ pub mod identity;
 pub mod limits;
 pub mod live_config;
 pub mod metrics;
+pub mod openapi;
 pub mod page;
 pub mod payments;
 pub mod proxy;

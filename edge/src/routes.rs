@@ -77,6 +77,8 @@ pub enum Route<'a> {
     DevCheckout,
     /// `POST /api/dev/payments/sign`: the development provider signs a confirmation.
     DevPaymentSign,
+    /// `GET /api/openapi.json`: the API's description.
+    OpenApi,
     /// The path exists, but not for this method.
     MethodNotAllowed,
     /// Nothing here.
@@ -90,7 +92,7 @@ pub const CHECKOUT: &str = "checkout.html";
 
 impl<'a> Route<'a> {
     /// Every label [`Route::label`] gives, so per-route metric series can be made up front.
-    pub const LABELS: [&'static str; 12] = [
+    pub const LABELS: [&'static str; 13] = [
         "page",
         "event",
         "seats",
@@ -102,6 +104,7 @@ impl<'a> Route<'a> {
         "dev_session",
         "payment",
         "dev_payment",
+        "openapi",
         "other",
     ];
 
@@ -148,6 +151,7 @@ impl<'a> Route<'a> {
             ["api", "payments", "webhook"] => only(post, Route::PaymentWebhook),
             ["dev", "checkout", payment] if !payment.is_empty() => only(get, Route::DevCheckout),
             ["api", "dev", "payments", "sign"] => only(post, Route::DevPaymentSign),
+            ["api", "openapi.json"] => only(get, Route::OpenApi),
             _ => Route::NotFound,
         }
     }
@@ -176,6 +180,7 @@ impl<'a> Route<'a> {
         !matches!(
             self,
             Self::Page(_)
+                | Self::OpenApi
                 | Self::DevCheckout
                 | Self::PaymentWebhook
                 | Self::NotFound
@@ -197,6 +202,7 @@ impl<'a> Route<'a> {
             Self::DevSession => "dev_session",
             Self::PaymentWebhook => "payment",
             Self::DevCheckout | Self::DevPaymentSign => "dev_payment",
+            Self::OpenApi => "openapi",
             Self::MethodNotAllowed | Self::NotFound => "other",
         }
     }
@@ -224,6 +230,7 @@ mod tests {
             (Method::POST, "/api/payments/webhook"),
             (Method::GET, "/dev/checkout/p"),
             (Method::POST, "/api/dev/payments/sign"),
+            (Method::GET, "/api/openapi.json"),
             (Method::DELETE, "/"),
             (Method::GET, "/nowhere"),
         ];

@@ -1,5 +1,5 @@
 //! The docs keep up with the tree: every source file appears in the module map of
-//! docs/architecture.md.
+//! docs/architecture.md, and the edge serves docs/openapi.json as it is.
 
 use std::path::Path;
 
@@ -30,4 +30,22 @@ fn every_source_file_is_in_the_module_map() {
             assert!(listed, "{dir}/…/{name} is missing from the module map");
         }
     }
+}
+
+#[tokio::test]
+async fn the_edge_serves_the_api_description_from_docs() {
+    let stack = crate::harness::Stack::start(crate::harness::StackOptions::default()).await;
+    let response = reqwest::get(stack.url("/api/openapi.json")).await.unwrap();
+    assert_eq!(response.status(), 200);
+    let kept = response.headers()["cache-control"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(kept, "public, max-age=300");
+    let served: serde_json::Value = response.json().await.unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let file = std::fs::read_to_string(root.join("docs/openapi.json")).unwrap();
+    let documented: serde_json::Value = serde_json::from_str(&file).unwrap();
+    assert_eq!(served, documented);
+    assert_eq!(served["openapi"], "3.1.0");
 }

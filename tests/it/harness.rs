@@ -16,6 +16,7 @@ mod config;
 mod https;
 mod metrics;
 mod minting;
+mod openapi;
 mod payments;
 mod ports;
 mod receiver;

@@ -31,10 +31,14 @@ pub fn metric_sum(text: &str, metric: &str, label: &str) -> u64 {
         .sum()
 }
 
-/// A response's status and JSON body.
+/// A response's status and JSON body, checked against docs/openapi.json.
 pub async fn status_and_json(response: reqwest::Response) -> (u16, serde_json::Value) {
     let status = response.status().as_u16();
+    let path = response.url().path().to_owned();
     let body = response.json().await.unwrap_or(serde_json::Value::Null);
+    if !body.is_null() {
+        super::openapi::check(&path, status, &body);
+    }
     (status, body)
 }
 
