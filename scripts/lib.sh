@@ -37,6 +37,11 @@ ensure_browser_packages() {
     /usr/share/fonts/truetype/liberation:fonts-liberation certutil:libnss3-tools
 }
 
+# The alert rules' unit tests run with promtool, which Debian ships in its prometheus package.
+ensure_monitoring_packages() {
+  ensure_packages promtool:prometheus
+}
+
 # The ledger tests also run against PostgreSQL: install it if missing, start its cluster, and
 # provide a role that may create one database per test. Exports FLASHGATE_TEST_POSTGRES.
 ensure_test_postgres() {

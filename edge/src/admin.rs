@@ -5,6 +5,7 @@
 
 mod auth;
 mod dashboard;
+mod scrape;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -356,6 +357,7 @@ async fn close(State(admin): State<Admin>, Path(id): Path<String>) -> Response {
 }
 
 async fn metrics(State(admin): State<Admin>) -> Response {
+    scrape::refresh(&admin).await;
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         admin.metrics.render(),

@@ -1,6 +1,6 @@
 //! The edge's Prometheus metrics: requests by route and outcome, latency by route, buys forwarded
-//! to the origins (spending the origin rate), origin health, limiter sizes, the config version in force and
-//! the days left on each https certificate.
+//! to the origins (spending the origin rate), origin health, limiter sizes, the config version in force,
+//! the days left on each https certificate, and the sale's state ([`sale`]).
 
 use arc_swap::ArcSwap;
 use prometheus_client::encoding::EncodeLabelSet;
@@ -11,6 +11,8 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
 use crate::routes::Route;
+
+pub mod sale;
 
 /// Labels of one answered request.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -92,6 +94,8 @@ pub struct EdgeMetrics {
     pub config_version: Gauge,
     /// Whole days until each certificate in force expires.
     pub certificate_days_left: Family<CertificateLabel, Gauge>,
+    /// The sale's state, set at each scrape.
+    pub sale: sale::SaleGauges,
     /// Each route's latency series, by its place in [`Route::LABELS`], made up front.
     route_latency: Vec<Histogram>,
     /// The request counters each route has used (by its place in [`Route::LABELS`]), looked up
@@ -154,6 +158,7 @@ impl EdgeMetrics {
             "Whole days until each https certificate in force expires",
             certificate_days_left.clone(),
         );
+        let sale = sale::SaleGauges::register(&mut registry);
         let route_latency = Route::LABELS
             .iter()
             .map(|&route| latency.get_or_create(&RouteLabel { route }).clone())
@@ -161,6 +166,7 @@ impl EdgeMetrics {
         let route_requests = Route::LABELS.iter().map(|_| ArcSwap::default()).collect();
         Self {
             registry,
+            sale,
             route_latency,
             route_requests,
             requests,

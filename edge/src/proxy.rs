@@ -306,7 +306,7 @@ impl ProxyHttp for Gatekeeper {
         e: &Error,
         ctx: &mut RequestCtx,
     ) -> FailToProxy {
-        let refusal = exchange::failure_refusal(e, ctx.no_origin);
+        let refusal = exchange::failure_refusal(e, ctx.no_origin, &ctx.request_id);
         ctx.code = Some(refusal.code());
         // The connection is not reused after this answer, so the answer says so: a client that
         // sent its next request on it would otherwise meet a reset.

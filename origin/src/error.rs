@@ -46,6 +46,21 @@ impl OriginError {
     }
 }
 
+impl OriginError {
+    /// The outcome label it is counted under in `flashgate_origin_requests_total`: the refusal
+    /// code, except that the causes of a 503 are told apart (`not_replicated`: replicas did not
+    /// acknowledge in time; `redis_error`; `database_error`), since each calls for another
+    /// alert.
+    pub fn outcome(&self) -> &'static str {
+        match self {
+            Self::NotReplicated(_) => "not_replicated",
+            Self::Redis(_) => "redis_error",
+            Self::Database(_) => "database_error",
+            Self::Refused(_) | Self::Unexpected(_) => self.refusal().code(),
+        }
+    }
+}
+
 impl IntoResponse for OriginError {
     fn into_response(self) -> Response {
         match &self {

@@ -26,4 +26,10 @@ impl Health {
         let () = redis::cmd("PING").query_async(&mut probe).await?;
         self.replication.missing(&mut probe).await
     }
+
+    /// The probe's connection, for reads that must not queue behind an order change's `WAIT`
+    /// (the metrics' ledger backlog).
+    pub fn probe(&self) -> RedisLink {
+        self.probe.clone()
+    }
 }

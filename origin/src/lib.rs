@@ -114,6 +114,7 @@ pub async fn run(
         response_timeout: Some(REDIS_REPLY_TIMEOUT),
         connection_timeout: Duration::from_secs(1),
         retries: 2,
+        read_from_replicas: false,
     };
     let redis = RedisLink::open(&config.redis.target, options).await?;
     // The health probe and the stock refill get their own connection: an order change's WAIT
@@ -137,6 +138,7 @@ pub async fn run(
         tokio::sync::watch::channel(config.events.iter().map(|e| e.id.clone()).collect());
     let lifecycle = Lifecycle::new(redis.clone(), replication.clone());
     let metrics = Arc::new(metrics::Metrics::new());
+    metrics.start_series(config.events.iter().map(|e| e.id.as_str()));
     let state = AppState::new(
         Arc::new(config),
         stock,

@@ -45,6 +45,12 @@ pub struct Metrics {
     pub webhooks: Family<PaymentLabel, Counter>,
     /// Order changes by delivery state (`pending`, `delivered`, `set_aside`), as last counted.
     pub webhook_backlog: Family<StateLabel, Gauge>,
+    /// Stream entries of the event the ledger has not yet written to the order database
+    /// (pending plus not yet delivered), read at each scrape.
+    pub ledger_backlog: Family<EventLabel, Gauge>,
+    /// Redis primaries with fewer in-sync replicas than every order change waits for, read at
+    /// each scrape; while above zero, their buys answer 503.
+    pub replicas_missing: Gauge,
 }
 
 /// Labels of a delivery state.
@@ -113,7 +119,21 @@ impl Metrics {
             "Order changes by webhook delivery state; set_aside above zero deserves an alert",
             webhook_backlog.clone(),
         );
+        let ledger_backlog = Family::<EventLabel, Gauge>::default();
+        registry.register(
+            "ledger_backlog",
+            "Order stream entries not yet written to the order database",
+            ledger_backlog.clone(),
+        );
+        let replicas_missing = Gauge::default();
+        registry.register(
+            "replicas_missing",
+            "Redis primaries short of the replicas order changes wait for",
+            replicas_missing.clone(),
+        );
         Self {
+            ledger_backlog,
+            replicas_missing,
             webhooks,
             webhook_backlog,
             payments,
@@ -123,6 +143,31 @@ impl Metrics {
             local_allowance,
             sold_out,
             dead_letters,
+        }
+    }
+
+    /// Makes the series the alert rules watch exist at zero from the start: a counter that first
+    /// appears at 1 shows Prometheus no increase, so an alert on its increase would miss the
+    /// first dead letter or unreplicated buy.
+    pub fn start_series<'a>(&self, events: impl IntoIterator<Item = &'a str>) {
+        for event in events {
+            let label = EventLabel {
+                event: event.to_owned(),
+            };
+            self.dead_letters.get_or_create(&label).inc_by(0);
+            self.ledger_backlog.get_or_create(&label).set(0);
+        }
+        for code in ["ok", "not_replicated"] {
+            let outcome = Outcome { route: "buy", code };
+            self.requests.get_or_create(&outcome).inc_by(0);
+        }
+        for outcome in ["paid", "refund_due", "amount_mismatch"] {
+            self.payments
+                .get_or_create(&PaymentLabel { outcome })
+                .inc_by(0);
+        }
+        for state in ["pending", "delivered", "set_aside"] {
+            self.webhook_backlog(state, 0);
         }
     }
 

@@ -234,6 +234,8 @@ pub struct RedisConfig {
     pub durability: Durability,
     /// The replication every order change waits for.
     pub replica_acks: ReplicaAcks,
+    /// Edges read the event view from replicas (on a cluster).
+    pub replica_reads: bool,
 }
 
 /// Where Redis is: `redis.url` or `redis.cluster`.

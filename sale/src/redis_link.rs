@@ -49,6 +49,10 @@ pub struct LinkOptions {
     /// sees the error. Kept small: a request path must answer 503 soon rather than hang, and
     /// every script is safe to retry (each is keyed by a nonce or an order id).
     pub retries: u32,
+    /// On a cluster, read-only commands go to a replica of the slot's shard (a random one), and
+    /// to its primary only when the shard has none. Writes always go to primaries. For reads
+    /// that may lag a little: the edges' event view, never a buy.
+    pub read_from_replicas: bool,
 }
 
 /// One Redis server as a cluster member (or the one server) sees itself.
@@ -93,6 +97,10 @@ impl RedisLink {
                     .max_retry_wait(250);
                 if let Some(timeout) = options.response_timeout {
                     builder = builder.response_timeout(timeout);
+                }
+                if options.read_from_replicas {
+                    builder = builder
+                        .read_routing_strategy(redis::cluster_read_routing::RandomReplicaStrategy);
                 }
                 Ok(Self::Cluster(
                     builder.build()?.get_async_connection().await?,

@@ -109,6 +109,7 @@ pub async fn batch_redis(
         response_timeout: Some(Duration::from_secs(30)),
         connection_timeout: Duration::from_secs(2),
         retries: 3,
+        read_from_replicas: false,
     };
     sale::redis_link::RedisLink::open(target, options).await
 }

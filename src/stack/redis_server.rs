@@ -103,7 +103,11 @@ impl RedisServer {
                     "nodes.conf",
                 ])
                 .arg("--cluster-node-timeout")
-                .arg(timeout.as_millis().to_string());
+                .arg(timeout.as_millis().to_string())
+                // The edges read their view from replicas (`redis.replica_reads`): a replica cut
+                // off from its primary refuses those reads, and the edge reads the primary,
+                // instead of serving counters that stopped moving.
+                .args(["--replica-serve-stale-data", "no"]);
         }
         let log = self.dir.join("redis.log");
         let mut process = Component::spawn(format!("redis-server {}", self.addr), command, &log)

@@ -28,6 +28,7 @@ async fn owner_pid(seeds: &[String], key: &str) -> u32 {
         response_timeout: Some(Duration::from_secs(2)),
         connection_timeout: Duration::from_secs(1),
         retries: 2,
+        read_from_replicas: false,
     };
     let mut link = RedisLink::open(&target, options).await.unwrap();
     let slot = link.slot_of(key).await.unwrap();

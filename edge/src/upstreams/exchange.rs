@@ -84,8 +84,8 @@ pub fn learn(
 
 /// The refusal for a request the edge could not complete: the client's fault (too large, too
 /// slow), no origin to try, or an origin that failed after the request was sent (the outcome
-/// unknown: the same link retried returns the order if there is one).
-pub fn failure_refusal(e: &Error, no_origin: bool) -> Refusal {
+/// unknown: the same link retried returns the order if there is one), logged with request `id`.
+pub fn failure_refusal(e: &Error, no_origin: bool, id: &RequestId) -> Refusal {
     match e.etype() {
         ErrorType::HTTPStatus(413) => Refusal::TooLarge,
         ErrorType::ReadTimedout if *e.esource() == ErrorSource::Downstream => {
@@ -102,7 +102,7 @@ pub fn failure_refusal(e: &Error, no_origin: bool) -> Refusal {
         | ErrorType::InvalidCert
         | ErrorType::HandshakeError => Refusal::NoOrigin,
         _ => {
-            tracing::warn!(error = %e, "origin failed after the request was sent");
+            tracing::warn!(request_id = %id, error = %e, "origin failed after the request was sent");
             Refusal::OriginFailed
         }
     }

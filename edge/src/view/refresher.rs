@@ -134,10 +134,23 @@ impl EventViewRefresher {
     async fn refresh(&self) {
         let snapshot = self.live.snapshot();
         let now = sale::time::now_millis();
-        let read = match self.redis.connection().await {
-            Ok(con) => read_all(&con, &snapshot.config.events, now).await,
+        let events = &snapshot.config.events;
+        let mut read = match self.redis.view_connection().await {
+            Ok(con) => read_all(&con, events, now).await,
             Err(e) => Err(e),
         };
+        // A replica that is gone, or refuses to serve while cut off from its primary
+        // (`replica-serve-stale-data no`), must not leave the edge without a view: the primary
+        // answers the same read.
+        if let Err(e) = &read
+            && self.redis.reads_from_replicas()
+        {
+            tracing::debug!(error = %e, "event view: replica read failed; reading the primary");
+            read = match self.redis.connection().await {
+                Ok(con) => read_all(&con, events, now).await,
+                Err(e) => Err(e),
+            };
+        }
         match read {
             Ok((seats, maps)) => self.view.store(seats, maps, now),
             Err(e) => {

@@ -127,6 +127,7 @@ impl Ledger {
             response_timeout: Some(Duration::from_millis(BLOCK_MS as u64 * 5)),
             connection_timeout: Duration::from_secs(1),
             retries: 1,
+            read_from_replicas: false,
         };
         RedisLink::open(&self.redis, options).await
     }

@@ -123,7 +123,7 @@ fn answer(
         }
         // Nothing reserved; the allowance is refilled every 250 ms, so retry after a second.
         Ok(Outcome::LocallyExhausted) => ("busy_local", Refusal::Unavailable.into_response()),
-        Err(e) => (e.refusal().code(), e.into_response()),
+        Err(e) => (e.outcome(), e.into_response()),
     };
     state.metrics().record(route, code);
     response

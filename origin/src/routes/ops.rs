@@ -6,6 +6,7 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use sale::Refusal;
+use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::state::AppState;
@@ -58,9 +59,37 @@ pub async fn metrics(State(state): State<AppState>, request: Request) -> Respons
         lockout.failed(ip, Instant::now());
         return Refusal::BadAdminToken.into_response();
     }
+    refresh_gauges(&state).await;
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         state.metrics().render(),
     )
         .into_response()
+}
+
+/// How long a scrape waits for Redis before answering with the gauges as they were.
+const SCRAPE_REDIS_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Reads what the gauges show from Redis: each event's ledger backlog and the primaries short
+/// of replicas. A Redis that does not answer leaves them as they were (the health check and
+/// `flashgate_edge_origin_healthy` say Redis is gone).
+async fn refresh_gauges(state: &AppState) {
+    let metrics = state.metrics();
+    if let Ok(Ok(short)) = tokio::time::timeout(SCRAPE_REDIS_TIMEOUT, state.health().check()).await
+    {
+        metrics
+            .replicas_missing
+            .set(i64::try_from(short.len()).unwrap_or(i64::MAX));
+    }
+    let mut probe = state.health().probe();
+    for event in &state.config().events {
+        let backlog = crate::reconcile::ledger_backlog(&mut probe, event);
+        if let Ok(Ok(backlog)) = tokio::time::timeout(SCRAPE_REDIS_TIMEOUT, backlog).await {
+            let label = crate::metrics::EventLabel {
+                event: event.id.to_string(),
+            };
+            let backlog = i64::try_from(backlog).unwrap_or(i64::MAX);
+            metrics.ledger_backlog.get_or_create(&label).set(backlog);
+        }
+    }
 }

@@ -32,9 +32,7 @@ pub(super) fn answer(
 ) -> Response {
     state.metrics().record(
         route,
-        result
-            .as_ref()
-            .map_or_else(|e| e.refusal().code(), |_| "ok"),
+        result.as_ref().map_or_else(OriginError::outcome, |_| "ok"),
     );
     match result {
         Ok(view) => Json(view).into_response(),

@@ -169,6 +169,10 @@ pub struct RawRedis {
     /// What an origin does when Redis is less durable than `durability`, or will not say
     /// (`CONFIG GET` disabled): `"refuse"` to start, or `"warn"` and start.
     pub on_weak_durability: Option<String>,
+    /// On a cluster, whether edges read the event view (counters and seat maps) from replicas,
+    /// leaving the primaries to the buys; they fall back to the primary when a read from a
+    /// replica fails. Default true; no effect with `url`.
+    pub replica_reads: Option<bool>,
 }
 
 /// One named key in a key ring.

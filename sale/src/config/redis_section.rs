@@ -120,6 +120,7 @@ pub(super) fn validate(p: &mut Problems, raw: &RawRedis, env: &Environment) -> O
             min: min?,
             timeout: timeout?,
         },
+        replica_reads: raw.replica_reads.unwrap_or(true),
     })
 }
 

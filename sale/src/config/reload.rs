@@ -55,6 +55,8 @@ pub fn unreloadable(now: &Config, next: &Config, component: Component) -> Vec<Pr
             );
             let admin = (&now.edge.admin_listen, &next.edge.admin_listen);
             unchanged(p, "edge.admin_listen", admin.0, admin.1, component);
+            let reads = (&now.redis.replica_reads, &next.redis.replica_reads);
+            unchanged(p, "redis.replica_reads", reads.0, reads.1, component);
             unchanged(
                 p,
                 "edge.threads",

@@ -6,7 +6,7 @@ use super::{ADMIN_TOKEN, Stack, metric_sum};
 
 impl Stack {
     /// Origin `index`'s Prometheus text.
-    pub(super) async fn origin_metrics(&self, index: usize) -> String {
+    pub async fn origin_metrics(&self, index: usize) -> String {
         prometheus_text(self.origin_addrs[index]).await
     }
 

@@ -1,0 +1,69 @@
+//! What a scrape of `/metrics` refreshes before the metrics are written: the sale gauges, from
+//! the edge's view of each event, its waiting rooms and a listing of the Redis nodes (bounded by
+//! a second, so a Redis that does not answer makes `redis_up` 0 instead of a hanging scrape).
+
+use std::time::Duration;
+
+use crate::metrics::sale::{NodeLabel, SaleGauges, SeatLabel};
+
+use super::Admin;
+
+/// How long a scrape waits for the Redis node listing.
+const NODES_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Sets every sale gauge from what `admin` holds now.
+pub async fn refresh(admin: &Admin) {
+    let snapshot = admin.live.snapshot();
+    let now = sale::time::now_millis();
+    let gauges = &admin.metrics.sale;
+    for event in &snapshot.config.events {
+        let id = event.id.as_str();
+        let seats = admin.view.seats_or_configured(event);
+        for (state, count) in [
+            ("total", seats.total),
+            ("remaining", seats.remaining),
+            ("reserved", seats.reserved),
+            ("paid", seats.paid),
+            ("expired", seats.expired),
+            ("canceled", seats.canceled),
+            ("refund_due", seats.refund_due),
+        ] {
+            let label = SeatLabel {
+                event: id.to_owned(),
+                state,
+            };
+            let count = i64::try_from(count).unwrap_or(i64::MAX);
+            gauges.seats.get_or_create(&label).set(count);
+        }
+        let stale = admin.view.stale(now, snapshot.config.edge.view_staleness);
+        SaleGauges::set(&gauges.view_stale, id, u64::from(stale));
+        if event.queue.is_some() {
+            let room = admin.queue.get(id);
+            let waiting = room.joined.saturating_sub(room.serving);
+            SaleGauges::set(&gauges.queue_waiting, id, waiting);
+            SaleGauges::set(&gauges.queue_admitted, id, room.granted);
+            SaleGauges::set(&gauges.queue_paused, id, u64::from(room.paused));
+        }
+    }
+    let listed = tokio::time::timeout(NODES_TIMEOUT, async {
+        let mut con = admin.redis.connection().await?;
+        con.nodes().await
+    })
+    .await;
+    match listed {
+        Ok(Ok(nodes)) => {
+            gauges.redis_nodes.clear();
+            for node in nodes {
+                let label = NodeLabel {
+                    role: node.role,
+                    healthy: if node.healthy { "1" } else { "0" },
+                };
+                gauges.redis_nodes.get_or_create(&label).inc();
+            }
+            gauges.redis_up.set(1);
+        }
+        _ => {
+            gauges.redis_up.set(0);
+        }
+    }
+}
