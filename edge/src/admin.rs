@@ -51,18 +51,6 @@ pub struct Admin {
     pub queue: Arc<crate::queue::QueueView>,
 }
 
-/// The operator API's routes, as (method, path), which docs/openapi.json describes (the
-/// dashboard's pages beside them are for browsers).
-pub const OPERATOR_ROUTES: [(&str, &str); 7] = [
-    ("get", "/admin/status"),
-    ("post", "/admin/reload"),
-    ("post", "/admin/events/{id}/open"),
-    ("post", "/admin/events/{id}/close"),
-    ("post", "/admin/events/{id}/queue/pause"),
-    ("post", "/admin/events/{id}/queue/resume"),
-    ("get", "/metrics"),
-];
-
 /// The admin routes.
 pub fn router(admin: Admin) -> Router {
     let api = Router::new()

@@ -1,7 +1,8 @@
 //! The OpenAPI 3.1 description of the public API and the operator API, `docs/openapi.json`,
-//! built into the binary and served at `GET /api/openapi.json`, and the table of the public
-//! listener's routes that its tests hold it to: every route the edge serves is described, and
-//! every described route is served.
+//! built into the binary and served at `GET /api/openapi.json`. Its tests read the routes the
+//! edge serves from the routers themselves (the arms of [`Route::parse`](crate::routes::Route)
+//! and the admin listener's `.route(...)` calls), so a route added to either without its
+//! description fails them, as does a description of a route nobody serves.
 
 use bytes::Bytes;
 
@@ -9,33 +10,6 @@ use crate::respond::Answer;
 
 /// The document, as kept in `docs/`.
 pub const DOCUMENT: &[u8] = include_bytes!("../../docs/openapi.json");
-
-/// Every route of the public listener, as (method, OpenAPI path template).
-pub const PUBLIC_ROUTES: [(&str, &str); 23] = [
-    ("get", "/"),
-    ("get", "/events/{id}"),
-    ("get", "/static/{file}"),
-    ("get", "/api/openapi.json"),
-    ("get", "/api/events/{id}"),
-    ("post", "/api/events/{id}/token"),
-    ("post", "/api/events/{id}/buy/{token}"),
-    ("get", "/api/events/{id}/orders"),
-    ("get", "/api/orders/{order_id}"),
-    ("post", "/api/orders/{order_id}/pay"),
-    ("post", "/api/orders/{order_id}/cancel"),
-    ("post", "/api/payments/webhook"),
-    ("get", "/api/events/{id}/queue"),
-    ("post", "/api/events/{id}/queue"),
-    ("get", "/api/events/{id}/queue/challenge"),
-    ("get", "/api/events/{id}/fairness"),
-    ("get", "/api/events/{id}/fairness/entrants"),
-    ("get", "/api/events/{id}/seats"),
-    ("get", "/api/venues/{venue}"),
-    ("post", "/api/dev/session"),
-    ("get", "/dev/checkout/{payment_id}"),
-    ("post", "/api/dev/payments/sign"),
-    ("head", "/"),
-];
 
 /// `GET /api/openapi.json`: the same for everyone, changing only with the binary.
 pub fn answer() -> Answer {
@@ -57,37 +31,145 @@ mod tests {
         serde_json::from_slice(DOCUMENT).expect("docs/openapi.json is JSON")
     }
 
-    /// `template` with each `{parameter}` filled in.
-    fn instance(template: &str) -> String {
-        template
-            .split('/')
-            .map(|segment| {
-                if segment.starts_with('{') {
-                    "x1"
-                } else {
-                    segment
-                }
+    /// A served route: its method and its path's segments, `None` for a parameter.
+    type Served = (&'static str, Vec<Option<String>>);
+
+    /// The routes of the public listener, read from the arms of `Route::parse`: each arm's
+    /// patterns (`["api", "events", id, "token"]`) and its method (`only(post, …)`, or a guard
+    /// `if get`).
+    fn public_routes() -> Vec<Served> {
+        let source = include_str!("routes.rs");
+        let start = source
+            .find("match segments[..count] {")
+            .expect("the parser's match");
+        let end = start
+            + source[start..]
+                .find("_ => Route::NotFound")
+                .expect("its last arm");
+        let mut routes = Vec::new();
+        let mut arms: Vec<(Vec<&str>, String)> = Vec::new();
+        for line in source[start..end].lines().skip(1) {
+            let line = line.trim();
+            if line.starts_with('[') {
+                let (head, body) = line.split_once("=>").expect("an arm");
+                let (patterns, guard) = head.split_once(" if ").unwrap_or((head, ""));
+                let method = if guard.trim() == "get" { "get" } else { "" };
+                arms.push((patterns.split(" | ").collect(), format!("{method} {body}")));
+            } else if let Some((_, body)) = arms.last_mut() {
+                body.push_str(line);
+            }
+        }
+        for (patterns, body) in arms {
+            let method = if body.starts_with("get ") || body.contains("only(get") {
+                "get"
+            } else if body.contains("only(post") {
+                "post"
+            } else {
+                panic!("no method in the arm {patterns:?} => {body}");
+            };
+            for pattern in patterns {
+                let segments = pattern
+                    .trim()
+                    .trim_start_matches('[')
+                    .trim_end_matches(']')
+                    .split(',')
+                    .map(|segment| {
+                        let segment = segment.trim();
+                        segment
+                            .strip_prefix('"')
+                            .map(|literal| literal.trim_end_matches('"').to_owned())
+                    })
+                    .collect();
+                routes.push((method, segments));
+            }
+        }
+        routes
+    }
+
+    /// The operator API's routes, read from the admin listener's `.route("PATH", METHOD(…))`
+    /// calls (the dashboard's pages, in their own file, are for browsers).
+    fn operator_routes() -> Vec<Served> {
+        let source = include_str!("admin.rs");
+        source
+            .split(".route(")
+            .skip(1)
+            .map(|call| {
+                let call = call.trim_start();
+                let path = call[1..].split('"').next().expect("a path literal");
+                let after = call[path.len() + 2..].trim_start_matches([',', ' ', '\n']);
+                let method = after.split('(').next().expect("a method").trim();
+                let method = if method == "get" { "get" } else { "post" };
+                let segments = path
+                    .split('/')
+                    .skip(1)
+                    .map(|s| (!s.starts_with('{')).then(|| s.to_owned()))
+                    .collect();
+                (method, segments)
             })
-            .collect::<Vec<_>>()
-            .join("/")
+            .collect()
+    }
+
+    /// Whether the OpenAPI `template` describes a path of `segments`.
+    fn describes(template: &str, segments: &[Option<String>]) -> bool {
+        let parts: Vec<&str> = template.split('/').skip(1).collect();
+        let root = parts == [""] && segments == [Some(String::new())];
+        root || (parts.len() == segments.len()
+            && parts
+                .iter()
+                .zip(segments)
+                .all(|(part, segment)| match segment {
+                    Some(literal) => part == literal,
+                    None => part.starts_with('{'),
+                }))
+    }
+
+    fn described(doc: &serde_json::Value, method: &str, segments: &[Option<String>]) -> bool {
+        doc["paths"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .any(|(template, item)| describes(template, segments) && item[method].is_object())
     }
 
     #[test]
-    fn every_public_route_is_served_and_described() {
-        let doc = document();
-        for (method, template) in PUBLIC_ROUTES {
-            let parsed_method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
-            let path = instance(template);
-            let route = Route::parse(&parsed_method, &path);
+    fn the_routers_are_read_whole() {
+        let public = public_routes();
+        assert!(public.len() >= 20, "{public:?}");
+        assert!(public.contains(&(
+            "post",
+            vec![
+                Some("api".to_owned()),
+                Some("events".to_owned()),
+                None,
+                Some("token".to_owned()),
+            ]
+        )));
+        let operator = operator_routes();
+        assert!(operator.contains(&("get", vec![Some("metrics".to_owned())])));
+        assert!(operator.len() >= 7, "{operator:?}");
+        // What was read is what is served.
+        for (method, segments) in &public {
+            let path: Vec<&str> = segments
+                .iter()
+                .map(|s| s.as_deref().unwrap_or("x1"))
+                .collect();
+            let path = format!("/{}", path.join("/"));
+            let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let route = Route::parse(&method, &path);
             assert!(
                 !matches!(route, Route::NotFound | Route::MethodNotAllowed),
-                "{method} {path} is not served"
+                "{path}"
             );
-            // HEAD is GET without the body; OpenAPI describes the GET.
-            let described = if method == "head" { "get" } else { method };
+        }
+    }
+
+    #[test]
+    fn every_served_route_is_described() {
+        let doc = document();
+        for (method, segments) in public_routes().iter().chain(&operator_routes()) {
             assert!(
-                doc["paths"][template][described].is_object(),
-                "{method} {template} is served but not in docs/openapi.json"
+                described(&doc, method, segments),
+                "{method} {segments:?} is served but not in docs/openapi.json"
             );
         }
     }
@@ -95,26 +177,24 @@ mod tests {
     #[test]
     fn every_described_route_is_served() {
         let doc = document();
-        let operator = crate::admin::OPERATOR_ROUTES;
+        let served: Vec<Served> = public_routes()
+            .into_iter()
+            .chain(operator_routes())
+            .collect();
         for (template, item) in doc["paths"].as_object().unwrap() {
             for method in item.as_object().unwrap().keys() {
-                let pair = (method.as_str(), template.as_str());
                 assert!(
-                    PUBLIC_ROUTES.contains(&pair) || operator.contains(&pair),
+                    served
+                        .iter()
+                        .any(|(m, segments)| m == method && describes(template, segments)),
                     "{method} {template} is described but not served"
                 );
             }
         }
-        for (method, template) in operator {
-            assert!(
-                doc["paths"][template][method].is_object(),
-                "{method} {template} is served but not in docs/openapi.json"
-            );
-        }
     }
 
     #[test]
-    fn every_refusal_answer_is_the_refusal_schema_with_a_known_code() {
+    fn every_answer_has_a_default_and_names_known_codes() {
         let doc = document();
         let mut codes: Vec<&str> = sale::Refusal::ALL.iter().map(|r| r.code()).collect();
         // The operator API's own answers beside the contract's refusals.

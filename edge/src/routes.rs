@@ -180,7 +180,6 @@ impl<'a> Route<'a> {
         !matches!(
             self,
             Self::Page(_)
-                | Self::OpenApi
                 | Self::DevCheckout
                 | Self::PaymentWebhook
                 | Self::NotFound

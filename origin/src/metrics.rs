@@ -146,7 +146,8 @@ impl Metrics {
         }
     }
 
-    /// Makes the series the alert rules watch exist at zero from the start: a counter that first
+    /// Makes the series the alert rules watch exist from the start (and, on a reload, for the
+    /// events it adds), at zero where they are new and unchanged otherwise: a counter that first
     /// appears at 1 shows Prometheus no increase, so an alert on its increase would miss the
     /// first dead letter or unreplicated buy.
     pub fn start_series<'a>(&self, events: impl IntoIterator<Item = &'a str>) {
@@ -155,7 +156,7 @@ impl Metrics {
                 event: event.to_owned(),
             };
             self.dead_letters.get_or_create(&label).inc_by(0);
-            self.ledger_backlog.get_or_create(&label).set(0);
+            self.ledger_backlog.get_or_create(&label).inc_by(0);
         }
         for code in ["ok", "not_replicated"] {
             let outcome = Outcome { route: "buy", code };
@@ -167,7 +168,10 @@ impl Metrics {
                 .inc_by(0);
         }
         for state in ["pending", "delivered", "set_aside"] {
-            self.webhook_backlog(state, 0);
+            let label = StateLabel {
+                state: state.to_owned(),
+            };
+            self.webhook_backlog.get_or_create(&label).inc_by(0);
         }
     }
 

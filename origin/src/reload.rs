@@ -63,6 +63,8 @@ impl Reloader {
         local.reconfigure(&next, self.addr);
         crate::stock::local::refill_once(local, self.state.stock().link()).await;
         let events = next.events.iter().map(|e| e.id.clone()).collect();
+        let metrics = self.state.metrics();
+        metrics.start_series(next.events.iter().map(|e| e.id.as_str()));
         self.state.swap_config(Arc::new(next));
         self.events.send_replace(events);
         Ok(())

@@ -2,6 +2,7 @@
 //! the edge's view of each event, its waiting rooms and a listing of the Redis nodes (bounded by
 //! a second, so a Redis that does not answer makes `redis_up` 0 instead of a hanging scrape).
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use crate::metrics::sale::{NodeLabel, SaleGauges, SeatLabel};
@@ -16,6 +17,7 @@ pub async fn refresh(admin: &Admin) {
     let snapshot = admin.live.snapshot();
     let now = sale::time::now_millis();
     let gauges = &admin.metrics.sale;
+    gauges.forget_all_but(snapshot.config.events.iter().map(|e| e.id.as_str()));
     for event in &snapshot.config.events {
         let id = event.id.as_str();
         let seats = admin.view.seats_or_configured(event);
@@ -52,13 +54,24 @@ pub async fn refresh(admin: &Admin) {
     .await;
     match listed {
         Ok(Ok(nodes)) => {
-            gauges.redis_nodes.clear();
+            // Counted first and then set, so two scrapes at once (a pair of Prometheus servers)
+            // each set the same numbers instead of adding to each other's.
+            let mut counts: HashMap<NodeLabel, i64> = HashMap::new();
+            for role in ["primary", "replica"] {
+                for healthy in ["0", "1"] {
+                    let role = role.to_owned();
+                    counts.insert(NodeLabel { role, healthy }, 0);
+                }
+            }
             for node in nodes {
                 let label = NodeLabel {
                     role: node.role,
                     healthy: if node.healthy { "1" } else { "0" },
                 };
-                gauges.redis_nodes.get_or_create(&label).inc();
+                *counts.entry(label).or_default() += 1;
+            }
+            for (label, count) in counts {
+                gauges.redis_nodes.get_or_create(&label).set(count);
             }
             gauges.redis_up.set(1);
         }

@@ -3,6 +3,9 @@
 //! nodes the edge can reach. They are set from what the edge already holds each time `/metrics`
 //! is scraped ([`crate::admin::scrape`]), never on the request path.
 
+use std::collections::HashSet;
+use std::sync::Mutex;
+
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
@@ -51,7 +54,20 @@ pub struct SaleGauges {
     pub redis_nodes: Family<NodeLabel, Gauge>,
     /// 1 if the edge could list the Redis nodes at the last scrape.
     pub redis_up: Gauge,
+    /// The events the per-event series were last set for.
+    known: Mutex<HashSet<String>>,
 }
+
+/// The states of [`SeatLabel`].
+pub const SEAT_STATES: [&str; 7] = [
+    "total",
+    "remaining",
+    "reserved",
+    "paid",
+    "expired",
+    "canceled",
+    "refund_due",
+];
 
 impl SaleGauges {
     /// Registers every gauge in `registry`.
@@ -62,26 +78,31 @@ impl SaleGauges {
             "Seats by event and state, as last read from Redis",
             gauges.seats.clone(),
         );
-        registry.register(
-            "view_stale",
-            "1 while the edge's view of the event is older than its staleness bound",
-            gauges.view_stale.clone(),
-        );
-        registry.register(
-            "queue_waiting",
-            "Buyers in the waiting room not yet admitted",
-            gauges.queue_waiting.clone(),
-        );
-        registry.register(
-            "queue_admitted",
-            "Admissions the waiting room has granted",
-            gauges.queue_admitted.clone(),
-        );
-        registry.register(
-            "queue_paused",
-            "1 while admissions from the waiting room are paused",
-            gauges.queue_paused.clone(),
-        );
+        let per_event = [
+            (
+                "view_stale",
+                "1 while the edge's view of the event is older than its staleness bound",
+                &gauges.view_stale,
+            ),
+            (
+                "queue_waiting",
+                "Buyers in the waiting room not yet admitted",
+                &gauges.queue_waiting,
+            ),
+            (
+                "queue_admitted",
+                "Admissions the waiting room has granted",
+                &gauges.queue_admitted,
+            ),
+            (
+                "queue_paused",
+                "1 while admissions from the waiting room are paused",
+                &gauges.queue_paused,
+            ),
+        ];
+        for (name, help, family) in per_event {
+            registry.register(name, help, family.clone());
+        }
         registry.register(
             "redis_nodes",
             "Redis nodes by role and health",
@@ -93,6 +114,30 @@ impl SaleGauges {
             gauges.redis_up.clone(),
         );
         gauges
+    }
+
+    /// Removes the series of events not in `events` (dropped by a reload), so a stale view or a
+    /// paused room of an event that is gone does not keep its alert firing.
+    pub fn forget_all_but<'a>(&self, events: impl Iterator<Item = &'a str> + Clone) {
+        let kept = |event: &str| events.clone().any(|e| e == event);
+        let mut gone = self.known.lock().unwrap_or_else(|e| e.into_inner());
+        gone.retain(|event| !kept(event));
+        for event in gone.drain() {
+            for state in SEAT_STATES {
+                let event = event.clone();
+                self.seats.remove(&SeatLabel { event, state });
+            }
+            let label = EventLabel { event };
+            for family in [
+                &self.view_stale,
+                &self.queue_waiting,
+                &self.queue_admitted,
+                &self.queue_paused,
+            ] {
+                family.remove(&label);
+            }
+        }
+        gone.extend(events.map(str::to_owned));
     }
 
     /// Sets gauge `family` of `event` to `value`.

@@ -82,14 +82,20 @@ async fn refresh_gauges(state: &AppState) {
             .set(i64::try_from(short.len()).unwrap_or(i64::MAX));
     }
     let mut probe = state.health().probe();
-    for event in &state.config().events {
-        let backlog = crate::reconcile::ledger_backlog(&mut probe, event);
-        if let Ok(Ok(backlog)) = tokio::time::timeout(SCRAPE_REDIS_TIMEOUT, backlog).await {
+    let config = state.config();
+    // One bound for all the events together, so a slow Redis cannot stretch a scrape past
+    // Prometheus' own timeout however many events there are.
+    let _ = tokio::time::timeout(SCRAPE_REDIS_TIMEOUT, async {
+        for event in &config.events {
+            let Ok(backlog) = crate::reconcile::ledger_backlog(&mut probe, event).await else {
+                continue;
+            };
             let label = crate::metrics::EventLabel {
                 event: event.id.to_string(),
             };
             let backlog = i64::try_from(backlog).unwrap_or(i64::MAX);
             metrics.ledger_backlog.get_or_create(&label).set(backlog);
         }
-    }
+    })
+    .await;
 }

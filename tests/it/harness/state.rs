@@ -95,11 +95,7 @@ impl Stack {
 
     /// The public event document of `demo`, as the page sees it.
     pub async fn event_document(&self) -> serde_json::Value {
-        reqwest::get(self.url("/api/events/demo"))
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        let response = reqwest::get(self.url("/api/events/demo")).await.unwrap();
+        super::status_and_json(response).await.1
     }
 }
