@@ -80,6 +80,14 @@ pub fn router(admin: Admin) -> Router {
         .merge(pages)
         .merge(dashboard::public_routes())
         .with_state(admin)
+        .layer(middleware::from_fn(with_request_id))
+}
+
+/// Runs an operator's request with an id of its own, which its refusal body carries as
+/// `request_id` like the public listener's.
+async fn with_request_id(request: axum::extract::Request, next: middleware::Next) -> Response {
+    let id = sale::request_id::RequestId::generate();
+    sale::request_id::CURRENT.scope(id, next.run(request)).await
 }
 
 /// One event as the operator sees it: the public document plus every seat counter, and on a

@@ -117,6 +117,18 @@ async fn a_request_id_is_followed_from_the_edge_log_to_the_origin_log() {
     let edge = edge_line(&stack, id).await;
     assert_eq!(edge["message"], "answered");
     assert_eq!(edge["outcome"], "no_session");
+
+    // The operator API's refusals carry one too.
+    let response = client
+        .get(format!("http://{}/admin/status", stack.admin_addr))
+        .bearer_auth("not-the-admin-token")
+        .send()
+        .await
+        .unwrap();
+    let (status, refused) = status_and_json(response).await;
+    assert_eq!(status, 401);
+    assert_eq!(refused["code"], "bad_admin_token");
+    assert!(is_generated(refused["request_id"].as_str().unwrap()));
 }
 
 #[tokio::test]
