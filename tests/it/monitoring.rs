@@ -1,7 +1,9 @@
 //! What operators plug in keeps up with the code: every metric the alert rules
 //! (config/prometheus/flashgate-rules.yml) and the Grafana dashboard
 //! (config/grafana/flashgate-sale.json) name exists in the edge's or an origin's `/metrics`, so
-//! neither rots when a metric is renamed. (`promtool test rules` checks the rules themselves, in
+//! neither rots when a metric is renamed, and every series a rule selects by an exact label
+//! (`code="not_replicated"`, `state="remaining"`) has a sample from the start, so no alert waits
+//! on a series that never appears. (`promtool test rules` checks the rules themselves, in
 //! scripts/test.)
 
 use std::collections::BTreeSet;
@@ -82,6 +84,57 @@ async fn every_metric_the_rules_and_the_dashboard_name_exists() {
         assert!(
             missing.is_empty(),
             "{file} names metrics nobody exposes: {missing:?}\nexposed: {metrics:?}"
+        );
+    }
+}
+
+/// The exact-match label selectors (`name{label="value"}`) in the file at `path`: an alert on
+/// such a series stays silent if the series never exists, so each must have a sample.
+fn exact_selectors(path: &str) -> Vec<(String, String)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(root.join(path)).unwrap();
+    let mut selectors = Vec::new();
+    for (at, _) in text.match_indices("flashgate_") {
+        let tail = &text[at..];
+        let name_end = tail
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(tail.len());
+        let Some(labels) = tail[name_end..].strip_prefix('{') else {
+            continue;
+        };
+        let labels = &labels[..labels.find('}').unwrap()];
+        for matcher in labels.split(',') {
+            if let Some((label, value)) = matcher.split_once("=\"")
+                && !label.ends_with(['!', '~'])
+            {
+                let value = value.trim_end_matches('"');
+                let sample = format!("{}=\"{value}\"", label.trim());
+                selectors.push((tail[..name_end].to_owned(), sample));
+            }
+        }
+    }
+    selectors
+}
+
+#[tokio::test]
+async fn every_series_an_alert_selects_exists() {
+    let stack = Stack::start(StackOptions {
+        queue: ROOM,
+        ..StackOptions::default()
+    })
+    .await;
+    let text = format!(
+        "{}\n{}",
+        stack.edge_metrics().await,
+        stack.origin_metrics(0).await
+    );
+    let selectors = exact_selectors("config/prometheus/flashgate-rules.yml");
+    assert!(selectors.len() >= 5, "{selectors:?}");
+    for (name, label) in selectors {
+        assert!(
+            text.lines()
+                .any(|line| line.starts_with(&name) && line.contains(&label)),
+            "no {name} sample with {label}: an alert on it could never fire\n{text}"
         );
     }
 }
