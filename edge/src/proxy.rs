@@ -18,6 +18,7 @@ use pingora::prelude::*;
 use pingora::proxy::{FailToProxy, ProxyHttp, Session};
 use pingora::upstreams::peer::HttpPeer;
 use pingora::{Error, ErrorType};
+use sale::request_id::{self, RequestId};
 
 use crate::gate::{self, Decision, Forward, Inputs};
 use crate::limits::code_guesses::CodeGuesses;
@@ -33,7 +34,6 @@ use crate::tokens::used::UsedTokens;
 use crate::upstreams::{self, Origins, exchange};
 use crate::view::EventView;
 use crate::{client_ip, discard, request_shape, respond};
-use sale::request_id::{self, RequestId};
 
 mod access_log;
 mod redis_checks;
