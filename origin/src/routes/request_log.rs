@@ -1,9 +1,9 @@
 //! The origin's side of request ids: every request runs with the id the edge sent (a new one if
 //! none came, as for a health probe), so refusal bodies carry it as `request_id`, the request's
 //! log line names it beside the edge's line for the same request, and every line logged while
-//! the request is handled (a Redis error, a payment refused) carries it in its `request` span. Requests that change
-//! or read orders are logged at `info`; health probes and scrapes, which arrive every second,
-//! only at `debug`.
+//! the request is handled (a Redis error, a payment refused) carries it in its `request` span.
+//! Requests that change or read orders are logged at `info`; health probes and scrapes, which
+//! arrive every second, only at `debug`.
 
 use axum::extract::Request;
 use axum::middleware::Next;
