@@ -437,7 +437,7 @@ fn admit(inputs: &Inputs<'_>, route: &Route, req: &RequestHeader) -> Result<Deci
             Ok(Decision::Answer(page::answer(asset, req)))
         }
         Route::DevPaymentSign => Ok(Decision::Answer(payments::sign(config, req, now)?)),
-        Route::OpenApi => Ok(Decision::Answer(crate::openapi::answer())),
+        Route::OpenApi => Ok(Decision::Answer(crate::openapi::answer(req))),
         Route::MethodNotAllowed => Err(Refusal::MethodNotAllowed.into()),
         Route::NotFound => Err(Refusal::NotFound.into()),
     }

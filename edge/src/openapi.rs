@@ -4,21 +4,30 @@
 //! and the admin listener's `.route(...)` calls), so a route added to either without its
 //! description fails them, as does a description of a route nobody serves.
 
-use bytes::Bytes;
+use std::sync::LazyLock;
 
+use bytes::Bytes;
+use pingora::http::RequestHeader;
+
+use crate::page::Asset;
 use crate::respond::Answer;
 
 /// The document, as kept in `docs/`.
 pub const DOCUMENT: &[u8] = include_bytes!("../../docs/openapi.json");
 
-/// `GET /api/openapi.json`: the same for everyone, changing only with the binary.
-pub fn answer() -> Answer {
-    Answer::Raw {
-        status: 200,
-        content_type: "application/json",
-        body: Bytes::from_static(DOCUMENT),
-        headers: vec![("cache-control", "public, max-age=300".to_owned())],
-    }
+/// The document as served: compressed once (it is tens of kilobytes of JSON), with an ETag.
+static SERVED: LazyLock<Asset> = LazyLock::new(|| {
+    Asset::new(
+        "openapi.json",
+        Bytes::from_static(DOCUMENT),
+        "public, max-age=300",
+    )
+});
+
+/// `GET /api/openapi.json`: the same for everyone, changing only with the binary; 304 when the
+/// client's copy is current, brotli or gzip when it accepts them.
+pub fn answer(req: &RequestHeader) -> Answer {
+    crate::page::answer(&SERVED, req)
 }
 
 #[cfg(test)]

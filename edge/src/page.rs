@@ -43,7 +43,8 @@ const REVALIDATE: &str = "no-cache";
 pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 
 impl Asset {
-    fn new(name: &str, body: Bytes, cache_control: &'static str) -> Self {
+    /// `body`, served as `name`'s type with `cache_control`, compressed once.
+    pub fn new(name: &str, body: Bytes, cache_control: &'static str) -> Self {
         Self {
             gzip: gzip(&body),
             brotli: brotli(&body),

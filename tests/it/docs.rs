@@ -48,4 +48,24 @@ async fn the_edge_serves_the_api_description_from_docs() {
     let documented: serde_json::Value = serde_json::from_str(&file).unwrap();
     assert_eq!(served, documented);
     assert_eq!(served["openapi"], "3.1.0");
+
+    // Compressed for a client that takes it, and not sent again to one that has it.
+    let client = reqwest::Client::new();
+    let url = stack.url("/api/openapi.json");
+    let compressed = client
+        .get(&url)
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(compressed.headers()["content-encoding"], "gzip");
+    let etag = compressed.headers()["etag"].clone();
+    assert!(compressed.bytes().await.unwrap().len() < file.len() / 3);
+    let again = client
+        .get(&url)
+        .header("if-none-match", etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 304);
 }
