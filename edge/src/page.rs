@@ -158,26 +158,33 @@ impl PageCache {
             let body = Bytes::from(std::fs::read(&path).map_err(read_err(&path))?);
             files.push((name, body));
         }
-        let is_page = |name: &str| name.ends_with(".html");
-        let fingerprints: Vec<(String, String)> = files
-            .iter()
-            .filter(|(name, _)| !is_page(name))
-            .map(|(name, body)| (name.clone(), fingerprinted(name, &content_hash(body))))
-            .collect();
+        let (pages, others): (Vec<_>, Vec<_>) = files
+            .into_iter()
+            .partition(|(name, _)| name.ends_with(".html"));
         let mut assets = HashMap::new();
-        for (name, fingerprinted) in &fingerprints {
-            if let Some((_, body)) = files.iter().find(|(n, _)| n == name) {
-                let asset = Asset::new(name, body.clone(), IMMUTABLE);
-                assets.insert(fingerprinted.clone(), asset);
-            }
-        }
-        for (name, body) in files {
-            let body = if is_page(&name) {
-                refer_to_fingerprints(&body, &fingerprints)
-            } else {
-                body
+        let mut fingerprints = Vec::new();
+        let mut immutable = Vec::new();
+        for (name, body) in others {
+            let asset = Asset::new(&name, body, REVALIDATE);
+            // The fingerprint is the start of the content hash the ETag already carries, and the
+            // fingerprinted copy shares the compressed bodies: each file is hashed and
+            // compressed once.
+            let fingerprinted = fingerprinted(&name, asset.etag.trim_matches('"'));
+            let copy = Asset {
+                cache_control: IMMUTABLE,
+                ..asset.clone()
             };
+            immutable.push((fingerprinted.clone(), copy));
+            fingerprints.push((name.clone(), fingerprinted));
+            assets.insert(name, asset);
+        }
+        for (name, body) in pages {
+            let body = refer_to_fingerprints(&body, &fingerprints);
             assets.insert(name.clone(), Asset::new(&name, body, REVALIDATE));
+        }
+        // A file whose own name looks fingerprinted keeps that name.
+        for (fingerprinted, copy) in immutable {
+            assets.entry(fingerprinted).or_insert(copy);
         }
         if !assets.contains_key(crate::routes::INDEX) {
             return Err(PageError::NoIndex);
