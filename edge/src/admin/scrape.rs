@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use crate::metrics::sale::{NodeLabel, SaleGauges, SeatLabel};
+use crate::metrics::sale::{NodeLabel, SaleGauges};
 
 use super::Admin;
 
@@ -20,23 +20,7 @@ pub async fn refresh(admin: &Admin) {
     gauges.forget_all_but(snapshot.config.events.iter().map(|e| e.id.as_str()));
     for event in &snapshot.config.events {
         let id = event.id.as_str();
-        let seats = admin.view.seats_or_configured(event);
-        for (state, count) in [
-            ("total", seats.total),
-            ("remaining", seats.remaining),
-            ("reserved", seats.reserved),
-            ("paid", seats.paid),
-            ("expired", seats.expired),
-            ("canceled", seats.canceled),
-            ("refund_due", seats.refund_due),
-        ] {
-            let label = SeatLabel {
-                event: id.to_owned(),
-                state,
-            };
-            let count = i64::try_from(count).unwrap_or(i64::MAX);
-            gauges.seats.get_or_create(&label).set(count);
-        }
+        gauges.set_seats(id, &admin.view.seats_or_configured(event));
         let stale = admin.view.stale(now, snapshot.config.edge.view_staleness);
         SaleGauges::set(&gauges.view_stale, id, u64::from(stale));
         if event.queue.is_some() {

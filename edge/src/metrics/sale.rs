@@ -11,6 +11,8 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 
+use crate::view::Seats;
+
 /// Labels of an event's seats in one state.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct SeatLabel {
@@ -58,16 +60,23 @@ pub struct SaleGauges {
     known: Mutex<HashSet<String>>,
 }
 
-/// The states of [`SeatLabel`].
-pub const SEAT_STATES: [&str; 7] = [
-    "total",
-    "remaining",
-    "reserved",
-    "paid",
-    "expired",
-    "canceled",
-    "refund_due",
-];
+/// `seats` by the state [`SeatLabel`] names it.
+fn by_state(seats: &Seats) -> [(&'static str, u64); 7] {
+    [
+        ("total", seats.total),
+        ("remaining", seats.remaining),
+        ("reserved", seats.reserved),
+        ("paid", seats.paid),
+        ("expired", seats.expired),
+        ("canceled", seats.canceled),
+        ("refund_due", seats.refund_due),
+    ]
+}
+
+/// A count as a gauge's value.
+fn gauge_value(count: u64) -> i64 {
+    i64::try_from(count).unwrap_or(i64::MAX)
+}
 
 impl SaleGauges {
     /// Registers every gauge in `registry`.
@@ -123,7 +132,7 @@ impl SaleGauges {
         let mut gone = self.known.lock().unwrap_or_else(|e| e.into_inner());
         gone.retain(|event| !kept(event));
         for event in gone.drain() {
-            for state in SEAT_STATES {
+            for (state, _) in by_state(&Seats::default()) {
                 let event = event.clone();
                 self.seats.remove(&SeatLabel { event, state });
             }
@@ -140,13 +149,22 @@ impl SaleGauges {
         gone.extend(events.map(str::to_owned));
     }
 
+    /// Sets the seat gauges of `event` to `seats`.
+    pub fn set_seats(&self, event: &str, seats: &Seats) {
+        for (state, count) in by_state(seats) {
+            let label = SeatLabel {
+                event: event.to_owned(),
+                state,
+            };
+            self.seats.get_or_create(&label).set(gauge_value(count));
+        }
+    }
+
     /// Sets gauge `family` of `event` to `value`.
     pub fn set(family: &Family<EventLabel, Gauge>, event: &str, value: u64) {
         let label = EventLabel {
             event: event.to_owned(),
         };
-        family
-            .get_or_create(&label)
-            .set(i64::try_from(value).unwrap_or(i64::MAX));
+        family.get_or_create(&label).set(gauge_value(value));
     }
 }
