@@ -11,6 +11,7 @@ use pingora::services::background::BackgroundService;
 use redis::aio::ConnectionLike;
 use sale::config::EventConfig;
 use sale::redis_keys::EventKeys;
+use sale::redis_link::RedisLink;
 
 use super::{EventView, REFRESH, Seats, TypeSeats};
 use crate::live_config::Live;
@@ -135,10 +136,9 @@ impl EventViewRefresher {
         let snapshot = self.live.snapshot();
         let now = sale::time::now_millis();
         let events = &snapshot.config.events;
-        let mut read = match self.redis.view_connection().await {
-            Ok(con) => read_all(&con, events, now).await,
-            Err(e) => Err(e),
-        };
+        let read_on =
+            |con: redis::RedisResult<RedisLink>| async move { read_all(&con?, events, now).await };
+        let mut read = read_on(self.redis.view_connection().await).await;
         // A replica that is gone, or refuses to serve while cut off from its primary
         // (`replica-serve-stale-data no`), must not leave the edge without a view: the primary
         // answers the same read.
@@ -146,10 +146,7 @@ impl EventViewRefresher {
             && self.redis.reads_from_replicas()
         {
             tracing::debug!(error = %e, "event view: replica read failed; reading the primary");
-            read = match self.redis.connection().await {
-                Ok(con) => read_all(&con, events, now).await,
-                Err(e) => Err(e),
-            };
+            read = read_on(self.redis.connection().await).await;
         }
         match read {
             Ok((seats, maps)) => self.view.store(seats, maps, now),
