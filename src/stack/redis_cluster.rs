@@ -2,8 +2,9 @@
 //! `redis-server --cluster-enabled yes` nodes on consecutive ports, each with AOF `appendfsync
 //! always` and a short node timeout (so a killed primary's replica takes over within seconds),
 //! joined by `redis-cli --cluster create`. Starting it waits until every node reports
-//! `cluster_state:ok` and every primary has its replicas connected, so the first `WAIT` after it
-//! can be satisfied. A folder that already holds a formed cluster (every node's `nodes.conf`) is
+//! `cluster_state:ok`, every node's slot map names every replica (a client connecting then routes
+//! reads to them) and every primary has its replicas connected, so the first `WAIT` after it can be
+//! satisfied. A folder that already holds a formed cluster (every node's `nodes.conf`) is
 //! restarted as it was, not created again.
 
 use std::net::{IpAddr, SocketAddr};
@@ -34,6 +35,22 @@ fn query<T: redis::FromRedisValue>(addr: SocketAddr, cmd: &mut redis::Cmd) -> Op
         .get_connection_with_timeout(Duration::from_millis(500))
         .ok()?;
     cmd.query(&mut con).ok()
+}
+
+/// Whether the slot map `addr` hands a connecting client lists every slot range with its
+/// primary and all `replicas` of it. Gossip announces a replica to the other nodes some time
+/// after its primary sees it in sync, and a client routes reads only to the replicas in the map it
+/// read when it connected.
+fn slot_map_complete(addr: SocketAddr, replicas: u16) -> bool {
+    let Some(redis::Value::Array(ranges)) = query(addr, redis::cmd("CLUSTER").arg("SLOTS")) else {
+        return false;
+    };
+    // Each range is its first and last slot, then its primary, then its replicas.
+    let fields = 3 + usize::from(replicas);
+    !ranges.is_empty()
+        && ranges
+            .iter()
+            .all(|range| matches!(range, redis::Value::Array(f) if f.len() == fields))
 }
 
 fn info_field(text: &str, field: &str) -> Option<String> {
@@ -92,7 +109,8 @@ impl RedisCluster {
         Ok(())
     }
 
-    /// Whether every node says the cluster is ok, and every primary has all its replicas in sync.
+    /// Whether every node says the cluster is ok and maps every slot to its primary and all its
+    /// replicas, and every primary has all its replicas in sync.
     pub fn healthy(&self) -> bool {
         let wanted = self.plan.replicas.to_string();
         let mut primaries = 0;
@@ -100,7 +118,9 @@ impl RedisCluster {
             let Some(info) = query::<String>(node.addr, redis::cmd("CLUSTER").arg("INFO")) else {
                 return false;
             };
-            if info_field(&info, "cluster_state").as_deref() != Some("ok") {
+            if info_field(&info, "cluster_state").as_deref() != Some("ok")
+                || !slot_map_complete(node.addr, self.plan.replicas)
+            {
                 return false;
             }
             let Some(replication) =
