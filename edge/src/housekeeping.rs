@@ -36,9 +36,9 @@ impl Housekeeping {
         self.used.prune(sale::time::now_millis());
         let keys = &self.metrics.limiter_keys;
         keys.get_or_create(&LimiterLabel { limiter: "user" })
-            .set(i64::try_from(user_keys).unwrap_or(i64::MAX));
+            .set(sale::saturating::to_i64(user_keys));
         keys.get_or_create(&LimiterLabel { limiter: "ip" })
-            .set(i64::try_from(ip_keys).unwrap_or(i64::MAX));
+            .set(sale::saturating::to_i64(ip_keys));
         let backends = self.origins.backends();
         for backend in backends.get_backend().iter() {
             let label = OriginLabel {
@@ -53,7 +53,7 @@ impl Housekeeping {
                 .get_or_create(&label)
                 .set(i64::try_from(backend.weight).unwrap_or(0));
         }
-        let version = i64::try_from(snapshot.version).unwrap_or(i64::MAX);
+        let version = sale::saturating::to_i64(snapshot.version);
         let previous = self.metrics.config_version.set(version);
         let days = &self.metrics.certificate_days_left;
         // A reload may have replaced the files: only the certificates in force are reported.

@@ -59,7 +59,7 @@ pub enum LoadError {
 
 /// Unix seconds of `millis`, as certificates count time.
 pub fn unix_secs(millis: u64) -> i64 {
-    i64::try_from(millis / 1000).unwrap_or(i64::MAX)
+    sale::saturating::to_i64(millis / 1000)
 }
 
 fn problems(list: &[CertificateError]) -> String {

@@ -315,7 +315,7 @@ fn check_database(
                 .problems
                 .push(format!("database order {} is not in redis", row.order_id)),
             Some(record) => {
-                let version = i64::try_from(record.version).unwrap_or(i64::MAX);
+                let version = sale::saturating::to_i64(record.version);
                 if record.status != row.status
                     || version != row.version
                     || record.user != row.user_id

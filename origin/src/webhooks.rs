@@ -79,7 +79,7 @@ impl Deliverer {
         hooks: &WebhooksConfig,
     ) -> Result<usize, sqlx::Error> {
         let pool = self.store.pool();
-        let now = i64::try_from(sale::time::now_millis()).unwrap_or(i64::MAX);
+        let now = sale::saturating::to_i64(sale::time::now_millis());
         let due = outbox::claim(pool, &self.owner, now, BATCH).await?;
         let mut sending = tokio::task::JoinSet::new();
         for change in due {
@@ -105,7 +105,7 @@ impl Deliverer {
                 }
                 Err(why) => {
                     let wait = delivery::backoff(hooks, change.attempts + 1);
-                    let next = now + i64::try_from(wait.as_millis()).unwrap_or(i64::MAX);
+                    let next = now + sale::saturating::to_i64(wait.as_millis());
                     let set_aside = outbox::failed(pool, &change, next, hooks.max_attempts).await?;
                     metrics.webhook(if set_aside { "set_aside" } else { "failed" });
                     if set_aside {

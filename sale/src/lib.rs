@@ -33,6 +33,7 @@ pub mod refusal_response;
 #[cfg(feature = "redis")]
 pub mod replication;
 pub mod request_id;
+pub mod saturating;
 pub mod seat_map;
 pub mod secret_url;
 pub mod session;

@@ -45,7 +45,7 @@ impl WebhooksArgs {
             let store = origin::ledger::OrderStore::connect(&loaded.origin.database_url)
                 .await
                 .context("cannot open the order database")?;
-            let since = i64::try_from(since_ms).unwrap_or(i64::MAX);
+            let since = sale::saturating::to_i64(since_ms);
             anyhow::Ok(origin::webhooks::replay(&store, &hooks, since).await?)
         })?;
         println!(

@@ -73,11 +73,6 @@ fn by_state(seats: &Seats) -> [(&'static str, u64); 7] {
     ]
 }
 
-/// A count as a gauge's value.
-fn gauge_value(count: u64) -> i64 {
-    i64::try_from(count).unwrap_or(i64::MAX)
-}
-
 impl SaleGauges {
     /// Registers every gauge in `registry`.
     pub fn register(registry: &mut Registry) -> Self {
@@ -156,7 +151,9 @@ impl SaleGauges {
                 event: event.to_owned(),
                 state,
             };
-            self.seats.get_or_create(&label).set(gauge_value(count));
+            self.seats
+                .get_or_create(&label)
+                .set(sale::saturating::to_i64(count));
         }
     }
 
@@ -165,6 +162,8 @@ impl SaleGauges {
         let label = EventLabel {
             event: event.to_owned(),
         };
-        family.get_or_create(&label).set(gauge_value(value));
+        family
+            .get_or_create(&label)
+            .set(sale::saturating::to_i64(value));
     }
 }

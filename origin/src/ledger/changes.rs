@@ -73,5 +73,5 @@ pub fn record(
         .bind(change.version)
         .bind(body)
         .bind(change.at_ms)
-        .bind(i64::try_from(sale::time::now_millis()).unwrap_or(i64::MAX))
+        .bind(sale::saturating::to_i64(sale::time::now_millis()))
 }

@@ -157,7 +157,7 @@ impl OrderStore {
                     .bind(&change.order_id)
                     .bind(&item.ticket_type)
                     .bind(i64::from(item.quantity))
-                    .bind(i64::try_from(item.unit_price_cents).unwrap_or(i64::MAX))
+                    .bind(sale::saturating::to_i64(item.unit_price_cents))
                     .execute(&mut *tx)
                     .await?;
             }

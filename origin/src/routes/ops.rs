@@ -79,7 +79,7 @@ async fn refresh_gauges(state: &AppState) {
     {
         metrics
             .replicas_missing
-            .set(i64::try_from(short.len()).unwrap_or(i64::MAX));
+            .set(sale::saturating::to_i64(short.len()));
     }
     let mut probe = state.health().probe();
     let config = state.config();
@@ -93,7 +93,7 @@ async fn refresh_gauges(state: &AppState) {
             let label = crate::metrics::EventLabel {
                 event: event.id.to_string(),
             };
-            let backlog = i64::try_from(backlog).unwrap_or(i64::MAX);
+            let backlog = sale::saturating::to_i64(backlog);
             metrics.ledger_backlog.get_or_create(&label).set(backlog);
         }
     })

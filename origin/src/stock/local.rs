@@ -96,7 +96,7 @@ fn shares(config: &Config, addr: std::net::SocketAddr, old: Option<&Shares>) -> 
     for event in &config.events {
         let id = event.id.as_str().to_owned();
         let buffer = (u64::from(event.stock) * percent).div_ceil(100);
-        buffers.insert(id.clone(), i64::try_from(buffer).unwrap_or(i64::MAX));
+        buffers.insert(id.clone(), sale::saturating::to_i64(buffer));
         let allowance = old
             .and_then(|o| o.events.get(&id).cloned())
             .unwrap_or_else(|| Arc::new(new_allowance(event, "remaining".into())));
@@ -104,7 +104,7 @@ fn shares(config: &Config, addr: std::net::SocketAddr, old: Option<&Shares>) -> 
         for ticket_type in &event.ticket_types {
             let key = type_key(&id, &ticket_type.id);
             let buffer = (u64::from(ticket_type.stock) * percent).div_ceil(100);
-            buffers.insert(key.clone(), i64::try_from(buffer).unwrap_or(i64::MAX));
+            buffers.insert(key.clone(), sale::saturating::to_i64(buffer));
             let field = format!("t:{}:remaining", ticket_type.id);
             let allowance = old
                 .and_then(|o| o.events.get(&key).cloned())
@@ -220,7 +220,7 @@ impl LocalStock {
             return;
         };
         allowance.sold_out.store(remaining == 0, Ordering::Release);
-        let remaining = i64::try_from(remaining).unwrap_or(i64::MAX);
+        let remaining = sale::saturating::to_i64(remaining);
         let share = Self::share(&shares, event, remaining);
         // Top up, never cut: seats this node already holds stay spendable (Redis still decides).
         let _ = allowance

@@ -138,5 +138,5 @@ fn due(row: &sqlx::any::AnyRow) -> Result<Due, sqlx::Error> {
 }
 
 fn millis(duration: Duration) -> i64 {
-    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
+    sale::saturating::to_i64(duration.as_millis())
 }
