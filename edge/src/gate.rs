@@ -19,7 +19,7 @@ use std::net::IpAddr;
 
 use pingora::http::RequestHeader;
 use sale::config::{EventConfig, TokenScheme};
-use sale::{EventId, Refusal, UserId};
+use sale::{EventId, OrderId, Refusal, UserId};
 
 use crate::limits::Limited;
 use crate::limits::code_guesses::CodeGuesses;
@@ -398,12 +398,18 @@ fn admit(inputs: &Inputs<'_>, route: &Route, req: &RequestHeader) -> Result<Deci
                 redis_checks: RedisChecks::None,
             }))
         }
-        Route::Order { .. } => Ok(Decision::Forward(Forward {
-            user: Some(user()?),
-            path: route.origin_path().ok_or(Refusal::NotFound)?,
-            purchase: None,
-            redis_checks: RedisChecks::None,
-        })),
+        Route::Order { order, .. } => {
+            let user = user()?;
+            // A segment that is no order id (or not valid percent-encoding) is nobody's order:
+            // refused here as the origin would, without spending one.
+            OrderId::parse(order).map_err(|_| Refusal::NotFound)?;
+            Ok(Decision::Forward(Forward {
+                user: Some(user),
+                path: route.origin_path().ok_or(Refusal::NotFound)?,
+                purchase: None,
+                redis_checks: RedisChecks::None,
+            }))
+        }
         Route::DevSession => {
             if !config.edge.dev_sessions {
                 return Err(Refusal::NotFound.into());

@@ -1,4 +1,5 @@
-//! Refused purchase requests get the contract's status and code and never reach an origin.
+//! Refused purchase and order requests get the contract's status and code and never reach an
+//! origin.
 
 use crate::harness::{Stack, StackOptions, fetch_token, status_and_json};
 
@@ -56,6 +57,24 @@ async fn bad_buys_are_refused_at_the_edge() {
         (status, body["code"].as_str()),
         (404, Some("unknown_event"))
     );
+
+    // A path segment that is no order id, or not even valid percent-encoding, is nobody's
+    // order: the same small JSON 404 as another user's order.
+    for junk in ["%FF", "nope", "demo.zz"] {
+        let shown = client
+            .get(stack.url(&format!("/api/orders/{junk}")))
+            .bearer_auth(&alice)
+            .send()
+            .await
+            .unwrap();
+        let (status, body) = status_and_json(shown).await;
+        assert_eq!((status, body["code"].as_str()), (404, Some("not_found")));
+        for action in ["pay", "cancel"] {
+            let url = format!("/api/orders/{junk}/{action}");
+            let (status, body) = buy(&client, &stack, &url, Some(&alice)).await;
+            assert_eq!((status, body["code"].as_str()), (404, Some("not_found")));
+        }
+    }
 
     assert_eq!(
         stack.origin_traffic().await,
