@@ -17,8 +17,10 @@ use sale::wire;
 
 use crate::state::AppState;
 
-/// Largest request body an origin reads; a buy body is a few bytes of JSON.
-const BODY_LIMIT: usize = 4 * 1024;
+/// Largest request body an origin reads: the most any edge may let through, so a body an edge
+/// forwarded is never refused here with the framework's plain-text 413. The edge's own limit
+/// (`edge.max_body_bytes`, 16 KiB by default) is what bounds a client.
+const BODY_LIMIT: u64 = sale::config::MAX_BODY_BYTES;
 
 /// The origin's routes.
 pub fn router(state: AppState) -> Router {
@@ -32,7 +34,9 @@ pub fn router(state: AppState) -> Router {
         .route(wire::PAY_ROUTE, post(payments::pay))
         .route(sale::payments::CONFIRM_ROUTE, post(payments::confirm))
         .route(wire::CANCEL_ROUTE, post(orders::cancel))
-        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(DefaultBodyLimit::max(
+            usize::try_from(BODY_LIMIT).unwrap_or(usize::MAX),
+        ))
         .layer(middleware::from_fn(request_log::layer))
         .with_state(state)
 }

@@ -38,6 +38,10 @@ use crate::key_ring::{KeyRing, Secret};
 use crate::secret_url::SecretUrl;
 use crate::time::UnixMillis;
 
+/// The most `edge.max_body_bytes` may say. Origins read bodies up to this, so whatever an edge
+/// lets through, the origin reads it and answers it in JSON.
+pub const MAX_BODY_BYTES: u64 = 1024 * 1024;
+
 /// The validated configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -90,7 +94,7 @@ pub struct EdgeConfig {
     pub client_timeout: Duration,
     /// Longest wait for a request head (keep-alive idle), in whole seconds.
     pub idle_timeout: Duration,
-    /// Largest request body accepted.
+    /// Largest request body accepted, at most [`MAX_BODY_BYTES`].
     pub max_body_bytes: u64,
     /// Largest request head accepted.
     pub max_header_bytes: u64,

@@ -319,6 +319,22 @@ fn head_bounds_out_of_range_are_refused() {
 }
 
 #[test]
+fn a_body_limit_over_what_origins_read_is_refused() {
+    let over = super::MAX_BODY_BYTES + 1;
+    let text = with(
+        "threads = 2",
+        &format!("threads = 2\nmax_body_bytes = {over}"),
+    );
+    assert_eq!(refused(&text), ["edge.max_body_bytes"]);
+    let most = super::MAX_BODY_BYTES;
+    let text = with(
+        "threads = 2",
+        &format!("threads = 2\nmax_body_bytes = {most}"),
+    );
+    assert_eq!(parse(&text).unwrap().edge.max_body_bytes, most);
+}
+
+#[test]
 fn a_view_staleness_out_of_range_is_refused() {
     for bad in ["100ms", "2m", "stale"] {
         let text = with(

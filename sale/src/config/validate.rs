@@ -199,7 +199,11 @@ pub fn validate(raw: RawConfig, base: &Path, env: &Environment) -> Result<Config
     );
     let max_body = p.check(
         "edge.max_body_bytes",
-        in_range(edge.max_body_bytes.unwrap_or(16 * 1024), 0, 1024 * 1024),
+        in_range(
+            edge.max_body_bytes.unwrap_or(16 * 1024),
+            0,
+            super::MAX_BODY_BYTES,
+        ),
     );
     let max_header = p.check(
         "edge.max_header_bytes",
