@@ -106,6 +106,9 @@ pub enum Decision {
     },
     /// A waiting-room request, answered by [`crate::queue::serve`].
     Queue(QueueRequest),
+    /// A payment provider's confirmation whose header could be genuine: sent to an origin once
+    /// [`payments::check_confirmation`] finds its body signed.
+    Confirmation(Forward),
 }
 
 /// A waiting-room request the gate let through.
@@ -434,7 +437,7 @@ fn admit(inputs: &Inputs<'_>, route: &Route, req: &RequestHeader) -> Result<Deci
                 vec![("set-cookie", cookie)],
             )))
         }
-        Route::PaymentWebhook => Ok(Decision::Forward(payments::admit_webhook(
+        Route::PaymentWebhook => Ok(Decision::Confirmation(payments::admit_webhook(
             config, req, now,
         )?)),
         Route::DevCheckout => {

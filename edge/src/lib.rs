@@ -21,6 +21,7 @@ pub mod proxy;
 pub mod queue;
 pub mod redis_handle;
 pub mod reload;
+pub mod request_body;
 pub mod request_shape;
 pub mod respond;
 pub mod routes;

@@ -1,12 +1,15 @@
 //! Payments at the edge. A provider's confirmation (`POST /api/payments/webhook`) is refused
-//! here when its signature header is missing, malformed or outside the tolerance, so a flood of
-//! junk or replays costs no origin; the rest is forwarded, body and header untouched, and the
-//! origin checks the MAC over the raw body (the edge never buffers bodies). The development
+//! here when its signature header is missing, malformed or outside the tolerance, and then when
+//! the MAC over its body matches no payment secret: the edge reads that one body whole (a
+//! confirmation is a few hundred bytes), so a flood of junk, forgeries or replays costs no
+//! origin. A genuine one is forwarded, body and header untouched, and the origin checks the MAC
+//! again before it applies anything. The development
 //! provider (only beside `edge.dev_sessions = true` and a `webhook` provider) serves its
 //! checkout page and signs the confirmation the page then posts to the webhook, exactly as a
 //! provider would send it.
 
 use pingora::http::RequestHeader;
+use pingora::proxy::Session;
 use sale::config::{Config, PaymentProvider};
 use sale::payments::{PaymentEvent, PaymentOutcome};
 use sale::signed_body::{self, PAYMENT_HEADER, SignedHeader};
@@ -41,6 +44,37 @@ pub fn admit_webhook(
         purchase: None,
         redis_checks: RedisChecks::None,
     })
+}
+
+/// Largest confirmation body the edge reads: what Pingora keeps of a body read before the
+/// request is forwarded, so that it can still send it to the origin.
+pub const MAX_CONFIRMATION_BYTES: u64 = 64 * 1024;
+
+/// Reads a confirmation's body and checks its MAC against the payment secrets: 401
+/// `bad_signature` unless one matches. The body read here is what the proxy then forwards.
+pub async fn check_confirmation(
+    session: &mut Session,
+    config: &Config,
+    now_ms: u64,
+) -> Result<(), Refusal> {
+    let PaymentProvider::Webhook {
+        secrets, tolerance, ..
+    } = &config.payments
+    else {
+        return Err(Refusal::NotFound);
+    };
+    session.enable_retry_buffering();
+    let limit = config.edge.max_body_bytes.min(MAX_CONFIRMATION_BYTES);
+    let body = crate::request_body::read_whole(session, limit).await?;
+    let header = session
+        .req_header()
+        .headers
+        .get(PAYMENT_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .ok_or(Refusal::BadSignature)?;
+    signed_body::verify(secrets, header, &body, now_ms / 1000, *tolerance)
+        .map(drop)
+        .map_err(|_| Refusal::BadSignature)
 }
 
 /// Whether this config runs the development provider.

@@ -25,6 +25,7 @@ use crate::limits::code_guesses::CodeGuesses;
 use crate::limits::fleet::FleetCaps;
 use crate::live_config::{Live, Snapshot};
 use crate::metrics::EdgeMetrics;
+use crate::payments;
 use crate::queue::QueueView;
 use crate::respond::{Answer, write};
 use crate::routes::Route;
@@ -174,12 +175,13 @@ impl ProxyHttp for Gatekeeper {
         let snapshot = &ctx.snapshot;
         let req = session.req_header();
         let client = client_ip::resolve(peer, &req.headers, trusted);
+        let now = sale::time::now_millis();
         let inputs = Inputs {
             snapshot,
             view: &self.view,
             used: &self.used,
             client,
-            now: sale::time::now_millis(),
+            now,
             // The moment the request arrived is close enough for a lockout counted in seconds,
             // and saves a clock read on every request.
             guesses: (&self.guesses, ctx.started),
@@ -202,6 +204,15 @@ impl ProxyHttp for Gatekeeper {
             Decision::Queue(request) => {
                 let answer = self.queue(session, ctx, request).await;
                 self.answer(session, ctx, answer).await
+            }
+            Decision::Confirmation(forward) => {
+                match payments::check_confirmation(session, &ctx.snapshot.config, now).await {
+                    Ok(()) => Ok(self.forward(ctx, forward, false)),
+                    Err(refusal) => {
+                        let answer = Answer::Refuse(refusal, Vec::new());
+                        self.answer(session, ctx, answer).await
+                    }
+                }
             }
         }
     }

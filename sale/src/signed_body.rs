@@ -1,12 +1,12 @@
 //! Timestamped body signatures, the scheme payment providers use for webhooks and that flashgate
 //! uses both ways: a payment provider's confirmation to the edge (`x-fg-payment-signature`) and
 //! flashgate's order webhooks to the operator (`x-fg-webhook-signature`). The header is
-//! `t=UNIX_SECONDS,v1=HEX[,v1=HEX...]`, each `v1` being HMAC-SHA256(secret, `t + "." + raw body`)
-//! in lowercase hex. A sender signs with the ring's signing secret; a receiver accepts any `v1`
-//! that matches any secret of its ring (so secrets rotate without a refused delivery), compared
-//! in constant time, and only when `t` is within the tolerance of its clock (so a captured
-//! delivery cannot be replayed later; within the window, idempotency by event or payment id is
-//! the receiver's defence).
+//! `t=UNIX_SECONDS,v1=HEX[,v1=HEX...]` (at most four `v1`), each `v1` being
+//! HMAC-SHA256(secret, `t + "." + raw body`) in lowercase hex. A sender signs with the ring's
+//! signing secret; a receiver accepts any `v1` that matches any secret of its ring (so secrets
+//! rotate without a refused delivery), compared in constant time, and only when `t` is within the
+//! tolerance of its clock (so a captured delivery cannot be replayed later; within the window,
+//! idempotency by event or payment id is the receiver's defence).
 
 use std::time::Duration;
 
@@ -19,11 +19,17 @@ pub const PAYMENT_HEADER: &str = "x-fg-payment-signature";
 /// The header flashgate signs its order webhooks with.
 pub const WEBHOOK_HEADER: &str = "x-fg-webhook-signature";
 
+/// Most `v1` values a header may carry. A sender lists one per secret it is rotating through
+/// (two, rarely three); a header listing more is junk, and each value would cost the receiver an
+/// HMAC comparison.
+pub const MAX_SIGNATURES: usize = 4;
+
 /// Why a signature was refused. Every variant is answered 401 `bad_signature`: a sender learns
 /// nothing about which part was wrong.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum SignatureError {
-    /// 401: no `t` or no `v1`, or a value that does not parse.
+    /// 401: no `t` or no `v1`, more than [`MAX_SIGNATURES`] `v1`, or a value that does not
+    /// parse.
     #[error("the signature header is malformed")]
     Malformed,
     /// 401: `t` is further from now than the tolerance.
@@ -70,6 +76,9 @@ impl SignedHeader {
                             .map_err(|_| SignatureError::Malformed)?,
                     );
                 }
+                Some(("v1", _)) if signatures.len() == MAX_SIGNATURES => {
+                    return Err(SignatureError::Malformed);
+                }
                 Some(("v1", value)) => {
                     signatures.push(hex::decode(value).map_err(|_| SignatureError::Malformed)?);
                 }
@@ -108,12 +117,14 @@ pub fn verify(
 ) -> Result<u64, SignatureError> {
     let header = SignedHeader::parse(header)?;
     header.fresh(now, tolerance)?;
+    // The body is hashed once per secret; each signature is compared against a copy of that
+    // state.
     let matched = ring.keys().any(|key| {
-        header.signatures.iter().any(|signature| {
-            mac(key.secret.expose(), header.timestamp, body)
-                .verify_slice(signature)
-                .is_ok()
-        })
+        let signed = mac(key.secret.expose(), header.timestamp, body);
+        header
+            .signatures
+            .iter()
+            .any(|signature| signed.clone().verify_slice(signature).is_ok())
     });
     if matched {
         Ok(header.timestamp)
@@ -207,6 +218,21 @@ mod tests {
                 "{malformed:?}"
             );
         }
+        // Up to MAX_SIGNATURES values are read (a rotating sender's); more are junk.
+        let good = header.split_once(",v1=").unwrap().1;
+        let listed = |count: usize| {
+            let mut listed = "t=10000".to_owned();
+            for _ in 1..count {
+                listed.push_str(",v1=00");
+            }
+            listed + ",v1=" + good
+        };
+        let body = b"{\"amount_cents\":100}";
+        assert_eq!(check(&listed(MAX_SIGNATURES), body, 10_000), Ok(10_000));
+        assert_eq!(
+            check(&listed(MAX_SIGNATURES + 1), body, 10_000),
+            Err(SignatureError::Malformed)
+        );
         // A signature made for another timestamp does not verify under this one.
         let moved = header.replacen("t=10000", "t=10001", 1);
         assert_eq!(

@@ -123,6 +123,13 @@ async fn forged_stale_replayed_and_wrong_confirmations_are_refused() {
     let stale = provider_signature(&body, now - 600);
     let early = provider_signature(&body, now + 600);
     let other_body = provider_signature(&confirmation(Succeeded, &paying, PRICE), now);
+    // The genuine signature, hidden among more values than any sender rotating secrets lists.
+    let genuine = provider_signature(&body, now);
+    let crowded = format!(
+        "t={now},v1=00,v1=00,v1=00,v1=00,{}",
+        genuine.split_once(',').unwrap().1
+    );
+    let traffic_before = stack.origin_traffic().await;
     for (what, signature) in [
         ("no signature", None),
         ("a forged signature", Some(forged.as_str())),
@@ -130,6 +137,7 @@ async fn forged_stale_replayed_and_wrong_confirmations_are_refused() {
         ("a time from the future", Some(early.as_str())),
         ("another body's signature", Some(other_body.as_str())),
         ("a malformed header", Some("t=abc,v1=zz")),
+        ("five signatures", Some(crowded.as_str())),
     ] {
         let (status, refused) = deliver_confirmation(&client, &stack, &body, signature).await;
         assert_eq!(
@@ -138,6 +146,11 @@ async fn forged_stale_replayed_and_wrong_confirmations_are_refused() {
             "{what}: {refused}"
         );
     }
+    assert_eq!(
+        stack.origin_traffic().await,
+        traffic_before,
+        "the edge checks a confirmation's MAC: a refused one costs no origin"
+    );
     assert_eq!(
         status_of(&client, &stack, &order, "alice").await,
         "reserved"

@@ -16,17 +16,7 @@ async fn join_proof(
     session: &mut Session,
     limit: u64,
 ) -> std::result::Result<Option<(String, String)>, sale::Refusal> {
-    let mut body = Vec::new();
-    while let Some(chunk) = session
-        .read_request_body()
-        .await
-        .map_err(|_| sale::Refusal::BadRequest)?
-    {
-        body.extend_from_slice(&chunk);
-        if body.len() as u64 > limit {
-            return Err(sale::Refusal::TooLarge);
-        }
-    }
+    let body = crate::request_body::read_whole(session, limit).await?;
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(None);
     }

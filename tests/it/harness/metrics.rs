@@ -51,10 +51,9 @@ impl Stack {
     pub async fn origin_traffic(&self) -> u64 {
         let mut total = 0;
         for i in 0..self.origin_addrs.len() {
-            for route in ["buy", "order", "pay", "cancel"] {
-                total += self.origin_requests(i, route).await;
-            }
-            total += self.origin_unsigned(i).await;
+            let text = self.origin_metrics(i).await;
+            total += metric_sum(&text, "flashgate_origin_requests_total", "");
+            total += metric_sum(&text, "flashgate_origin_unsigned_requests_total", "");
         }
         total
     }
