@@ -84,8 +84,8 @@ pub struct QueueDocument {
     pub admitted_until: Option<String>,
     /// The buyer's entrant id, to find themselves in the published list.
     pub entrant: Option<String>,
-    /// The signed ticket (also set as a cookie), for clients without cookies; only when it
-    /// changed (a poll with an unchanged ticket keeps the one it sent).
+    /// The signed ticket (also set as a cookie when it changed), for clients without cookies;
+    /// a poll whose ticket is unchanged gets the text it sent back.
     pub ticket: Option<String>,
 }
 

@@ -57,7 +57,11 @@ impl Gatekeeper {
         match (request.kind, &request.user) {
             (QueueKind::Status, Some(user)) => {
                 let ring = &config.secrets.token_keys;
-                let ticket = Ticket::from_request(session.req_header(), ring, &event.id, user);
+                let presented = Ticket::presented(session.req_header(), &event.id);
+                let ticket = presented.and_then(|sealed| {
+                    let ticket = Ticket::open(ring, &event.id, user, sealed)?;
+                    Some((ticket, sealed.to_owned()))
+                });
                 room.status(user, ticket, now).await
             }
             (QueueKind::Join, Some(user)) => {

@@ -172,9 +172,16 @@ impl Room<'_> {
         Answer::json(200, &doc, headers)
     }
 
-    /// `GET …/queue`: where `user` stands. A poll whose ticket is unchanged gets no new one (no
-    /// signing, no cookie): most polls of a long wait are answered with the ticket's own facts.
-    pub async fn status(&self, user: &UserId, ticket: Option<Ticket>, now: u64) -> Answer {
+    /// `GET …/queue`: where `user` stands, given the genuine ticket they presented (and its
+    /// sealed text). A poll whose ticket is unchanged gets its own text back instead of a new one
+    /// (no signing, no cookie): most polls of a long wait are answered with the ticket's facts.
+    pub async fn status(
+        &self,
+        user: &UserId,
+        presented: Option<(Ticket, String)>,
+        now: u64,
+    ) -> Answer {
+        let (ticket, sealed) = presented.unzip();
         let presented = ticket.clone();
         if now >= self.event.window.ends_at {
             return self.answer(QueueDocument::bare("ended", 60), None, user);
@@ -206,6 +213,7 @@ impl Room<'_> {
         match self.place(ticket, now).await {
             Ok((mut doc, ticket)) if presented.as_ref() == Some(&ticket) => {
                 doc.entrant = Some(ticket.entrant.to_string());
+                doc.ticket = sealed;
                 self.answer(doc, None, user)
             }
             Ok((doc, ticket)) => self.answer(doc, Some(&ticket), user),

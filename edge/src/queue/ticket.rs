@@ -73,6 +73,11 @@ impl Ticket {
         event: &EventId,
         user: &UserId,
     ) -> Option<Self> {
+        Self::open(ring, event, user, Self::presented(req, event)?)
+    }
+
+    /// The sealed ticket text `req` carries for `event` (header first, then cookie), unchecked.
+    pub fn presented<'r>(req: &'r RequestHeader, event: &EventId) -> Option<&'r str> {
         let from_header = req.headers.get(HEADER).and_then(|v| v.to_str().ok());
         let name = cookie_name(event);
         let from_cookie = || {
@@ -86,8 +91,7 @@ impl Ticket {
                     (k == name).then_some(v)
                 })
         };
-        let text = from_header.or_else(from_cookie)?;
-        Self::open(ring, event, user, text)
+        from_header.or_else(from_cookie)
     }
 
     /// Whether this ticket holds an admission that is live at `now`.

@@ -76,25 +76,26 @@ pub async fn poll(stack: &Stack, user: &str, ticket: &str) -> serde_json::Value 
     .await
 }
 
-/// Polls until `user` is admitted; returns the last document, with the ticket in force (a poll
-/// whose ticket did not change answers without one).
+/// Polls until `user` is admitted, as a client without cookies does: each poll sends the ticket
+/// of the document before it (every document carries one). Returns the last document.
 pub async fn until_admitted(stack: &Stack, user: &str, ticket: &str) -> serde_json::Value {
-    let last = std::sync::Mutex::new((serde_json::Value::Null, ticket.to_owned()));
+    let last = std::sync::Mutex::new(serde_json::json!({ "ticket": ticket }));
     eventually(
         &format!("{user} admitted"),
         Duration::from_secs(30),
         || async {
-            let ticket = last.lock().unwrap().1.clone();
-            let mut doc = poll(stack, user, &ticket).await;
+            let previous = last.lock().unwrap().clone();
+            let ticket = previous["ticket"]
+                .as_str()
+                .unwrap_or_else(|| panic!("a queue document without its ticket: {previous}"));
+            let doc = poll(stack, user, ticket).await;
             let admitted = doc["state"] == "admitted";
-            let next = doc["ticket"].as_str().map_or(ticket, str::to_owned);
-            doc["ticket"] = next.clone().into();
-            *last.lock().unwrap() = (doc, next);
+            *last.lock().unwrap() = doc;
             admitted
         },
     )
     .await;
-    last.into_inner().unwrap().0
+    last.into_inner().unwrap()
 }
 
 /// `GET /api/events/{event}/fairness`: the room's published record.
