@@ -447,7 +447,10 @@ fn admit(inputs: &Inputs<'_>, route: &Route, req: &RequestHeader) -> Result<Deci
         }
         Route::DevPaymentSign => Ok(Decision::Answer(payments::sign(config, req, now)?)),
         Route::OpenApi => Ok(Decision::Answer(crate::openapi::answer(req))),
-        Route::MethodNotAllowed => Err(Refusal::MethodNotAllowed.into()),
+        Route::MethodNotAllowed => Ok(Decision::Answer(Answer::Refuse(
+            Refusal::MethodNotAllowed,
+            vec![("allow", Route::allowed_methods(req.uri.path()).to_owned())],
+        ))),
         Route::NotFound => Err(Refusal::NotFound.into()),
     }
 }

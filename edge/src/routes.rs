@@ -156,6 +156,23 @@ impl<'a> Route<'a> {
         }
     }
 
+    /// The methods a path the edge serves answers, for a 405's `Allow` (rare, so the path is
+    /// classified again rather than every route carrying its methods).
+    pub fn allowed_methods(path: &str) -> &'static str {
+        let serves = |method| {
+            !matches!(
+                Route::parse(&method, path),
+                Route::MethodNotAllowed | Route::NotFound
+            )
+        };
+        match (serves(Method::GET), serves(Method::POST)) {
+            (true, true) => "GET, HEAD, POST",
+            (true, false) => "GET, HEAD",
+            (false, true) => "POST",
+            (false, false) => "",
+        }
+    }
+
     /// The origin path this route is forwarded to, if it is forwarded at all.
     pub fn origin_path(&self) -> Option<String> {
         match self {
@@ -330,6 +347,23 @@ mod tests {
             Route::parse(&Method::GET, "/dev/checkout/pay_1"),
             Route::DevCheckout
         );
+    }
+
+    #[test]
+    fn a_wrong_method_is_told_the_methods_its_path_answers() {
+        for (path, allowed) in [
+            ("/api/events/demo/token", "POST"),
+            ("/api/events/demo", "GET, HEAD"),
+            ("/api/events/demo/queue", "GET, HEAD, POST"),
+            ("/api/orders/demo.0123/cancel", "POST"),
+        ] {
+            assert_eq!(
+                Route::parse(&Method::DELETE, path),
+                Route::MethodNotAllowed,
+                "{path}"
+            );
+            assert_eq!(Route::allowed_methods(path), allowed, "{path}");
+        }
     }
 
     #[test]

@@ -81,6 +81,21 @@ async fn bad_buys_are_refused_at_the_edge() {
         }
     }
 
+    // A wrong method is told which ones the path answers.
+    let wrong = client
+        .get(stack.url(&alices_url))
+        .bearer_auth(&alice)
+        .send()
+        .await
+        .unwrap();
+    let allow = wrong.headers().get("allow").cloned();
+    let (status, body) = status_and_json(wrong).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (405, Some("method_not_allowed"))
+    );
+    assert_eq!(allow.as_ref().and_then(|v| v.to_str().ok()), Some("POST"));
+
     assert_eq!(
         stack.origin_traffic().await,
         1,
