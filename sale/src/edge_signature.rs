@@ -2,8 +2,9 @@
 //! it by signing the method, path, user, token nonce and a timestamp with the internal key ring.
 //! An origin refuses anything unsigned, forged, signed with an unknown key, or too old.
 //!
-//! The body is not covered: the only body field (`quantity`) is bounded again by the per-user limit
-//! inside the reservation script, so tampering with it cannot buy more than the user may.
+//! The body is not covered (the edge streams it unread): everything it carries (quantity, types,
+//! seats, an access code) is checked again inside the reservation script, and the token's nonce
+//! buys once whatever the body says. The body's integrity on the wire is the origin hop's TLS.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
