@@ -2,6 +2,7 @@
 //! processes (this same binary), readiness probes, and teardown. `flashgate up` and the
 //! integration tests both build their stacks from these pieces.
 
+pub mod origin_health;
 pub mod process;
 pub mod ready;
 pub mod redis_cluster;

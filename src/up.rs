@@ -299,8 +299,7 @@ pub fn run(config_path: &Path, rehearsal: &Rehearsal) -> Result<()> {
         log_dir: &log_dir,
         dev_ca: dev_ca.as_deref(),
     });
-    let origins: Vec<SocketAddr> = config.origins.iter().map(|o| o.listen).collect();
-    supervise(&mut stack, &origins)
+    supervise(&mut stack, &config.origins)
 }
 
 #[cfg(test)]

@@ -70,22 +70,13 @@ pub fn http_body(addr: SocketAddr, path: &str, bearer: &str) -> Option<String> {
         stream.read_to_string(&mut answer)?;
         Ok(answer)
     };
-    let answer = attempt().ok()?;
-    let (head, body) = answer.split_once("\r\n\r\n")?;
-    (head.starts_with("HTTP/1.") && head.get(9..12) == Some("200")).then(|| body.to_owned())
+    body_if_ok(&attempt().ok()?)
 }
 
-/// The config version an origin at `addr` reports on `/healthz` (`ok N`: the configs it has put
-/// in force, 1 until it reloads), if it answers.
-pub fn origin_config_version(addr: SocketAddr) -> Option<u64> {
-    http_body(addr, "/healthz", "").and_then(|body| {
-        body.lines()
-            .next()?
-            .strip_prefix("ok ")?
-            .trim()
-            .parse()
-            .ok()
-    })
+/// The body of a whole HTTP/1 `answer`, if its status is 200.
+pub fn body_if_ok(answer: &str) -> Option<String> {
+    let (head, body) = answer.split_once("\r\n\r\n")?;
+    (head.starts_with("HTTP/1.") && head.get(9..12) == Some("200")).then(|| body.to_owned())
 }
 
 /// Whether something accepts TCP connections on `addr`.

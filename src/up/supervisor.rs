@@ -9,9 +9,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
+use sale::config::OriginNode;
 use tokio::time::Instant;
 
-use crate::stack::{Component, RedisCluster, RedisServer, ready};
+use crate::stack::{Component, RedisCluster, RedisServer, origin_health, ready};
 
 /// How long `up` waits before it tries again to start a Redis process that would not start.
 const REVIVE_BACKOFF: Duration = Duration::from_secs(2);
@@ -106,20 +107,18 @@ impl Stack {
     /// origin has put the new file in force, so an event or key the edge starts using is
     /// already known behind it. If an origin refuses the file (its log says why), the edge
     /// keeps the old one too.
-    fn reload(&self, origins: &[SocketAddr]) {
+    fn reload(&self, origins: &[OriginNode]) {
         println!("reloading the config: origins, then the edge");
-        let version = ready::origin_config_version;
-        let before: Vec<Option<u64>> = origins.iter().map(|a| version(*a)).collect();
+        let version = origin_health::config_version;
+        let before: Vec<Option<u64>> = origins.iter().map(version).collect();
         for child in &self.origins {
             if let Err(e) = child.signal(nix::sys::signal::Signal::SIGHUP) {
                 eprintln!("cannot signal {}: {e}", child.name);
             }
         }
-        for (addr, before) in origins.iter().zip(before) {
-            let landed =
-                ready::wait_until(&format!("origin {addr}'s reload"), RELOAD_TIMEOUT, || {
-                    version(*addr) > before
-                });
+        for (origin, before) in origins.iter().zip(before) {
+            let what = format!("origin {}'s reload", origin.listen);
+            let landed = ready::wait_until(&what, RELOAD_TIMEOUT, || version(origin) > before);
             if let Err(e) = landed {
                 eprintln!(
                     "{e}: it refused the file or is down (see its log); the edge keeps its config"
@@ -136,7 +135,7 @@ impl Stack {
 }
 
 /// Watches the stack until Ctrl-C or SIGTERM (Ok) or an edge or origin exits (an error).
-pub(super) fn supervise(stack: &mut Stack, origins: &[SocketAddr]) -> Result<()> {
+pub(super) fn supervise(stack: &mut Stack, origins: &[OriginNode]) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

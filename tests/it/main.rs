@@ -48,5 +48,6 @@ mod stock;
 mod ticket_types;
 mod typed_page;
 mod up_failover;
+mod up_reload;
 mod venues;
 mod webhooks;

@@ -3,8 +3,6 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use flashgate::stack::ready;
-
 use super::{Stack, StackOptions, config_text, eventually};
 
 impl Stack {
@@ -64,7 +62,7 @@ impl Stack {
 
     /// The config version origin `i` reports on `/healthz` (1 until it reloads).
     pub fn origin_config_version(&self, i: usize) -> Option<u64> {
-        ready::origin_config_version(self.origin_addrs[i])
+        flashgate::stack::origin_health::config_version(&self.config.origins[i])
     }
 
     /// Reloads every component the way `flashgate up` does on SIGHUP: each origin, waiting
