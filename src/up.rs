@@ -216,11 +216,20 @@ pub fn run(config_path: &Path, rehearsal: &Rehearsal) -> Result<()> {
         forget_data(&config, &var)?;
     }
     let log_dir: PathBuf = var.join("log");
-    // A cluster left by an earlier run is not what this run serves.
+    // A cluster or a stock left by an earlier run is not what this run serves.
     let cluster_seeds = crate::stack::running::seeds_file(&var);
-    let _ = std::fs::remove_file(&cluster_seeds);
+    let stock = crate::stack::running::stock_file(&var);
+    for file in [&cluster_seeds, &stock] {
+        let _ = std::fs::remove_file(file);
+    }
+    if let Some(rehearsal_stock) = rehearsal.stock {
+        std::fs::create_dir_all(&var)
+            .with_context(|| format!("cannot create {}", var.display()))?;
+        std::fs::write(&stock, rehearsal_stock.to_string())
+            .with_context(|| format!("cannot write {}", stock.display()))?;
+    }
     let mut stack = Stack {
-        cluster_seeds,
+        left_for_tools: vec![cluster_seeds, stock],
         edges: Vec::new(),
         origins: Vec::new(),
         redis: None,

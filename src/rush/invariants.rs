@@ -31,7 +31,8 @@ pub struct Check {
 }
 
 /// Checks every invariant for `event`, given the order ids of every 201 the rush received;
-/// returns the checks and the stock in force.
+/// returns the checks and the stock in force (the file's, or the one `up --stock` runs with:
+/// [`crate::stack::running::environment`]).
 pub async fn check(
     config: &Config,
     event: &EventConfig,
@@ -42,31 +43,7 @@ pub async fn check(
     let mut redis = crate::stack::ready::batch_redis(&config.redis.target)
         .await
         .context("cannot reach Redis")?;
-    // A rehearsal stack (`up --stock`) may sell a different stock than the file says: the total
-    // Redis was seeded with is the stock in force.
     let seats_key = EventKeys::new(&event.id).seats;
-    let seeded: Option<u32> = redis::AsyncCommands::hget(&mut redis, &seats_key, "total").await?;
-    let mut event = event.clone();
-    let note = match seeded {
-        Some(total) if total != event.stock => {
-            let note = format!(
-                " (the stack runs with stock {total}; the config file says {})",
-                event.stock
-            );
-            event.stock = total;
-            note
-        }
-        _ => String::new(),
-    };
-    // Likewise each type's seeded stock.
-    for ticket_type in &mut event.ticket_types {
-        if let Some([total, ..]) =
-            reconcile::ticket_types::counters(&mut redis, &seats_key, &ticket_type.id).await?
-        {
-            ticket_type.stock = u32::try_from(total).unwrap_or(u32::MAX);
-        }
-    }
-    let event = &event;
     let store = OrderStore::connect(&config.origin.database_url)
         .await
         .context("cannot open the order database")?;
@@ -79,7 +56,7 @@ pub async fn check(
         name: "sold never exceeds stock",
         ok: sold <= u64::from(event.stock) && total == remaining + reserved + paid,
         detail: format!(
-            "stock {}, sold {sold} (reserved {reserved} + paid {paid}), remaining {remaining}{note}",
+            "stock {}, sold {sold} (reserved {reserved} + paid {paid}), remaining {remaining}",
             event.stock
         ),
     }];
@@ -187,11 +164,12 @@ async fn per_type(
             reconcile::ticket_types::counters(redis, seats_key, &ticket_type.id)
                 .await?
                 .unwrap_or_default();
-        // Seeded totals are the stock in force (a rehearsal's `up --stock` differs from the file).
-        ok &= total > 0 && total == remaining + reserved + paid;
+        // The stock in force is the file's, or the rehearsal's that `up --stock` left for the
+        // tools beside it; never what Redis says of itself.
+        ok &= total == u64::from(ticket_type.stock) && total == remaining + reserved + paid;
         details.push(format!(
-            "{} {total} = {remaining} + {reserved} + {paid}",
-            ticket_type.id
+            "{} {total} (stock {}) = {remaining} + {reserved} + {paid}",
+            ticket_type.id, ticket_type.stock
         ));
     }
     Ok(Check {

@@ -71,8 +71,9 @@ impl StackRedis {
 
 /// The running stack, stopped in dependency order when dropped.
 pub(super) struct Stack {
-    /// Where the running cluster's seeds are left for tools run beside `up`.
-    pub(super) cluster_seeds: PathBuf,
+    /// What `up` leaves for the tools run beside it (the cluster's seeds, the rehearsal's
+    /// stock), removed when it stops.
+    pub(super) left_for_tools: Vec<PathBuf>,
     pub(super) edges: Vec<Component>,
     pub(super) origins: Vec<Component>,
     pub(super) redis: Option<StackRedis>,
@@ -83,7 +84,9 @@ impl Drop for Stack {
         for mut edge in self.edges.drain(..) {
             edge.stop();
         }
-        let _ = std::fs::remove_file(&self.cluster_seeds);
+        for file in &self.left_for_tools {
+            let _ = std::fs::remove_file(file);
+        }
         for mut origin in self.origins.drain(..) {
             origin.stop();
         }

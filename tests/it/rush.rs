@@ -355,6 +355,23 @@ async fn the_invariant_checker_fails_on_a_broken_ledger() {
     );
     moved(-1).await;
 
+    // Redis holding more seats than the stock in force, the counters adding up among
+    // themselves: the stock is the file's, never what Redis says of itself.
+    let grown = |by: i64| {
+        let (mut redis, seats) = (redis.clone(), seats.clone());
+        async move {
+            let _: () = redis::pipe()
+                .hincr(&seats, "total", by)
+                .hincr(&seats, "remaining", by)
+                .query_async(&mut redis)
+                .await
+                .unwrap();
+        }
+    };
+    grown(5).await;
+    assert_eq!(failed(check(accepted.clone()).await), ["reconcile clean"]);
+    grown(-5).await;
+
     // One buyer with a second live order, written straight into the database.
     let url = stack.config.origin.database_url.connect_url();
     sqlx::any::install_default_drivers();

@@ -1,6 +1,7 @@
 //! `kill -HUP <up pid>` reloads every component `flashgate up` runs (the real command, not the
 //! harness): the origins first, then the edge once each origin has put the new file in force,
 //! including origins that speak only TLS (`up` asks them over TLS, verified against their CA).
+//! The tools run beside it see the rehearsal's stock (`up --stock`).
 
 use std::process::Command;
 use std::time::Duration;
@@ -46,7 +47,8 @@ async fn a_hup_to_up_reloads_its_tls_origins_and_then_its_edge() {
     let up_log = dir.path().join("up.log");
     let mut command = Command::new(env!("CARGO_BIN_EXE_flashgate"));
     command
-        .args(["up", "--config", config_path.to_str().unwrap(), "--fresh"])
+        .args(["up", "--config", config_path.to_str().unwrap()])
+        .args(["--fresh", "--stock", "40"])
         .current_dir(dir.path())
         .env("RUST_LOG", "warn");
     let mut up = Component::spawn("flashgate up", command, &up_log).unwrap();
@@ -62,12 +64,12 @@ async fn a_hup_to_up_reloads_its_tls_origins_and_then_its_edge() {
         panic!("{e}; up's log:\n{}", log());
     }
     assert_eq!(event_name(edge).await.as_deref(), Some("Test event"));
-    // Only its origins are read here; any start will do for the file's relative times.
-    let env = sale::config::Environment {
-        epoch: Some(sale::time::now_millis()),
-        ..Default::default()
-    };
+    // The tools run beside `up` (rush, reconcile) see the stack's rehearsal stock, not the
+    // file's; any start will do here for the file's relative times.
+    let mut env = flashgate::stack::running::environment(&config_path);
+    env.epoch = Some(sale::time::now_millis());
     let config = sale::Config::load(&config_path, &env).unwrap();
+    assert_eq!(config.event("demo").map(|e| e.stock), Some(40));
     for origin in &config.origins {
         assert_eq!(
             origin_health::config_version(origin),
