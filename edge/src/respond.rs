@@ -45,7 +45,10 @@ pub enum Answer {
 fn ends_connection(refusal: Refusal) -> bool {
     matches!(
         refusal,
-        Refusal::HeaderTooLarge | Refusal::AmbiguousLength | Refusal::TooLarge
+        Refusal::HeaderTooLarge
+            | Refusal::AmbiguousLength
+            | Refusal::TooLarge
+            | Refusal::RequestTimeout
     )
 }
 

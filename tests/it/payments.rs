@@ -301,3 +301,50 @@ async fn a_confirmation_after_expiry_is_refund_due_and_the_seat_stays_sold() {
     assert!(report.is_clean(), "{report}");
     assert_eq!(report.redis_orders.get("refund_due"), Some(&1));
 }
+
+#[tokio::test]
+async fn a_confirmation_that_waits_for_100_continue_is_invited_and_applied() {
+    use std::io::{Read, Write};
+    let stack = Stack::start(webhook_stack(2)).await;
+    let client = reqwest::Client::new();
+    let order = reserve(&client, &stack, "alice").await;
+    let paying = checkout(&client, &stack, &order, "alice").await;
+    let body = confirmation(Succeeded, &paying, PRICE);
+    let signature = provider_signature(&body, unix_now());
+    // The edge reads a confirmation itself, so it is the edge that must invite the body a
+    // client holds back (curl does so for bodies over 1 KiB); the origin must not wait for it
+    // again.
+    let answer = tokio::task::spawn_blocking({
+        let (addr, body) = (stack.edge_addr, body.clone());
+        move || {
+            let mut raw = std::net::TcpStream::connect(addr).unwrap();
+            raw.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+                .unwrap();
+            write!(
+                raw,
+                "POST /api/payments/webhook HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+                 x-fg-payment-signature: {signature}\r\nExpect: 100-continue\r\n\
+                 Content-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            )
+            .unwrap();
+            let mut invitation = [0u8; 25];
+            raw.read_exact(&mut invitation)
+                .expect("the edge invites the body");
+            assert!(
+                invitation.starts_with(b"HTTP/1.1 100 Continue\r\n"),
+                "{}",
+                String::from_utf8_lossy(&invitation)
+            );
+            raw.write_all(body.as_bytes()).unwrap();
+            let mut answer = String::new();
+            raw.read_to_string(&mut answer).unwrap();
+            answer
+        }
+    })
+    .await
+    .unwrap();
+    let final_answer = answer.trim_start_matches("\r\n");
+    assert!(final_answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert_eq!(status_of(&client, &stack, &order, "alice").await, "paid");
+}
