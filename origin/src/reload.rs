@@ -3,19 +3,14 @@
 //! database connections, an event's stock); then every event is seeded or refreshed in Redis
 //! (so a moved sale window reaches the reservation script), the local allowances follow the new
 //! events and weights, the new key rings verify the edge's signature, and new events get their
-//! ledger consumer and sweeper. A file that fails any step leaves this origin on its running
-//! config; if Redis fails while the events are being refreshed, the events already refreshed are
-//! seeded again with their running values (an event only the new file names stays seeded, sold
-//! by nobody until a file naming it is in force), so the reservation script keeps obeying the
-//! running config. A fleet's reload is one component after another, not one transaction: see
-//! docs/operations.md.
+//! ledger consumer and sweeper. A file that fails any step changes nothing.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use sale::config::reload::Component;
-use sale::config::{ConfigError, Environment, EventConfig};
+use sale::config::{ConfigError, Environment};
 use sale::{Config, EventId};
 use tokio::sync::watch;
 
@@ -61,12 +56,8 @@ impl Reloader {
             Config::load(&self.file.path, &self.file.env),
             Component::Origin,
         )?;
-        let running = self.state.config();
-        for (refreshed, event) in next.events.iter().enumerate() {
-            if let Err(e) = self.state.stock().seed(event).await {
-                self.restore(&running, &next.events[..refreshed]).await;
-                return Err(e.into());
-            }
+        for event in &next.events {
+            self.state.stock().seed(event).await?;
         }
         let local = self.state.local();
         local.reconfigure(&next, self.addr);
@@ -77,24 +68,6 @@ impl Reloader {
         self.state.swap_config(Arc::new(next));
         self.events.send_replace(events);
         Ok(())
-    }
-
-    /// Seeds `refreshed` events again with their values in the `running` config, after a
-    /// reload failed part way through.
-    async fn restore(&self, running: &Config, refreshed: &[EventConfig]) {
-        for event in refreshed {
-            let Some(running) = running.event(event.id.as_str()) else {
-                continue;
-            };
-            if let Err(e) = self.state.stock().seed(running).await {
-                tracing::error!(
-                    event = %running.id,
-                    error = %e,
-                    "cannot put back the running values of an event a failed reload refreshed; \
-                     reload again once Redis answers"
-                );
-            }
-        }
     }
 
     /// Reloads on every SIGHUP until `shutdown` turns true.

@@ -327,33 +327,3 @@ async fn passwords_in_urls_never_show_in_answers_or_logs() {
         }
     }
 }
-
-#[tokio::test]
-async fn a_reload_redis_fails_part_way_puts_back_the_events_it_had_refreshed() {
-    let mut stack = Stack::start(StackOptions::default()).await;
-    let seats =
-        |event: &str| sale::redis_keys::EventKeys::new(&sale::EventId::parse(event).unwrap()).seats;
-    let mut redis = stack.redis().await;
-    let running_end: u64 = redis::AsyncCommands::hget(&mut redis, seats("demo"), "ends_at")
-        .await
-        .unwrap();
-    // The file's second event has its counters replaced by a plain string, so refreshing it
-    // fails (WRONGTYPE) after the first event, `demo`, was refreshed with the new end.
-    stack.fault();
-    let _: () = redis::pipe()
-        .del(seats("other"))
-        .set(seats("other"), "not a hash")
-        .query_async(&mut redis)
-        .await
-        .unwrap();
-    stack.rewrite_config(|o| o.ends = "+2h");
-    stack.origin_refuses_reload(0, "cannot seed events").await;
-    let end: u64 = redis::AsyncCommands::hget(&mut redis, seats("demo"), "ends_at")
-        .await
-        .unwrap();
-    assert_eq!(
-        end, running_end,
-        "the event the failed reload had refreshed is back on its running end"
-    );
-    assert_eq!(stack.origin_config_version(0), Some(1));
-}
