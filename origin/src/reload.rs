@@ -3,7 +3,10 @@
 //! database connections, an event's stock); then every event is seeded or refreshed in Redis
 //! (so a moved sale window reaches the reservation script), the local allowances follow the new
 //! events and weights, the new key rings verify the edge's signature, and new events get their
-//! ledger consumer and sweeper. A file that fails any step changes nothing.
+//! ledger consumer and sweeper. A file that fails any step leaves this origin on its running
+//! config; only Redis failing part way through the refresh leaves the events refreshed before
+//! the failure with the new values there (Redis is shared by the fleet, so putting old values
+//! back could undo another origin's reload); refreshing again is idempotent.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

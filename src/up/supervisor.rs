@@ -106,25 +106,26 @@ impl Stack {
         None
     }
 
-    /// Forwards a reload to every component: origins first, and the edges only once every
-    /// origin has put the new file in force, so an event or key the edge starts using is
-    /// already known behind it. If an origin refuses the file (its log says why), the edge
-    /// keeps the old one too.
+    /// Forwards a reload to every component: the origins one at a time, each once the one
+    /// before has put the new file in force, and the edges only after every origin, so an event
+    /// or key an edge starts using is already known behind it. At the first origin that refuses
+    /// the file (its log says why) the reload stops: the rest keep the running file.
     fn reload(&self, origins: &[OriginNode]) {
-        println!("reloading the config: origins, then the edge");
-        let version = origin_health::config_version;
-        let before: Vec<Option<u64>> = origins.iter().map(version).collect();
-        for child in &self.origins {
+        println!("reloading the config: origins one at a time, then the edges");
+        for (child, origin) in self.origins.iter().zip(origins) {
+            let before = origin_health::config_version(origin);
             if let Err(e) = child.signal(nix::sys::signal::Signal::SIGHUP) {
                 eprintln!("cannot signal {}: {e}", child.name);
+                return;
             }
-        }
-        for (origin, before) in origins.iter().zip(before) {
             let what = format!("origin {}'s reload", origin.listen);
-            let landed = ready::wait_until(&what, RELOAD_TIMEOUT, || version(origin) > before);
+            let landed = ready::wait_until(&what, RELOAD_TIMEOUT, || {
+                origin_health::config_version(origin) > before
+            });
             if let Err(e) = landed {
                 eprintln!(
-                    "{e}: it refused the file or is down (see its log); the edge keeps its config"
+                    "{e}: it refused the file or is down (see its log); the origins after it \
+                     and the edges keep their config"
                 );
                 return;
             }
