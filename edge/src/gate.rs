@@ -18,7 +18,7 @@
 use std::net::IpAddr;
 
 use pingora::http::RequestHeader;
-use sale::config::{EventConfig, TokenScheme};
+use sale::config::{Config, EventConfig, PaymentProvider, TokenScheme};
 use sale::{EventId, OrderId, Refusal, UserId};
 
 use crate::limits::Limited;
@@ -109,6 +109,17 @@ pub enum Decision {
     /// A payment provider's confirmation whose header could be genuine: sent to an origin once
     /// [`payments::check_confirmation`] finds its body signed.
     Confirmation(Forward),
+}
+
+/// Whether `config` serves `route` at all: the development routes and the provider's webhook
+/// exist only in the configs that use them, so under any method they are 404, never 405.
+fn served(config: &Config, route: &Route) -> bool {
+    match route {
+        Route::DevSession => config.edge.dev_sessions,
+        Route::PaymentWebhook => matches!(config.payments, PaymentProvider::Webhook { .. }),
+        Route::DevCheckout | Route::DevPaymentSign => payments::dev_provider(config),
+        _ => true,
+    }
 }
 
 /// A waiting-room request the gate let through.
@@ -447,10 +458,16 @@ fn admit(inputs: &Inputs<'_>, route: &Route, req: &RequestHeader) -> Result<Deci
         }
         Route::DevPaymentSign => Ok(Decision::Answer(payments::sign(config, req, now)?)),
         Route::OpenApi => Ok(Decision::Answer(crate::openapi::answer(req))),
-        Route::MethodNotAllowed => Ok(Decision::Answer(Answer::Refuse(
-            Refusal::MethodNotAllowed,
-            vec![("allow", Route::allowed_methods(req.uri.path()).to_owned())],
-        ))),
+        Route::MethodNotAllowed => {
+            let allowed = Route::allowed_methods(req.uri.path(), |route| served(config, route));
+            if allowed.is_empty() {
+                return Err(Refusal::NotFound.into());
+            }
+            Ok(Decision::Answer(Answer::Refuse(
+                Refusal::MethodNotAllowed,
+                vec![("allow", allowed.to_owned())],
+            )))
+        }
         Route::NotFound => Err(Refusal::NotFound.into()),
     }
 }

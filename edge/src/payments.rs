@@ -78,7 +78,7 @@ pub async fn check_confirmation(
 }
 
 /// Whether this config runs the development provider.
-fn dev_provider(config: &Config) -> bool {
+pub(crate) fn dev_provider(config: &Config) -> bool {
     config.edge.dev_sessions && matches!(config.payments, PaymentProvider::Webhook { .. })
 }
 

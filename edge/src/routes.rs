@@ -156,14 +156,13 @@ impl<'a> Route<'a> {
         }
     }
 
-    /// The methods a path the edge serves answers, for a 405's `Allow` (rare, so the path is
-    /// classified again rather than every route carrying its methods).
-    pub fn allowed_methods(path: &str) -> &'static str {
-        let serves = |method| {
-            !matches!(
-                Route::parse(&method, path),
-                Route::MethodNotAllowed | Route::NotFound
-            )
+    /// The methods `path` answers, for a 405's `Allow` (rare, so the path is classified again
+    /// rather than every route carrying its methods); `served` says whether the config serves a
+    /// route at all. Empty when it serves the path under no method: that is a 404.
+    pub fn allowed_methods(path: &str, served: impl Fn(&Route) -> bool) -> &'static str {
+        let serves = |method| match Route::parse(&method, path) {
+            Route::MethodNotAllowed | Route::NotFound => false,
+            route => served(&route),
         };
         match (serves(Method::GET), serves(Method::POST)) {
             (true, true) => "GET, HEAD, POST",
@@ -191,8 +190,8 @@ impl<'a> Route<'a> {
     /// Whether this is an API request, subject to the per-address cap. Pages are not: they are
     /// served from memory and cost next to nothing. Nor are payment confirmations: a provider
     /// sends every buyer's from a few addresses, and a 429 there would turn paid orders into
-    /// late ones (`refund_due`); what guards that route is its signature, the header checked at
-    /// the edge and the MAC at the origin.
+    /// late ones (`refund_due`); what guards that route is its signature, checked (header and
+    /// MAC over the body) at the edge before any origin sees it, and again at the origin.
     pub fn is_api(&self) -> bool {
         !matches!(
             self,
@@ -362,8 +361,18 @@ mod tests {
                 Route::MethodNotAllowed,
                 "{path}"
             );
-            assert_eq!(Route::allowed_methods(path), allowed, "{path}");
+            assert_eq!(Route::allowed_methods(path, |_| true), allowed, "{path}");
         }
+    }
+
+    #[test]
+    fn a_route_the_config_does_not_serve_allows_no_method() {
+        let no_dev_sessions = |route: &Route| *route != Route::DevSession;
+        assert_eq!(
+            Route::allowed_methods("/api/dev/session", no_dev_sessions),
+            ""
+        );
+        assert_eq!(Route::allowed_methods("/api/dev/session", |_| true), "POST");
     }
 
     #[test]
