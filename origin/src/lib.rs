@@ -127,8 +127,18 @@ pub async fn run(
     let stock = StockEngine::new(redis.clone(), replication.clone());
     let local = Arc::new(LocalStock::new(&config, addr));
     for event in &config.events {
-        let remaining = stock.seed(event).await?;
-        tracing::info!(event = %event.id, remaining, "event seeded");
+        let seeded = stock.seed(event).await?;
+        tracing::info!(event = %event.id, remaining = seeded.remaining, "event seeded");
+        if seeded.total != u64::from(event.stock) {
+            tracing::warn!(
+                event = %event.id,
+                in_force = seeded.total,
+                configured = event.stock,
+                "this event was seeded with another stock, which stays in force (seats sold \
+                 cannot be unsold): start from empty data (`flashgate up --fresh`) to sell the \
+                 configured stock"
+            );
+        }
     }
     stock::local::refill_once(&local, &probe).await;
 

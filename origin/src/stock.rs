@@ -91,6 +91,15 @@ impl std::fmt::Debug for StockEngine {
     }
 }
 
+/// An event's counters after seeding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Seeded {
+    /// Seats nobody holds.
+    pub remaining: u64,
+    /// The stock in force: what the event was first seeded with, whatever the file says now.
+    pub total: u64,
+}
+
 impl StockEngine {
     /// An engine over `redis`, confirming each reservation as `replication` says.
     pub fn new(redis: RedisLink, replication: Replication) -> Self {
@@ -159,8 +168,8 @@ impl StockEngine {
     }
 
     /// Creates the event's counters (and seat map) if this is the first time it is seen, and
-    /// refreshes its window and limits. Returns the seats remaining.
-    pub async fn seed(&self, event: &EventConfig) -> Result<u64, OriginError> {
+    /// refreshes its window and limits.
+    pub async fn seed(&self, event: &EventConfig) -> Result<Seeded, OriginError> {
         let keys = EventKeys::new(&event.id);
         if let Some(map) = &event.venue {
             self.write_seat_ids(&keys, map).await?;
@@ -193,8 +202,8 @@ impl StockEngine {
                 call.arg("");
             }
         }
-        let remaining: u64 = call.invoke_async(&mut self.redis.clone()).await?;
-        Ok(remaining)
+        let (remaining, total) = call.invoke_async(&mut self.redis.clone()).await?;
+        Ok(Seeded { remaining, total })
     }
 
     /// Writes the bit → seat id table of `map` (under its layout's own key, so nothing sold

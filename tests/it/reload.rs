@@ -327,3 +327,23 @@ async fn passwords_in_urls_never_show_in_answers_or_logs() {
         }
     }
 }
+
+#[tokio::test]
+async fn an_origin_restarted_with_another_stock_says_which_stays_in_force() {
+    let mut stack = Stack::start(StackOptions::default()).await;
+    stack.kill_origin(0);
+    stack.rewrite_config(|o| o.stock = 250);
+    stack.start_origin(0);
+    let log = stack.origin_log(0);
+    assert!(
+        log.contains("seeded with another stock")
+            && log.contains("in_force=100")
+            && log.contains("configured=250"),
+        "{log}"
+    );
+    assert_eq!(
+        stack.seat_counter("total").await,
+        100,
+        "sold seats are never unsold"
+    );
+}

@@ -16,6 +16,9 @@
 -- ARGV[5] reservation ttl ms, ARGV[6] number of types, then per type: id, stock, limit; then
 -- the phases as JSON ([{s, e, c, t}]: window ms, channel or '', types on sale) or '' for none;
 -- last, the layout's fingerprint ('' unseated) and per category: id, first bit, packed runs
+--
+-- Returns {remaining, total}: the total is the stock in force, which a restart with another
+-- stock does not change.
 local seats, seat_map = KEYS[1], KEYS[2]
 local fresh = redis.call('HEXISTS', seats, 'total') == 0
 local count = tonumber(ARGV[6])
@@ -80,4 +83,5 @@ if phases and phases ~= '' then
 else
   redis.call('HDEL', seats, 'phases')
 end
-return tonumber(redis.call('HGET', seats, 'remaining'))
+return {tonumber(redis.call('HGET', seats, 'remaining')),
+  tonumber(redis.call('HGET', seats, 'total'))}
