@@ -1,7 +1,9 @@
 //! Payments through a provider: with `provider = "webhook"` only the provider's signed
 //! confirmation marks an order paid. Forged, stale and replayed confirmations are refused, a
 //! repeat changes nothing, a wrong amount is refused and counted, and a success after expiry
-//! makes the order `refund_due` while its seat stays with the buyer who got it next.
+//! makes the order `refund_due` while its seat stays with the buyer who got it next. The edge reads
+//! each confirmation itself (over HTTP/1, chunked, HTTP/2, or invited by `100 Continue`) and sends
+//! the origin exactly what it read.
 
 use sale::payments::PaymentOutcome::{Failed, Succeeded};
 
@@ -347,4 +349,73 @@ async fn a_confirmation_that_waits_for_100_continue_is_invited_and_applied() {
     let final_answer = answer.trim_start_matches("\r\n");
     assert!(final_answer.starts_with("HTTP/1.1 200"), "{answer}");
     assert_eq!(status_of(&client, &stack, &order, "alice").await, "paid");
+}
+
+#[tokio::test]
+async fn confirmations_over_h2_or_chunked_reach_the_origin_whole() {
+    use std::io::{Read, Write};
+    let stack = Stack::start(StackOptions {
+        webhook_payments: true,
+        stock: 2,
+        // Buyers reserve over plain HTTP here; the confirmations are what is under test.
+        tls_options: "plain = \"serve\"",
+        ..crate::harness::https()
+    })
+    .await;
+    let client = reqwest::Client::new();
+    let mut bodies = Vec::new();
+    for user in ["alice", "bob"] {
+        let order = reserve(&client, &stack, user).await;
+        let paying = checkout(&client, &stack, &order, user).await;
+        bodies.push((order, user, confirmation(Succeeded, &paying, PRICE)));
+    }
+
+    // Over HTTP/2 on the https listener: the edge reads the stream's DATA frames, checks the
+    // MAC, and sends what it read to the origin.
+    let (order, user, body) = &bodies[0];
+    let h2 = stack.https_client(crate::harness::Protocol::H2);
+    let answer = h2
+        .post(stack.https_url("/api/payments/webhook"))
+        .header("content-type", "application/json")
+        .header(
+            sale::signed_body::PAYMENT_HEADER,
+            provider_signature(body, unix_now()),
+        )
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.version(), reqwest::Version::HTTP_2);
+    let (status, received) = crate::harness::status_and_json(answer).await;
+    assert_eq!(status, 200, "{received}");
+    assert_eq!(status_of(&client, &stack, order, user).await, "paid");
+
+    // Chunked over HTTP/1, in two chunks.
+    let (order, user, body) = &bodies[1];
+    let signature = provider_signature(body, unix_now());
+    let answer = tokio::task::spawn_blocking({
+        let (addr, body) = (stack.edge_addr, body.clone());
+        move || {
+            let (first, second) = body.split_at(body.len() / 2);
+            let mut raw = std::net::TcpStream::connect(addr).unwrap();
+            raw.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+                .unwrap();
+            write!(
+                raw,
+                "POST /api/payments/webhook HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+                 x-fg-payment-signature: {signature}\r\nTransfer-Encoding: chunked\r\n\
+                 Connection: close\r\n\r\n{:x}\r\n{first}\r\n{:x}\r\n{second}\r\n0\r\n\r\n",
+                first.len(),
+                second.len()
+            )
+            .unwrap();
+            let mut answer = String::new();
+            raw.read_to_string(&mut answer).unwrap();
+            answer
+        }
+    })
+    .await
+    .unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert_eq!(status_of(&client, &stack, order, user).await, "paid");
 }
