@@ -1,9 +1,9 @@
 //! Payments through a provider: with `provider = "webhook"` only the provider's signed
 //! confirmation marks an order paid. Forged, stale and replayed confirmations are refused, a
 //! repeat changes nothing, a wrong amount is refused and counted, and a success after expiry
-//! makes the order `refund_due` while its seat stays with the buyer who got it next. The edge reads
-//! each confirmation itself (over HTTP/1, chunked, HTTP/2, or invited by `100 Continue`) and sends
-//! the origin exactly what it read.
+//! makes the order `refund_due` while its seat stays with the buyer who got it next. The edge
+//! reads each confirmation itself (over HTTP/1, chunked, HTTP/2, or invited by `100 Continue`)
+//! and sends the origin exactly what it read.
 
 use sale::payments::PaymentOutcome::{Failed, Succeeded};
 
