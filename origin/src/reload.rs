@@ -13,7 +13,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use sale::config::reload::Component;
-use sale::config::{ConfigError, Environment};
+use sale::config::{ConfigError, Environment, EventConfig};
+use sale::redis_keys::EventKeys;
 use sale::{Config, EventId};
 use tokio::sync::watch;
 
@@ -38,6 +39,27 @@ pub enum ReloadError {
     /// Redis could not seed or refresh an event.
     #[error("cannot seed events: {0}")]
     Seed(#[from] OriginError),
+    /// The file drops an event whose orders still need this origin: reservations waiting for
+    /// payment (their expiry returns seats), paid orders not yet finished, or stream entries
+    /// not yet in the order database. Only events in the file are swept and consumed.
+    #[error(
+        "event {event} is no longer in the file, but it still has {reserved} reservation(s) \
+         awaiting payment, {paid} paid order(s) not finished and {unwritten} order change(s) not \
+         yet in the order database; remove it once its sale has ended and these have settled"
+    )]
+    Unsettled {
+        /// The dropped event.
+        event: EventId,
+        /// Its reservations awaiting payment.
+        reserved: u64,
+        /// Its paid orders not yet finished.
+        paid: u64,
+        /// Its stream entries the ledger has not acknowledged.
+        unwritten: u64,
+    },
+    /// Redis could not say whether a dropped event has settled.
+    #[error("cannot check the events the file drops: {0}")]
+    Check(#[from] crate::reconcile::ReconcileError),
 }
 
 /// Applies reloads to one running origin.
@@ -59,6 +81,14 @@ impl Reloader {
             Config::load(&self.file.path, &self.file.env),
             Component::Origin,
         )?;
+        let running = self.state.config();
+        for dropped in running
+            .events
+            .iter()
+            .filter(|e| next.event(e.id.as_str()).is_none())
+        {
+            self.settled(dropped).await?;
+        }
         for event in &next.events {
             self.state.stock().seed(event).await?;
         }
@@ -71,6 +101,28 @@ impl Reloader {
         self.state.swap_config(Arc::new(next));
         self.events.send_replace(events);
         Ok(())
+    }
+
+    /// Refuses to drop `event` while its orders still need the sweeper or the ledger.
+    async fn settled(&self, event: &EventConfig) -> Result<(), ReloadError> {
+        let keys = EventKeys::new(&event.id);
+        let mut redis = self.state.stock().link().clone();
+        let (reserved, paid): (u64, u64) = redis::pipe()
+            .zcard(&keys.deadlines)
+            .scard(&keys.paid)
+            .query_async(&mut redis)
+            .await
+            .map_err(OriginError::from)?;
+        let unwritten = crate::reconcile::ledger_backlog(&mut redis, event).await?;
+        if reserved + paid + unwritten == 0 {
+            return Ok(());
+        }
+        Err(ReloadError::Unsettled {
+            event: event.id.clone(),
+            reserved,
+            paid,
+            unwritten,
+        })
     }
 
     /// Reloads on every SIGHUP until `shutdown` turns true.

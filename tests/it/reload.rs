@@ -347,3 +347,31 @@ async fn an_origin_restarted_with_another_stock_says_which_stays_in_force() {
         "sold seats are never unsold"
     );
 }
+
+#[tokio::test]
+async fn a_reload_that_drops_an_event_with_unsettled_orders_is_refused() {
+    const LATE: &str = r#"
+[[events]]
+id = "late"
+name = "Added to the file"
+price_cents = 500
+currency = "EUR"
+stock = 5
+starts_at = "+0s"
+ends_at = "+1h"
+"#;
+    let mut stack = Stack::start(StackOptions {
+        extra: LATE,
+        ..StackOptions::default()
+    })
+    .await;
+    let (status, body) = buy_at(&stack, "late", "bob").await;
+    assert_eq!(status, 201, "{body}");
+    // Its reservation waits for payment: only events in the file are swept, so dropping it now
+    // would leave that seat held for good.
+    stack.rewrite_config(|o| o.extra = "");
+    stack
+        .origin_refuses_reload(0, "event late is no longer in the file")
+        .await;
+    assert_eq!(stack.origin_config_version(0), Some(1));
+}
