@@ -51,6 +51,7 @@ impl Gatekeeper {
             queue,
             state: self.queue.get(event.id.as_str()),
             sold_out: self.view.sold_out(event.id.as_str()),
+            closed: self.view.gate(event.id.as_str()) == crate::window::Gate::Closed,
             redis: &self.stored.redis,
         };
         let now = sale::time::now_millis();

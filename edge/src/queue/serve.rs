@@ -30,6 +30,9 @@ pub struct Room<'a> {
     pub state: QueueState,
     /// Whether the event's seats are gone (from the event view).
     pub sold_out: bool,
+    /// Whether the operator has closed the sale (`POST /admin/events/{id}/close`): the room is
+    /// over as if its window had ended, until the operator opens it again.
+    pub closed: bool,
     /// The process's Redis.
     pub redis: &'a RedisHandle,
 }
@@ -43,6 +46,11 @@ impl Room<'_> {
     /// The longest poll interval this room may tell a buyer, in seconds.
     fn longest_poll(&self) -> u64 {
         self.queue.longest_poll().as_secs()
+    }
+
+    /// Whether the sale is over at `now`: its window ended, or the operator closed it.
+    fn over(&self, now: u64) -> bool {
+        self.closed || now >= self.event.window.ends_at
     }
 
     fn id(&self) -> &EventId {
@@ -183,7 +191,7 @@ impl Room<'_> {
     ) -> Answer {
         let (ticket, sealed) = presented.unzip();
         let presented = ticket.clone();
-        if now >= self.event.window.ends_at {
+        if self.over(now) {
             return self.answer(QueueDocument::bare("ended", 60), None, user);
         }
         let ticket = match (ticket, &self.state.salt) {
@@ -238,7 +246,7 @@ impl Room<'_> {
         if now < store::opens_at(self.event, self.queue) {
             return Err(Refusal::QueueClosed);
         }
-        if now >= self.event.window.ends_at {
+        if self.over(now) {
             return Err(Refusal::Ended);
         }
         if self.sold_out {
