@@ -1,5 +1,7 @@
-//! `flashgate check-config`: validate a config file and the certificates it names, print every
-//! problem, exit non-zero if any.
+//! `flashgate check-config`: validate a config file, then load what it names as the edge and the
+//! origins would (the static pages, the certificates), print every problem, exit non-zero if
+//! any. What it names is checked once the file itself is valid, since only then are its paths
+//! known.
 
 use std::path::PathBuf;
 
@@ -8,11 +10,16 @@ use clap::Args;
 use sale::Config;
 use sale::config::{ConfigError, Environment};
 
-/// What keeps the certificates the config names from serving (each naming its file):
-/// `[edge.tls]`'s, and each origin's CA, certificate and key. The development certificate is
-/// made by `flashgate up` at its first start, so before that its absence is fine.
-fn certificate_problems(config: &Config) -> Vec<String> {
+/// What keeps the files the config names from serving, each naming its file: the static pages
+/// (the edge loads them whole at start and on every reload, and refuses a folder without
+/// `index.html` or with a file over its bound), `[edge.tls]`'s certificates, and each origin's
+/// CA, certificate and key. The development certificate is made by `flashgate up` at its first
+/// start, so before that its absence is fine.
+fn file_problems(config: &Config) -> Vec<String> {
     let mut problems = Vec::new();
+    if let Err(e) = edge::page::PageCache::load(&config.edge.static_dir) {
+        problems.push(format!("edge.static_dir: {e}"));
+    }
     if let Some(tls) = &config.edge.tls {
         let not_made_yet = tls.development && tls.certificates.iter().all(|c| !c.cert.exists());
         let now = edge::live_config::unix_secs(sale::time::now_millis());
@@ -46,7 +53,7 @@ impl CheckConfigArgs {
         let path = &self.config;
         match Config::load(path, &Environment::from_process()) {
             Ok(config) => {
-                let problems = certificate_problems(&config);
+                let problems = file_problems(&config);
                 for problem in &problems {
                     println!("{}: {problem}", path.display());
                 }

@@ -375,3 +375,20 @@ ends_at = "+1h"
         .await;
     assert_eq!(stack.origin_config_version(0), Some(1));
 }
+
+#[tokio::test]
+async fn check_config_refuses_pages_the_edge_would_refuse_and_so_does_a_reload() {
+    let stack = Stack::start(StackOptions::default()).await;
+    assert!(stack.check_config().0, "the running file passes");
+    let text = std::fs::read_to_string(stack.config_path()).unwrap();
+    let static_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("static");
+    // A folder without the product page: valid as a path, but nothing the edge can serve.
+    let empty = stack.path("no-pages");
+    std::fs::create_dir_all(&empty).unwrap();
+    stack.write_config_text(&text.replace(static_dir.to_str().unwrap(), empty.to_str().unwrap()));
+    let (passed, said) = stack.check_config();
+    assert!(!passed, "{said}");
+    assert!(said.contains("edge.static_dir"), "{said}");
+    let (status, refusal) = stack.admin(Method::POST, "/admin/reload").await;
+    assert_eq!(status, 422, "{refusal}");
+}
