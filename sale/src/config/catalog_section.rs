@@ -229,7 +229,7 @@ pub(super) fn ticket_types(
         }
         let name = p.check(
             f("name"),
-            if t.name.trim().is_empty() || t.name.len() > 200 {
+            if t.name.trim().is_empty() || t.name.chars().count() > 200 {
                 Err("must be 1 to 200 characters".to_owned())
             } else {
                 Ok(t.name.clone())

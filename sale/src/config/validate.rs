@@ -61,7 +61,7 @@ fn event(
     let id = p.check(f("id"), EventId::parse(&raw.id).map_err(|e| e.to_string()));
     let name = p.check(
         f("name"),
-        if raw.name.trim().is_empty() || raw.name.len() > 200 {
+        if raw.name.trim().is_empty() || raw.name.chars().count() > 200 {
             Err("must be 1 to 200 characters".to_owned())
         } else {
             Ok(raw.name.clone())
@@ -428,11 +428,12 @@ pub fn validate(raw: RawConfig, base: &Path, env: &Environment) -> Result<Config
             events,
             up: UpConfig {
                 var_dir,
-                redis_server: raw
-                    .up
-                    .redis_server
-                    .clone()
-                    .unwrap_or_else(|| "redis-server".into()),
+                // A bare name is looked up on PATH; a path is the file's, like every other.
+                redis_server: match raw.up.redis_server.as_deref() {
+                    None => "redis-server".into(),
+                    Some(program) if !program.contains('/') => program.into(),
+                    Some(path) => base.join(path).to_string_lossy().into_owned(),
+                },
                 redis_cluster: redis_cluster?,
             },
             payments: payments?,

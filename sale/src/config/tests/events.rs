@@ -52,6 +52,16 @@ fn a_blank_event_name_is_refused() {
 }
 
 #[test]
+fn an_event_name_is_counted_in_characters() {
+    // 200 characters of three bytes each: within the bound, whatever its byte length.
+    let long = "祭".repeat(200);
+    let text = with(r#"name = "Demo""#, &format!("name = \"{long}\""));
+    assert_eq!(parse(&text).unwrap().events[0].name, long);
+    let longer = with(r#"name = "Demo""#, &format!("name = \"{long}祭\""));
+    assert_eq!(refused(&longer), ["events[0].name"]);
+}
+
+#[test]
 fn an_instant_without_its_zone_is_refused() {
     let text = with(
         r#"ends_at = "2030-01-01T00:00:00Z""#,
