@@ -283,7 +283,8 @@ pub struct RawQueue {
 pub struct RawUp {
     /// Where `up` keeps Redis data and logs, relative to this file; defaults to `../var`.
     pub var_dir: Option<String>,
-    /// The Redis server program to start; defaults to `redis-server` on `PATH`.
+    /// The Redis server program to start: a name looked up on `PATH` (default `redis-server`),
+    /// or a path, relative to this file's folder like every other path.
     pub redis_server: Option<String>,
     /// The local Redis Cluster `up --redis-cluster` starts.
     #[serde(default)]
