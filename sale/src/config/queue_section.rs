@@ -1,5 +1,7 @@
 //! `[events.queue]`: the waiting room in front of one event's sale, validated into a
-//! [`QueueConfig`] when it is enabled (and into nothing when it is not).
+//! [`QueueConfig`] when it is enabled (and into nothing when it is not). Its fields are checked
+//! either way, so a bad value is found by `check-config` now, not by the reload that turns the
+//! room on in the middle of a sale.
 
 use std::time::Duration;
 
@@ -19,7 +21,7 @@ pub(super) fn validate(
     field: &str,
     raw: Option<&RawQueue>,
 ) -> Option<Option<QueueConfig>> {
-    let Some(raw) = raw.filter(|q| q.enabled) else {
+    let Some(raw) = raw else {
         return Some(None);
     };
     let opens_before = p.duration(
@@ -50,10 +52,11 @@ pub(super) fn validate(
             other => Err(format!("must be 0 to 24, got {other}")),
         },
     );
-    Some(Some(QueueConfig {
+    let queue = QueueConfig {
         opens_before: opens_before?,
         admit_rate: rate?,
         admission_ttl: admission_ttl?,
         pow_bits: pow_bits?,
-    }))
+    };
+    Some(raw.enabled.then_some(queue))
 }

@@ -75,6 +75,9 @@ fn bad_queue_values_are_refused() {
         (", pow_bits = 25", "events[0].queue.pow_bits"),
     ] {
         assert_eq!(refused(&with_queue(fields)), [field], "{fields}");
+        // The same value in a room that is off is refused too: turning it on later would fail.
+        let off = with_queue(fields).replace("enabled = true", "enabled = false");
+        assert_eq!(refused(&off), [field], "off: {fields}");
     }
 }
 
