@@ -6,6 +6,7 @@ pub mod changes;
 pub mod consumer;
 pub mod dead_letters;
 pub mod entry;
+pub mod row_refusal;
 pub mod store;
 pub mod trim;
 

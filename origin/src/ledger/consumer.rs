@@ -25,6 +25,7 @@ use tokio::sync::watch;
 
 use super::LedgerError;
 use super::dead_letters::{RowRefusals, set_aside};
+use super::row_refusal;
 use super::store::{OrderChange, OrderStore};
 use crate::metrics::Metrics;
 
@@ -272,7 +273,7 @@ impl Ledger {
                 }
                 Err(problem) => {
                     set_aside(con, event, entry, &problem, &self.metrics).await?;
-                    acked.push(entry.id.as_str());
+                    acknowledge(con, stream, entry).await?;
                 }
             }
         }
@@ -290,18 +291,19 @@ impl Ledger {
                         }
                         // The database refused this row itself (a constraint, a bad value):
                         // counted, and set aside once it keeps failing.
-                        Err(sqlx::Error::Database(e)) => {
+                        Err(e) if row_refusal::refuses_the_row(&e) => {
                             let refusal = LedgerError::Refused(e.to_string());
                             if self.refusals.count(stream, entry) >= MAX_ROW_ATTEMPTS {
                                 set_aside(con, event, entry, &refusal, &self.metrics).await?;
+                                acknowledge(con, stream, entry).await?;
                                 self.refusals.forget(stream, entry);
-                                acked.push(entry.id.as_str());
                             } else {
                                 tracing::warn!(order = %change.order_id, error = %refusal, "ledger row not written; will retry");
                             }
                         }
-                        // The database itself is failing: nothing is the row's fault, so it
-                        // stays pending, uncounted, until the database is back.
+                        // The database itself is failing (down, full, read-only, locked):
+                        // nothing is the row's fault, so it stays pending, uncounted, until the
+                        // database is back.
                         Err(e) => return Err(e.into()),
                     }
                 }
@@ -313,6 +315,14 @@ impl Ledger {
         }
         Ok(())
     }
+}
+
+/// Acknowledges an entry set aside as a dead letter at once, whatever happens to the rest of its
+/// pass: otherwise a pass the database then fails would leave it pending, to be set aside (and
+/// counted) again on every retry.
+async fn acknowledge(con: &mut RedisLink, stream: &str, entry: &StreamId) -> RedisResult<()> {
+    let _: usize = con.xack(stream, GROUP, &[entry.id.as_str()]).await?;
+    Ok(())
 }
 
 async fn ensure_group(con: &mut RedisLink, stream: &str) -> RedisResult<()> {
