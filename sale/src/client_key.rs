@@ -9,9 +9,10 @@ use std::net::IpAddr;
 pub struct ClientKey(u128);
 
 impl ClientKey {
-    /// IPv4 addresses as they are; IPv6 addresses by their /64.
+    /// IPv4 addresses as they are (also when a dual-stack listener reports one as
+    /// `::ffff:a.b.c.d`, whose /64 every IPv4 client shares); IPv6 addresses by their /64.
     pub fn of(ip: IpAddr) -> Self {
-        match ip {
+        match ip.to_canonical() {
             IpAddr::V4(v4) => Self(u128::from(u32::from(v4))),
             IpAddr::V6(v6) => Self(u128::from(v6) & (u128::MAX << 64) | 1 << 63),
         }
@@ -31,5 +32,8 @@ mod tests {
         assert_ne!(ClientKey::of(a), ClientKey::of(c));
         let v4 = |last: u8| ClientKey::of(IpAddr::from([10, 0, 0, last]));
         assert_ne!(v4(1), v4(2));
+        let mapped = |text: &str| ClientKey::of(text.parse().unwrap());
+        assert_ne!(mapped("::ffff:1.2.3.4"), mapped("::ffff:5.6.7.8"));
+        assert_eq!(mapped("::ffff:1.2.3.4"), mapped("1.2.3.4"));
     }
 }
