@@ -6,6 +6,18 @@ use reqwest::Method;
 
 use crate::harness::{Stack, StackOptions, post, token_and_buy};
 
+/// An event a file adds beside the stack's own.
+const LATE_EVENT: &str = r#"
+[[events]]
+id = "late"
+name = "Added to the file"
+price_cents = 500
+currency = "EUR"
+stock = 5
+starts_at = "+0s"
+ends_at = "+1h"
+"#;
+
 async fn buys(stack: &Stack, from: usize, count: usize) {
     let client = reqwest::Client::new();
     let statuses: Vec<u16> = futures::stream::iter(from..from + count)
@@ -190,16 +202,7 @@ async fn a_reload_reaches_the_origins_window_events_and_shares() {
     stack.rewrite_config(|o| {
         o.ends = "+1h";
         o.weights = vec![1, 3];
-        o.extra = r#"
-[[events]]
-id = "late"
-name = "Added by a reload"
-price_cents = 500
-currency = "EUR"
-stock = 5
-starts_at = "+0s"
-ends_at = "+1h"
-"#;
+        o.extra = LATE_EVENT;
     });
     stack.reload_everything().await;
     let (status, body) = buy_at(&stack, "demo", "alice").await;
@@ -350,18 +353,8 @@ async fn an_origin_restarted_with_another_stock_says_which_stays_in_force() {
 
 #[tokio::test]
 async fn a_reload_that_drops_an_event_with_unsettled_orders_is_refused() {
-    const LATE: &str = r#"
-[[events]]
-id = "late"
-name = "Added to the file"
-price_cents = 500
-currency = "EUR"
-stock = 5
-starts_at = "+0s"
-ends_at = "+1h"
-"#;
     let mut stack = Stack::start(StackOptions {
-        extra: LATE,
+        extra: LATE_EVENT,
         ..StackOptions::default()
     })
     .await;
