@@ -4,6 +4,9 @@
 //! makes the order `refund_due` while its seat stays with the buyer who got it next. The edge
 //! reads each confirmation itself (over HTTP/1, chunked, HTTP/2, or invited by `100 Continue`)
 //! and sends the origin exactly what it read.
+//!
+//! Just over 400 lines: every test drives the same provider flow (reserve, checkout, a signed
+//! confirmation) through this file's helpers.
 
 use sale::payments::PaymentOutcome::{Failed, Succeeded};
 

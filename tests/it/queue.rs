@@ -1,6 +1,7 @@
 //! The waiting room against the real stack: the pre-queue drawn exactly as published, late
 //! joiners first come first served, one place per user across edges, tokens only for a live
-//! admission, sold out reaching everyone waiting, and the proof of work.
+//! admission, sold out (or a sale the operator closes) reaching everyone waiting, and the proof
+//! of work.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -301,4 +302,32 @@ async fn joining_takes_the_proof_of_work_when_asked() {
     )
     .await;
     assert_eq!(status, 200, "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sale_the_operator_closes_ends_its_waiting_room_too() {
+    let stack = Stack::start(StackOptions {
+        queue: ROOM,
+        ..StackOptions::default()
+    })
+    .await;
+    let placed = join(&stack, "alice").await;
+    let ticket = placed["ticket"].as_str().unwrap().to_owned();
+    let (status, _) = stack
+        .admin(reqwest::Method::POST, "/admin/events/demo/close")
+        .await;
+    assert_eq!(status, 200);
+    // Within a refresh of the view, the room says what the event document says: the sale is
+    // over, and nobody else joins to wait for nothing.
+    eventually("the room ending", Duration::from_secs(10), || async {
+        poll(&stack, "alice", &ticket).await["state"] == "ended"
+    })
+    .await;
+    let (status, refused) = crate::harness::room::try_join(&stack, "bob").await;
+    assert_eq!(
+        (status, refused["code"].as_str()),
+        (410, Some("ended")),
+        "{refused}"
+    );
+    assert_eq!(stack.event_document().await["state"], "ended");
 }

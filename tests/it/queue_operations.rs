@@ -381,31 +381,3 @@ async fn a_place_reached_while_nothing_is_for_sale_is_kept_until_seats_return() 
     let (passed, text) = audit(&stack);
     assert!(passed, "{text}");
 }
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_sale_the_operator_closes_ends_its_waiting_room_too() {
-    let stack = Stack::start(StackOptions {
-        queue: ROOM,
-        ..StackOptions::default()
-    })
-    .await;
-    let placed = join(&stack, "alice").await;
-    let ticket = placed["ticket"].as_str().unwrap().to_owned();
-    let (status, _) = stack
-        .admin(reqwest::Method::POST, "/admin/events/demo/close")
-        .await;
-    assert_eq!(status, 200);
-    // Within a refresh of the view, the room says what the event document says: the sale is
-    // over, and nobody else joins to wait for nothing.
-    eventually("the room ending", Duration::from_secs(10), || async {
-        poll(&stack, "alice", &ticket).await["state"] == "ended"
-    })
-    .await;
-    let (status, refused) = crate::harness::room::try_join(&stack, "bob").await;
-    assert_eq!(
-        (status, refused["code"].as_str()),
-        (410, Some("ended")),
-        "{refused}"
-    );
-    assert_eq!(stack.event_document().await["state"], "ended");
-}

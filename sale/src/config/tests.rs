@@ -392,15 +392,3 @@ fn a_reload_may_not_move_what_is_bound_at_start() {
         parse(&VALID.replacen("ends_at = ", "ends_at = \"2031-01-01T00:00:00Z\"\n# ", 1));
     assert!(now.reloaded(window_moved, Component::Origin).is_ok());
 }
-
-#[test]
-fn the_redis_program_is_a_name_on_path_or_a_path_from_the_files_folder() {
-    let program = |value: &str| {
-        let text = format!("{VALID}\n[up]\nredis_server = \"{value}\"\n");
-        parse(&text).unwrap().up.redis_server
-    };
-    assert_eq!(program("redis-server"), "redis-server");
-    // The tests' file sits in ".".
-    assert_eq!(program("bin/redis-server"), "./bin/redis-server");
-    assert_eq!(program("/usr/bin/redis-server"), "/usr/bin/redis-server");
-}

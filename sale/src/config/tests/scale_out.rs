@@ -1,6 +1,6 @@
 //! One test per refused value of what scales a sale out: `[redis]` (one server or a cluster,
-//! replica acks), `[up] redis_cluster`, the fleet's cap scope and edge index, and an event's
-//! waiting room.
+//! replica acks), `[up] redis_cluster` and `redis_server`, the fleet's cap scope and edge index,
+//! and an event's waiting room.
 
 use std::path::Path;
 
@@ -226,4 +226,16 @@ fn urls_with_passwords_may_come_from_the_environment_and_never_print() {
         }
         other => panic!("expected a refusal, got {other:?}"),
     }
+}
+
+#[test]
+fn the_redis_program_is_a_name_on_path_or_a_path_from_the_files_folder() {
+    let program = |value: &str| {
+        let text = format!("{VALID}\n[up]\nredis_server = \"{value}\"\n");
+        parse(&text).unwrap().up.redis_server
+    };
+    assert_eq!(program("redis-server"), "redis-server");
+    // The tests' file sits in ".".
+    assert_eq!(program("bin/redis-server"), "./bin/redis-server");
+    assert_eq!(program("/usr/bin/redis-server"), "/usr/bin/redis-server");
 }
